@@ -1,0 +1,17 @@
+//! The live fleet as plain data: the API's SIM type, the status and provider tables, server-side
+//! filters and the snapshot file format.
+//!
+//! Every other stage speaks these types, so this module knows nothing of specs, plans or HTTP.
+//! How desired and live values compare (unlimited, none, auto) is the plan's business, and the
+//! sandbox keeps its own storage rules: here is only the shape of the data.
+
+mod filter;
+mod live;
+mod sim;
+mod snapshot;
+pub mod tables;
+
+pub use filter::{IntFilter, SimFilter, StringFilter};
+pub use live::{Coverage, LiveFleet};
+pub use sim::{EndCustomerLabel, ImeiLock, Sim, Transition};
+pub use snapshot::{Snapshot, SnapshotError, SNAPSHOT_FORMAT_VERSION};

@@ -1,0 +1,16 @@
+//! simfleet keeps a fleet of wherever SIM IoT cards in version-controlled YAML.
+//!
+//! The library is a pipeline of stages with plain data between them and dependencies pointing
+//! one way: `spec` (desired state) and `fleet` (live data) → `plan` (diff and actions) →
+//! `render` (text, markdown, JSON) and `apply` (API calls); `api` talks GraphQL; `sandbox` is an
+//! independent simulator of the API that depends on `fleet` only. `ops` holds the commands'
+//! logic so that `main.rs` only parses arguments and maps outcomes to exit codes.
+
+pub mod error;
+pub mod fleet;
+pub mod ops;
+pub mod outcome;
+pub mod spec;
+
+pub use error::Error;
+pub use outcome::Outcome;

@@ -1,0 +1,28 @@
+//! simfleet's command line: parse arguments, run one command, map its outcome to an exit code.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Keep a fleet of wherever SIM IoT cards in git: plan and apply SIM settings from YAML.
+#[derive(Debug, Parser)]
+#[command(name = "simfleet", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) =
+        match cli.command {};
+    if let Err(error) = &result {
+        eprintln!("error: {error}");
+    }
+    ExitCode::from(simfleet::outcome::exit_code(&result, detailed))
+}

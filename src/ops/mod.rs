@@ -1,0 +1,4 @@
+//! The commands' logic, one function per command, over the pipeline stages.
+//!
+//! Like cargo's `ops`, these functions take plain options and return an [`crate::Outcome`], so
+//! the binary stays a thin argument parser and tests can drive the same code.

@@ -1,0 +1,143 @@
+//! What a spec wants for one SIM, after resolution: the contract between `spec` and `plan`.
+//!
+//! Values here are already parsed and normalised (bytes, status ids, `Unlimited`), and each one
+//! carries the [`Origin`] it came from so the plan can cite `fleet/eu.yaml:12:5 (rule eu-trackers)`
+//! for every change.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A field a spec can set, named as in the spec (and in `updateSim`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Status,
+    MonthlyDataLimit,
+    MonthlySmsMoLimit,
+    MonthlySmsMtLimit,
+    MonthlyVoiceMoLimit,
+    CustomField1,
+    EndCustomerLabel,
+    ImeiLock,
+}
+
+impl Field {
+    pub const ALL: [Field; 8] = [
+        Field::Status,
+        Field::MonthlyDataLimit,
+        Field::MonthlySmsMoLimit,
+        Field::MonthlySmsMtLimit,
+        Field::MonthlyVoiceMoLimit,
+        Field::CustomField1,
+        Field::EndCustomerLabel,
+        Field::ImeiLock,
+    ];
+
+    /// The spec's (and the JSON plan's) name of the field.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Status => "status",
+            Field::MonthlyDataLimit => "monthly_data_limit",
+            Field::MonthlySmsMoLimit => "monthly_sms_mo_limit",
+            Field::MonthlySmsMtLimit => "monthly_sms_mt_limit",
+            Field::MonthlyVoiceMoLimit => "monthly_voice_mo_limit",
+            Field::CustomField1 => "custom_field_1",
+            Field::EndCustomerLabel => "end_customer_label",
+            Field::ImeiLock => "imei_lock",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A monthly limit: bytes for data, a count for SMS, seconds for voice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Limit {
+    Unlimited,
+    /// Always positive: `0` is rejected by the spec loader (the API gives it two meanings).
+    Value(i64),
+}
+
+/// The desired IMEI lock.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ImeiLockSetting {
+    Off,
+    /// Lock to whatever device the SIM is (or next is) in.
+    Auto,
+    /// Lock to exactly this 15-digit IMEI.
+    Imei(String),
+}
+
+/// A desired value, typed by field.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DesiredValue {
+    /// A status id from `fleet::tables::SETTABLE_STATUSES`.
+    Status(i32),
+    Limit(Limit),
+    /// `custom_field_1` / `end_customer_label`; `None` means `none` (remove the value).
+    Text(Option<String>),
+    ImeiLock(ImeiLockSetting),
+}
+
+/// What kind of spec entry a value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OriginKind {
+    /// A rule under `rules:`, by its unique name.
+    Rule { name: String },
+    /// A per-SIM entry under `sims:`.
+    SimEntry { iccid: String },
+}
+
+/// Where a value was written: the file (relative to the spec directory's parent as the user
+/// named it), 1-based line and column, and the rule or entry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+    #[serde(flatten)]
+    pub kind: OriginKind,
+}
+
+impl Origin {
+    /// `fleet/eu.yaml:12:5`
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+impl fmt::Display for Origin {
+    /// `fleet/eu.yaml:12:5 (rule eu-trackers)` or `fleet/sims.yaml:3:3 (sims entry 8949…)`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            OriginKind::Rule { name } => write!(f, "{} (rule {name})", self.location()),
+            OriginKind::SimEntry { iccid } => write!(f, "{} (sims entry {iccid})", self.location()),
+        }
+    }
+}
+
+/// One resolved field: the winning value and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedValue {
+    pub value: DesiredValue,
+    pub origin: Origin,
+}
+
+/// Everything the spec wants for one SIM. Fields absent from `fields` are unmanaged and must
+/// never be touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredSim {
+    pub iccid: String,
+    pub fields: BTreeMap<Field, ResolvedValue>,
+}
