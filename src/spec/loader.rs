@@ -52,19 +52,35 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
         .filter(|l| l.line() > 0)
         .map(|l| (clamp(l.line()), clamp(l.column())));
     let plain = error.without_snippet();
-    let message = first_line(&plain.to_string());
-    let help = match plain {
-        E::SerdeUnknownField { .. } => {
-            "check the spelling; the keys allowed here are listed above".to_string()
-        }
-        E::DuplicateMappingKey { .. } => {
-            "a key may appear only once in a mapping: remove or merge the duplicate".to_string()
-        }
-        E::SerdeMissingField { .. } => "add the missing key".to_string(),
-        E::SerdeInvalidType { .. } | E::SerdeInvalidValue { .. } => {
-            "see `simfleet schema` or README.md for the format of this key".to_string()
-        }
-        _ => "fix the YAML syntax here (indentation, quotes, colons)".to_string(),
+    let (message, help) = match plain {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => (
+            format!("unknown key `{field}`"),
+            format!(
+                "check the spelling; the keys allowed here are: {}",
+                expected.join(", ")
+            ),
+        ),
+        E::DuplicateMappingKey { key, .. } => (
+            match key {
+                Some(key) => format!("duplicate key `{key}`"),
+                None => "duplicate key".to_string(),
+            },
+            "a key may appear only once in a mapping: remove or merge the duplicate".to_string(),
+        ),
+        E::SerdeMissingField { field, .. } => (
+            format!("missing key `{field}`"),
+            "add it".to_string(),
+        ),
+        E::SerdeInvalidType { .. } | E::SerdeInvalidValue { .. } => (
+            first_line(&plain.to_string()),
+            "see README.md or schema/simfleet.schema.json for the format of this key".to_string(),
+        ),
+        _ => (
+            format!("malformed YAML: {}", first_line(&plain.to_string())),
+            "fix the YAML syntax here (indentation, quotes, colons)".to_string(),
+        ),
     };
     Diagnostic::error(file, at, message, help)
 }
@@ -185,6 +201,8 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
     let mut files = Vec::new();
     let mut rules: Vec<Rule> = Vec::new();
     let mut entries: Vec<SimEntry> = Vec::new();
+    // Every rule's name, also of rules with errors: a duplicate is reported either way.
+    let mut rule_names = Vec::new();
     for (relative, display, text) in &texts {
         files.push(SpecFile {
             display: display.clone(),
@@ -199,6 +217,12 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
         };
         let mut cx = FileCx::new(display, config.luhn_check, &mut errors);
         for rule in document.rules.iter().flatten() {
+            let name = &rule.value.name;
+            rule_names.push(NamedAt {
+                name: name.value.trim().to_string(),
+                file: display.clone(),
+                at: (name.line, name.col),
+            });
             if let Some(rule) = cx.rule(rule) {
                 rules.push(rule);
             }
@@ -210,7 +234,7 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
         }
     }
 
-    check_unique_rule_names(&rules, &mut errors);
+    check_unique_rule_names(&rule_names, &mut errors);
     check_unique_iccids(&entries, &mut errors);
     check_static_conflicts(&rules, &mut errors);
     warn_self_referencing_matches(&rules, &entries, &mut warnings);
@@ -236,18 +260,28 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
     })
 }
 
-fn check_unique_rule_names(rules: &[Rule], errors: &mut Vec<Diagnostic>) {
-    let mut seen: HashMap<&str, &Rule> = HashMap::new();
-    for rule in rules {
-        if let Some(first) = seen.get(rule.name.as_str()) {
+/// A rule name and where it is written.
+struct NamedAt {
+    name: String,
+    file: String,
+    at: (u32, u32),
+}
+
+fn check_unique_rule_names(names: &[NamedAt], errors: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<&str, &NamedAt> = HashMap::new();
+    for named in names {
+        if let Some(first) = seen.get(named.name.as_str()) {
             errors.push(Diagnostic::error(
-                &rule.origin.file,
-                Some((rule.origin.line, rule.origin.col)),
-                format!("rule name `{}` is already used at {}", rule.name, first.origin.location()),
+                &named.file,
+                Some(named.at),
+                format!(
+                    "rule name `{}` is already used at {}:{}:{}",
+                    named.name, first.file, first.at.0, first.at.1
+                ),
                 "rule names must be unique across all files (plans cite them): rename one",
             ));
         } else {
-            seen.insert(&rule.name, rule);
+            seen.insert(&named.name, named);
         }
     }
 }

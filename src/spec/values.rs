@@ -374,12 +374,13 @@ pub fn luhn_valid(digits: &str) -> bool {
 }
 
 fn quote_it(what: &str, raw: &RawScalar) -> ValueError {
-    let shown = match raw {
-        RawScalar::Int(i) => format!("\"{i}\""),
-        _ => "\"...\"".to_string(),
+    // A float has already lost digits: showing it would mislead.
+    let (written, shown) = match raw {
+        RawScalar::Int(i) => (format!("`{i}`"), format!("\"{i}\"")),
+        _ => ("too long for a YAML number".to_string(), "\"8949...\"".to_string()),
     };
     ValueError::new(
-        format!("{what} {} is written as a number", raw.describe()),
+        format!("{what} is written as a number ({written})"),
         format!("quote it, e.g. {shown}: YAML numbers lose leading zeros and precision"),
     )
 }
