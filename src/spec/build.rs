@@ -203,6 +203,15 @@ impl<'a> FileCx<'a> {
         let at = (doc.line, doc.col);
         let keys = match &doc.value {
             MatchDocument::All => return Some((Matcher::All, Vec::new())),
+            // An empty value is located at the next token: point at the rule instead.
+            MatchDocument::Null => {
+                self.error(
+                    owner_at,
+                    format!("{owner} has an empty `match`"),
+                    format!("an empty match never means every SIM: {HELP}"),
+                );
+                return None;
+            }
             MatchDocument::Invalid(raw) => {
                 self.error(
                     at,

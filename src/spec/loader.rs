@@ -73,8 +73,21 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
             format!("missing key `{field}`"),
             "add it".to_string(),
         ),
-        E::SerdeInvalidType { .. } | E::SerdeInvalidValue { .. } => (
-            first_line(&plain.to_string()),
+        E::InvalidScalar { ty, .. } => (
+            format!("wrong type: expected {}", type_name(ty)),
+            "see README.md or schema/simfleet.schema.json for the format of this key".to_string(),
+        ),
+        E::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        }
+        | E::SerdeInvalidValue {
+            unexpected,
+            expected,
+            ..
+        } => (
+            format!("wrong type: expected {expected}, found {unexpected}"),
             "see README.md or schema/simfleet.schema.json for the format of this key".to_string(),
         ),
         _ => (
@@ -83,6 +96,16 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
         ),
     };
     Diagnostic::error(file, at, message, help)
+}
+
+/// A Rust type as a user would say it.
+fn type_name(ty: &str) -> &str {
+    match ty {
+        "bool" => "true or false",
+        t if t.starts_with('i') || t.starts_with('u') => "a whole number",
+        t if t.starts_with('f') => "a number",
+        t => t,
+    }
 }
 
 fn clamp(n: u64) -> u32 {
@@ -237,7 +260,7 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
     check_unique_rule_names(&rule_names, &mut errors);
     check_unique_iccids(&entries, &mut errors);
     check_static_conflicts(&rules, &mut errors);
-    warn_self_referencing_matches(&rules, &entries, &mut warnings);
+    warn_self_referencing_matches(&rules, &mut warnings);
 
     if !errors.is_empty() {
         return Err(SpecErrors::new(errors));
@@ -335,13 +358,10 @@ fn check_static_conflicts(rules: &[Rule], errors: &mut Vec<Diagnostic>) {
 }
 
 /// A rule that matches on a field some rule sets can be undone by it (or undo it).
-fn warn_self_referencing_matches(rules: &[Rule], entries: &[SimEntry], warnings: &mut Vec<Diagnostic>) {
+fn warn_self_referencing_matches(rules: &[Rule], warnings: &mut Vec<Diagnostic>) {
     let mut setters: HashMap<Field, String> = HashMap::new();
-    let settings = rules
-        .iter()
-        .flat_map(|r| r.settings.iter())
-        .chain(entries.iter().flat_map(|e| e.settings.iter()));
-    for (field, value) in settings {
+    // Only rules count: a `sims:` entry pins one SIM and beats every rule anyway.
+    for (field, value) in rules.iter().flat_map(|r| r.settings.iter()) {
         setters.entry(*field).or_insert_with(|| value.origin.to_string());
     }
     for rule in rules {

@@ -264,7 +264,7 @@ value_kind!(
 );
 value_kind!(
     /// Text to match, or `none` for no value.
-    MatchText,
+    Text,
     json_schema!({
         "description": "Text to match exactly, or `none` to match SIMs without a value.",
         "type": "string"
@@ -373,27 +373,37 @@ impl<K: JsonSchema, const PREFIX: bool> JsonSchema for MatchValue<K, PREFIX> {
 #[schemars(extend("minProperties" = 1))]
 pub struct MatchKeys {
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Iccid, true>>")]
     pub iccid: Option<Located<MatchValue<Iccid, true>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<StatusName, false>>")]
     pub status: Option<Located<MatchValue<StatusName, false>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<ProviderName, false>>")]
     pub provider: Option<Located<MatchValue<ProviderName, false>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Imei, true>>")]
     pub imei: Option<Located<MatchValue<Imei, true>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Digits, true>>")]
     pub imsi: Option<Located<MatchValue<Digits, true>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Digits, true>>")]
     pub msisdn: Option<Located<MatchValue<Digits, true>>>,
     #[serde(default, deserialize_with = "present")]
-    pub custom_field_1: Option<Located<MatchValue<MatchText, true>>>,
+    #[schemars(with = "Located<MatchValue<Text, true>>")]
+    pub custom_field_1: Option<Located<MatchValue<Text, true>>>,
     #[serde(default, deserialize_with = "present")]
-    pub end_customer_label: Option<Located<MatchValue<MatchText, true>>>,
+    #[schemars(with = "Located<MatchValue<Text, true>>")]
+    pub end_customer_label: Option<Located<MatchValue<Text, true>>>,
 }
 
 /// A rule's `match:`: `all`, or a mapping of keys that must all hold.
 #[derive(Debug, Clone)]
 pub enum MatchDocument {
     All,
+    /// `match:` with no value.
+    Null,
     /// Written as something other than `all` or a mapping; the validator explains.
     Invalid(RawScalar),
     Keys(MatchKeys),
@@ -427,10 +437,10 @@ impl<'de> Deserialize<'de> for MatchDocument {
                 Ok(MatchDocument::Invalid(RawScalar::Float(v)))
             }
             fn visit_unit<E>(self) -> Result<MatchDocument, E> {
-                Ok(MatchDocument::Keys(MatchKeys::default()))
+                Ok(MatchDocument::Null)
             }
             fn visit_none<E>(self) -> Result<MatchDocument, E> {
-                Ok(MatchDocument::Keys(MatchKeys::default()))
+                Ok(MatchDocument::Null)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MatchDocument, A::Error> {
                 MatchKeys::deserialize(de::value::MapAccessDeserializer::new(map))
@@ -460,40 +470,56 @@ impl JsonSchema for MatchDocument {
 #[schemars(extend("minProperties" = 1))]
 pub struct SetDocument {
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<SettableStatus>>")]
     pub status: Option<Located<Scalar<SettableStatus>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<DataLimit>>")]
     pub monthly_data_limit: Option<Located<Scalar<DataLimit>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<SmsLimit>>")]
     pub monthly_sms_mo_limit: Option<Located<Scalar<SmsLimit>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<SmsLimit>>")]
     pub monthly_sms_mt_limit: Option<Located<Scalar<SmsLimit>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<VoiceLimit>>")]
     pub monthly_voice_mo_limit: Option<Located<Scalar<VoiceLimit>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<TextOrNone>>")]
     pub custom_field_1: Option<Located<Scalar<TextOrNone>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<TextOrNone>>")]
     pub end_customer_label: Option<Located<Scalar<TextOrNone>>>,
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<ImeiLockValue>>")]
     pub imei_lock: Option<Located<Scalar<ImeiLockValue>>>,
 }
 
 /// One entry of `rules:`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = require_match_and_set)]
 pub struct RuleDocument {
     /// Unique across all files; plans cite it.
     pub name: Located<String>,
     /// Required: `all`, or keys that must all hold.
     #[serde(rename = "match", default, deserialize_with = "present")]
-    #[schemars(required)]
+    #[schemars(with = "Located<MatchDocument>")]
     pub match_: Option<Located<MatchDocument>>,
     /// Required, at least one field.
     #[serde(default, deserialize_with = "present")]
-    #[schemars(required)]
+    #[schemars(with = "Located<SetDocument>")]
     pub set: Option<Located<SetDocument>>,
     /// Higher wins when rules set the same field of the same SIM; default 0.
     #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<i64>")]
     pub priority: Option<Located<i64>>,
+}
+
+/// `match` and `set` are optional to serde only so that their absence gets a located message
+/// from the validator; in the schema they are required.
+fn require_match_and_set(schema: &mut Schema) {
+    schema.insert("required".into(), serde_json::json!(["name", "match", "set"]));
 }
 
 /// `sims:`: per-SIM entries keyed by quoted ICCID, in file order.
@@ -546,8 +572,10 @@ impl JsonSchema for SimEntries {
 pub struct SpecDocument {
     /// Rules: which SIMs (`match`) get which settings (`set`).
     #[serde(default)]
+    #[schemars(with = "Vec<RuleDocument>")]
     pub rules: Option<Vec<Located<RuleDocument>>>,
     /// Per-SIM settings by quoted ICCID; they beat every rule.
     #[serde(default)]
+    #[schemars(with = "SimEntries")]
     pub sims: Option<SimEntries>,
 }
