@@ -22,11 +22,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) =
-        match cli.command {
-            Command::Validate(args) => (commands::validate::run(args), false),
-            Command::Schema(args) => (commands::schema::run(args), false),
-        };
+    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) = match cli.command {
+        Command::Validate(args) => (commands::validate::run(args), false),
+        Command::Schema(args) => (commands::schema::run(args), false),
+    };
     if let Err(error) = &result {
         eprintln!("error: {error}");
     }

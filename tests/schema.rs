@@ -28,9 +28,10 @@ fn the_schema_command_writes_both_files() {
         .arg(&out)
         .assert()
         .code(0);
-    let spec: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join("simfleet.schema.json")).expect("spec schema"))
-            .expect("JSON");
+    let spec: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(out.join("simfleet.schema.json")).expect("spec schema"),
+    )
+    .expect("JSON");
     assert_eq!(spec["additionalProperties"], false);
     assert_eq!(
         spec["$defs"]["RuleDocument"]["required"],
@@ -41,7 +42,10 @@ fn the_schema_command_writes_both_files() {
     )
     .expect("JSON");
     for key in ["luhn_check", "max_changes", "max_percent"] {
-        assert!(config["properties"].get(key).is_some(), "config schema lacks {key}");
+        assert!(
+            config["properties"].get(key).is_some(),
+            "config schema lacks {key}"
+        );
     }
 }
 

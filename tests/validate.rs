@@ -64,7 +64,10 @@ fn a_valid_spec_prints_one_summary_line_and_skips_the_config() {
             "nested/devices.yml",
             "sims:\n  \"89490000000000012341\":\n    custom_field_1: truck-17\n",
         ),
-        ("simfleet.yaml", "luhn_check: true\nmax_changes: 10\nmax_percent: 5\n"),
+        (
+            "simfleet.yaml",
+            "luhn_check: true\nmax_changes: 10\nmax_percent: 5\n",
+        ),
         ("notes.txt", "not yaml: [\n"),
     ]);
     assert
@@ -92,7 +95,10 @@ fn malformed_yaml() {
             "a.yaml",
             "rules:\n  - name: x\n    match: all\n   set: {status: activated}\n",
         )],
-        &["spec/a.yaml:4:4: error: malformed YAML", "fix the YAML syntax"],
+        &[
+            "spec/a.yaml:4:4: error: malformed YAML",
+            "fix the YAML syntax",
+        ],
     );
     fails_with(
         &[("b.yaml", "rules:\n  - name: \"unterminated\n")],
@@ -107,7 +113,10 @@ fn unknown_keys_anywhere() {
             "a.yaml",
             "rules:\n  - name: x\n    match: all\n    set:\n      monthly_data_limt: 5GB\n",
         )],
-        &["spec/a.yaml:5:7: error: unknown key `monthly_data_limt`", "monthly_data_limit"],
+        &[
+            "spec/a.yaml:5:7: error: unknown key `monthly_data_limt`",
+            "monthly_data_limit",
+        ],
     );
     fails_with(
         &[("a.yaml", "rule:\n  - name: x\n")],
@@ -118,7 +127,10 @@ fn unknown_keys_anywhere() {
             "a.yaml",
             "rules:\n  - name: x\n    match: {label: ACME}\n    set: {status: activated}\n",
         )],
-        &["spec/a.yaml:3:13: error: unknown key `label`", "end_customer_label"],
+        &[
+            "spec/a.yaml:3:13: error: unknown key `label`",
+            "end_customer_label",
+        ],
     );
     fails_with(
         &[(
@@ -135,12 +147,18 @@ fn unknown_keys_anywhere() {
         &["spec/a.yaml:3:21: error: unknown key `prefx`", "prefix"],
     );
     fails_with(
-        &[("a.yaml", "sims:\n  \"89490000000000012341\":\n    stauts: activated\n")],
+        &[(
+            "a.yaml",
+            "sims:\n  \"89490000000000012341\":\n    stauts: activated\n",
+        )],
         &["spec/a.yaml:3:5: error: unknown key `stauts`"],
     );
     fails_with(
         &[("a.yaml", VALID_RULE), ("simfleet.yaml", "max_change: 3\n")],
-        &["spec/simfleet.yaml:1:1: error: unknown key `max_change`", "max_changes"],
+        &[
+            "spec/simfleet.yaml:1:1: error: unknown key `max_change`",
+            "max_changes",
+        ],
     );
 }
 
@@ -162,7 +180,10 @@ fn wrong_types() {
             "a.yaml",
             "rules:\n  - name: x\n    match: everything\n    set: {status: activated}\n",
         )],
-        &["spec/a.yaml:3:12: error: rule `x`: `match: everything` is not a selection", "match: all"],
+        &[
+            "spec/a.yaml:3:12: error: rule `x`: `match: everything` is not a selection",
+            "match: all",
+        ],
     );
     fails_with(
         &[(
@@ -176,7 +197,10 @@ fn wrong_types() {
 #[test]
 fn iccids_must_be_19_to_20_digits_with_a_luhn_digit() {
     fails_with(
-        &[("a.yaml", "sims:\n  \"894900000000001234\":\n    custom_field_1: x\n")],
+        &[(
+            "a.yaml",
+            "sims:\n  \"894900000000001234\":\n    custom_field_1: x\n",
+        )],
         &["spec/a.yaml:2:3: error: sims entry: ICCID \"894900000000001234\" is not 19–20 digits"],
     );
     fails_with(
@@ -195,7 +219,10 @@ fn iccids_must_be_19_to_20_digits_with_a_luhn_digit() {
 #[test]
 fn luhn_check_false_turns_the_iccid_check_off_but_never_applies_to_prefixes() {
     let files = [
-        ("a.yaml", "sims:\n  \"89490000000000012342\":\n    custom_field_1: x\n"),
+        (
+            "a.yaml",
+            "sims:\n  \"89490000000000012342\":\n    custom_field_1: x\n",
+        ),
         ("simfleet.yaml", "luhn_check: false\n"),
     ];
     validate(&files).1.code(0);
@@ -210,7 +237,10 @@ fn luhn_check_false_turns_the_iccid_check_off_but_never_applies_to_prefixes() {
 #[test]
 fn imeis_must_be_15_digits_with_a_luhn_digit() {
     fails_with(
-        &[("a.yaml", "sims:\n  \"89490000000000012341\":\n    imei_lock: \"35693803564380\"\n")],
+        &[(
+            "a.yaml",
+            "sims:\n  \"89490000000000012341\":\n    imei_lock: \"35693803564380\"\n",
+        )],
         &["spec/a.yaml:3:16: error: imei_lock: IMEI \"35693803564380\" is not 15 digits"],
     );
     fails_with(
@@ -281,7 +311,10 @@ fn limits_out_of_range() {
             "spec/a.yaml:16:27: error: monthly_data_limit: `1.5B` is not a whole number of bytes",
         ],
     );
-    assert!(stderr.starts_with("error: the spec has 6 problems:"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: the spec has 6 problems:"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -291,7 +324,10 @@ fn a_zero_data_limit_says_to_write_unlimited() {
             "a.yaml",
             "rules:\n  - name: x\n    match: all\n    set: {monthly_data_limit: 0}\n",
         )],
-        &["spec/a.yaml:4:31: error: monthly_data_limit:", "write `unlimited`, or a positive limit"],
+        &[
+            "spec/a.yaml:4:31: error: monthly_data_limit:",
+            "write `unlimited`, or a positive limit",
+        ],
     );
 }
 
@@ -302,7 +338,10 @@ fn units_are_case_sensitive() {
             "a.yaml",
             "rules:\n  - name: x\n    match: all\n    set: {monthly_data_limit: 500mb}\n",
         )],
-        &["spec/a.yaml:4:31: error: monthly_data_limit: `mb` in `500mb` is not a unit", "case-sensitive"],
+        &[
+            "spec/a.yaml:4:31: error: monthly_data_limit: `mb` in `500mb` is not a unit",
+            "case-sensitive",
+        ],
     );
 }
 
@@ -354,7 +393,10 @@ fn duplicate_keys_in_one_mapping() {
             "a.yaml",
             "sims:\n  \"89490000000000012341\":\n    status: activated\n    status: suspended\n",
         )],
-        &["spec/a.yaml:4:5: error: duplicate key `status`", "remove or merge"],
+        &[
+            "spec/a.yaml:4:5: error: duplicate key `status`",
+            "remove or merge",
+        ],
     );
     fails_with(
         &[(
@@ -461,21 +503,30 @@ fn every_problem_in_every_file_is_reported_at_once() {
             "spec/simfleet.yaml: error: max_percent 150 is not a percentage",
         ],
     );
-    assert!(stderr.starts_with("error: the spec has 5 problems:"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: the spec has 5 problems:"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn the_digest_covers_every_file_and_the_config() {
     let tmp = tempfile::tempdir().expect("temp dir");
     fs::write(tmp.path().join("a.yaml"), VALID_RULE).expect("write");
-    let first = simfleet::spec::load(tmp.path()).expect("valid").spec.digest();
+    let first = simfleet::spec::load(tmp.path())
+        .expect("valid")
+        .spec
+        .digest();
     assert_eq!(first.len(), 64);
     fs::write(tmp.path().join("simfleet.yaml"), "max_changes: 3\n").expect("write");
     let second = simfleet::spec::load(tmp.path()).expect("valid");
     assert_ne!(second.spec.digest(), first);
     assert_eq!(second.spec.config().max_changes, Some(3));
     assert_eq!(
-        simfleet::spec::load(tmp.path()).expect("valid").spec.digest(),
+        simfleet::spec::load(tmp.path())
+            .expect("valid")
+            .spec
+            .digest(),
         second.spec.digest(),
         "stable"
     );

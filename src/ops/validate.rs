@@ -7,7 +7,11 @@ use crate::{spec, Error, Outcome};
 
 /// Validates the spec in `dir`: warnings go to `warnings`, the one-line summary to `out`.
 /// Every problem found is in the returned error.
-pub fn validate(dir: &Path, out: &mut dyn Write, warnings: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn validate(
+    dir: &Path,
+    out: &mut dyn Write,
+    warnings: &mut dyn Write,
+) -> Result<Outcome, Error> {
     let loaded = spec::load(dir)?;
     for warning in &loaded.warnings {
         // Output streams that fail to write (a closed pipe) must not turn success into failure.

@@ -57,7 +57,11 @@ impl<'a> FileCx<'a> {
         let name_at = (rule.name.line, rule.name.col);
         let errors_before = self.diagnostics.len();
         if name.is_empty() {
-            self.error(name_at, "the rule's name is empty", "give every rule a unique name");
+            self.error(
+                name_at,
+                "the rule's name is empty",
+                "give every rule a unique name",
+            );
         }
         let owner = format!("rule `{name}`");
         let matched = self.matcher(rule.match_.as_ref(), &owner, (doc.line, doc.col));
@@ -89,7 +93,11 @@ impl<'a> FileCx<'a> {
     }
 
     /// A `sims:` entry, or `None` when it has errors (which are recorded).
-    pub fn entry(&mut self, key: &Located<RawScalar>, doc: &Located<SetDocument>) -> Option<SimEntry> {
+    pub fn entry(
+        &mut self,
+        key: &Located<RawScalar>,
+        doc: &Located<SetDocument>,
+    ) -> Option<SimEntry> {
         let at = (key.line, key.col);
         let errors_before = self.diagnostics.len();
         let iccid = match values::parse_iccid(&key.value, self.luhn_check) {
@@ -119,37 +127,47 @@ impl<'a> FileCx<'a> {
     ) -> Vec<(Field, ResolvedValue)> {
         let set = &doc.value;
         let mut out = Vec::new();
-        let mut add = |cx: &mut Self,
-                       field: Field,
-                       value: Option<(&RawScalar, (u32, u32))>,
-                       parse: &dyn Fn(&RawScalar) -> Result<DesiredValue, ValueError>| {
-            let Some((raw, at)) = value else { return };
-            match parse(raw) {
-                Ok(value) => out.push((
-                    field,
-                    ResolvedValue {
-                        value,
-                        origin: cx.origin(at, kind),
-                    },
-                )),
-                Err(e) => cx.value_error(at, field.name(), e),
-            }
-        };
+        let mut add =
+            |cx: &mut Self,
+             field: Field,
+             value: Option<(&RawScalar, (u32, u32))>,
+             parse: &dyn Fn(&RawScalar) -> Result<DesiredValue, ValueError>| {
+                let Some((raw, at)) = value else { return };
+                match parse(raw) {
+                    Ok(value) => out.push((
+                        field,
+                        ResolvedValue {
+                            value,
+                            origin: cx.origin(at, kind),
+                        },
+                    )),
+                    Err(e) => cx.value_error(at, field.name(), e),
+                }
+            };
         fn raw<K>(v: &Option<Located<Scalar<K>>>) -> Option<(&RawScalar, (u32, u32))> {
             v.as_ref().map(|l| (&l.value.raw, (l.line, l.col)))
         }
         add(self, Field::Status, raw(&set.status), &|r| {
             values::parse_settable_status(r).map(DesiredValue::Status)
         });
-        add(self, Field::MonthlyDataLimit, raw(&set.monthly_data_limit), &|r| {
-            values::parse_data_limit(r).map(DesiredValue::Limit)
-        });
-        add(self, Field::MonthlySmsMoLimit, raw(&set.monthly_sms_mo_limit), &|r| {
-            values::parse_sms_limit(r).map(DesiredValue::Limit)
-        });
-        add(self, Field::MonthlySmsMtLimit, raw(&set.monthly_sms_mt_limit), &|r| {
-            values::parse_sms_limit(r).map(DesiredValue::Limit)
-        });
+        add(
+            self,
+            Field::MonthlyDataLimit,
+            raw(&set.monthly_data_limit),
+            &|r| values::parse_data_limit(r).map(DesiredValue::Limit),
+        );
+        add(
+            self,
+            Field::MonthlySmsMoLimit,
+            raw(&set.monthly_sms_mo_limit),
+            &|r| values::parse_sms_limit(r).map(DesiredValue::Limit),
+        );
+        add(
+            self,
+            Field::MonthlySmsMtLimit,
+            raw(&set.monthly_sms_mt_limit),
+            &|r| values::parse_sms_limit(r).map(DesiredValue::Limit),
+        );
         add(
             self,
             Field::MonthlyVoiceMoLimit,
@@ -215,7 +233,10 @@ impl<'a> FileCx<'a> {
             MatchDocument::Invalid(raw) => {
                 self.error(
                     at,
-                    format!("{owner}: `match: {}` is not a selection", raw.describe().trim_matches('`')),
+                    format!(
+                        "{owner}: `match: {}` is not a selection",
+                        raw.describe().trim_matches('`')
+                    ),
                     HELP,
                 );
                 return None;
@@ -252,10 +273,14 @@ impl<'a> FileCx<'a> {
                     (_, RawScalar::Str(s)) if s == "none" && key != MatchKey::Iccid => {
                         Ok(TextValue::None)
                     }
-                    (MatchKey::Iccid, _) => values::parse_iccid(raw, luhn_check).map(TextValue::Text),
+                    (MatchKey::Iccid, _) => {
+                        values::parse_iccid(raw, luhn_check).map(TextValue::Text)
+                    }
                     (MatchKey::Imei, _) => values::parse_imei(raw).map(TextValue::Text),
                     (MatchKey::Imsi, _) => values::parse_digits(raw, "IMSI").map(TextValue::Text),
-                    (MatchKey::Msisdn, _) => values::parse_digits(raw, "MSISDN").map(TextValue::Text),
+                    (MatchKey::Msisdn, _) => {
+                        values::parse_digits(raw, "MSISDN").map(TextValue::Text)
+                    }
                     (_, RawScalar::Str(s)) if !s.is_empty() => Ok(TextValue::Text(s.clone())),
                     (_, other) => Err(ValueError::new(
                         format!("{} is not text", other.describe()),
@@ -264,12 +289,48 @@ impl<'a> FileCx<'a> {
                 }
             }
         };
-        self.text_key(MatchKey::Iccid, &keys.iccid, &texts(MatchKey::Iccid), conditions, locations);
-        self.id_key(MatchKey::Status, &keys.status, &values::parse_status, conditions, locations);
-        self.id_key(MatchKey::Provider, &keys.provider, &values::parse_provider, conditions, locations);
-        self.text_key(MatchKey::Imei, &keys.imei, &texts(MatchKey::Imei), conditions, locations);
-        self.text_key(MatchKey::Imsi, &keys.imsi, &texts(MatchKey::Imsi), conditions, locations);
-        self.text_key(MatchKey::Msisdn, &keys.msisdn, &texts(MatchKey::Msisdn), conditions, locations);
+        self.text_key(
+            MatchKey::Iccid,
+            &keys.iccid,
+            &texts(MatchKey::Iccid),
+            conditions,
+            locations,
+        );
+        self.id_key(
+            MatchKey::Status,
+            &keys.status,
+            &values::parse_status,
+            conditions,
+            locations,
+        );
+        self.id_key(
+            MatchKey::Provider,
+            &keys.provider,
+            &values::parse_provider,
+            conditions,
+            locations,
+        );
+        self.text_key(
+            MatchKey::Imei,
+            &keys.imei,
+            &texts(MatchKey::Imei),
+            conditions,
+            locations,
+        );
+        self.text_key(
+            MatchKey::Imsi,
+            &keys.imsi,
+            &texts(MatchKey::Imsi),
+            conditions,
+            locations,
+        );
+        self.text_key(
+            MatchKey::Msisdn,
+            &keys.msisdn,
+            &texts(MatchKey::Msisdn),
+            conditions,
+            locations,
+        );
         self.text_key(
             MatchKey::CustomField1,
             &keys.custom_field_1,
@@ -334,7 +395,10 @@ impl<'a> FileCx<'a> {
             self.error(
                 at,
                 format!("match {}: `prefix` only applies to text keys", key.name()),
-                format!("list the {}es instead, e.g. [activated, test-ready]", key.name()),
+                format!(
+                    "list the {}es instead, e.g. [activated, test-ready]",
+                    key.name()
+                ),
             );
             return;
         }

@@ -69,10 +69,9 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
             },
             "a key may appear only once in a mapping: remove or merge the duplicate".to_string(),
         ),
-        E::SerdeMissingField { field, .. } => (
-            format!("missing key `{field}`"),
-            "add it".to_string(),
-        ),
+        E::SerdeMissingField { field, .. } => {
+            (format!("missing key `{field}`"), "add it".to_string())
+        }
         E::InvalidScalar { ty, .. } => (
             format!("wrong type: expected {}", type_name(ty)),
             "see README.md or schema/simfleet.schema.json for the format of this key".to_string(),
@@ -140,7 +139,9 @@ fn spec_paths(dir: &Path, display_dir: &str, problems: &mut Vec<Diagnostic>) -> 
         };
         for entry in entries.flatten() {
             let path = relative.join(entry.file_name());
-            let is_dir = fs::metadata(entry.path()).map(|m| m.is_dir()).unwrap_or(false);
+            let is_dir = fs::metadata(entry.path())
+                .map(|m| m.is_dir())
+                .unwrap_or(false);
             if is_dir {
                 pending.push(path);
             } else if matches!(
@@ -191,7 +192,12 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
         let bytes = match fs::read(dir.join(relative)) {
             Ok(bytes) => bytes,
             Err(e) => {
-                errors.push(Diagnostic::error(&display, None, format!("cannot read the file: {e}"), "check its permissions"));
+                errors.push(Diagnostic::error(
+                    &display,
+                    None,
+                    format!("cannot read the file: {e}"),
+                    "check its permissions",
+                ));
                 continue;
             }
         };
@@ -202,7 +208,12 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(_) => {
-                errors.push(Diagnostic::error(&display, None, "is not UTF-8 text", "save the file as UTF-8"));
+                errors.push(Diagnostic::error(
+                    &display,
+                    None,
+                    "is not UTF-8 text",
+                    "save the file as UTF-8",
+                ));
                 continue;
             }
         };
@@ -316,7 +327,11 @@ fn check_unique_iccids(entries: &[SimEntry], errors: &mut Vec<Diagnostic>) {
             errors.push(Diagnostic::error(
                 &entry.origin.file,
                 Some((entry.origin.line, entry.origin.col)),
-                format!("ICCID \"{}\" already has a sims entry at {}", entry.iccid, first.origin.location()),
+                format!(
+                    "ICCID \"{}\" already has a sims entry at {}",
+                    entry.iccid,
+                    first.origin.location()
+                ),
                 "keep one entry per SIM: merge the two",
             ));
         } else {
@@ -330,13 +345,18 @@ fn check_unique_iccids(entries: &[SimEntry], errors: &mut Vec<Diagnostic>) {
 fn check_static_conflicts(rules: &[Rule], errors: &mut Vec<Diagnostic>) {
     let mut groups: HashMap<(&Matcher, i64), Vec<&Rule>> = HashMap::new();
     for rule in rules {
-        groups.entry((&rule.matcher, rule.priority)).or_default().push(rule);
+        groups
+            .entry((&rule.matcher, rule.priority))
+            .or_default()
+            .push(rule);
     }
     for rule in rules {
         let group = &groups[&(&rule.matcher, rule.priority)];
         for earlier in group.iter().take_while(|r| !std::ptr::eq(**r, rule)) {
             for (field, value) in &rule.settings {
-                let Some(other) = earlier.setting(*field) else { continue };
+                let Some(other) = earlier.setting(*field) else {
+                    continue;
+                };
                 if other.value != value.value {
                     errors.push(Diagnostic::error(
                         &value.origin.file,
@@ -362,7 +382,9 @@ fn warn_self_referencing_matches(rules: &[Rule], warnings: &mut Vec<Diagnostic>)
     let mut setters: HashMap<Field, String> = HashMap::new();
     // Only rules count: a `sims:` entry pins one SIM and beats every rule anyway.
     for (field, value) in rules.iter().flat_map(|r| r.settings.iter()) {
-        setters.entry(*field).or_insert_with(|| value.origin.to_string());
+        setters
+            .entry(*field)
+            .or_insert_with(|| value.origin.to_string());
     }
     for rule in rules {
         for (key, (line, col)) in &rule.match_keys {

@@ -11,8 +11,8 @@ use std::fmt;
 use crate::fleet::{IntFilter, Sim, SimFilter, StringFilter};
 use crate::spec::config::Config;
 use crate::spec::diagnostic::{Diagnostic, SpecErrors};
-use crate::spec::model::MatchDocument;
 use crate::spec::model::Located;
+use crate::spec::model::MatchDocument;
 
 /// A key of `match:`, named as in the spec (the API's `SimFilterInput`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -263,7 +263,10 @@ mod tests {
         assert!(m.matches(&sim("8949000000000000018", 6, 5, Some("ACME"))));
         assert!(!m.matches(&sim("8949000000000000018", 5, 5, Some("ACME"))));
         assert!(!m.matches(&sim("8988303000000000010", 2, 5, Some("ACME"))));
-        assert!(!m.matches(&sim("8949000000000000018", 2, 5, Some("acme"))), "exact case");
+        assert!(
+            !m.matches(&sim("8949000000000000018", 2, 5, Some("acme"))),
+            "exact case"
+        );
         assert!(!m.matches(&sim("8949000000000000018", 2, 5, None)));
     }
 

@@ -406,7 +406,7 @@ pub enum MatchDocument {
     Null,
     /// Written as something other than `all` or a mapping; the validator explains.
     Invalid(RawScalar),
-    Keys(MatchKeys),
+    Keys(Box<MatchKeys>),
 }
 
 impl<'de> Deserialize<'de> for MatchDocument {
@@ -444,7 +444,7 @@ impl<'de> Deserialize<'de> for MatchDocument {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MatchDocument, A::Error> {
                 MatchKeys::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(MatchDocument::Keys)
+                    .map(|keys| MatchDocument::Keys(Box::new(keys)))
             }
         }
         deserializer.deserialize_any(MatchVisitor)
@@ -519,7 +519,10 @@ pub struct RuleDocument {
 /// `match` and `set` are optional to serde only so that their absence gets a located message
 /// from the validator; in the schema they are required.
 fn require_match_and_set(schema: &mut Schema) {
-    schema.insert("required".into(), serde_json::json!(["name", "match", "set"]));
+    schema.insert(
+        "required".into(),
+        serde_json::json!(["name", "match", "set"]),
+    );
 }
 
 /// `sims:`: per-SIM entries keyed by quoted ICCID, in file order.

@@ -101,8 +101,10 @@ pub struct SpecFile {
 pub struct Conflict {
     pub iccid: String,
     pub field: Field,
-    pub first: ResolvedValue,
-    pub second: ResolvedValue,
+    /// The value that was already chosen (boxed: conflicts are rare, results are hot).
+    pub first: Box<ResolvedValue>,
+    /// The value that disagrees with it.
+    pub second: Box<ResolvedValue>,
 }
 
 impl fmt::Display for Conflict {
@@ -226,8 +228,8 @@ impl Spec {
                             return Err(Conflict {
                                 iccid: sim.iccid.clone(),
                                 field: *field,
-                                first: winner.clone(),
-                                second: candidate.clone(),
+                                first: Box::new(winner.clone()),
+                                second: Box::new(candidate.clone()),
                             });
                         }
                     }
@@ -294,7 +296,13 @@ mod tests {
         }
     }
 
-    fn rule(name: &str, line: u32, priority: i64, selector: &str, sets: &[(Field, DesiredValue)]) -> Rule {
+    fn rule(
+        name: &str,
+        line: u32,
+        priority: i64,
+        selector: &str,
+        sets: &[(Field, DesiredValue)],
+    ) -> Rule {
         Rule::new(
             name.into(),
             origin(name, line),
@@ -353,7 +361,12 @@ mod tests {
         let acme = s.resolve(&sim(ACME_SIM, Some("ACME"))).unwrap().unwrap();
         let value = &acme.fields[&Field::MonthlyDataLimit];
         assert_eq!(value.value, data(500));
-        assert_eq!(value.origin.kind, OriginKind::Rule { name: "acme".into() });
+        assert_eq!(
+            value.origin.kind,
+            OriginKind::Rule {
+                name: "acme".into()
+            }
+        );
         assert_eq!(acme.fields.len(), 1, "only the data limit is managed");
         let other = s.resolve(&sim(ACME_SIM, Some("Globex"))).unwrap().unwrap();
         assert_eq!(other.fields[&Field::MonthlyDataLimit].value, data(100));
@@ -362,7 +375,13 @@ mod tests {
     #[test]
     fn a_sim_no_rule_matches_is_unmanaged() {
         let s = spec(
-            vec![rule("acme", 1, 0, "{end_customer_label: ACME}", &[(Field::Status, DesiredValue::Status(2))])],
+            vec![rule(
+                "acme",
+                1,
+                0,
+                "{end_customer_label: ACME}",
+                &[(Field::Status, DesiredValue::Status(2))],
+            )],
             Vec::new(),
         );
         assert_eq!(s.resolve(&sim(ACME_SIM, Some("Initech"))).unwrap(), None);
@@ -374,7 +393,9 @@ mod tests {
             file: "fleet/devices.yaml".into(),
             line: 3,
             col: 3,
-            kind: OriginKind::SimEntry { iccid: ACME_SIM.into() },
+            kind: OriginKind::SimEntry {
+                iccid: ACME_SIM.into(),
+            },
         };
         let entry = SimEntry::new(
             ACME_SIM.into(),
@@ -389,9 +410,24 @@ mod tests {
         );
         let s = spec(
             vec![
-                rule("high", 1, 100, "all", &[(Field::MonthlyDataLimit, data(1)), (Field::Status, DesiredValue::Status(5))]),
+                rule(
+                    "high",
+                    1,
+                    100,
+                    "all",
+                    &[
+                        (Field::MonthlyDataLimit, data(1)),
+                        (Field::Status, DesiredValue::Status(5)),
+                    ],
+                ),
                 // Equal priority and a different data limit: no conflict, the entry decides.
-                rule("rival", 5, 100, "all", &[(Field::MonthlyDataLimit, data(2))]),
+                rule(
+                    "rival",
+                    5,
+                    100,
+                    "all",
+                    &[(Field::MonthlyDataLimit, data(2))],
+                ),
             ],
             vec![entry],
         );
@@ -408,9 +444,36 @@ mod tests {
     fn equal_priority_different_values_conflict_naming_both() {
         let s = spec(
             vec![
-                rule("a", 1, 0, "{provider: link+}", &[(Field::MonthlySmsMoLimit, DesiredValue::Limit(Limit::Value(10)))]),
-                rule("b", 8, 0, "{status: activated}", &[(Field::MonthlySmsMoLimit, DesiredValue::Limit(Limit::Unlimited))]),
-                rule("low", 20, -1, "all", &[(Field::MonthlySmsMoLimit, DesiredValue::Limit(Limit::Value(1)))]),
+                rule(
+                    "a",
+                    1,
+                    0,
+                    "{provider: link+}",
+                    &[(
+                        Field::MonthlySmsMoLimit,
+                        DesiredValue::Limit(Limit::Value(10)),
+                    )],
+                ),
+                rule(
+                    "b",
+                    8,
+                    0,
+                    "{status: activated}",
+                    &[(
+                        Field::MonthlySmsMoLimit,
+                        DesiredValue::Limit(Limit::Unlimited),
+                    )],
+                ),
+                rule(
+                    "low",
+                    20,
+                    -1,
+                    "all",
+                    &[(
+                        Field::MonthlySmsMoLimit,
+                        DesiredValue::Limit(Limit::Value(1)),
+                    )],
+                ),
             ],
             Vec::new(),
         );
@@ -426,21 +489,54 @@ mod tests {
     fn equal_priority_same_value_is_fine() {
         let s = spec(
             vec![
-                rule("a", 1, 0, "{provider: link+}", &[(Field::ImeiLock, DesiredValue::ImeiLock(crate::spec::ImeiLockSetting::Auto))]),
-                rule("b", 8, 0, "all", &[(Field::ImeiLock, DesiredValue::ImeiLock(crate::spec::ImeiLockSetting::Auto))]),
+                rule(
+                    "a",
+                    1,
+                    0,
+                    "{provider: link+}",
+                    &[(
+                        Field::ImeiLock,
+                        DesiredValue::ImeiLock(crate::spec::ImeiLockSetting::Auto),
+                    )],
+                ),
+                rule(
+                    "b",
+                    8,
+                    0,
+                    "all",
+                    &[(
+                        Field::ImeiLock,
+                        DesiredValue::ImeiLock(crate::spec::ImeiLockSetting::Auto),
+                    )],
+                ),
             ],
             Vec::new(),
         );
         let d = s.resolve(&sim(ACME_SIM, None)).unwrap().unwrap();
-        assert_eq!(d.fields[&Field::ImeiLock].origin.kind, OriginKind::Rule { name: "a".into() });
+        assert_eq!(
+            d.fields[&Field::ImeiLock].origin.kind,
+            OriginKind::Rule { name: "a".into() }
+        );
     }
 
     #[test]
     fn pushdown_needs_every_rule_to_be_filterable() {
         let filterable = spec(
             vec![
-                rule("a", 1, 0, "{provider: link+}", &[(Field::Status, DesiredValue::Status(2))]),
-                rule("b", 5, 0, "{provider: 5}", &[(Field::Status, DesiredValue::Status(2))]),
+                rule(
+                    "a",
+                    1,
+                    0,
+                    "{provider: link+}",
+                    &[(Field::Status, DesiredValue::Status(2))],
+                ),
+                rule(
+                    "b",
+                    5,
+                    0,
+                    "{provider: 5}",
+                    &[(Field::Status, DesiredValue::Status(2))],
+                ),
             ],
             (0..150)
                 .map(|i| {
@@ -450,16 +546,52 @@ mod tests {
                 .collect(),
         );
         let filters = filterable.pushdown_filters().unwrap();
-        assert_eq!(filters.len(), 3, "one deduplicated rule filter, two ICCID chunks");
-        assert_eq!(filters[1].iccid.as_ref().unwrap().in_.as_ref().unwrap().len(), 100);
-        assert_eq!(filters[2].iccid.as_ref().unwrap().in_.as_ref().unwrap().len(), 50);
+        assert_eq!(
+            filters.len(),
+            3,
+            "one deduplicated rule filter, two ICCID chunks"
+        );
+        assert_eq!(
+            filters[1]
+                .iccid
+                .as_ref()
+                .unwrap()
+                .in_
+                .as_ref()
+                .unwrap()
+                .len(),
+            100
+        );
+        assert_eq!(
+            filters[2]
+                .iccid
+                .as_ref()
+                .unwrap()
+                .in_
+                .as_ref()
+                .unwrap()
+                .len(),
+            50
+        );
         let everything = spec(
-            vec![rule("all", 1, 0, "all", &[(Field::Status, DesiredValue::Status(2))])],
+            vec![rule(
+                "all",
+                1,
+                0,
+                "all",
+                &[(Field::Status, DesiredValue::Status(2))],
+            )],
             Vec::new(),
         );
         assert_eq!(everything.pushdown_filters(), None);
         let none = spec(
-            vec![rule("n", 1, 0, "{custom_field_1: none}", &[(Field::Status, DesiredValue::Status(2))])],
+            vec![rule(
+                "n",
+                1,
+                0,
+                "{custom_field_1: none}",
+                &[(Field::Status, DesiredValue::Status(2))],
+            )],
             Vec::new(),
         );
         assert_eq!(none.pushdown_filters(), None);
@@ -489,6 +621,10 @@ mod tests {
             .count();
         assert_eq!(managed, 50_000);
         // Debug builds are ~10x slower than release; 1M in release ≈ 10× this in debug.
-        assert!(start.elapsed() < std::time::Duration::from_secs(5), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

@@ -111,8 +111,7 @@ pub fn parse_size(text: &str) -> Result<i64, ValueError> {
         Some((w, f)) => (w, f),
         None => (number, ""),
     };
-    if whole.is_empty() || fraction.contains('.') || (number.contains('.') && fraction.is_empty())
-    {
+    if whole.is_empty() || fraction.contains('.') || (number.contains('.') && fraction.is_empty()) {
         return Err(ValueError::new(
             format!("`{text}` is not a number"),
             UNIT_HELP,
@@ -120,7 +119,10 @@ pub fn parse_size(text: &str) -> Result<i64, ValueError> {
     }
     let too_large = || {
         ValueError::new(
-            format!("`{text}` is larger than the API's limit of {} bytes", i64::MAX),
+            format!(
+                "`{text}` is larger than the API's limit of {} bytes",
+                i64::MAX
+            ),
             "write a smaller limit, or `unlimited`",
         )
     };
@@ -166,7 +168,7 @@ pub fn format_size(bytes: i64) -> String {
         } else if multiplier % 10 == 0 {
             // Decimal units: show up to three decimals when they are exact.
             let thousandth = multiplier / 1000;
-            if rest % thousandth != 0 {
+            if !rest.is_multiple_of(thousandth) {
                 continue;
             }
             let digits = format!("{:03}", rest / thousandth);
@@ -217,7 +219,10 @@ pub fn parse_data_limit(raw: &RawScalar) -> Result<Limit, ValueError> {
             bytes => Ok(Limit::Value(bytes)),
         },
         RawScalar::Float(_) => Err(ValueError::new(
-            format!("data limit {} is not a whole number of bytes", raw.describe()),
+            format!(
+                "data limit {} is not a whole number of bytes",
+                raw.describe()
+            ),
             "add a unit, e.g. `1.5GB`",
         )),
         other => Err(ValueError::new(
@@ -231,7 +236,9 @@ fn parse_count_limit(raw: &RawScalar, max: i64, what: &str) -> Result<Limit, Val
     match raw {
         RawScalar::Int(i) => limit_from_int(*i, max, what),
         RawScalar::Str(s) if s.trim() == "unlimited" => Ok(Limit::Unlimited),
-        RawScalar::Str(s) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+        RawScalar::Str(s)
+            if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) =>
+        {
             match s.trim().parse::<i128>() {
                 Ok(i) => limit_from_int(i, max, what),
                 Err(_) => limit_from_int(i128::MAX, max, what),
@@ -297,7 +304,10 @@ pub fn parse_status(raw: &RawScalar) -> Result<i32, ValueError> {
     id.ok_or_else(|| {
         ValueError::new(
             format!("{} is not a SIM status", raw.describe()),
-            format!("write a status name or id from the API reference: {}", known()),
+            format!(
+                "write a status name or id from the API reference: {}",
+                known()
+            ),
         )
     })
 }
@@ -370,14 +380,17 @@ pub fn luhn_valid(digits: &str) -> bool {
         }
         sum += d;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn quote_it(what: &str, raw: &RawScalar) -> ValueError {
     // A float has already lost digits: showing it would mislead.
     let (written, shown) = match raw {
         RawScalar::Int(i) => (format!("`{i}`"), format!("\"{i}\"")),
-        _ => ("too long for a YAML number".to_string(), "\"8949...\"".to_string()),
+        _ => (
+            "too long for a YAML number".to_string(),
+            "\"8949...\"".to_string(),
+        ),
     };
     ValueError::new(
         format!("{what} is written as a number ({written})"),
@@ -572,10 +585,7 @@ mod tests {
     #[test]
     fn data_limits() {
         assert_eq!(parse_data_limit(&s("unlimited")), Ok(Limit::Unlimited));
-        assert_eq!(
-            parse_data_limit(&s("500MB")),
-            Ok(Limit::Value(500_000_000))
-        );
+        assert_eq!(parse_data_limit(&s("500MB")), Ok(Limit::Value(500_000_000)));
         assert_eq!(parse_data_limit(&RawScalar::Int(42)), Ok(Limit::Value(42)));
         let zero = parse_data_limit(&RawScalar::Int(0)).unwrap_err();
         assert!(zero.help.contains("write `unlimited`, or a positive limit"));
