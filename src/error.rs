@@ -10,4 +10,11 @@ pub enum Error {
     Snapshot(#[from] crate::fleet::SnapshotError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecErrors),
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: String,
+        source: std::io::Error,
+    },
 }

@@ -15,12 +15,17 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    Validate(commands::validate::ValidateArgs),
+    Schema(commands::schema::SchemaArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) =
-        match cli.command {};
+    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) = match cli.command {
+        Command::Validate(args) => (commands::validate::run(args), false),
+        Command::Schema(args) => (commands::schema::run(args), false),
+    };
     if let Err(error) = &result {
         eprintln!("error: {error}");
     }
