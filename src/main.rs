@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     Validate(commands::validate::ValidateArgs),
     Schema(commands::schema::SchemaArgs),
+    /// Serve a simulated wherever SIM GraphQL API on loopback.
+    Sandbox(commands::sandbox::SandboxArgs),
 }
 
 fn main() -> ExitCode {
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) = match cli.command {
         Command::Validate(args) => (commands::validate::run(args), false),
         Command::Schema(args) => (commands::schema::run(args), false),
+        Command::Sandbox(args) => (commands::sandbox::run(args), false),
     };
     if let Err(error) = &result {
         eprintln!("error: {error}");

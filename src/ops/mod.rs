@@ -5,3 +5,4 @@
 
 pub mod schema;
 pub mod validate;
+pub mod sandbox;
