@@ -122,3 +122,44 @@ pub const ALL: &[(&str, &str)] = &[
     ("ListBatchJobDetails", LIST_BATCH_JOB_DETAILS),
     ("CancelBatchJob", CANCEL_BATCH_JOB),
 ];
+
+#[cfg(test)]
+mod tests {
+    use apollo_compiler::{ExecutableDocument, Schema};
+
+    /// Every document must validate against the API's SDL, and carry the operation name the
+    /// client sends as `operationName`.
+    #[test]
+    fn documents_validate_against_the_sdl() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/wherever-sim.graphql");
+        let sdl = std::fs::read_to_string(path).expect("schema/wherever-sim.graphql is readable");
+        let schema = Schema::parse_and_validate(sdl, path).expect("the SDL is valid");
+        let mut problems = Vec::new();
+        for (name, document) in super::ALL {
+            match ExecutableDocument::parse_and_validate(&schema, *document, format!("{name}.graphql")) {
+                Ok(doc) => {
+                    let declared: Vec<_> = doc
+                        .operations
+                        .iter()
+                        .filter_map(|op| op.name.as_ref().map(|n| n.to_string()))
+                        .collect();
+                    if declared != [*name] {
+                        problems.push(format!("{name}: declares operations {declared:?}"));
+                    }
+                }
+                Err(errors) => problems.push(format!("{name}:\n{}", errors.errors)),
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    }
+
+    /// A misspelt field must fail the check above (the test can fail).
+    #[test]
+    fn the_check_catches_a_wrong_field() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/wherever-sim.graphql");
+        let sdl = std::fs::read_to_string(path).expect("schema/wherever-sim.graphql is readable");
+        let schema = Schema::parse_and_validate(sdl, path).expect("the SDL is valid");
+        let wrong = super::COUNT_SIMS.replace("totalSims", "total_sims");
+        assert!(ExecutableDocument::parse_and_validate(&schema, wrong, "wrong.graphql").is_err());
+    }
+}

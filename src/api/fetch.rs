@@ -26,6 +26,10 @@ use crate::fleet::{Sim, SimFilter, StringFilter};
 /// would start to equal whole ICCIDs, which no child prefix matches.
 const MAX_SPLIT_PREFIX_LEN: usize = 19;
 
+/// A partition is split only when it holds more than this many pages beyond its even share:
+/// a split costs two round trips (bounds, then counts) before its first page.
+const SPLIT_SLACK_PAGES: u64 = 2;
+
 /// Extra pages a partition may take beyond what its `totalSims` implies before the token chain
 /// is declared endless.
 const PAGE_SLACK: u64 = 3;
@@ -270,7 +274,8 @@ impl Partitioner {
     }
 
     fn place(&mut self, prefix: String, count: u64) {
-        if count > self.target && prefix.len() < MAX_SPLIT_PREFIX_LEN {
+        let worth_splitting = count > self.target + SPLIT_SLACK_PAGES * u64::from(MAX_PAGE_SIZE);
+        if worth_splitting && prefix.len() < MAX_SPLIT_PREFIX_LEN {
             self.frontier.push(Pending {
                 prefix,
                 count,
@@ -562,8 +567,9 @@ mod tests {
         let total: u64 = parts.iter().map(|(_, c)| c).sum();
         assert_eq!(total, fleet.len() as u64);
         let target = target_partition_size(fleet.len() as u64, 8);
+        let largest = target + SPLIT_SLACK_PAGES * 100;
         for (prefix, count) in &parts {
-            assert!(*count <= target, "{prefix} holds {count} > {target}");
+            assert!(*count <= largest, "{prefix} holds {count} > {largest}");
             assert!(*count > 0);
         }
         for (i, (a, _)) in parts.iter().enumerate() {

@@ -486,15 +486,14 @@ async fn fetch_reads_every_sim_with_few_round_trips() {
     assert_eq!(seen.load(Ordering::Relaxed), 3_200);
     let requests = stub.requests().len() as u64;
     assert_eq!(fetched.requests, requests);
-    // 32 pages at least; splitting adds counts and a few partial pages.
-    eprintln!("REQ {requests}");
-    assert!(requests >= 32 && requests <= 32 + 80, "{requests} requests");
+    // 32 pages at least; splitting adds bounds, counts and a few partial pages.
+    assert!((32..=60).contains(&requests), "{requests} requests");
     let pages = stub
         .requests()
         .iter()
         .filter(|r| r.body["operationName"] == "ListSims")
         .count();
-    assert!(pages <= 32 + 12, "{pages} pages");
+    assert!(pages <= 32 + 4, "{pages} pages");
 }
 
 #[tokio::test]
