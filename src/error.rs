@@ -8,6 +8,8 @@
 pub enum Error {
     #[error(transparent)]
     Snapshot(#[from] crate::fleet::SnapshotError),
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
     #[error("{0}")]
     Usage(String),
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fleet;
 pub mod ops;
 pub mod outcome;
+pub mod sandbox;
 pub mod spec;
 
 pub use error::Error;

@@ -15,12 +15,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Serve a simulated wherever SIM GraphQL API on loopback.
+    Sandbox(commands::sandbox::SandboxArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) =
-        match cli.command {};
+    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) = match cli.command {
+        Command::Sandbox(args) => (commands::sandbox::run(args), false),
+    };
     if let Err(error) = &result {
         eprintln!("error: {error}");
     }
