@@ -6,6 +6,7 @@
 //! independent simulator of the API that depends on `fleet` only. `ops` holds the commands'
 //! logic so that `main.rs` only parses arguments and maps outcomes to exit codes.
 
+pub mod api;
 pub mod error;
 pub mod fleet;
 pub mod ops;

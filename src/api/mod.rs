@@ -1,0 +1,30 @@
+//! The wherever SIM GraphQL API client: requests with retries, a rate limit and typed errors;
+//! the operations plan and apply need; and the fast partitioned read of the live fleet.
+//!
+//! Depends on `crate::fleet` only. Documents are hand-written constants checked against the SDL
+//! by a test; inputs serialise to exactly the arguments to send.
+
+mod client;
+pub mod documents;
+mod error;
+mod fetch;
+mod operations;
+mod types;
+
+#[cfg(test)]
+mod stub;
+#[cfg(test)]
+mod tests;
+
+pub use client::{
+    Client, ClientConfig, RetryPolicy, DEFAULT_ENDPOINT, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_RATE_PER_SECOND, DEFAULT_TIMEOUT,
+};
+pub use error::ApiError;
+pub use fetch::{fetch_sims, FetchOptions, FetchScope, FetchedSims, ProgressFn};
+pub use operations::MAX_PAGE_SIZE;
+pub use types::{
+    describe_batch_error, is_already_set, BatchJob, BatchJobChanges, BatchJobDetailPage,
+    BatchJobPage, BatchJobParams, BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus,
+    ImeiLockInput, SimFields, SimPage, UpdateSimArgs, BATCH_ERROR_CODES, MAX_BATCH_ICCIDS,
+};

@@ -1,0 +1,578 @@
+//! Network tests of the client against the scripted stub: the request shape, the token, every
+//! fault the brief lists, the batch-job safety rule and the partitioned fetch.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use super::stub::{fake_fleet, Reply, Stub};
+use super::*;
+use crate::fleet::{SimFilter, StringFilter};
+
+const TOKEN: &str = "test-TOKEN-7f3a9c";
+
+fn config(url: &str) -> ClientConfig {
+    ClientConfig {
+        timeout: Duration::from_secs(5),
+        rate_per_second: None,
+        retry: RetryPolicy {
+            max_attempts: 3,
+            min_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            max_retry_after: Duration::from_secs(5),
+        },
+        ..ClientConfig::new(url, SecretString::from(TOKEN))
+    }
+}
+
+fn client(stub: &Stub) -> Client {
+    Client::new(config(&stub.url)).unwrap()
+}
+
+fn assert_no_token(err: &ApiError) {
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(TOKEN), "token leaked: {shown}");
+}
+
+fn count_reply() -> Reply {
+    Reply::data("listSims", json!({"totalSims": 42}))
+}
+
+#[tokio::test]
+async fn request_shape_and_raw_token() {
+    let stub = Stub::start(|_, _| count_reply()).await;
+    let filter = SimFilter {
+        end_customer_label: Some(StringFilter {
+            eq: Some("ACME".into()),
+            ..StringFilter::default()
+        }),
+        ..SimFilter::default()
+    };
+    assert_eq!(client(&stub).count_sims(&filter).await.unwrap(), 42);
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.header("authorization"), Some(TOKEN));
+    let body = request.body.as_object().unwrap();
+    let mut keys: Vec<&str> = body.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["operationName", "query", "variables"]);
+    assert_eq!(body["operationName"], "CountSims");
+    assert_eq!(body["query"], documents::COUNT_SIMS);
+    assert_eq!(
+        body["variables"],
+        json!({"filter": {"end_customer_label": {"eq": "ACME"}}})
+    );
+}
+
+#[tokio::test]
+async fn first_page_omits_next_token_and_orders_by_iccid() {
+    let stub = Stub::start(|_, _| {
+        Reply::data(
+            "listSims",
+            json!({"items": [{"iccid": "1", "statusid": 2, "providerid": 5}], "nextToken": "abc", "totalSims": 2}),
+        )
+    })
+    .await;
+    let client = client(&stub);
+    let page = client
+        .list_sims_page(&SimFilter::default(), 100, None, SimFields::Plan)
+        .await
+        .unwrap();
+    assert_eq!(page.next_token.as_deref(), Some("abc"));
+    assert_eq!(page.total_sims, 2);
+    assert_eq!(page.items[0].iccid, "1");
+    client
+        .list_sims_page(&SimFilter::default(), 100, Some("abc"), SimFields::All)
+        .await
+        .unwrap();
+    let requests = stub.requests();
+    assert_eq!(
+        requests[0].body["variables"],
+        json!({"order": {"iccid": "asc"}, "limit": 100})
+    );
+    assert_eq!(requests[1].body["variables"]["nextToken"], "abc");
+    assert_eq!(requests[1].body["query"], documents::LIST_SIMS_ALL);
+    assert!(client
+        .list_sims_page(&SimFilter::default(), 101, None, SimFields::Plan)
+        .await
+        .is_err());
+    assert_eq!(stub.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn unauthorized_is_not_retried_and_names_the_token_source() {
+    let stub = Stub::start(|_, _| {
+        Reply::json(
+            401,
+            json!({"errors": [{"message": format!("invalid token {TOKEN}")}]}),
+        )
+    })
+    .await;
+    let err = client(&stub).count_sims(&SimFilter::default()).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unauthorized { status: 401, .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("WHEREVER_SIM_TOKEN"), "{text}");
+    assert!(text.contains("CountSims"), "{text}");
+    assert!(text.contains("invalid token [REDACTED]"), "{text}");
+    assert_no_token(&err);
+    assert_eq!(stub.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn server_error_then_success_is_retried() {
+    let stub = Stub::start(|i, _| {
+        if i == 0 {
+            Reply::json(500, json!({"message": "boom"}))
+        } else {
+            count_reply()
+        }
+    })
+    .await;
+    assert_eq!(
+        client(&stub).count_sims(&SimFilter::default()).await.unwrap(),
+        42
+    );
+    assert_eq!(stub.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn persistent_server_error_gives_up_after_the_bound() {
+    let stub = Stub::start(|_, _| Reply::json(503, json!({"message": "down"}))).await;
+    let err = client(&stub).status_transitions().await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Server { status: 503, attempts: 3, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("GetAvailableStatusTransitions"));
+    assert_eq!(stub.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn rate_limit_honours_retry_after() {
+    let stub = Stub::start(|i, _| {
+        if i == 0 {
+            Reply::Http {
+                status: 429,
+                headers: vec![("retry-after".into(), "1".into())],
+                body: String::new(),
+            }
+        } else {
+            count_reply()
+        }
+    })
+    .await;
+    let started = Instant::now();
+    assert_eq!(
+        client(&stub).count_sims(&SimFilter::default()).await.unwrap(),
+        42
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+    assert_eq!(stub.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn retry_after_beyond_the_limit_fails_at_once() {
+    let stub = Stub::start(|_, _| Reply::Http {
+        status: 429,
+        headers: vec![("retry-after".into(), "3600".into())],
+        body: String::new(),
+    })
+    .await;
+    let err = client(&stub).count_sims(&SimFilter::default()).await.unwrap_err();
+    assert!(matches!(err, ApiError::RateLimited { attempts: 1, .. }), "{err:?}");
+    assert!(err.to_string().contains("3600s"), "{err}");
+}
+
+#[tokio::test]
+async fn null_payload_is_an_error_never_an_empty_fleet() {
+    let stub = Stub::start(|i, _| {
+        if i < 2 {
+            Reply::data("listSims", Value::Null)
+        } else {
+            count_reply()
+        }
+    })
+    .await;
+    assert_eq!(
+        client(&stub).count_sims(&SimFilter::default()).await.unwrap(),
+        42
+    );
+    let always_null = Stub::start(|_, _| Reply::data("listSims", Value::Null)).await;
+    let err = client(&always_null)
+        .list_sims_page(&SimFilter::default(), 100, None, SimFields::Plan)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ApiError::NullPayload { operation: "ListSims", field: "listSims", attempts: 3 }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn truncated_body_is_retried_then_reported() {
+    let stub = Stub::start(|i, _| {
+        if i == 0 {
+            Reply::Http {
+                status: 200,
+                headers: Vec::new(),
+                body: r#"{"data":{"listSims":{"total"#.into(),
+            }
+        } else {
+            Reply::Cut {
+                announced: 500,
+                body: r#"{"data":{"listSims":{"#.into(),
+            }
+        }
+    })
+    .await;
+    let err = client(&stub).count_sims(&SimFilter::default()).await.unwrap_err();
+    assert!(
+        matches!(err, ApiError::Malformed { .. } | ApiError::Connection { .. }),
+        "{err:?}"
+    );
+    assert_eq!(stub.requests().len(), 3);
+
+    let recovers = Stub::start(|i, _| {
+        if i == 0 {
+            Reply::Cut {
+                announced: 500,
+                body: "{".into(),
+            }
+        } else {
+            count_reply()
+        }
+    })
+    .await;
+    assert_eq!(
+        client(&recovers)
+            .count_sims(&SimFilter::default())
+            .await
+            .unwrap(),
+        42
+    );
+}
+
+#[tokio::test]
+async fn graphql_errors_show_the_server_messages() {
+    let stub = Stub::start(|_, _| {
+        Reply::json(
+            200,
+            json!({"data": null, "errors": [{"message": "Variable \"$limit\" got invalid value"}, {"message": "second"}]}),
+        )
+    })
+    .await;
+    let err = client(&stub)
+        .list_batch_jobs(None, 10, None)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, ApiError::GraphQl { operation: "ListBatchJobs", .. }), "{err:?}");
+    assert!(text.contains("got invalid value") && text.contains("second"), "{text}");
+    assert_eq!(stub.requests().len(), 1, "GraphQL errors are not retried");
+}
+
+#[tokio::test]
+async fn unreachable_endpoint() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/graphql", listener.local_addr().unwrap());
+    drop(listener);
+    let client = Client::new(config(&url)).unwrap();
+    let err = client.count_sims(&SimFilter::default()).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unreachable { .. }), "{err:?}");
+    assert!(err.to_string().contains(&url), "{err}");
+    // Nothing was sent, so even startBatchJob reports plain unreachability.
+    let params = BatchJobParams::new(
+        vec!["1".into()],
+        BatchJobChanges {
+            statusid: Some(2),
+            ..BatchJobChanges::default()
+        },
+    )
+    .unwrap();
+    let err = client.start_batch_job(&params).await.unwrap_err();
+    assert!(matches!(err, ApiError::Unreachable { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn timeout() {
+    let stub = Stub::start(|_, _| Reply::Hang).await;
+    let mut cfg = config(&stub.url);
+    cfg.timeout = Duration::from_millis(200);
+    cfg.retry.max_attempts = 2;
+    let err = Client::new(cfg)
+        .unwrap()
+        .count_sims(&SimFilter::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Timeout { attempts: 2, .. }), "{err:?}");
+    assert_eq!(stub.requests().len(), 2);
+}
+
+fn one_sim_job() -> BatchJobParams {
+    BatchJobParams::new(
+        vec!["89490000000000000015".into()],
+        BatchJobChanges {
+            monthly_data_limit: Some(0),
+            ..BatchJobChanges::default()
+        },
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn start_batch_job_with_unknown_outcome_is_not_resent() {
+    for reply in [
+        || Reply::json(502, json!({})),
+        || Reply::Cut {
+            announced: 100,
+            body: r#"{"data":"#.into(),
+        },
+        || Reply::data("startBatchJob", Value::Null),
+    ] {
+        let stub = Stub::start(move |_, _| reply()).await;
+        let err = client(&stub).start_batch_job(&one_sim_job()).await.unwrap_err();
+        assert!(
+            matches!(err, ApiError::OutcomeUnknown { operation: "StartBatchJob", .. }),
+            "{err:?}"
+        );
+        assert_eq!(stub.requests().len(), 1, "{err}");
+    }
+}
+
+#[tokio::test]
+async fn start_batch_job_sends_only_the_include_list_and_changes() {
+    let stub = Stub::start(|_, _| Reply::data("startBatchJob", json!({"batchJobId": 1707747614})))
+        .await;
+    let id = client(&stub).start_batch_job(&one_sim_job()).await.unwrap();
+    assert_eq!(id, 1707747614);
+    let body = &stub.requests()[0].body;
+    assert_eq!(
+        body["variables"],
+        json!({"params": {"includeIccIds": ["89490000000000000015"], "monthly_data_limit": 0}})
+    );
+}
+
+#[tokio::test]
+async fn update_sim_refuses_data_limit_zero_without_a_request() {
+    let stub = Stub::start(|_, _| count_reply()).await;
+    let args = UpdateSimArgs {
+        monthly_data_limit: Some(0),
+        ..UpdateSimArgs::new("89490000000000000015")
+    };
+    let err = client(&stub).update_sim(&args).await.unwrap_err();
+    assert!(matches!(err, ApiError::InvalidRequest { operation: "UpdateSim", .. }));
+    assert!(stub.requests().is_empty());
+}
+
+#[tokio::test]
+async fn update_sim_is_retried_and_decodes_the_sim() {
+    let stub = Stub::start(|i, _| {
+        if i == 0 {
+            Reply::json(500, json!({}))
+        } else {
+            Reply::data(
+                "updateSim",
+                json!({"iccid": "8949", "statusid": 2, "providerid": 5, "monthly_sms_mo_limit": null,
+                       "end_customer_label": {"name": "ACME"}, "imei_lock": {"imei": null, "enabled": true}}),
+            )
+        }
+    })
+    .await;
+    let args = UpdateSimArgs {
+        monthly_sms_mo_limit: Some(None),
+        end_customer_label: Some("ACME".into()),
+        ..UpdateSimArgs::new("8949")
+    };
+    let sim = client(&stub).update_sim(&args).await.unwrap();
+    assert_eq!(sim.label(), Some("ACME"));
+    let requests = stub.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[1].body["variables"],
+        json!({"iccid": "8949", "monthly_sms_mo_limit": null, "end_customer_label": {"name": "ACME"}})
+    );
+}
+
+#[tokio::test]
+async fn batch_job_reads() {
+    let job = json!({
+        "batchJobId": 7, "startedAt": 1000, "finishedAt": null,
+        "statusDetails": {"currentStatus": "RUNNING", "totalSims": 3, "failedSims": 1, "successfulSims": 1},
+        "changes": {"statusid": null, "custom_field_1": null, "monthly_data_limit": 0, "monthly_sms_mo_limit": null,
+                    "monthly_sms_mt_limit": null, "monthly_voice_mo_limit": null, "end_customer_label": "ACME", "imei_lock": null}
+    });
+    let job_for_stub = job.clone();
+    let stub = Stub::start(move |_, body| match body["operationName"].as_str() {
+        Some("GetBatchJob") => Reply::data("getBatchJob", job_for_stub.clone()),
+        Some("ListBatchJobs") => Reply::data(
+            "listBatchJobs",
+            json!({"items": [job_for_stub.clone()], "nextToken": null, "totalCount": 1}),
+        ),
+        Some("ListBatchJobDetails") => Reply::data(
+            "listBatchJobDetails",
+            json!({"simList": [{"iccid": "1", "details": {"executedAt": 5, "errorCodes": [4, null], "status": "FAILED"}}],
+                   "nextToken": "t", "totalCount": 3}),
+        ),
+        Some("CancelBatchJob") => Reply::data("cancelBatchJob", json!(false)),
+        _ => Reply::json(400, json!({"errors": [{"message": "unknown"}]})),
+    })
+    .await;
+    let client = client(&stub);
+    let read = client.get_batch_job(7).await.unwrap();
+    assert_eq!(read.status, BatchJobStatus::Running);
+    assert_eq!(read.finished_at, None);
+    assert_eq!(read.changes.monthly_data_limit, Some(0));
+    assert_eq!(read.changes.end_customer_label.as_deref(), Some("ACME"));
+    let page = client
+        .list_batch_jobs(Some(BatchJobStatus::Running), 20, None)
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![read]);
+    let details = client
+        .list_batch_job_details(7, &[BatchJobSimDetailStatus::Failed, BatchJobSimDetailStatus::Skipped], None)
+        .await
+        .unwrap();
+    assert_eq!(details.sims[0].error_codes, vec![4]);
+    assert_eq!(details.sims[0].status, BatchJobSimDetailStatus::Failed);
+    assert_eq!(details.next_token.as_deref(), Some("t"));
+    assert!(!client.cancel_batch_job(7).await.unwrap());
+    let requests = stub.requests();
+    assert_eq!(requests[0].body["variables"], json!({"batchJobId": 7}));
+    assert_eq!(
+        requests[1].body["variables"],
+        json!({"filter": {"status": "RUNNING"}, "limit": 20})
+    );
+    assert_eq!(
+        requests[2].body["variables"],
+        json!({"batchJobId": 7, "filter": {"status": ["FAILED", "SKIPPED"]}})
+    );
+}
+
+fn generated_fleet() -> Vec<String> {
+    let mut fleet: Vec<String> = (0..2_500u64).map(|i| format!("8949000{i:012}")).collect();
+    fleet.extend((0..700u64).map(|i| format!("8988200{:012}", 500_000 + i)));
+    fleet
+}
+
+#[tokio::test]
+async fn fetch_reads_every_sim_with_few_round_trips() {
+    let fleet = generated_fleet();
+    let stub = Stub::start(fake_fleet(fleet.clone(), None)).await;
+    let seen = Arc::new(AtomicU64::new(0));
+    let seen_in_cb = seen.clone();
+    let fetched = fetch_sims(
+        &client(&stub),
+        FetchScope::Everything,
+        FetchOptions {
+            concurrency: 4,
+            progress: Some(Arc::new(move |done, total| {
+                assert!(done <= total);
+                seen_in_cb.store(done, Ordering::Relaxed);
+            })),
+            ..FetchOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut expected = fleet.clone();
+    expected.sort();
+    let got: Vec<&str> = fetched.sims.iter().map(|s| s.iccid.as_str()).collect();
+    assert_eq!(got, expected);
+    assert_eq!(fetched.sims_total, 3_200);
+    assert_eq!(seen.load(Ordering::Relaxed), 3_200);
+    let requests = stub.requests().len() as u64;
+    assert_eq!(fetched.requests, requests);
+    // 32 pages at least; splitting adds bounds, counts and a few partial pages.
+    assert!((32..=60).contains(&requests), "{requests} requests");
+    let pages = stub
+        .requests()
+        .iter()
+        .filter(|r| r.body["operationName"] == "ListSims")
+        .count();
+    assert!(pages <= 32 + 4, "{pages} pages");
+}
+
+#[tokio::test]
+async fn fetch_filters_are_unioned_and_deduplicated() {
+    let fleet = generated_fleet();
+    let stub = Stub::start(fake_fleet(fleet.clone(), None)).await;
+    let prefix = |p: &str| SimFilter {
+        iccid: Some(StringFilter {
+            begins_with: Some(p.into()),
+            ..StringFilter::default()
+        }),
+        ..SimFilter::default()
+    };
+    let exact = SimFilter {
+        iccid: Some(StringFilter {
+            eq: Some("8988200000000500003".into()),
+            ..StringFilter::default()
+        }),
+        ..SimFilter::default()
+    };
+    let fetched = fetch_sims(
+        &client(&stub),
+        FetchScope::Filters(vec![prefix("89882"), exact, prefix("89490000000000010")]),
+        FetchOptions::default(),
+    )
+    .await
+    .unwrap();
+    let expected = fleet
+        .iter()
+        .filter(|i| i.starts_with("89882") || i.starts_with("89490000000000010"))
+        .count();
+    assert_eq!(expected, 700 + 100);
+    assert_eq!(fetched.sims.len(), expected);
+    assert_eq!(fetched.sims_total, 3_200);
+    assert!(fetched.sims.windows(2).all(|w| w[0].iccid < w[1].iccid));
+}
+
+#[tokio::test]
+async fn fetch_fails_on_a_short_partition_after_one_re_read() {
+    let fleet = generated_fleet();
+    let stub = Stub::start(fake_fleet(fleet, Some("89882".into()))).await;
+    let err = fetch_sims(&client(&stub), FetchScope::Everything, FetchOptions::default())
+        .await
+        .unwrap_err();
+    match &err {
+        ApiError::ShortRead {
+            filter,
+            expected,
+            got,
+        } => {
+            assert!(filter.contains("89882"), "{filter}");
+            assert_eq!(*expected, got + 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(err.to_string().contains("ListSims"));
+}
+
+#[tokio::test]
+async fn fetch_of_an_empty_fleet_is_empty_not_an_error() {
+    let stub = Stub::start(fake_fleet(Vec::new(), None)).await;
+    let fetched = fetch_sims(&client(&stub), FetchScope::Everything, FetchOptions::default())
+        .await
+        .unwrap();
+    assert!(fetched.sims.is_empty());
+    assert_eq!(fetched.sims_total, 0);
+}
+
+#[tokio::test]
+async fn rate_limit_spaces_requests() {
+    let stub = Stub::start(|_, _| count_reply()).await;
+    let mut cfg = config(&stub.url);
+    cfg.rate_per_second = std::num::NonZeroU32::new(10);
+    let client = Client::new(cfg).unwrap();
+    let started = Instant::now();
+    // The burst allows 10 at once; 15 need at least another half second.
+    let everything = SimFilter::default();
+    let calls = (0..15).map(|_| client.count_sims(&everything));
+    futures::future::try_join_all(calls).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+    assert_eq!(client.requests_sent(), 15);
+}
