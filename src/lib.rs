@@ -10,6 +10,8 @@ pub mod error;
 pub mod fleet;
 pub mod ops;
 pub mod outcome;
+pub mod plan;
+pub mod render;
 pub mod spec;
 
 pub use error::Error;
