@@ -69,6 +69,7 @@ fn a_valid_spec_prints_one_summary_line_and_skips_the_config() {
             "luhn_check: true\nmax_changes: 10\nmax_percent: 5\n",
         ),
         ("notes.txt", "not yaml: [\n"),
+        (".github/workflows/ci.yaml", "on: push\n"),
     ]);
     assert
         .code(0)
@@ -266,7 +267,7 @@ fn iccids_and_imeis_written_as_numbers_must_be_quoted() {
         &[
             "spec/a.yaml:2:3: error: sims entry: ICCID is written as a number (`8949000000000000018`) — quote it, e.g. \"8949000000000000018\"",
             "spec/a.yaml:3:16: error: imei_lock: IMEI is written as a number (`356938035643809`) — quote it",
-            "spec/a.yaml:4:3: error: sims entry: ICCID is written as a number",
+            "spec/a.yaml:4:3: error: sims entry: ICCID is written as a number (`89490000000000012341`) — quote it, e.g. \"89490000000000012341\"",
         ],
     );
     assert_eq!(stderr.matches("quote it").count(), 3, "{stderr}");
@@ -500,7 +501,7 @@ fn every_problem_in_every_file_is_reported_at_once() {
             "spec/a.yaml:4:42: error: status: `bogus` is not a SIM status",
             "spec/b.yaml:",
             "spec/c/d.yaml:2:3: error: sims entry: ICCID \"123\" is not 19–20 digits",
-            "spec/simfleet.yaml: error: max_percent 150 is not a percentage",
+            "spec/simfleet.yaml:1:14: error: max_percent 150 is not a percentage",
         ],
     );
     assert!(

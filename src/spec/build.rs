@@ -19,16 +19,46 @@ pub type KeyLocations = Vec<(MatchKey, (u32, u32))>;
 /// The state of checking one file: its name, the ICCID Luhn setting, and where problems go.
 pub struct FileCx<'a> {
     pub file: &'a str,
+    /// The file's text, to recover digits YAML turned into a float.
+    source: &'a str,
     luhn_check: bool,
     diagnostics: &'a mut Vec<Diagnostic>,
 }
 
 impl<'a> FileCx<'a> {
-    pub fn new(file: &'a str, luhn_check: bool, diagnostics: &'a mut Vec<Diagnostic>) -> Self {
+    pub fn new(
+        file: &'a str,
+        source: &'a str,
+        luhn_check: bool,
+        diagnostics: &'a mut Vec<Diagnostic>,
+    ) -> Self {
         FileCx {
             file,
+            source,
             luhn_check,
             diagnostics,
+        }
+    }
+
+    /// An unquoted number too long for a u64 (a 20-digit ICCID) reaches us as a float that has
+    /// lost digits; read the digits back from the source so the message can show them quoted.
+    fn recover_digits(&self, raw: &RawScalar, at: (u32, u32)) -> RawScalar {
+        if !matches!(raw, RawScalar::Float(_)) {
+            return raw.clone();
+        }
+        let digits: Option<String> = self
+            .source
+            .lines()
+            .nth(at.0.saturating_sub(1) as usize)
+            .map(|line| {
+                line.chars()
+                    .skip(at.1.saturating_sub(1) as usize)
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect()
+            });
+        match digits.as_deref().map(str::parse::<i128>) {
+            Some(Ok(value)) => RawScalar::Int(value),
+            _ => raw.clone(),
         }
     }
 
@@ -100,7 +130,8 @@ impl<'a> FileCx<'a> {
     ) -> Option<SimEntry> {
         let at = (key.line, key.col);
         let errors_before = self.diagnostics.len();
-        let iccid = match values::parse_iccid(&key.value, self.luhn_check) {
+        let key_value = self.recover_digits(&key.value, at);
+        let iccid = match values::parse_iccid(&key_value, self.luhn_check) {
             Ok(iccid) => iccid,
             Err(e) => {
                 self.value_error(at, "sims entry", e);
@@ -372,7 +403,7 @@ impl<'a> FileCx<'a> {
         };
         let mut out = Vec::new();
         for (raw, at) in items {
-            match parse(raw) {
+            match parse(&self.recover_digits(raw, at)) {
                 Ok(v) => out.push(v),
                 Err(e) => self.value_error(at, &context, e),
             }

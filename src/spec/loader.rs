@@ -97,6 +97,15 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
     Diagnostic::error(file, at, message, help)
 }
 
+/// Where a top-level `key:`'s value is written, for problems found after parsing a plain struct.
+fn top_level_value_position(text: &str, key: &str) -> Option<(u32, u32)> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let col = key.len() + 1 + (rest.len() - rest.trim_start().len()) + 1;
+        Some((u32::try_from(index + 1).ok()?, u32::try_from(col).ok()?))
+    })
+}
+
 /// A Rust type as a user would say it.
 fn type_name(ty: &str) -> &str {
     match ty {
@@ -138,10 +147,14 @@ fn spec_paths(dir: &Path, display_dir: &str, problems: &mut Vec<Diagnostic>) -> 
             }
         };
         for entry in entries.flatten() {
-            let path = relative.join(entry.file_name());
-            let is_dir = fs::metadata(entry.path())
-                .map(|m| m.is_dir())
-                .unwrap_or(false);
+            let name = entry.file_name();
+            // Hidden directories and files (.git, .github workflows) are never spec files.
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = relative.join(&name);
+            // file_type does not follow symlinks, so a symlinked directory cannot loop us.
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
             if is_dir {
                 pending.push(path);
             } else if matches!(
@@ -221,8 +234,9 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
             match parse_yaml::<Option<Config>>(&text, &display) {
                 Ok(parsed) => {
                     config = parsed.unwrap_or_default();
-                    for (_, message, help) in config.problems() {
-                        errors.push(Diagnostic::error(&display, None, message, help));
+                    for (key, message, help) in config.problems() {
+                        let at = top_level_value_position(&text, key);
+                        errors.push(Diagnostic::error(&display, at, message, help));
                     }
                 }
                 Err(d) => errors.push(d),
@@ -249,7 +263,7 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
                 continue;
             }
         };
-        let mut cx = FileCx::new(display, config.luhn_check, &mut errors);
+        let mut cx = FileCx::new(display, text, config.luhn_check, &mut errors);
         for rule in document.rules.iter().flatten() {
             let name = &rule.value.name;
             rule_names.push(NamedAt {
