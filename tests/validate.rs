@@ -70,10 +70,13 @@ fn a_valid_spec_prints_one_summary_line_and_skips_the_config() {
         ),
         ("notes.txt", "not yaml: [\n"),
         (".github/workflows/ci.yaml", "on: push\n"),
+        ("empty.yaml", ""),
+        ("comments.yaml", "# nothing yet\n"),
+        ("nulls.yaml", "rules:\nsims:\n"),
     ]);
     assert
         .code(0)
-        .stdout("2 files, 1 rule, 1 SIM entry: valid\n")
+        .stdout("5 files, 1 rule, 1 SIM entry: valid\n")
         .stderr("");
 }
 
@@ -104,6 +107,10 @@ fn malformed_yaml() {
     fails_with(
         &[("b.yaml", "rules:\n  - name: \"unterminated\n")],
         &["spec/b.yaml:", "error: malformed YAML"],
+    );
+    fails_with(
+        &[("c.yaml", "rules: []\n---\nsims: {}\n")],
+        &["spec/c.yaml:3:1: error: a second YAML document (`---`) — a spec file holds one document"],
     );
 }
 

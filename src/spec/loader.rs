@@ -89,6 +89,10 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
             format!("wrong type: expected {expected}, found {unexpected}"),
             "see README.md or schema/simfleet.schema.json for the format of this key".to_string(),
         ),
+        E::MultipleDocuments { .. } => (
+            "a second YAML document (`---`)".to_string(),
+            "a spec file holds one document: split it into two files".to_string(),
+        ),
         _ => (
             format!("malformed YAML: {}", first_line(&plain.to_string())),
             "fix the YAML syntax here (indentation, quotes, colons)".to_string(),

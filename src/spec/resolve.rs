@@ -111,14 +111,23 @@ impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}: error: SIM {}: {} is set to {} here and to {} by {}, with equal priority — give one rule a higher `priority`, or make them agree",
-            self.second.origin,
+            "{}: SIM {}: {} is set to {} by {} and to {} by {}, with equal priority — give one rule a higher `priority`, or make them agree",
+            self.second.origin.location(),
             self.iccid,
             self.field,
             format_value(&self.second.value),
+            origin_owner(&self.second.origin),
             format_value(&self.first.value),
             self.first.origin,
         )
+    }
+}
+
+/// `rule eu-trackers` or `sims entry 8949…`, for messages.
+fn origin_owner(origin: &Origin) -> String {
+    match &origin.kind {
+        crate::spec::OriginKind::Rule { name } => format!("rule {name}"),
+        crate::spec::OriginKind::SimEntry { iccid } => format!("sims entry {iccid}"),
     }
 }
 
@@ -512,7 +521,10 @@ mod tests {
         assert_eq!(conflict.field, Field::MonthlySmsMoLimit);
         let text = conflict.to_string();
         assert!(text.contains("fleet/a.yaml:2:5 (rule a)"), "{text}");
-        assert!(text.contains("fleet/a.yaml:9:5 (rule b)"), "{text}");
+        assert!(
+            text.starts_with("fleet/a.yaml:9:5: SIM 8949000000000000018: monthly_sms_mo_limit is set to unlimited by rule b"),
+            "{text}"
+        );
         assert!(text.contains("unlimited") && text.contains("10"), "{text}");
     }
 
