@@ -171,6 +171,40 @@ fn unknown_keys_anywhere() {
 }
 
 #[test]
+fn a_typo_does_not_hide_the_other_problems_of_its_file() {
+    let stderr = fails_with(
+        &[(
+            "a.yaml",
+            "rules:
+  - nmae: x
+    match: {end_customer_lable: ACME, status: activ}
+    set:
+      monthly_data_limt: 5GB
+      monthly_sms_mo_limit: 0
+sims:
+  \"89490000000000012341\":
+    imei_lok: off
+    status: deleted
+",
+        )],
+        &[
+            "spec/a.yaml:2:5: error: unknown key `nmae` — did you mean `name`?",
+            "spec/a.yaml:2:5: error: the rule has no `name`",
+            "spec/a.yaml:3:13: error: unknown key `end_customer_lable` — did you mean `end_customer_label`?",
+            "spec/a.yaml:3:47: error: match status: `activ` is not a SIM status",
+            "spec/a.yaml:5:7: error: unknown key `monthly_data_limt` — did you mean `monthly_data_limit`?",
+            "spec/a.yaml:6:29: error: monthly_sms_mo_limit: a limit of 0",
+            "spec/a.yaml:9:5: error: unknown key `imei_lok` — did you mean `imei_lock`?",
+            "spec/a.yaml:10:13: error: status: status Deleted (4) cannot be set",
+        ],
+    );
+    assert!(
+        stderr.starts_with("error: the spec has 8 problems:"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn wrong_types() {
     fails_with(
         &[(

@@ -268,13 +268,15 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
             }
         };
         let mut cx = FileCx::new(display, text, config.luhn_check, &mut errors);
+        cx.unknown_keys(&document.unknown, SpecDocument::KEYS);
         for rule in document.rules.iter().flatten() {
-            let name = &rule.value.name;
-            rule_names.push(NamedAt {
-                name: name.value.trim().to_string(),
-                file: display.clone(),
-                at: (name.line, name.col),
-            });
+            if let Some(name) = &rule.value.name {
+                rule_names.push(NamedAt {
+                    name: name.value.trim().to_string(),
+                    file: display.clone(),
+                    at: (name.line, name.col),
+                });
+            }
             if let Some(rule) = cx.rule(rule) {
                 rules.push(rule);
             }
