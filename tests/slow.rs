@@ -1,0 +1,295 @@
+//! Load figures as tests: `plan --live` of a very large snapshot (wall time and peak RSS), and
+//! the full read of a large sandbox fleet with latency at concurrency 8 against 1 and against the
+//! lower bound ceil(N/100)/C × latency.
+//!
+//! They are `#[ignore]`d because at full size they take minutes; `.ci/run` runs them with
+//! `--include-ignored` at reduced sizes through the environment, and `scripts/bench.sh` runs them
+//! at full size in release mode for BENCHMARKS.md:
+//! - `SIMFLEET_LOAD_SIMS` (default 1,000,000), `SIMFLEET_LOAD_MAX_SECS` (default 3 in release,
+//!   600 in debug), `SIMFLEET_LOAD_MAX_RSS_MB` (default 1024);
+//! - `SIMFLEET_FETCH_SIMS` (default 100,000), `SIMFLEET_FETCH_LATENCY_MS` (default 20),
+//!   `SIMFLEET_FETCH_MIN_SPEEDUP` (default 3: concurrency 8 against 1; on a busy machine the
+//!   client's CPU, not the latency, dominates, so CI asks for less with a higher latency).
+//!
+//! Each test prints its figures and writes them to `$CARGO_TARGET_TMPDIR/<name>.json`.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write as _};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use common::{spec_dir, SandboxProcess};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn record(name: &str, figures: &Value) {
+    eprintln!("{name}: {figures:#}");
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.json"));
+    let _ = std::fs::write(path, format!("{figures:#}\n"));
+}
+
+/// 20 rules over a generated fleet: customer × product limits, ICCID ranges, IMEI locks and a
+/// status rule, each at its own priority so that no two of them conflict.
+fn twenty_rule_spec() -> String {
+    let labels = ["ACME", "Globex", "Initech", "Umbrella"];
+    let providers = ["link+", "connect+", "tech+", "data+"];
+    let mut yaml = String::from("rules:\n");
+    let mut priority = 0;
+    for (i, label) in labels.iter().enumerate() {
+        for (j, provider) in providers.iter().enumerate().take(4) {
+            if i * 4 + j >= 16 {
+                break;
+            }
+            priority += 1;
+            let _ = write!(
+                yaml,
+                "  - name: {}-{}\n    match: {{ end_customer_label: {label}, provider: \"{provider}\" }}\n    set: {{ monthly_data_limit: {}MB, monthly_sms_mo_limit: {}, imei_lock: {} }}\n    priority: {priority}\n",
+                label.to_lowercase(),
+                provider.trim_end_matches('+'),
+                100 * (i + 1) + 10 * j,
+                10 * (j + 1),
+                if j % 2 == 0 { "auto" } else { "off" },
+            );
+        }
+    }
+    for (k, prefix) in ["8949000000", "8988303000", "8944500000"]
+        .iter()
+        .enumerate()
+    {
+        priority += 1;
+        let _ = write!(
+            yaml,
+            "  - name: range-{k}\n    match: {{ iccid: {{ prefix: \"{prefix}\" }} }}\n    set: {{ custom_field_1: order-{k} }}\n    priority: {priority}\n"
+        );
+    }
+    priority += 1;
+    let _ = write!(
+        yaml,
+        "  - name: test-ready-to-active\n    match: {{ status: test-ready }}\n    set: {{ status: activated }}\n    priority: {priority}\n"
+    );
+    yaml
+}
+
+/// Peak RSS (KiB) and wall seconds of a command, measured by `/usr/bin/time` when present, else
+/// by polling `/proc/PID/status` VmHWM.
+fn measure(mut command: Command) -> (std::process::Output, u64, f64) {
+    let time = Path::new("/usr/bin/time");
+    let started = Instant::now();
+    if time.exists() {
+        let report = tempfile::NamedTempFile::new().expect("temp file");
+        let program = command.get_program().to_owned();
+        let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
+        let envs: Vec<_> = command
+            .get_envs()
+            .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
+            .collect();
+        let mut timed = Command::new(time);
+        timed
+            .args(["-f", "%M %e", "-o"])
+            .arg(report.path())
+            .arg(program)
+            .args(args);
+        for (k, v) in envs {
+            match v {
+                Some(v) => timed.env(k, v),
+                None => timed.env_remove(k),
+            };
+        }
+        let output = timed.output().expect("runs under /usr/bin/time");
+        let wall = started.elapsed().as_secs_f64();
+        let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+        let rss = text
+            .lines()
+            .last()
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        return (output, rss, wall);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    while child.try_wait().ok().flatten().is_none() {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
+            if let Some(kb) = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                peak = peak.max(kb);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().expect("output");
+    (output, peak, started.elapsed().as_secs_f64())
+}
+
+#[test]
+#[ignore = "slow: plans a 1,000,000-SIM snapshot (SIMFLEET_LOAD_SIMS to change)"]
+fn plan_of_a_large_snapshot_stays_within_time_and_memory() {
+    let n: usize = env_or("SIMFLEET_LOAD_SIMS", 1_000_000);
+    let default_secs = if cfg!(debug_assertions) { 600.0 } else { 3.0 };
+    let max_secs: f64 = env_or("SIMFLEET_LOAD_MAX_SECS", default_secs);
+    let max_rss_mb: u64 = env_or("SIMFLEET_LOAD_MAX_RSS_MB", 1024);
+
+    let work = tempfile::tempdir().expect("temp dir");
+    let snapshot = work.path().join("fleet.json");
+    {
+        let file = std::fs::File::create(&snapshot).expect("snapshot file");
+        let mut writer = BufWriter::new(file);
+        serde_json::to_writer(&mut writer, &simfleet::sandbox::generate(n, 42))
+            .expect("write snapshot");
+        writer.flush().expect("flush");
+    }
+    let snapshot_mb = std::fs::metadata(&snapshot).map(|m| m.len()).unwrap_or(0) / 1_000_000;
+    let spec = spec_dir(&[("rules.yaml", &twenty_rule_spec())]);
+
+    let mut figures = json!({
+        "sims": n,
+        "rules": 20,
+        "snapshot_mb": snapshot_mb,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+    });
+    for (label, format, save) in [("text", "text", false), ("json_and_out", "json", true)] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_simfleet"));
+        command
+            .arg("plan")
+            .arg(spec.path())
+            .arg("--live")
+            .arg(&snapshot)
+            .args(["--format", format])
+            .env("NO_COLOR", "1")
+            .env("CI", "true");
+        if save {
+            command.arg("--out").arg(work.path().join("plan.json"));
+        }
+        let (output, rss_kb, wall) = measure(command);
+        let code = output.status.code().unwrap_or(-1);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            code == 0 || code == 2 || code == 3,
+            "plan failed ({code}): {stderr}"
+        );
+        assert!(!output.stdout.is_empty(), "no plan printed");
+        let rss_mb = rss_kb / 1024;
+        figures[label] = json!({
+            "wall_s": (wall * 100.0).round() / 100.0,
+            "peak_rss_mb": rss_mb,
+            "stdout_mb": output.stdout.len() as f64 / 1e6,
+            "exit_code": code,
+        });
+        assert!(
+            wall <= max_secs,
+            "plan ({label}) of {n} SIMs took {wall:.2}s (budget {max_secs}s)"
+        );
+        if rss_kb > 0 {
+            assert!(
+                rss_mb <= max_rss_mb,
+                "plan ({label}) of {n} SIMs peaked at {rss_mb} MiB (budget {max_rss_mb} MiB)"
+            );
+        }
+    }
+    record("load-plan", &figures);
+}
+
+/// `read X of Y SIMs in R requests (T s, concurrency C)` from plan's stderr.
+fn read_note(stderr: &str) -> (u64, f64) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("read ") && l.contains(" requests ("))
+        .unwrap_or_else(|| panic!("no read note in {stderr}"));
+    let requests = line
+        .split(" in ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
+    let secs = line
+        .split(" requests (")
+        .nth(1)
+        .and_then(|rest| rest.split('s').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
+    (requests, secs)
+}
+
+#[test]
+#[ignore = "slow: reads 100,000 SIMs with 20 ms latency twice (SIMFLEET_FETCH_SIMS to change)"]
+fn full_read_scales_with_concurrency() {
+    let n: usize = env_or("SIMFLEET_FETCH_SIMS", 100_000);
+    let latency_ms: u64 = env_or("SIMFLEET_FETCH_LATENCY_MS", 20);
+    let sandbox = SandboxProcess::builder()
+        .generate(n)
+        .seed(42)
+        .latency_ms(latency_ms)
+        .start();
+    // `match: all` makes every SIM managed, so the whole fleet is read (no push-down).
+    let spec = spec_dir(&[(
+        "rules.yaml",
+        "rules:\n  - name: everyone\n    match: all\n    set: { monthly_sms_mt_limit: 500 }\n",
+    )]);
+    let pages = n.div_ceil(100) as f64;
+    let mut figures = json!({
+        "sims": n,
+        "latency_ms": latency_ms,
+        "pages": pages,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+    });
+    let mut read_secs = Vec::new();
+    for concurrency in [8usize, 1] {
+        let started = Instant::now();
+        let output = Command::new(env!("CARGO_BIN_EXE_simfleet"))
+            .arg("plan")
+            .arg(spec.path())
+            .args(["--endpoint", &sandbox.url])
+            .args(["--concurrency", &concurrency.to_string()])
+            // No request-rate ceiling: this measures the read, not the politeness default.
+            .args(["--rate-limit", "1000000", "--format", "json"])
+            .env("WHEREVER_SIM_TOKEN", "sandbox")
+            .env("CI", "true")
+            .output()
+            .expect("plan runs");
+        let wall = started.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let code = output.status.code().unwrap_or(-1);
+        assert!(code == 0 || code == 2 || code == 3, "plan failed: {stderr}");
+        let (requests, secs) = read_note(&stderr);
+        let bound = pages / concurrency as f64 * latency_ms as f64 / 1000.0;
+        figures[format!("concurrency_{concurrency}")] = json!({
+            "read_s": secs,
+            "plan_wall_s": (wall * 100.0).round() / 100.0,
+            "requests": requests,
+            "lower_bound_s": (bound * 100.0).round() / 100.0,
+            "ratio_to_bound": if bound > 0.0 { ((secs / bound) * 100.0).round() / 100.0 } else { 0.0 },
+        });
+        assert!(
+            requests as f64 >= pages,
+            "fewer requests ({requests}) than pages ({pages})"
+        );
+        read_secs.push(secs.max(0.05));
+    }
+    let speedup = read_secs[1] / read_secs[0];
+    let min_speedup: f64 = env_or("SIMFLEET_FETCH_MIN_SPEEDUP", 3.0);
+    figures["speedup_8_vs_1"] = json!((speedup * 100.0).round() / 100.0);
+    record("load-fetch", &figures);
+    assert!(
+        speedup >= min_speedup,
+        "concurrency 8 read only {speedup:.1}× faster than 1: {figures:#}"
+    );
+}
