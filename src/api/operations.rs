@@ -14,8 +14,7 @@ use super::documents;
 use super::error::ApiError;
 use super::types::{
     BatchJob, BatchJobChanges, BatchJobDetailPage, BatchJobPage, BatchJobParams,
-    BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus, SimFields, SimPage,
-    UpdateSimArgs,
+    BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus, SimFields, SimPage, UpdateSimArgs,
 };
 use crate::fleet::{Sim, SimFilter, Transition};
 
@@ -282,11 +281,17 @@ impl Client {
     /// afterwards (plan fields). Retried like a read: it sets values, so resending is harmless.
     pub async fn update_sim(&self, args: &UpdateSimArgs) -> Result<Sim, ApiError> {
         let variables = args.to_variables()?;
+        let query = documents::update_sim_document(
+            variables
+                .as_object()
+                .into_iter()
+                .flat_map(|vars| vars.keys().map(String::as_str)),
+        );
         self.execute(
             Request {
                 operation: "UpdateSim",
                 field: "updateSim",
-                query: documents::UPDATE_SIM,
+                query: &query,
                 variables,
                 safety: Safety::Idempotent,
             },
