@@ -2,8 +2,6 @@
 //! the sandbox's fleet in about ceil(N/100) requests, survives the sandbox's faults, and the
 //! mutation calls apply needs work end to end.
 
-use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -227,6 +225,12 @@ async fn mutations_round_trip() {
         .await
         .expect("listBatchJobs");
     assert!(listed.items.iter().any(|j| j.id == id));
+    let candidates = client
+        .find_batch_jobs(&params, job.started_at, 5)
+        .await
+        .expect("find_batch_jobs");
+    let ids: Vec<i64> = candidates.iter().map(|j| j.id).collect();
+    assert_eq!(ids, vec![id]);
     let details = client
         .list_batch_job_details(id, &[], None)
         .await
@@ -257,7 +261,5 @@ async fn mutations_round_trip() {
         .await
         .expect("startBatchJob");
     assert!(client.cancel_batch_job(id).await.is_ok());
-    let _ = NonZeroU32::new(1);
-    let _ = Arc::new(());
     sandbox.shutdown().await;
 }

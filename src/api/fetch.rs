@@ -135,7 +135,7 @@ pub async fn fetch_sims(
     let expected_total: u64 = partitions.iter().filter_map(|p| p.expected).sum();
     let progress = Progress {
         done: AtomicU64::new(0),
-        total: AtomicU64::new(expected_total),
+        total: expected_total,
         callback: opts.progress.clone(),
     };
     progress.report(0);
@@ -159,7 +159,7 @@ pub async fn fetch_sims(
 
 struct Progress {
     done: AtomicU64,
-    total: AtomicU64,
+    total: u64,
     callback: Option<ProgressFn>,
 }
 
@@ -167,8 +167,9 @@ impl Progress {
     fn report(&self, add: u64) {
         let done = self.done.fetch_add(add, Ordering::Relaxed) + add;
         if let Some(callback) = &self.callback {
-            let total = self.total.load(Ordering::Relaxed);
-            callback(done.min(total.max(done)), total.max(done));
+            // A re-read or a growing fleet can read more than was counted: never report done > total.
+            let total = self.total.max(done);
+            callback(done, total);
         }
     }
 }

@@ -424,6 +424,40 @@ impl Client {
         })
     }
 
+    /// Batch jobs that could be the one `params` started, newest first: same changes, as many
+    /// SIMs as the include list, started at or after `started_after_ms` (Unix milliseconds).
+    /// Used after [`ApiError::OutcomeUnknown`]: exactly one candidate means the job was
+    /// started; none means it was not; several are ambiguous (re-read the SIMs instead).
+    /// Reads at most `max_pages` pages of `listBatchJobs`.
+    pub async fn find_batch_jobs(
+        &self,
+        params: &BatchJobParams,
+        started_after_ms: i64,
+        max_pages: u32,
+    ) -> Result<Vec<BatchJob>, ApiError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..max_pages.max(1) {
+            let page = self.list_batch_jobs(None, 50, token.as_deref()).await?;
+            let mut older = false;
+            for job in page.items {
+                if job.started_at < started_after_ms {
+                    older = true;
+                } else if job.changes == params.changes
+                    && job.total_sims == params.include_iccids().len() as i64
+                {
+                    found.push(job);
+                }
+            }
+            // Jobs come newest first: once one predates the window, the rest do too.
+            match page.next_token {
+                Some(next) if !older => token = Some(next),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
     /// `cancelBatchJob`; `true` when the API accepted the cancellation (it completes
     /// asynchronously).
     pub async fn cancel_batch_job(&self, id: i64) -> Result<bool, ApiError> {

@@ -540,6 +540,41 @@ async fn batch_job_reads() {
     );
 }
 
+#[tokio::test]
+async fn find_batch_jobs_matches_changes_total_and_time() {
+    let job = |id: i64, started: i64, total: i64, label: &str| {
+        json!({
+            "batchJobId": id, "startedAt": started, "finishedAt": null,
+            "statusDetails": {"currentStatus": "RUNNING", "totalSims": total, "failedSims": 0, "successfulSims": 0},
+            "changes": {"end_customer_label": label}
+        })
+    };
+    let pages = [
+        json!({"items": [job(5, 9_000, 2, "ACME"), job(4, 8_000, 2, "Other"), job(3, 7_000, 3, "ACME")],
+               "nextToken": "p2", "totalCount": 6}),
+        json!({"items": [job(2, 6_000, 2, "ACME"), job(1, 1_000, 2, "ACME")],
+               "nextToken": "p3", "totalCount": 6}),
+    ];
+    let stub = Stub::start(move |i, _| Reply::data("listBatchJobs", pages[i.min(1)].clone())).await;
+    let params = BatchJobParams::new(
+        vec!["1".into(), "2".into()],
+        BatchJobChanges {
+            end_customer_label: Some("ACME".into()),
+            ..BatchJobChanges::default()
+        },
+    )
+    .unwrap();
+    let found = client(&stub)
+        .find_batch_jobs(&params, 5_000, 10)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = found.iter().map(|j| j.id).collect();
+    assert_eq!(ids, vec![5, 2]);
+    // The second page already reaches before the window: no third request.
+    assert_eq!(stub.requests().len(), 2);
+    assert_eq!(stub.requests()[1].body["variables"]["nextToken"], "p2");
+}
+
 fn generated_fleet() -> Vec<String> {
     let mut fleet: Vec<String> = (0..2_500u64).map(|i| format!("8949000{i:012}")).collect();
     fleet.extend((0..700u64).map(|i| format!("8988200{:012}", 500_000 + i)));
