@@ -619,6 +619,26 @@ async fn fetch_reads_every_sim_with_few_round_trips() {
     assert!(pages <= 32 + 4, "{pages} pages");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_keeps_partitions_in_flight() {
+    let fleet = generated_fleet();
+    let stub = Stub::start_with_latency(Duration::from_millis(30), fake_fleet(fleet, None)).await;
+    let fetched = fetch_sims(
+        &client(&stub),
+        FetchScope::Everything,
+        FetchOptions {
+            concurrency: 4,
+            ..FetchOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetched.sims.len(), 3_200);
+    let peak = stub.peak_in_flight.load(Ordering::SeqCst);
+    assert!(peak >= 4, "at most {peak} requests were in flight");
+    assert!(peak <= DEFAULT_MAX_IN_FLIGHT, "{peak} in flight");
+}
+
 #[tokio::test]
 async fn fetch_filters_are_unioned_and_deduplicated() {
     let fleet = generated_fleet();
@@ -657,25 +677,38 @@ async fn fetch_filters_are_unioned_and_deduplicated() {
 #[tokio::test]
 async fn fetch_fails_on_a_short_partition_after_one_re_read() {
     let fleet = generated_fleet();
-    let stub = Stub::start(fake_fleet(fleet, Some("89882".into()))).await;
-    let err = fetch_sims(
+    // Every partition under 898 loses its last SIM on every read.
+    let stub = Stub::start(fake_fleet(fleet, Some("898".into()))).await;
+    let result = fetch_sims(
         &client(&stub),
         FetchScope::Everything,
         FetchOptions::default(),
     )
-    .await
-    .unwrap_err();
+    .await;
+    let Err(err) = result else {
+        panic!("a short partition must fail the fetch");
+    };
     match &err {
         ApiError::ShortRead {
             filter,
             expected,
             got,
         } => {
-            assert!(filter.contains("89882"), "{filter}");
+            assert!(filter.contains("898"), "{filter}");
             assert_eq!(*expected, got + 1);
         }
         other => panic!("{other:?}"),
     }
+    // Read once, re-read once (7 pages each), then fail.
+    let pages = stub
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.body["operationName"] == "ListSims"
+                && r.body["variables"]["filter"]["iccid"]["beginsWith"] == "898"
+        })
+        .count();
+    assert_eq!(pages, 14);
     assert!(err.to_string().contains("ListSims"));
 }
 
