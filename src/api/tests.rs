@@ -744,3 +744,53 @@ async fn rate_limit_spaces_requests() {
     );
     assert_eq!(client.requests_sent(), 15);
 }
+
+/// A `Write` into a shared buffer, for capturing log output.
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn logs_never_show_the_token() {
+    let buf = SharedBuf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // The server echoes the token in every failure it reports.
+            let stub = Stub::start(|i, _| match i {
+                0 => Reply::json(
+                    500,
+                    json!({"errors": [{"message": format!("bad {TOKEN}")}]}),
+                ),
+                1 => Reply::json(200, json!({"data": null, "errors": [{"message": TOKEN}]})),
+                _ => Reply::json(401, json!({"errors": [{"message": TOKEN}]})),
+            })
+            .await;
+            let client = client(&stub);
+            let err = client.count_sims(&SimFilter::default()).await.unwrap_err();
+            assert_no_token(&err);
+            let err = client.count_sims(&SimFilter::default()).await.unwrap_err();
+            assert_no_token(&err);
+        });
+    });
+    let logs = String::from_utf8_lossy(&buf.0.lock().unwrap()).to_string();
+    assert!(logs.contains("API request failed"), "{logs}");
+    assert!(!logs.contains(TOKEN), "{logs}");
+}
