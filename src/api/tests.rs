@@ -575,6 +575,34 @@ async fn find_batch_jobs_matches_changes_total_and_time() {
     assert_eq!(stub.requests()[1].body["variables"]["nextToken"], "p2");
 }
 
+#[tokio::test]
+async fn batch_job_results_follow_every_page_and_stop_on_a_loop() {
+    let result = |iccid: &str| json!({"iccid": iccid, "details": {"executedAt": 1, "errorCodes": [], "status": "SUCCESSFUL"}});
+    let pages = [
+        json!({"simList": [result("1"), result("2")], "nextToken": "a", "totalCount": 3}),
+        json!({"simList": [result("3")], "nextToken": null, "totalCount": 3}),
+    ];
+    let stub =
+        Stub::start(move |i, _| Reply::data("listBatchJobDetails", pages[i.min(1)].clone())).await;
+    let all = client(&stub).batch_job_results(9, &[]).await.unwrap();
+    let iccids: Vec<&str> = all.iter().map(|r| r.iccid.as_str()).collect();
+    assert_eq!(iccids, ["1", "2", "3"]);
+
+    let looping = Stub::start(move |_, _| {
+        Reply::data(
+            "listBatchJobDetails",
+            json!({"simList": [result("1")], "nextToken": "same", "totalCount": 9}),
+        )
+    })
+    .await;
+    let err = client(&looping)
+        .batch_job_results(9, &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Malformed { .. }), "{err:?}");
+    assert_eq!(looping.requests().len(), 2);
+}
+
 fn generated_fleet() -> Vec<String> {
     let mut fleet: Vec<String> = (0..2_500u64).map(|i| format!("8949000{i:012}")).collect();
     fleet.extend((0..700u64).map(|i| format!("8988200{:012}", 500_000 + i)));
