@@ -10,4 +10,16 @@ pub enum Error {
     Snapshot(#[from] crate::fleet::SnapshotError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error("cannot read plan file {path}: {source}")]
+    ReadPlan {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    PlanFile {
+        path: String,
+        source: crate::plan::PlanError,
+    },
 }

@@ -15,12 +15,16 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Render a saved plan file (text, markdown or JSON).
+    Show(commands::show::ShowArgs),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) =
-        match cli.command {};
+    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) = match cli.command {
+        Command::Show(args) => (commands::show::run(args), false),
+    };
     if let Err(error) = &result {
         eprintln!("error: {error}");
     }

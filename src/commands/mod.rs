@@ -1,1 +1,3 @@
 //! One file per subcommand: its clap arguments and a `run` that calls into `simfleet::ops`.
+
+pub mod show;

@@ -2,3 +2,5 @@
 //!
 //! Like cargo's `ops`, these functions take plain options and return an [`crate::Outcome`], so
 //! the binary stays a thin argument parser and tests can drive the same code.
+
+pub mod show;

@@ -25,8 +25,8 @@ pub use actions::{
     UpdateSimChanges, MAX_BATCH_ICCIDS,
 };
 pub use model::{
-    BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan,
-    RiskFlag, SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
+    BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan, RiskFlag,
+    SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
 
@@ -81,12 +81,18 @@ pub enum PlanError {
     Checksum { stated: String, computed: String },
 }
 
-/// Fingerprint of the live values a SIM's change was computed from: its status and product (they
+/// Fingerprint of the live values a SIM's change was computed from: its ICCID, status and product (they
 /// decide the status table and the implied IMEI side effect) and the normalised value of every
 /// field in `fields`. Never usage counters. 128 bits of SHA-256, hex.
 pub fn fingerprint(sim: &Sim, fields: impl IntoIterator<Item = Field>) -> String {
     let mut bytes = Vec::with_capacity(128);
-    bytes.extend_from_slice(format!("statusid={}\nproviderid={}\n", sim.statusid, sim.providerid).as_bytes());
+    bytes.extend_from_slice(
+        format!(
+            "iccid={}\nstatusid={}\nproviderid={}\n",
+            sim.iccid, sim.statusid, sim.providerid
+        )
+        .as_bytes(),
+    );
     for field in fields {
         if field != Field::Status {
             compare::write_normalised(sim, field, &mut bytes);
@@ -102,6 +108,15 @@ pub fn fingerprint_of(sim: &Sim, change: &SimChange) -> String {
         sim,
         change.fields.iter().filter(|f| !f.implied).map(|f| f.field),
     )
+}
+
+/// `1 SIM` / `2 SIMs`, for messages.
+pub fn sims_phrase(n: u64) -> String {
+    if n == 1 {
+        "1 SIM".to_string()
+    } else {
+        format!("{n} SIMs")
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -280,9 +295,10 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
         // plan moves its status first (phase 0), that is a status change the reviewer must see.
         let status_moves = mutations.iter().any(|(f, _)| *f == Field::Status);
         if sim.statusid == IMEI_UNAUTHORIZED && !status_moves {
-            if let Some(unlock) = fields.iter().find(|f| {
-                f.field == Field::ImeiLock && f.flags.contains(&RiskFlag::ImeiUnlock)
-            }) {
+            if let Some(unlock) = fields
+                .iter()
+                .find(|f| f.field == Field::ImeiLock && f.flags.contains(&RiskFlag::ImeiUnlock))
+            {
                 let implied = FieldChange {
                     field: Field::Status,
                     from: serde_json::json!(IMEI_UNAUTHORIZED),
@@ -321,7 +337,10 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     );
     let warnings = warnings(input.running_batch_jobs, &skipped, &held);
     let (sims_unmanaged, unmanaged_is_count) = match input.coverage {
-        Coverage::Full => ((input.sims.len() as u64).saturating_sub(sims_managed), false),
+        Coverage::Full => (
+            (input.sims.len() as u64).saturating_sub(sims_managed),
+            false,
+        ),
         Coverage::PushedDown => (input.sims_total.saturating_sub(sims_managed), true),
     };
 
@@ -377,7 +396,7 @@ fn evaluate_guards(
                 count: sims_changing,
                 limit: Some(max as f64),
                 stops: true,
-                message: format!("{sims_changing} SIMs would change, more than max_changes = {max}: raise max_changes (flag or simfleet.yaml) if that is intended"),
+                message: format!("{} would change, more than max_changes = {max}: raise max_changes (flag or simfleet.yaml) if that is intended", sims_phrase(sims_changing)),
             });
         }
     }
@@ -405,9 +424,9 @@ fn evaluate_guards(
             limit: None,
             stops,
             message: if stops {
-                format!("{cut_sims} SIMs would be deactivated or suspended (they lose service): pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them")
+                format!("{} would be deactivated or suspended (they lose service): pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them", sims_phrase(cut_sims))
             } else {
-                format!("{cut_sims} SIMs will be deactivated or suspended (allowed by --allow-status-cuts)")
+                format!("{} will be deactivated or suspended (allowed by --allow-status-cuts)", sims_phrase(cut_sims))
             },
         });
     }
@@ -419,9 +438,9 @@ fn evaluate_guards(
             limit: None,
             stops,
             message: if stops {
-                format!("{retire_sims} SIMs would be retired, which cannot be undone: pass --allow-irreversible (or allow_irreversible in simfleet.yaml) to plan them")
+                format!("{} would be retired, which cannot be undone: pass --allow-irreversible (or allow_irreversible in simfleet.yaml) to plan them", sims_phrase(retire_sims))
             } else {
-                format!("{retire_sims} SIMs will be retired, which cannot be undone (allowed by --allow-irreversible)")
+                format!("{} will be retired, which cannot be undone (allowed by --allow-irreversible)", sims_phrase(retire_sims))
             },
         });
     }
@@ -431,7 +450,7 @@ fn evaluate_guards(
             count: implied,
             limit: None,
             stops: false,
-            message: format!("{implied} SIMs in IMEI unauthorized (20) get service back (status 20 → 2) when their IMEI lock is turned off; they are counted among the SIMs changing"),
+            message: format!("{} in IMEI unauthorized (20) get service back (status 20 → 2) when their IMEI lock is turned off; they are counted among the SIMs changing", sims_phrase(implied)),
         });
     }
     out
@@ -451,13 +470,16 @@ fn warnings(running: &[i64], skipped: &[SkippedSim], held: &[HeldStatus]) -> Vec
     if !skipped.is_empty() {
         out.push(Warning {
             code: WarningCode::TerminalSims,
-            message: format!("{} managed SIMs are in a terminal status (deleted, retired or replaced) and were skipped", skipped.len()),
+            message: format!(
+                "{} managed: in a terminal status (deleted, retired or replaced), skipped",
+                sims_phrase(skipped.len() as u64)
+            ),
         });
     }
     if !held.is_empty() {
         out.push(Warning {
             code: WarningCode::HeldSims,
-            message: format!("{} SIMs were deactivated by the provider (usage, limits or IMEI) and are held: a status rule does not re-activate them", held.len()),
+            message: format!("{} held: deactivated by the provider (usage, limits or IMEI), and a status rule does not re-activate them", sims_phrase(held.len() as u64)),
         });
     }
     out
@@ -483,4 +505,4 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
