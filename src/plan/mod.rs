@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use crate::fleet::{Coverage, Sim, Transition};
+use crate::fleet::{Coverage, LiveFleet, Sim, Transition};
 use crate::outcome::Outcome;
-use crate::spec::{DesiredSim, DesiredValue, Field, ImeiLockSetting, OriginKind};
+use crate::spec::{DesiredSim, DesiredValue, ImeiLockSetting};
 
 pub use actions::{
     Action, ActionPlan, BatchAction, BatchChanges, ImeiLockInput, SimWork, UpdateSimAction,
@@ -29,6 +29,11 @@ pub use model::{
     SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
+
+// What a plan's readers (renderers, apply) need from the stages below, so they depend on `plan`
+// alone.
+pub use crate::fleet::tables::status_label;
+pub use crate::spec::{Field, Origin, OriginKind};
 
 use status::{StatusDecision as D, ACTIVATED, CUTS, IMEI_UNAUTHORIZED, IRREVERSIBLE, TERMINAL};
 
@@ -64,6 +69,46 @@ pub struct PlanInput<'a> {
     pub spec_digest: String,
     /// How many updateSim mutations `apply` sends per HTTP request (1 = one each).
     pub updates_per_request: u32,
+}
+
+impl<'a> PlanInput<'a> {
+    /// The usual input: a fetched (or snapshot) live fleet and the resolved spec, with one
+    /// updateSim per HTTP request.
+    pub fn new(
+        live: &'a LiveFleet,
+        desired: &'a [DesiredSim],
+        guards: Guards,
+        spec_digest: String,
+    ) -> PlanInput<'a> {
+        PlanInput {
+            sims: &live.sims,
+            desired,
+            sims_total: live.sims_total,
+            coverage: live.coverage.clone(),
+            transitions: live.transitions.as_deref(),
+            running_batch_jobs: &live.running_batch_jobs,
+            guards,
+            spec_digest,
+            updates_per_request: 1,
+        }
+    }
+}
+
+/// `sha256:<hex>` digest of a spec: every file's path and content, in path order, so the same
+/// files give the same digest wherever they are checked out. Paths should be relative to the
+/// spec directory.
+pub fn spec_digest<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut files: Vec<(&str, &[u8])> = files.into_iter().collect();
+    files.sort_by(|a, b| a.0.cmp(b.0));
+    let mut hasher = Sha256::new();
+    for (path, content) in files {
+        // Lengths first, so no path/content split can collide with another.
+        hasher.update((path.len() as u64).to_le_bytes());
+        hasher.update(path.as_bytes());
+        hasher.update((content.len() as u64).to_le_bytes());
+        hasher.update(content);
+    }
+    format!("sha256:{}", hex(&hasher.finalize()))
 }
 
 /// Why no plan could be made, or a plan file could not be used.

@@ -510,3 +510,46 @@ fn million_sim_plan_is_fast() {
     );
     assert_eq!(p.summary.api_calls, 500);
 }
+
+#[test]
+fn spec_digest_depends_on_paths_and_contents_not_order() {
+    let a = spec_digest([("a.yaml", &b"x: 1"[..]), ("b.yaml", &b"y: 2"[..])]);
+    let b = spec_digest([("b.yaml", &b"y: 2"[..]), ("a.yaml", &b"x: 1"[..])]);
+    assert_eq!(a, b);
+    assert_ne!(
+        a,
+        spec_digest([("a.yaml", &b"x: 2"[..]), ("b.yaml", &b"y: 2"[..])])
+    );
+    assert_ne!(
+        a,
+        spec_digest([("c.yaml", &b"x: 1"[..]), ("b.yaml", &b"y: 2"[..])])
+    );
+    // Moving bytes between path and content is a different spec.
+    assert_ne!(
+        spec_digest([("ab", &b"c"[..])]),
+        spec_digest([("a", &b"bc"[..])])
+    );
+}
+
+#[test]
+fn input_from_a_live_fleet_carries_everything() {
+    let live = crate::fleet::LiveFleet {
+        sims: vec![sim(1, 5)],
+        sims_total: 10,
+        coverage: Coverage::PushedDown,
+        transitions: Some(table()),
+        running_batch_jobs: vec![3],
+    };
+    let desired = [want(1, &[(Field::Status, DesiredValue::Status(2))])];
+    let p = build(PlanInput::new(
+        &live,
+        &desired,
+        Guards::default(),
+        "d".into(),
+    ))
+    .expect("plan");
+    assert_eq!(p.summary.sims_total, 10);
+    assert_eq!(p.summary.sims_unmanaged, 9);
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(p.warnings[0].code, WarningCode::RunningBatchJobs);
+}

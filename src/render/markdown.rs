@@ -10,8 +10,8 @@ use std::fmt::Write;
 
 use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
-use crate::fleet::tables::status_label;
 use crate::outcome::Outcome;
+use crate::plan::status_label;
 use crate::plan::RiskFlag;
 
 /// The comment never reaches this many characters.

@@ -10,8 +10,8 @@ use anstyle::{AnsiColor, Style};
 
 use super::values::{self, action_lines, change_groups, sims};
 use super::Plan;
-use crate::fleet::tables::status_label;
 use crate::outcome::Outcome;
+use crate::plan::status_label;
 
 /// How many ICCIDs a group lists without `--verbose`.
 pub const ICCIDS_PER_GROUP: usize = 5;
