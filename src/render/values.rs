@@ -198,7 +198,7 @@ pub fn action_lines(plan: &Plan) -> Vec<String> {
                 _ => "activations, after phase 1 succeeded",
             };
             format!(
-                "phase {phase} ({what}): {} batch job{}, {updates} updateSim, {} in all",
+                "phase {phase} ({what}): {} batch job{}, {updates} updateSim, covering {}",
                 batches,
                 if batches == 1 { "" } else { "s" },
                 sims(n)
