@@ -495,7 +495,7 @@ fn evaluate_guards(
             count: implied,
             limit: None,
             stops: false,
-            message: format!("{} in IMEI unauthorized (20) get service back (status 20 → 2) when their IMEI lock is turned off; they are counted among the SIMs changing", sims_phrase(implied)),
+            message: format!("{} in IMEI unauthorized (20): turning the IMEI lock off restores service (status 20 → 2); counted among the SIMs changing", sims_phrase(implied)),
         });
     }
     out
