@@ -5,6 +5,14 @@
 //! transition table, guards), one [`Plan`] out, no I/O. The plan file helpers only turn a plan
 //! into a string and back, verifying its checksum, so the file a reviewer approved is exactly the
 //! one applied. Depends on `spec` (desired values) and `fleet` (live data) only.
+//!
+//! Decisions worth knowing when reading a plan:
+//! - Changes stopped by a guard stay in `changes` and `actions` (the reviewer sees exactly what
+//!   was stopped) and the plan's outcome is `Blocked`; `apply` must refuse a plan whose
+//!   [`Plan::stopped_by_guard`] is true unless it is re-planned with the allow flags.
+//! - A blocked, held or pending status does not hold back the SIM's other fields.
+//! - The implied 20 → 2 of an IMEI unlock is listed among the SIM's fields with `implied: true`;
+//!   it is not a mutation, so it counts in `implied_changes`, not in `field_changes`.
 
 pub mod actions;
 pub mod compare;
