@@ -88,7 +88,8 @@ impl Plan {
         text
     }
 
-    /// Reads a plan file (or `--format json` output), checking its version and checksum.
+    /// Reads a plan file (or `--format json` output), checking its version, its checksum and the
+    /// safety of its actions.
     pub fn from_file_json(text: &str) -> Result<Plan, PlanError> {
         let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Parse)?;
         if probe.format_version != PLAN_FORMAT_VERSION {
@@ -104,6 +105,7 @@ impl Plan {
                 computed,
             });
         }
+        plan.check_actions()?;
         Ok(plan)
     }
 }

@@ -130,6 +130,8 @@ pub enum PlanError {
     Parse(serde_json::Error),
     #[error("plan file has format_version {found}; this simfleet reads version {PLAN_FORMAT_VERSION}: make the plan again with this version")]
     Version { found: u32 },
+    #[error("plan file has unsafe actions, refusing it: {}", .0.join("; "))]
+    UnsafeActions(Vec<String>),
     #[error("plan file checksum mismatch: it says {stated} but its content hashes to {computed}; the file was edited after it was made, so it is not the plan that was reviewed: make the plan again")]
     Checksum { stated: String, computed: String },
 }
@@ -548,6 +550,48 @@ impl Plan {
             Outcome::Changes
         } else {
             Outcome::Success
+        }
+    }
+
+    /// Checks the invariants `apply` relies on, whoever wrote the file: every batch job has 1 to
+    /// 1000 ICCIDs (an empty include list would select the whole fleet), no updateSim sets
+    /// `monthly_data_limit` to 0 or less (undefined by the API), and every action changes
+    /// something. Collects every problem.
+    pub fn check_actions(&self) -> Result<(), PlanError> {
+        let mut problems = Vec::new();
+        for (i, action) in self.actions.iter().enumerate() {
+            match action {
+                Action::BatchJob(b) => {
+                    if b.iccids.is_empty() || b.iccids.len() > MAX_BATCH_ICCIDS {
+                        problems.push(format!(
+                            "action {i}: batch job with {} ICCIDs (must be 1 to {MAX_BATCH_ICCIDS})",
+                            b.iccids.len()
+                        ));
+                    }
+                    if b.changes == BatchChanges::default() {
+                        problems.push(format!("action {i}: batch job that changes nothing"));
+                    }
+                }
+                Action::UpdateSim(u) => {
+                    if u.changes.monthly_data_limit.is_some_and(|v| v <= 0) {
+                        problems.push(format!(
+                            "action {i}: updateSim of {} with monthly_data_limit {:?} (unlimited data goes through a batch job)",
+                            u.iccid, u.changes.monthly_data_limit
+                        ));
+                    }
+                    if u.changes == UpdateSimChanges::default() {
+                        problems.push(format!(
+                            "action {i}: updateSim of {} that changes nothing",
+                            u.iccid
+                        ));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanError::UnsafeActions(problems))
         }
     }
 

@@ -814,3 +814,49 @@ mod converges {
         }
     }
 }
+
+#[test]
+fn a_plan_file_with_an_empty_include_list_is_refused_even_with_a_valid_checksum() {
+    let sims: Vec<Sim> = (1..=3).map(|n| sim(n, 2)).collect();
+    let desired: Vec<DesiredSim> = (1..=3)
+        .map(|n| {
+            want(
+                n,
+                &[(
+                    Field::MonthlyDataLimit,
+                    DesiredValue::Limit(Limit::Unlimited),
+                )],
+            )
+        })
+        .collect();
+    let sims: Vec<Sim> = sims
+        .into_iter()
+        .map(|mut s| {
+            s.monthly_data_limit = Some(5);
+            s
+        })
+        .collect();
+    let mut p = plan(&sims, &desired);
+    assert!(p.check_actions().is_ok());
+    let Action::BatchJob(b) = &mut p.actions[0] else {
+        panic!("{:?}", p.actions)
+    };
+    b.iccids.clear();
+    p.actions.push(Action::UpdateSim(UpdateSimAction {
+        phase: 1,
+        iccid: iccid(1),
+        changes: UpdateSimChanges {
+            monthly_data_limit: Some(0),
+            ..UpdateSimChanges::default()
+        },
+    }));
+    p.checksum = p.compute_checksum();
+    match Plan::from_file_json(&p.to_file_json()) {
+        Err(PlanError::UnsafeActions(problems)) => {
+            assert_eq!(problems.len(), 2, "{problems:?}");
+            assert!(problems[0].contains("0 ICCIDs"));
+            assert!(problems[1].contains("monthly_data_limit"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
