@@ -126,6 +126,8 @@ pub enum PlanError {
     UnknownIccids(Vec<String>),
     #[error(transparent)]
     NoTransitionTable(#[from] NoTransitionTable),
+    #[error("resolved spec values of the wrong kind (a bug in spec resolution): {}", .0.join("; "))]
+    WrongKind(Vec<String>),
     #[error("not a simfleet plan file: {0}")]
     Parse(serde_json::Error),
     #[error("plan file has format_version {found}; this simfleet reads version {PLAN_FORMAT_VERSION}: make the plan again with this version")]
@@ -214,6 +216,26 @@ impl<'a> SimIndex<'a> {
     }
 }
 
+/// True when a desired value has the type its field takes.
+fn kind_matches(field: Field, value: &DesiredValue) -> bool {
+    matches!(
+        (field, value),
+        (Field::Status, DesiredValue::Status(_))
+            | (
+                Field::MonthlyDataLimit
+                    | Field::MonthlySmsMoLimit
+                    | Field::MonthlySmsMtLimit
+                    | Field::MonthlyVoiceMoLimit,
+                DesiredValue::Limit(_)
+            )
+            | (
+                Field::CustomField1 | Field::EndCustomerLabel,
+                DesiredValue::Text(_)
+            )
+            | (Field::ImeiLock, DesiredValue::ImeiLock(_))
+    )
+}
+
 fn risk_flags(field: Field, value: &DesiredValue, sim: &Sim) -> Vec<RiskFlag> {
     match value {
         DesiredValue::Status(id) if CUTS.contains(id) => vec![RiskFlag::StatusCut],
@@ -237,6 +259,20 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut order: Vec<usize> = (0..input.desired.len()).collect();
     if !input.desired.windows(2).all(|w| w[0].iccid <= w[1].iccid) {
         order.sort_by(|&a, &b| input.desired[a].iccid.cmp(&input.desired[b].iccid));
+    }
+
+    let wrong_kind: Vec<String> = input
+        .desired
+        .iter()
+        .flat_map(|d| {
+            d.fields
+                .iter()
+                .filter(|(f, r)| !kind_matches(**f, &r.value))
+                .map(move |(f, r)| format!("{} {f} = {:?} ({})", d.iccid, r.value, r.origin))
+        })
+        .collect();
+    if !wrong_kind.is_empty() {
+        return Err(PlanError::WrongKind(wrong_kind));
     }
 
     let mut unknown = Vec::new();

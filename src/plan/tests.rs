@@ -860,3 +860,16 @@ fn a_plan_file_with_an_empty_include_list_is_refused_even_with_a_valid_checksum(
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn values_of_the_wrong_kind_are_reported_all_at_once() {
+    let sims = [sim(1, 2), sim(2, 2)];
+    let desired = [
+        want(1, &[(Field::Status, DesiredValue::Limit(Limit::Unlimited))]),
+        want(2, &[(Field::ImeiLock, DesiredValue::Text(None))]),
+    ];
+    match build(input(&sims, &desired, None)) {
+        Err(PlanError::WrongKind(problems)) => assert_eq!(problems.len(), 2),
+        other => panic!("{other:?}"),
+    }
+}
