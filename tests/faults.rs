@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use common::{comparable_plan, simfleet, snapshot_file, spec_dir, SandboxProcess};
+use common::{comparable_plan_text, simfleet_command, snapshot_file, spec_dir, Sandbox};
 
 /// Totals over a matrix of runs.
 #[derive(Debug, Default)]
@@ -61,7 +61,7 @@ fn seeds(default: u64) -> std::ops::RangeInclusive<u64> {
 /// plan if any).
 fn plan(dir: &Path, url: &str, out: &Path) -> (i32, String, String, Option<String>) {
     let _ = std::fs::remove_file(out);
-    let output = simfleet()
+    let output = simfleet_command()
         .arg("plan")
         .arg(dir)
         .args([
@@ -87,7 +87,7 @@ fn plan(dir: &Path, url: &str, out: &Path) -> (i32, String, String, Option<Strin
 
 /// The plan JSON and saved plan file without faults.
 fn baseline(dir: &Path, snapshot: &Path, work: &Path) -> (Value, Value) {
-    let sandbox = SandboxProcess::builder().fleet_file(snapshot).start();
+    let sandbox = Sandbox::builder().fleet(snapshot).start();
     let out = work.join("baseline-plan.json");
     let (code, stdout, stderr, saved) = plan(dir, &sandbox.url, &out);
     assert!(
@@ -97,8 +97,8 @@ fn baseline(dir: &Path, snapshot: &Path, work: &Path) -> (Value, Value) {
     let stats = sandbox.stats();
     assert_eq!(stats["faults"], json!({}), "no faults without --fault-rate");
     (
-        comparable_plan(&stdout),
-        comparable_plan(&saved.expect("baseline plan saved")),
+        comparable_plan_text(&stdout),
+        comparable_plan_text(&saved.expect("baseline plan saved")),
     )
 }
 
@@ -113,8 +113,8 @@ fn faulty_run(
     expected: &(Value, Value),
     tally: &mut Tally,
 ) {
-    let sandbox = SandboxProcess::builder()
-        .fleet_file(snapshot)
+    let sandbox = Sandbox::builder()
+        .fleet(snapshot)
         .seed(seed)
         .fault_rate(rate)
         .start();
@@ -130,12 +130,12 @@ fn faulty_run(
     }
     let context = format!("seed {seed}, rate {rate}, faults {}", stats["faults"]);
     if code == 0 || code == 2 {
-        let printed = comparable_plan(&stdout);
+        let printed = comparable_plan_text(&stdout);
         assert_eq!(
             printed, expected.0,
             "a different plan under faults ({context})"
         );
-        let saved = comparable_plan(&saved.expect("a successful plan is saved"));
+        let saved = comparable_plan_text(&saved.expect("a successful plan is saved"));
         assert_eq!(
             saved, expected.1,
             "a different saved plan under faults ({context})"
@@ -255,8 +255,8 @@ fn plan_against_an_always_failing_api_fails_cleanly() {
     let work = tempfile::tempdir().expect("temp dir");
     let snapshot = snapshot_file(work.path(), 300, 13);
     let spec = spec_dir(&[("rules.yaml", common::GENERATED_FLEET_SPEC)]);
-    let sandbox = SandboxProcess::builder()
-        .fleet_file(&snapshot)
+    let sandbox = Sandbox::builder()
+        .fleet(&snapshot)
         .seed(1)
         .fault_rate(1.0)
         .start();

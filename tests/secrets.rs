@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 
-use common::{simfleet, snapshot_file, spec_dir, SandboxProcess};
+use common::{simfleet_command, snapshot_file, spec_dir, Sandbox};
 use simfleet::api::{Client, ClientConfig, RetryPolicy, SimFields};
 use simfleet::fleet::SimFilter;
 use simfleet::ops::connect::ConnectOptions;
@@ -58,10 +58,7 @@ fn fixture() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
 #[test]
 fn token_from_the_environment_appears_nowhere() {
     let (work, spec, snapshot) = fixture();
-    let sandbox = SandboxProcess::builder()
-        .fleet_file(&snapshot)
-        .token(TOKEN)
-        .start();
+    let sandbox = Sandbox::builder().fleet(&snapshot).token(TOKEN).start();
     let formats = ["text", "markdown", "json"];
     for (i, level) in ["error", "warn", "info", "debug", "trace"]
         .iter()
@@ -69,7 +66,7 @@ fn token_from_the_environment_appears_nowhere() {
     {
         for format in formats {
             let out = work.path().join(format!("plan-{i}-{format}.json"));
-            let r = run(simfleet()
+            let r = run(simfleet_command()
                 .arg("plan")
                 .arg(spec.path())
                 .args(["--endpoint", &sandbox.url, "--format", format, "--verbose"])
@@ -84,7 +81,7 @@ fn token_from_the_environment_appears_nowhere() {
             let saved = std::fs::read_to_string(&out).expect("plan saved");
             assert_no_token("the plan file", &saved);
             for show_format in formats {
-                let r = run(simfleet()
+                let r = run(simfleet_command()
                     .arg("show")
                     .arg(&out)
                     .args(["--format", show_format])
@@ -109,12 +106,12 @@ fn token_from_the_environment_appears_nowhere() {
 #[test]
 fn errors_never_contain_the_token() {
     let (_work, spec, snapshot) = fixture();
-    let wrong = SandboxProcess::builder()
-        .fleet_file(&snapshot)
+    let wrong = Sandbox::builder()
+        .fleet(&snapshot)
         .token("a-different-token")
         .start();
-    let faulty = SandboxProcess::builder()
-        .fleet_file(&snapshot)
+    let faulty = Sandbox::builder()
+        .fleet(&snapshot)
         .token(TOKEN)
         .seed(5)
         .fault_rate(1.0)
@@ -126,7 +123,7 @@ fn errors_never_contain_the_token() {
         ("unreachable", &unreachable),
     ] {
         for level in ["info", "trace"] {
-            let r = run(simfleet()
+            let r = run(simfleet_command()
                 .arg("plan")
                 .arg(spec.path())
                 .args(["--endpoint", url, "--format", "json"])
@@ -154,14 +151,11 @@ fn write_token_file(dir: &Path, mode: u32) -> std::path::PathBuf {
 #[test]
 fn token_file_is_used_and_world_readable_files_warn() {
     let (work, spec, snapshot) = fixture();
-    let sandbox = SandboxProcess::builder()
-        .fleet_file(&snapshot)
-        .token(TOKEN)
-        .start();
+    let sandbox = Sandbox::builder().fleet(&snapshot).token(TOKEN).start();
     let private = write_token_file(work.path(), 0o600);
     let public = write_token_file(work.path(), 0o644);
 
-    let r = run(simfleet()
+    let r = run(simfleet_command()
         .arg("plan")
         .arg(spec.path())
         .args(["--endpoint", &sandbox.url, "--token-file"])
@@ -172,7 +166,7 @@ fn token_file_is_used_and_world_readable_files_warn() {
     assert_no_token("stdout", &r.stdout);
     assert_no_token("stderr", &r.stderr);
 
-    let r = run(simfleet()
+    let r = run(simfleet_command()
         .arg("plan")
         .arg(spec.path())
         .args(["--endpoint", &sandbox.url, "--token-file"])
@@ -188,7 +182,7 @@ fn token_file_is_used_and_world_readable_files_warn() {
     assert_no_token("stderr", &r.stderr);
 
     // A token file that cannot be read: the error names the file, not its content.
-    let r = run(simfleet()
+    let r = run(simfleet_command()
         .arg("plan")
         .arg(spec.path())
         .args(["--endpoint", &sandbox.url, "--token-file"])
@@ -205,7 +199,7 @@ fn token_is_not_accepted_as_an_argument() {
         vec!["--token".to_string(), TOKEN.to_string()],
         vec![format!("--token={TOKEN}")],
     ] {
-        let r = run(simfleet()
+        let r = run(simfleet_command()
             .arg("plan")
             .arg(spec.path())
             .args(["--endpoint", "http://127.0.0.1:9/graphql"])
@@ -214,7 +208,7 @@ fn token_is_not_accepted_as_an_argument() {
         assert!(r.stderr.contains("unexpected argument"), "{}", r.stderr);
         assert_no_token("the usage error", &r.stderr);
     }
-    let help = run(simfleet().args(["plan", "--help"]));
+    let help = run(simfleet_command().args(["plan", "--help"]));
     assert!(!help.stdout.contains("--token <"), "{}", help.stdout);
     assert!(help.stdout.contains("--token-file"), "{}", help.stdout);
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::{spec_dir, SandboxProcess};
+use common::{spec_dir, Sandbox};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -234,9 +234,8 @@ fn read_note(stderr: &str) -> (u64, f64) {
 fn full_read_scales_with_concurrency() {
     let n: usize = env_or("SIMFLEET_FETCH_SIMS", 100_000);
     let latency_ms: u64 = env_or("SIMFLEET_FETCH_LATENCY_MS", 20);
-    let sandbox = SandboxProcess::builder()
-        .generate(n)
-        .seed(42)
+    let sandbox = Sandbox::builder()
+        .generate(n, 42)
         .latency_ms(latency_ms)
         .start();
     // `match: all` makes every SIM managed, so the whole fleet is read (no push-down).

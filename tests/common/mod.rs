@@ -1,193 +1,255 @@
-//! Shared helpers for end-to-end tests: a fluent builder that runs `simfleet sandbox` as a child
-//! process on a free loopback port, reads its `/stats`, and writes spec directories and snapshot
-//! files into temporary directories.
+//! Shared helpers for end-to-end tests: a sandbox child process on 127.0.0.1:0 and a fluent
+//! builder for running the real `simfleet` binary against it.
 //!
-//! ```ignore
-//! let sandbox = SandboxProcess::builder().fleet_file(&snapshot).fault_rate(0.3).seed(4).start();
-//! simfleet().args(["plan", dir, "--endpoint", &sandbox.url]).env("WHEREVER_SIM_TOKEN", "sandbox")
-//! ```
-//!
-//! Every test binary compiles this module on its own and uses a different part of it.
-#![allow(dead_code)]
+//! Every test that needs a server spawns its own sandbox, so tests never share state and can run
+//! in parallel; the child is killed when the handle drops.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-/// The binary under test, with a clean environment for the variables simfleet reads.
-pub fn simfleet() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("simfleet").expect("the simfleet binary");
-    cmd.env_remove("WHEREVER_SIM_TOKEN")
-        .env_remove("WHEREVER_SIM_ENDPOINT")
-        .env("NO_COLOR", "1")
-        .env("CI", "true")
-        .timeout(Duration::from_secs(300));
-    cmd
+/// The token every test sandbox accepts.
+pub const TOKEN: &str = "sandbox";
+
+/// Path of the binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_simfleet"))
 }
 
-/// How to start a sandbox child process.
-#[derive(Debug, Clone, Default)]
+/// The repository root (for examples/).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A sandbox server in a child process.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+}
+
+/// Builds the `simfleet sandbox` command line.
+#[derive(Default)]
 pub struct SandboxBuilder {
     args: Vec<String>,
 }
 
 impl SandboxBuilder {
-    /// Serve `n` generated SIMs (`--generate N`).
-    pub fn generate(mut self, n: usize) -> Self {
-        self.args.extend(["--generate".into(), n.to_string()]);
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.args.push(a.into());
         self
     }
-
-    /// Serve a snapshot file (`--fleet FILE`).
-    pub fn fleet_file(mut self, path: &Path) -> Self {
-        self.args
-            .extend(["--fleet".into(), path.display().to_string()]);
-        self
+    pub fn generate(self, n: usize, seed: u64) -> Self {
+        self.arg("--generate")
+            .arg(n.to_string())
+            .arg("--seed")
+            .arg(seed.to_string())
     }
-
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.args.extend(["--seed".into(), seed.to_string()]);
-        self
+    pub fn fleet(self, path: &Path) -> Self {
+        self.arg("--fleet").arg(path.display().to_string())
     }
-
-    pub fn fault_rate(mut self, rate: f64) -> Self {
-        self.args.extend(["--fault-rate".into(), rate.to_string()]);
-        self
+    pub fn latency_ms(self, ms: u64) -> Self {
+        self.arg("--latency").arg(ms.to_string())
     }
-
-    pub fn latency_ms(mut self, ms: u64) -> Self {
-        self.args.extend(["--latency".into(), ms.to_string()]);
-        self
+    pub fn fault_rate(self, p: f64) -> Self {
+        self.arg("--fault-rate").arg(p.to_string())
     }
-
-    /// The Authorization value the sandbox accepts (`--token`; a test value).
-    pub fn token(mut self, token: &str) -> Self {
-        self.args.extend(["--token".into(), token.into()]);
-        self
+    pub fn batch_rate(self, r: f64) -> Self {
+        self.arg("--batch-rate").arg(r.to_string())
     }
-
-    pub fn batch_rate(mut self, sims_per_second: f64) -> Self {
-        self.args
-            .extend(["--batch-rate".into(), sims_per_second.to_string()]);
-        self
+    /// Seeds the fault choices (and the generator, with `--generate`).
+    pub fn seed(self, seed: u64) -> Self {
+        self.arg("--seed").arg(seed.to_string())
     }
-
-    /// Any other flag.
-    pub fn arg(mut self, arg: impl Into<String>) -> Self {
-        self.args.push(arg.into());
-        self
+    /// The Authorization value the sandbox accepts instead of [`TOKEN`] (a test value).
+    pub fn token(self, token: &str) -> Self {
+        self.arg("--token").arg(token)
     }
-
-    /// Starts the sandbox and waits for its "listening on URL" line.
-    pub fn start(self) -> SandboxProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_simfleet"))
+    pub fn start(self) -> Sandbox {
+        let mut child = Command::new(bin())
             .arg("sandbox")
             .args(["--listen", "127.0.0.1:0"])
             .args(&self.args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("simfleet sandbox starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
+            .expect("spawn simfleet sandbox");
+        let stdout = child.stdout.take().expect("sandbox stdout");
         let mut line = String::new();
         BufReader::new(stdout)
             .read_line(&mut line)
-            .expect("a line on stdout");
-        let url = match line.trim().strip_prefix("simfleet sandbox listening on ") {
-            Some(url) => url.to_string(),
-            None => {
-                let _ = child.kill();
-                panic!("sandbox {:?} printed {line:?}", self.args)
-            }
-        };
-        SandboxProcess { child, url }
+            .expect("read sandbox banner");
+        let url = line
+            .trim()
+            .strip_prefix("simfleet sandbox listening on ")
+            .unwrap_or_else(|| panic!("unexpected sandbox banner: {line:?}"))
+            .to_string();
+        Sandbox { child, url }
     }
 }
 
-/// A running `simfleet sandbox`; killed when dropped.
-pub struct SandboxProcess {
-    child: Child,
-    /// `http://127.0.0.1:PORT/graphql`
-    pub url: String,
-}
-
-impl SandboxProcess {
+impl Sandbox {
     pub fn builder() -> SandboxBuilder {
         SandboxBuilder::default()
     }
 
-    /// `host:port` of the sandbox.
-    fn authority(&self) -> &str {
-        self.url
-            .trim_start_matches("http://")
-            .trim_end_matches("/graphql")
+    /// The demo fleet `--sandbox` uses.
+    pub fn demo() -> Sandbox {
+        Sandbox::builder().start()
     }
 
-    /// `GET /stats`: `{"operations": {...}, "requests": n, "faults": {kind: n}}`.
+    fn base(&self) -> String {
+        self.url.trim_end_matches("/graphql").to_string()
+    }
+
+    /// `GET /stats`.
     pub fn stats(&self) -> Value {
-        self.get_json("/stats")
+        get_json(&format!("{}/stats", self.base()))
     }
 
-    /// `GET /state`: the fleet as the sandbox holds it.
+    /// `GET /state`: the fleet as a snapshot.
     pub fn state(&self) -> Value {
-        self.get_json("/state")
+        get_json(&format!("{}/state", self.base()))
     }
 
-    fn get_json(&self, path: &str) -> Value {
-        let body = http_get(self.authority(), path);
-        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    /// How many requests for one root field the sandbox answered.
+    pub fn operation_count(&self, field: &str) -> u64 {
+        self.stats()["operations"][field].as_u64().unwrap_or(0)
+    }
+
+    /// Sends one GraphQL request with the sandbox token.
+    pub fn graphql(&self, query: &str, variables: Value) -> Value {
+        let body = serde_json::json!({"query": query, "variables": variables});
+        block_on(async {
+            reqwest::Client::new()
+                .post(&self.url)
+                .header("Authorization", TOKEN)
+                .json(&body)
+                .send()
+                .await?
+                .json::<Value>()
+                .await
+        })
+        .expect("GraphQL JSON answer")
+    }
+
+    /// A `simfleet` command pointed at this sandbox.
+    pub fn simfleet(&self, args: &[&str]) -> Simfleet {
+        Simfleet::new(args)
+            .env("WHEREVER_SIM_ENDPOINT", &self.url)
+            .env("WHEREVER_SIM_TOKEN", TOKEN)
     }
 }
 
-impl Drop for SandboxProcess {
+impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-/// A plain HTTP/1.1 GET over std (the tests need no async runtime for it).
-pub fn http_get(authority: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(authority).expect("connect to the sandbox");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send GET");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read answer");
-    let response = String::from_utf8_lossy(&response).to_string();
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .unwrap_or_else(|| panic!("not HTTP: {response}"));
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(body)
-    } else {
-        body.to_string()
+fn get_json(url: &str) -> Value {
+    block_on(async { reqwest::get(url).await?.json::<Value>().await }).expect("JSON answer")
+}
+
+/// Runs one future to completion on a throwaway runtime (tests stay synchronous).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(future)
+}
+
+/// A run of the real binary, built fluently.
+pub struct Simfleet {
+    cmd: Command,
+}
+
+impl Simfleet {
+    pub fn new(args: &[&str]) -> Simfleet {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .current_dir(root())
+            .env_remove("WHEREVER_SIM_TOKEN")
+            .env_remove("WHEREVER_SIM_ENDPOINT")
+            .env("NO_COLOR", "1")
+            .env("CI", "true");
+        Simfleet { cmd }
+    }
+    pub fn env(mut self, k: &str, v: &str) -> Simfleet {
+        self.cmd.env(k, v);
+        self
+    }
+    pub fn current_dir(mut self, dir: &Path) -> Simfleet {
+        self.cmd.current_dir(dir);
+        self
+    }
+    pub fn run(mut self) -> Run {
+        let out = self.cmd.output().expect("run simfleet");
+        Run(out)
     }
 }
 
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
+/// What a run printed and how it exited.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
     }
-    out
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.0.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout()))
+    }
+    /// Asserts the exit code, showing both streams when it differs.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+/// A plan JSON without the fields that legitimately differ between two runs.
+pub fn comparable_plan(mut plan: Value) -> Value {
+    if let Some(obj) = plan.as_object_mut() {
+        obj.remove("generated_at");
+    }
+    plan
+}
+
+/// A plan printed or saved as JSON, without the fields that differ between two runs; panics
+/// with the text when it is not JSON.
+pub fn comparable_plan_text(text: &str) -> Value {
+    comparable_plan(
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("plan JSON: {e}:\n{text}")),
+    )
+}
+
+/// The binary under test as an `assert_cmd` command with a time limit (a run that hangs fails
+/// instead of stalling CI), and a clean environment for the variables simfleet reads.
+pub fn simfleet_command() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(bin());
+    cmd.env_remove("WHEREVER_SIM_TOKEN")
+        .env_remove("WHEREVER_SIM_ENDPOINT")
+        .env("NO_COLOR", "1")
+        .env("CI", "true")
+        .timeout(std::time::Duration::from_secs(300));
+    cmd
 }
 
 /// Writes `files` (relative path, text) into a new temporary directory.
@@ -204,7 +266,7 @@ pub fn spec_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 /// A spec for generated fleets (`sandbox::generate`): limits by customer label, IMEI locks, a
-/// label-free ICCID-range rule, and a status rule that some SIMs cannot follow.
+/// label-free ICCID-range rule, and a status rule.
 pub const GENERATED_FLEET_SPEC: &str = r#"rules:
   - name: acme
     match: { end_customer_label: ACME }
@@ -221,24 +283,13 @@ pub const GENERATED_FLEET_SPEC: &str = r#"rules:
     set: { status: activated, imei_lock: off }
 "#;
 
-/// Writes a generated fleet as a snapshot file into `dir` and returns its path.
+/// Writes a generated fleet (`sandbox::generate(n, seed)`) as a snapshot file into `dir`.
 pub fn snapshot_file(dir: &Path, n: usize, seed: u64) -> PathBuf {
     let snapshot = simfleet::sandbox::generate(n, seed);
     let path = dir.join(format!("fleet-{n}-{seed}.json"));
-    std::fs::write(
-        &path,
-        serde_json::to_vec(&snapshot).expect("snapshot serialises"),
-    )
-    .expect("write snapshot");
+    let file = std::fs::File::create(&path).expect("snapshot file");
+    let mut writer = std::io::BufWriter::new(file);
+    serde_json::to_writer(&mut writer, &snapshot).expect("write snapshot");
+    std::io::Write::flush(&mut writer).expect("flush snapshot");
     path
-}
-
-/// A plan JSON without the parts that legitimately differ between runs (the time it was made).
-pub fn comparable_plan(json: &str) -> Value {
-    let mut plan: Value =
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("plan JSON: {e}: {json}"));
-    if let Some(object) = plan.as_object_mut() {
-        object.remove("generated_at");
-    }
-    plan
 }
