@@ -7,7 +7,7 @@
 //! fault counts per kind; the totals are printed and written to
 //! `$CARGO_TARGET_TMPDIR/faults-<test>.json` for RELIABILITY.md. The seeds are fixed, so the
 //! faults (chosen by the sandbox from the seed, the request body and the attempt) are the same on
-//! every run. `SIMFLEET_FAULT_SEEDS` raises the number of seeds for longer runs.
+//! every run. `SIMFLEET_FAULT_SEEDS=N` runs seeds 1..=N for longer runs, `A-B` replays seeds A..=B.
 
 mod common;
 
@@ -50,11 +50,54 @@ impl Tally {
 }
 
 fn seeds(default: u64) -> std::ops::RangeInclusive<u64> {
-    let n = std::env::var("SIMFLEET_FAULT_SEEDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    1..=n
+    // `SIMFLEET_FAULT_SEEDS=N` runs seeds 1..=N; `A-B` runs A..=B (to replay a failure).
+    let value = std::env::var("SIMFLEET_FAULT_SEEDS").unwrap_or_default();
+    match value.split_once('-') {
+        Some((a, b)) => a.trim().parse().unwrap_or(1)..=b.trim().parse().unwrap_or(default),
+        None => 1..=value.trim().parse().unwrap_or(default),
+    }
+}
+
+/// A short account of how two plans differ: summary counters and the ICCIDs changed by only one.
+fn difference(expected: &Value, got: &Value) -> String {
+    let mut out = String::new();
+    if let (Some(a), Some(b)) = (expected["summary"].as_object(), got["summary"].as_object()) {
+        for (key, value) in a {
+            if b.get(key) != Some(value) {
+                out.push_str(&format!(
+                    "\n  summary.{key}: {value} without faults, {:?} with",
+                    b.get(key)
+                ));
+            }
+        }
+    }
+    let iccids = |plan: &Value| -> std::collections::BTreeSet<String> {
+        plan["changes"]
+            .as_array()
+            .map(|changes| {
+                changes
+                    .iter()
+                    .filter_map(|c| c["iccid"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (a, b) = (iccids(expected), iccids(got));
+    let missing: Vec<_> = a.difference(&b).take(10).collect();
+    let extra: Vec<_> = b.difference(&a).take(10).collect();
+    out.push_str(&format!(
+        "\n  changing SIMs missing under faults: {} (e.g. {missing:?}); extra: {} (e.g. {extra:?})",
+        a.difference(&b).count(),
+        b.difference(&a).count()
+    ));
+    for key in [
+        "actions", "blocked", "pending", "held", "skipped", "warnings", "guards", "checksum",
+    ] {
+        if expected[key] != got[key] {
+            out.push_str(&format!("\n  `{key}` differs"));
+        }
+    }
+    out
 }
 
 /// Runs `plan --format json --out FILE` against `url`; returns (exit code, stdout, stderr, saved
@@ -131,14 +174,16 @@ fn faulty_run(
     let context = format!("seed {seed}, rate {rate}, faults {}", stats["faults"]);
     if code == 0 || code == 2 {
         let printed = comparable_plan_text(&stdout);
-        assert_eq!(
-            printed, expected.0,
-            "a different plan under faults ({context})"
+        assert!(
+            printed == expected.0,
+            "a different plan under faults ({context}): {}\n--- stderr\n{stderr}",
+            difference(&expected.0, &printed)
         );
         let saved = comparable_plan_text(&saved.expect("a successful plan is saved"));
-        assert_eq!(
-            saved, expected.1,
-            "a different saved plan under faults ({context})"
+        assert!(
+            saved == expected.1,
+            "a different saved plan under faults ({context}): {}",
+            difference(&expected.1, &saved)
         );
         tally.same_plan += 1;
     } else {
