@@ -166,6 +166,7 @@ fn plan_of_a_large_snapshot_stays_within_time_and_memory() {
         "snapshot_mb": snapshot_mb,
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
     });
+    let mut over_budget = Vec::new();
     for (label, format, save) in [("text", "text", false), ("json_and_out", "json", true)] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_simfleet"));
         command
@@ -194,18 +195,20 @@ fn plan_of_a_large_snapshot_stays_within_time_and_memory() {
             "stdout_mb": output.stdout.len() as f64 / 1e6,
             "exit_code": code,
         });
-        assert!(
-            wall <= max_secs,
-            "plan ({label}) of {n} SIMs took {wall:.2}s (budget {max_secs}s)"
-        );
-        if rss_kb > 0 {
-            assert!(
-                rss_mb <= max_rss_mb,
+        if wall > max_secs {
+            over_budget.push(format!(
+                "plan ({label}) of {n} SIMs took {wall:.2}s (budget {max_secs}s)"
+            ));
+        }
+        if rss_kb > 0 && rss_mb > max_rss_mb {
+            over_budget.push(format!(
                 "plan ({label}) of {n} SIMs peaked at {rss_mb} MiB (budget {max_rss_mb} MiB)"
-            );
+            ));
         }
     }
+    // Figures are recorded before judging them, so a run over budget still reports them.
     record("load-plan", &figures);
+    assert!(over_budget.is_empty(), "{}", over_budget.join("\n"));
 }
 
 /// `read X of Y SIMs in R requests (T s, concurrency C)` from plan's stderr.
