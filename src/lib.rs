@@ -12,6 +12,8 @@ pub mod fleet;
 pub mod ops;
 pub mod outcome;
 pub mod sandbox;
+pub mod plan;
+pub mod render;
 pub mod spec;
 
 pub use error::Error;

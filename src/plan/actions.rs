@@ -1,0 +1,648 @@
+//! Grouping a plan's changes into the mutation calls `apply` will make, in safe phases, and the
+//! independent lower bound those calls are measured against.
+//!
+//! Phases (DESIGN.md, "Ordering for safety"): phase 0 cuts or retires (status first, before any
+//! other change of that SIM); phase 1 sets limits, labels, the custom field and IMEI locks;
+//! phase 2 activates (to 2, 6 or 8), and `apply` runs a SIM's activation only after its phase-1
+//! changes succeeded. Within a phase, SIMs that share the exact same batch-expressible changes
+//! become include-list batch jobs of at most 1000 ICCIDs; a SIM that needs a specific IMEI gets
+//! one `updateSim` carrying all its changes of that phase.
+//!
+//! Decisions documented here:
+//! - Unlimited data is only ever set by a batch job (`0` = unlimited there), even for one SIM:
+//!   updateSim does not define `monthly_data_limit: 0`. A SIM with a specific IMEI that also needs
+//!   unlimited data gets both its updateSim and a batch job for the data limit.
+//! - A group of a single SIM uses updateSim instead of a one-SIM batch job (unless it needs
+//!   unlimited data): both are one mutation call, but updateSim answers synchronously while a batch
+//!   job needs polling requests until it finishes. From two SIMs on, one batch job is fewer calls.
+//!
+//! Action values are API-level so `apply` maps them 1:1 onto the client: status ids, bytes with
+//! `0` = unlimited in batch jobs, `Some(None)` = explicit `null` (no limit) for updateSim SMS and
+//! voice limits, `""` to erase a text field.
+
+use std::collections::{BTreeMap, HashMap};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit};
+
+use super::status::{ACTIVATIONS, CUTS, IRREVERSIBLE};
+
+/// The largest include list a batch job takes.
+pub const MAX_BATCH_ICCIDS: usize = 1000;
+/// Groups smaller than this use updateSim (see the module docs).
+pub const MIN_BATCH_SIMS: usize = 2;
+
+/// One mutation call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// `startBatchJob` with `includeIccIds`.
+    BatchJob(BatchAction),
+    /// `updateSim` for one SIM.
+    UpdateSim(UpdateSimAction),
+}
+
+impl Action {
+    pub fn phase(&self) -> u8 {
+        match self {
+            Action::BatchJob(b) => b.phase,
+            Action::UpdateSim(u) => u.phase,
+        }
+    }
+
+    /// The SIMs this call changes.
+    pub fn iccids(&self) -> &[String] {
+        match self {
+            Action::BatchJob(b) => &b.iccids,
+            Action::UpdateSim(u) => std::slice::from_ref(&u.iccid),
+        }
+    }
+}
+
+/// An include-list batch job: never empty, at most 1000 ICCIDs, sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BatchAction {
+    pub phase: u8,
+    pub iccids: Vec<String>,
+    pub changes: BatchChanges,
+}
+
+/// `BatchJobParametersInput` without the selection: only the fields to change are set.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub struct BatchChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statusid: Option<i32>,
+    /// Bytes; `0` = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_data_limit: Option<i64>,
+    /// `0` = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_sms_mo_limit: Option<i64>,
+    /// `0` = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_sms_mt_limit: Option<i64>,
+    /// Seconds; `0` = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_voice_mo_limit: Option<i64>,
+    /// `""` erases it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_field_1: Option<String>,
+    /// `""` erases it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_customer_label: Option<String>,
+    /// `true` = lock with auto-detect, `false` = unlock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imei_lock: Option<bool>,
+}
+
+/// One `updateSim` call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UpdateSimAction {
+    pub phase: u8,
+    pub iccid: String,
+    pub changes: UpdateSimChanges,
+}
+
+/// updateSim's arguments; an absent one is left alone by the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct UpdateSimChanges {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statusid: Option<i32>,
+    /// Bytes, always positive (unlimited data goes through a batch job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_data_limit: Option<i64>,
+    /// `null` = no limit.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "explicit_null"
+    )]
+    pub monthly_sms_mo_limit: Option<Option<i64>>,
+    /// `null` = no limit.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "explicit_null"
+    )]
+    pub monthly_sms_mt_limit: Option<Option<i64>>,
+    /// Seconds; `null` = no limit.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "explicit_null"
+    )]
+    pub monthly_voice_mo_limit: Option<Option<i64>>,
+    /// `""` erases it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_field_1: Option<String>,
+    /// `EndCustomerLabelInput.name`; `""` deletes the label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_customer_label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imei_lock: Option<ImeiLockInput>,
+}
+
+/// The API's `ImeiLockInput`: `lock: true` with no IMEI is auto-detect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ImeiLockInput {
+    pub lock: bool,
+    #[serde(default)]
+    pub imei: Option<String>,
+}
+
+/// A present key is `Some(value)`, a present `null` is `Some(None)`; absence is `None` (default).
+fn explicit_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+/// One SIM's mutations, as the plan decided them (no held, pending, blocked or implied ones).
+#[derive(Debug, Clone)]
+pub struct SimWork<'a> {
+    pub iccid: &'a str,
+    pub changes: Vec<(Field, &'a DesiredValue)>,
+}
+
+/// The grouped calls and what they cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionPlan {
+    pub actions: Vec<Action>,
+    pub api_calls: u64,
+    pub http_requests: u64,
+    pub lower_bound: u64,
+}
+
+/// The phase a change runs in, given the SIM's status change (if any).
+pub fn phase_of(field: Field, value: &DesiredValue) -> u8 {
+    match (field, value) {
+        (Field::Status, DesiredValue::Status(id)) if CUTS.contains(id) || *id == IRREVERSIBLE => 0,
+        (Field::Status, DesiredValue::Status(id)) if ACTIVATIONS.contains(id) => 2,
+        _ => 1,
+    }
+}
+
+/// A batch-expressible (field, value), borrowed from the desired values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum BatchValue<'a> {
+    Status(i32),
+    /// API value: 0 = unlimited.
+    Limit(i64),
+    /// "" = erase.
+    Text(&'a str),
+    Lock(bool),
+}
+
+/// Returns the batch form of a change, or `None` for a specific IMEI lock.
+fn batch_value(value: &DesiredValue) -> Option<BatchValue<'_>> {
+    Some(match value {
+        DesiredValue::Status(id) => BatchValue::Status(*id),
+        DesiredValue::Limit(Limit::Unlimited) => BatchValue::Limit(0),
+        DesiredValue::Limit(Limit::Value(v)) => BatchValue::Limit(*v),
+        DesiredValue::Text(t) => BatchValue::Text(t.as_deref().unwrap_or("")),
+        DesiredValue::ImeiLock(ImeiLockSetting::Off) => BatchValue::Lock(false),
+        DesiredValue::ImeiLock(ImeiLockSetting::Auto) => BatchValue::Lock(true),
+        DesiredValue::ImeiLock(ImeiLockSetting::Imei(_)) => return None,
+    })
+}
+
+fn needs_specific_imei(value: &DesiredValue) -> bool {
+    matches!(value, DesiredValue::ImeiLock(ImeiLockSetting::Imei(_)))
+}
+
+fn is_unlimited_data(field: Field, value: &DesiredValue) -> bool {
+    field == Field::MonthlyDataLimit && matches!(value, DesiredValue::Limit(Limit::Unlimited))
+}
+
+/// The exact set of batch changes one SIM needs in one phase (ordered by field).
+type BatchKey<'a> = Vec<(Field, BatchValue<'a>)>;
+
+fn batch_changes(key: &[(Field, BatchValue<'_>)]) -> BatchChanges {
+    let mut c = BatchChanges::default();
+    for (field, value) in key {
+        match (field, value) {
+            (_, BatchValue::Status(id)) => c.statusid = Some(*id),
+            (Field::MonthlyDataLimit, BatchValue::Limit(v)) => c.monthly_data_limit = Some(*v),
+            (Field::MonthlySmsMoLimit, BatchValue::Limit(v)) => c.monthly_sms_mo_limit = Some(*v),
+            (Field::MonthlySmsMtLimit, BatchValue::Limit(v)) => c.monthly_sms_mt_limit = Some(*v),
+            (Field::MonthlyVoiceMoLimit, BatchValue::Limit(v)) => {
+                c.monthly_voice_mo_limit = Some(*v)
+            }
+            (Field::CustomField1, BatchValue::Text(t)) => c.custom_field_1 = Some(t.to_string()),
+            (Field::EndCustomerLabel, BatchValue::Text(t)) => {
+                c.end_customer_label = Some(t.to_string())
+            }
+            (_, BatchValue::Lock(lock)) => c.imei_lock = Some(*lock),
+            _ => {}
+        }
+    }
+    c
+}
+
+/// updateSim arguments for changes that are all updateSim-expressible (no unlimited data).
+fn update_changes(changes: &[(Field, &DesiredValue)]) -> UpdateSimChanges {
+    let mut c = UpdateSimChanges::default();
+    for (field, value) in changes {
+        match (field, value) {
+            (_, DesiredValue::Status(id)) => c.statusid = Some(*id),
+            (Field::MonthlyDataLimit, DesiredValue::Limit(Limit::Value(v))) => {
+                c.monthly_data_limit = Some(*v)
+            }
+            (Field::MonthlySmsMoLimit, DesiredValue::Limit(l)) => {
+                c.monthly_sms_mo_limit = Some(limit_or_null(*l))
+            }
+            (Field::MonthlySmsMtLimit, DesiredValue::Limit(l)) => {
+                c.monthly_sms_mt_limit = Some(limit_or_null(*l))
+            }
+            (Field::MonthlyVoiceMoLimit, DesiredValue::Limit(l)) => {
+                c.monthly_voice_mo_limit = Some(limit_or_null(*l))
+            }
+            (Field::CustomField1, DesiredValue::Text(t)) => {
+                c.custom_field_1 = Some(t.clone().unwrap_or_default())
+            }
+            (Field::EndCustomerLabel, DesiredValue::Text(t)) => {
+                c.end_customer_label = Some(t.clone().unwrap_or_default())
+            }
+            (_, DesiredValue::ImeiLock(setting)) => {
+                c.imei_lock = Some(match setting {
+                    ImeiLockSetting::Off => ImeiLockInput {
+                        lock: false,
+                        imei: None,
+                    },
+                    ImeiLockSetting::Auto => ImeiLockInput {
+                        lock: true,
+                        imei: None,
+                    },
+                    ImeiLockSetting::Imei(imei) => ImeiLockInput {
+                        lock: true,
+                        imei: Some(imei.clone()),
+                    },
+                })
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+fn limit_or_null(limit: Limit) -> Option<i64> {
+    match limit {
+        Limit::Unlimited => None,
+        Limit::Value(v) => Some(v),
+    }
+}
+
+fn key_changes<'a>(
+    key: &BatchKey<'a>,
+    source: &[(Field, &'a DesiredValue)],
+) -> Vec<(Field, &'a DesiredValue)> {
+    source
+        .iter()
+        .filter(|(f, _)| key.iter().any(|(k, _)| k == f))
+        .copied()
+        .collect()
+}
+
+/// Groups every SIM's mutations into calls. `updates_per_request` is how many updateSim
+/// mutations `apply` sends in one HTTP request (1 when it sends each alone).
+pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
+    let per_request = u64::from(updates_per_request.max(1));
+    let mut actions = Vec::new();
+    let mut api_calls = 0u64;
+    let mut http_requests = 0u64;
+    let mut lower_bound = 0u64;
+
+    for phase in 0u8..=2 {
+        // Batch groups, keyed by the exact set of changes; the first SIM's changes are kept to
+        // build an updateSim if the group stays a singleton.
+        let mut groups: BTreeMap<BatchKey<'_>, Vec<(&str, usize)>> = BTreeMap::new();
+        let mut updates: Vec<UpdateSimAction> = Vec::new();
+        // Lower bound inputs: SIMs that must use updateSim, and n(field, value).
+        let mut must_update = 0u64;
+        let mut counts: HashMap<(Field, BatchValue<'_>), u64> = HashMap::new();
+        let mut phase_changes: Vec<Vec<(Field, &DesiredValue)>> = Vec::new();
+
+        for sim in work {
+            let changes: Vec<(Field, &DesiredValue)> = sim
+                .changes
+                .iter()
+                .filter(|(f, v)| phase_of(*f, v) == phase)
+                .copied()
+                .collect();
+            if changes.is_empty() {
+                continue;
+            }
+            let specific_imei = changes.iter().any(|(_, v)| needs_specific_imei(v));
+            let mut key: BatchKey<'_> = Vec::new();
+            if specific_imei {
+                must_update += 1;
+                let (batch_only, via_update): (Vec<_>, Vec<_>) = changes
+                    .iter()
+                    .copied()
+                    .partition(|(f, v)| is_unlimited_data(*f, v));
+                updates.push(UpdateSimAction {
+                    phase,
+                    iccid: sim.iccid.to_string(),
+                    changes: update_changes(&via_update),
+                });
+                for (f, v) in batch_only {
+                    if let Some(bv) = batch_value(v) {
+                        key.push((f, bv));
+                    }
+                }
+            } else {
+                key.extend(
+                    changes
+                        .iter()
+                        .filter_map(|(f, v)| batch_value(v).map(|bv| (*f, bv))),
+                );
+            }
+            for entry in &key {
+                *counts.entry(*entry).or_insert(0) += 1;
+            }
+            if !key.is_empty() {
+                key.sort();
+                let index = phase_changes.len();
+                phase_changes.push(changes);
+                groups.entry(key).or_default().push((sim.iccid, index));
+            }
+        }
+
+        let mut batches = Vec::new();
+        for (key, mut members) in groups {
+            let unlimited_data = key
+                .iter()
+                .any(|(f, v)| *f == Field::MonthlyDataLimit && *v == BatchValue::Limit(0));
+            if members.len() < MIN_BATCH_SIMS && !unlimited_data {
+                for (iccid, index) in members {
+                    updates.push(UpdateSimAction {
+                        phase,
+                        iccid: iccid.to_string(),
+                        changes: update_changes(&key_changes(&key, &phase_changes[index])),
+                    });
+                }
+                continue;
+            }
+            members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let changes = batch_changes(&key);
+            for chunk in members.chunks(MAX_BATCH_ICCIDS) {
+                batches.push(Action::BatchJob(BatchAction {
+                    phase,
+                    iccids: chunk.iter().map(|(i, _)| i.to_string()).collect(),
+                    changes: changes.clone(),
+                }));
+            }
+        }
+        updates.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+
+        let batch_calls = batches.len() as u64;
+        let update_calls = updates.len() as u64;
+        api_calls += batch_calls + update_calls;
+        http_requests += batch_calls + update_calls.div_ceil(per_request);
+        actions.extend(batches);
+        actions.extend(updates.into_iter().map(Action::UpdateSim));
+
+        let mut per_field: BTreeMap<Field, u64> = BTreeMap::new();
+        for ((field, _), n) in counts {
+            *per_field.entry(field).or_insert(0) += n.div_ceil(MAX_BATCH_ICCIDS as u64);
+        }
+        lower_bound += must_update + per_field.values().copied().max().unwrap_or(0);
+    }
+
+    ActionPlan {
+        actions,
+        api_calls,
+        http_requests,
+        lower_bound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn iccid(i: usize) -> String {
+        format!("894900000{i:011}")
+    }
+
+    fn work<'a>(iccids: &'a [String], changes: &[(Field, &'a DesiredValue)]) -> Vec<SimWork<'a>> {
+        iccids
+            .iter()
+            .map(|i| SimWork {
+                iccid: i,
+                changes: changes.to_vec(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fifty_thousand_sims_same_limit_make_fifty_batch_jobs() {
+        let iccids: Vec<String> = (0..50_000).map(iccid).collect();
+        let limit = DesiredValue::Limit(Limit::Value(500_000_000));
+        let plan = group(&work(&iccids, &[(Field::MonthlyDataLimit, &limit)]), 1);
+        assert_eq!(plan.actions.len(), 50);
+        assert_eq!(plan.api_calls, 50);
+        assert_eq!(plan.lower_bound, 50);
+        for action in &plan.actions {
+            let Action::BatchJob(b) = action else {
+                panic!("expected a batch job: {action:?}")
+            };
+            assert_eq!(b.iccids.len(), 1000);
+            assert_eq!(b.changes.monthly_data_limit, Some(500_000_000));
+            assert!(b.iccids.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
+
+    #[test]
+    fn mixed_plan_against_its_lower_bound() {
+        let a: Vec<String> = (0..1500).map(iccid).collect();
+        let b: Vec<String> = (1500..1700).map(iccid).collect();
+        let c: Vec<String> = (1700..1703).map(iccid).collect();
+        let small = DesiredValue::Limit(Limit::Value(1_000_000));
+        let sms = DesiredValue::Limit(Limit::Value(10));
+        let imei = DesiredValue::ImeiLock(ImeiLockSetting::Imei("356938035643809".into()));
+        let mut w = work(&a, &[(Field::MonthlyDataLimit, &small)]);
+        w.extend(work(
+            &b,
+            &[(Field::MonthlyDataLimit, &small), (Field::MonthlySmsMoLimit, &sms)],
+        ));
+        w.extend(work(&c, &[(Field::ImeiLock, &imei), (Field::MonthlySmsMoLimit, &sms)]));
+        let plan = group(&w, 1);
+        // {data} 1500 → 2 jobs, {data, sms} 200 → 1 job, 3 IMEI SIMs → 3 updateSim.
+        assert_eq!(plan.api_calls, 6);
+        // Bound: 3 updateSim + max(data: ceil(1700/1000)=2, sms: ceil(200/1000)=1) = 5.
+        assert_eq!(plan.lower_bound, 5);
+        assert!(plan.api_calls >= plan.lower_bound);
+        let updates: Vec<_> = plan
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::UpdateSim(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(updates.len(), 3);
+        assert_eq!(updates[0].changes.monthly_sms_mo_limit, Some(Some(10)));
+        assert_eq!(
+            updates[0].changes.imei_lock,
+            Some(ImeiLockInput {
+                lock: true,
+                imei: Some("356938035643809".into())
+            })
+        );
+    }
+
+    #[test]
+    fn activation_runs_after_limits_and_cuts_run_first() {
+        let ids: Vec<String> = (0..10).map(iccid).collect();
+        let on = DesiredValue::Status(2);
+        let off = DesiredValue::Status(5);
+        let limit = DesiredValue::Limit(Limit::Value(1000));
+        let lock = DesiredValue::ImeiLock(ImeiLockSetting::Auto);
+        let mut w = work(
+            &ids[..5],
+            &[
+                (Field::Status, &on),
+                (Field::MonthlyDataLimit, &limit),
+                (Field::ImeiLock, &lock),
+            ],
+        );
+        w.extend(work(
+            &ids[5..],
+            &[(Field::Status, &off), (Field::MonthlyDataLimit, &limit)],
+        ));
+        let plan = group(&w, 1);
+        let phases: Vec<u8> = plan.actions.iter().map(Action::phase).collect();
+        assert!(phases.windows(2).all(|p| p[0] <= p[1]), "{phases:?}");
+        for action in &plan.actions {
+            let Action::BatchJob(b) = action else {
+                panic!("{action:?}")
+            };
+            match b.phase {
+                0 => assert_eq!(b.changes, BatchChanges { statusid: Some(5), ..Default::default() }),
+                2 => assert_eq!(b.changes, BatchChanges { statusid: Some(2), ..Default::default() }),
+                _ => assert_eq!(b.changes.statusid, None),
+            }
+        }
+        let activation = plan.actions.iter().position(|a| a.phase() == 2);
+        let limits = plan
+            .actions
+            .iter()
+            .position(|a| matches!(a, Action::BatchJob(b) if b.changes.monthly_data_limit.is_some()));
+        assert!(limits < activation);
+    }
+
+    #[test]
+    fn unlimited_data_is_never_sent_through_update_sim() {
+        let ids: Vec<String> = (0..1).map(iccid).collect();
+        let unlimited = DesiredValue::Limit(Limit::Unlimited);
+        let imei = DesiredValue::ImeiLock(ImeiLockSetting::Imei("356938035643809".into()));
+        // A single SIM: still a batch job, not updateSim.
+        let plan = group(&work(&ids, &[(Field::MonthlyDataLimit, &unlimited)]), 1);
+        assert!(matches!(&plan.actions[..], [Action::BatchJob(b)] if b.changes.monthly_data_limit == Some(0)));
+        // With a specific IMEI: updateSim for the lock, a batch job for the data.
+        let plan = group(
+            &work(
+                &ids,
+                &[(Field::MonthlyDataLimit, &unlimited), (Field::ImeiLock, &imei)],
+            ),
+            1,
+        );
+        assert_eq!(plan.api_calls, 2);
+        for action in &plan.actions {
+            if let Action::UpdateSim(u) = action {
+                assert_eq!(u.changes.monthly_data_limit, None);
+            }
+        }
+    }
+
+    #[test]
+    fn singletons_use_update_sim_with_explicit_null_for_unlimited_sms() {
+        let ids: Vec<String> = (0..1).map(iccid).collect();
+        let unlimited = DesiredValue::Limit(Limit::Unlimited);
+        let none = DesiredValue::Text(None);
+        let plan = group(
+            &work(
+                &ids,
+                &[(Field::MonthlySmsMtLimit, &unlimited), (Field::EndCustomerLabel, &none)],
+            ),
+            1,
+        );
+        let [Action::UpdateSim(u)] = &plan.actions[..] else {
+            panic!("{:?}", plan.actions)
+        };
+        assert_eq!(u.changes.monthly_sms_mt_limit, Some(None));
+        assert_eq!(u.changes.end_customer_label.as_deref(), Some(""));
+        let json = serde_json::to_value(u).expect("serialises");
+        assert_eq!(json["changes"]["monthly_sms_mt_limit"], serde_json::Value::Null);
+        assert!(json["changes"].get("monthly_sms_mo_limit").is_none());
+        let back: UpdateSimAction = serde_json::from_value(json).expect("round trip");
+        assert_eq!(&back, u);
+    }
+
+    #[test]
+    fn http_requests_count_shared_update_requests() {
+        let ids: Vec<String> = (0..5).map(iccid).collect();
+        let w: Vec<SimWork> = ids
+            .iter()
+            .map(|i| SimWork {
+                iccid: i,
+                changes: vec![],
+            })
+            .collect();
+        assert_eq!(group(&w, 1).api_calls, 0);
+        let imei = DesiredValue::ImeiLock(ImeiLockSetting::Imei("356938035643809".into()));
+        let plan = group(&work(&ids, &[(Field::ImeiLock, &imei)]), 2);
+        assert_eq!(plan.api_calls, 5);
+        assert_eq!(plan.http_requests, 3);
+    }
+
+    proptest! {
+        #[test]
+        fn include_lists_are_never_empty_nor_over_1000(
+            sims in proptest::collection::vec((0u8..4, 0u8..3, any::<bool>()), 0..2500)
+        ) {
+            let limits = [
+                DesiredValue::Limit(Limit::Unlimited),
+                DesiredValue::Limit(Limit::Value(1)),
+                DesiredValue::Limit(Limit::Value(2)),
+                DesiredValue::Limit(Limit::Value(3)),
+            ];
+            let statuses = [DesiredValue::Status(2), DesiredValue::Status(5), DesiredValue::Status(7)];
+            let iccids: Vec<String> = (0..sims.len()).map(iccid).collect();
+            let w: Vec<SimWork> = sims
+                .iter()
+                .zip(&iccids)
+                .map(|((l, s, with_status), i)| {
+                    let mut changes = vec![(Field::MonthlyDataLimit, &limits[*l as usize])];
+                    if *with_status {
+                        changes.push((Field::Status, &statuses[*s as usize]));
+                    }
+                    SimWork { iccid: i, changes }
+                })
+                .collect();
+            let plan = group(&w, 1);
+            prop_assert!(plan.api_calls >= plan.lower_bound);
+            let mut covered = 0usize;
+            for action in &plan.actions {
+                if let Action::BatchJob(b) = action {
+                    prop_assert!(!b.iccids.is_empty());
+                    prop_assert!(b.iccids.len() <= MAX_BATCH_ICCIDS);
+                }
+                if let Action::UpdateSim(u) = action {
+                    prop_assert_ne!(u.changes.monthly_data_limit, Some(0));
+                }
+                covered += action.iccids().len();
+            }
+            let expected: usize = w.iter().map(|s| {
+                let mut phases: Vec<u8> = s.changes.iter().map(|(f, v)| phase_of(*f, v)).collect();
+                phases.dedup();
+                phases.len()
+            }).sum();
+            prop_assert_eq!(covered, expected);
+        }
+    }
+}

@@ -1,0 +1,486 @@
+//! The plan: compare what the spec wants with the live fleet, decide every field of every
+//! managed SIM, and group the changes into the calls `apply` will make.
+//!
+//! This stage is pure: plain data in ([`PlanInput`]: live SIMs, resolved desired values, the
+//! transition table, guards), one [`Plan`] out, no I/O. The plan file helpers only turn a plan
+//! into a string and back, verifying its checksum, so the file a reviewer approved is exactly the
+//! one applied. Depends on `spec` (desired values) and `fleet` (live data) only.
+
+pub mod actions;
+pub mod compare;
+mod file;
+mod model;
+pub mod status;
+
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
+
+use crate::fleet::{Coverage, Sim, Transition};
+use crate::outcome::Outcome;
+use crate::spec::{DesiredSim, DesiredValue, Field, ImeiLockSetting, OriginKind};
+
+pub use actions::{
+    Action, ActionPlan, BatchAction, BatchChanges, ImeiLockInput, SimWork, UpdateSimAction,
+    UpdateSimChanges, MAX_BATCH_ICCIDS,
+};
+pub use model::{
+    BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan,
+    RiskFlag, SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
+};
+pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
+
+use status::{StatusDecision as D, ACTIVATED, CUTS, IMEI_UNAUTHORIZED, IRREVERSIBLE, TERMINAL};
+
+/// Limits that stop a plan unless the user allows it (flags, or `simfleet.yaml`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Guards {
+    /// At most this many SIMs may change.
+    pub max_changes: Option<u64>,
+    /// At most this percentage of `sims_total` may change.
+    pub max_percent: Option<f64>,
+    /// Status changes to deactivated (5) or suspended (12) are allowed.
+    pub allow_status_cuts: bool,
+    /// Status changes to retired (7) are allowed.
+    pub allow_irreversible: bool,
+}
+
+/// Everything the plan is computed from.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    /// The live SIMs that were read, sorted by ICCID (an unsorted slice is tolerated).
+    pub sims: &'a [Sim],
+    /// What the spec wants, one entry per managed SIM (ICCIDs the live fleet lacks are an error).
+    pub desired: &'a [DesiredSim],
+    /// `totalSims` of the unfiltered fleet.
+    pub sims_total: u64,
+    pub coverage: Coverage,
+    /// `getAvailableStatusTransitions`; `None` when unknown (a snapshot without a table).
+    pub transitions: Option<&'a [Transition]>,
+    /// Batch jobs still PREPARING or RUNNING.
+    pub running_batch_jobs: &'a [i64],
+    pub guards: Guards,
+    /// Digest of the spec files (see the spec loader).
+    pub spec_digest: String,
+    /// How many updateSim mutations `apply` sends per HTTP request (1 = one each).
+    pub updates_per_request: u32,
+}
+
+/// Why no plan could be made, or a plan file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{} ICCID(s) in `sims:` do not exist in the live fleet (a typo?): {}", .0.len(), .0.join(", "))]
+    UnknownIccids(Vec<String>),
+    #[error(transparent)]
+    NoTransitionTable(#[from] NoTransitionTable),
+    #[error("not a simfleet plan file: {0}")]
+    Parse(serde_json::Error),
+    #[error("plan file has format_version {found}; this simfleet reads version {PLAN_FORMAT_VERSION}: make the plan again with this version")]
+    Version { found: u32 },
+    #[error("plan file checksum mismatch: it says {stated} but its content hashes to {computed}; the file was edited after it was made, so it is not the plan that was reviewed: make the plan again")]
+    Checksum { stated: String, computed: String },
+}
+
+/// Fingerprint of the live values a SIM's change was computed from: its status and product (they
+/// decide the status table and the implied IMEI side effect) and the normalised value of every
+/// field in `fields`. Never usage counters. 128 bits of SHA-256, hex.
+pub fn fingerprint(sim: &Sim, fields: impl IntoIterator<Item = Field>) -> String {
+    let mut bytes = Vec::with_capacity(128);
+    bytes.extend_from_slice(format!("statusid={}\nproviderid={}\n", sim.statusid, sim.providerid).as_bytes());
+    for field in fields {
+        if field != Field::Status {
+            compare::write_normalised(sim, field, &mut bytes);
+        }
+    }
+    let digest = Sha256::digest(&bytes);
+    hex(&digest[..16])
+}
+
+/// The fingerprint `apply` compares after re-reading a SIM the plan changes.
+pub fn fingerprint_of(sim: &Sim, change: &SimChange) -> String {
+    fingerprint(
+        sim,
+        change.fields.iter().filter(|f| !f.implied).map(|f| f.field),
+    )
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Looks SIMs up by ICCID: binary search on the sorted slice, or a map if it is not sorted.
+enum SimIndex<'a> {
+    Sorted(&'a [Sim]),
+    Map(HashMap<&'a str, usize>),
+}
+
+impl<'a> SimIndex<'a> {
+    fn new(sims: &'a [Sim]) -> SimIndex<'a> {
+        if sims.windows(2).all(|w| w[0].iccid < w[1].iccid) {
+            SimIndex::Sorted(sims)
+        } else {
+            SimIndex::Map(
+                sims.iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.iccid.as_str(), i))
+                    .collect(),
+            )
+        }
+    }
+
+    fn find(&self, sims: &'a [Sim], iccid: &str) -> Option<&'a Sim> {
+        match self {
+            SimIndex::Sorted(s) => s
+                .binary_search_by(|sim| sim.iccid.as_str().cmp(iccid))
+                .ok()
+                .map(|i| &s[i]),
+            SimIndex::Map(m) => m.get(iccid).map(|&i| &sims[i]),
+        }
+    }
+}
+
+fn risk_flags(field: Field, value: &DesiredValue, sim: &Sim) -> Vec<RiskFlag> {
+    match value {
+        DesiredValue::Status(id) if CUTS.contains(id) => vec![RiskFlag::StatusCut],
+        DesiredValue::Status(id) if *id == IRREVERSIBLE => vec![RiskFlag::Irreversible],
+        DesiredValue::Limit(limit)
+            if compare::lowers_limit(compare::live_limit(sim, field), *limit) =>
+        {
+            vec![RiskFlag::LoweredLimit]
+        }
+        DesiredValue::ImeiLock(ImeiLockSetting::Off) => vec![RiskFlag::ImeiUnlock],
+        _ => Vec::new(),
+    }
+}
+
+/// Computes the plan. Fails when the spec names ICCIDs the fleet lacks, or when a status must
+/// change and no transition table is known.
+pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
+    let index = SimIndex::new(input.sims);
+    let table = input.transitions.map(TransitionSet::new);
+
+    let mut order: Vec<usize> = (0..input.desired.len()).collect();
+    if !input.desired.windows(2).all(|w| w[0].iccid <= w[1].iccid) {
+        order.sort_by(|&a, &b| input.desired[a].iccid.cmp(&input.desired[b].iccid));
+    }
+
+    let mut unknown = Vec::new();
+    let mut pairs: Vec<(&Sim, &DesiredSim)> = Vec::with_capacity(order.len());
+    for &i in &order {
+        let desired = &input.desired[i];
+        if pairs.last().is_some_and(|(_, d)| d.iccid == desired.iccid) {
+            continue;
+        }
+        match index.find(input.sims, &desired.iccid) {
+            Some(sim) => pairs.push((sim, desired)),
+            None => {
+                let at = desired
+                    .fields
+                    .values()
+                    .find(|v| matches!(v.origin.kind, OriginKind::SimEntry { .. }))
+                    .map(|v| format!(" ({})", v.origin.location()))
+                    .unwrap_or_default();
+                unknown.push(format!("{}{at}", desired.iccid));
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(PlanError::UnknownIccids(unknown));
+    }
+
+    let mut changes = Vec::new();
+    let mut blocked = Vec::new();
+    let mut pending = Vec::new();
+    let mut held = Vec::new();
+    let mut skipped = Vec::new();
+    let mut work: Vec<SimWork<'_>> = Vec::new();
+    let mut changes_per_field: BTreeMap<Field, u64> = BTreeMap::new();
+    let mut field_changes = 0u64;
+    let mut implied_changes = 0u64;
+    let (mut cut_sims, mut retire_sims) = (0u64, 0u64);
+
+    for &(sim, desired) in &pairs {
+        if TERMINAL.contains(&sim.statusid) {
+            skipped.push(SkippedSim {
+                iccid: sim.iccid.clone(),
+                statusid: sim.statusid,
+            });
+            continue;
+        }
+        let mut fields = Vec::new();
+        let mut mutations = Vec::new();
+        for (&field, resolved) in &desired.fields {
+            let value = &resolved.value;
+            if let DesiredValue::Status(want) = value {
+                match status::decide(sim.statusid, *want, sim.providerid, table.as_ref())? {
+                    D::NoChange | D::Terminal => continue,
+                    D::Pending => {
+                        pending.push(PendingStatus {
+                            iccid: sim.iccid.clone(),
+                            statusid: sim.statusid,
+                            desired: *want,
+                            source: resolved.origin.clone(),
+                        });
+                        continue;
+                    }
+                    D::Held { reason } => {
+                        held.push(HeldStatus {
+                            iccid: sim.iccid.clone(),
+                            statusid: sim.statusid,
+                            desired: *want,
+                            source: resolved.origin.clone(),
+                            reason,
+                        });
+                        continue;
+                    }
+                    D::Blocked { reason } => {
+                        blocked.push(BlockedChange {
+                            iccid: sim.iccid.clone(),
+                            field,
+                            from: compare::live_value(sim, field),
+                            to: compare::desired_value(value),
+                            source: resolved.origin.clone(),
+                            reason,
+                        });
+                        continue;
+                    }
+                    D::Change => {}
+                }
+            } else if compare::holds(field, value, sim) {
+                continue;
+            }
+            let flags = risk_flags(field, value, sim);
+            if flags.contains(&RiskFlag::StatusCut) {
+                cut_sims += 1;
+            }
+            if flags.contains(&RiskFlag::Irreversible) {
+                retire_sims += 1;
+            }
+            fields.push(FieldChange {
+                field,
+                from: compare::live_value(sim, field),
+                to: compare::desired_value(value),
+                source: resolved.origin.clone(),
+                flags,
+                implied: false,
+            });
+            mutations.push((field, value));
+            *changes_per_field.entry(field).or_insert(0) += 1;
+            field_changes += 1;
+        }
+        if fields.is_empty() {
+            continue;
+        }
+        // The reference: unlocking a SIM in IMEI unauthorized sets it to Activated. Unless the
+        // plan moves its status first (phase 0), that is a status change the reviewer must see.
+        let status_moves = mutations.iter().any(|(f, _)| *f == Field::Status);
+        if sim.statusid == IMEI_UNAUTHORIZED && !status_moves {
+            if let Some(unlock) = fields.iter().find(|f| {
+                f.field == Field::ImeiLock && f.flags.contains(&RiskFlag::ImeiUnlock)
+            }) {
+                let implied = FieldChange {
+                    field: Field::Status,
+                    from: serde_json::json!(IMEI_UNAUTHORIZED),
+                    to: serde_json::json!(ACTIVATED),
+                    source: unlock.source.clone(),
+                    flags: vec![RiskFlag::RestoresService],
+                    implied: true,
+                };
+                fields.insert(0, implied);
+                implied_changes += 1;
+            }
+        }
+        changes.push(SimChange {
+            iccid: sim.iccid.clone(),
+            fingerprint: fingerprint(sim, mutations.iter().map(|(f, _)| *f)),
+            fields,
+        });
+        work.push(SimWork {
+            iccid: &sim.iccid,
+            changes: mutations,
+        });
+    }
+
+    let grouped = actions::group(&work, input.updates_per_request);
+    drop(work);
+
+    let sims_managed = pairs.len() as u64;
+    let sims_changing = changes.len() as u64;
+    let guards = evaluate_guards(
+        &input.guards,
+        sims_changing,
+        input.sims_total,
+        cut_sims,
+        retire_sims,
+        implied_changes,
+    );
+    let warnings = warnings(input.running_batch_jobs, &skipped, &held);
+    let (sims_unmanaged, unmanaged_is_count) = match input.coverage {
+        Coverage::Full => ((input.sims.len() as u64).saturating_sub(sims_managed), false),
+        Coverage::PushedDown => (input.sims_total.saturating_sub(sims_managed), true),
+    };
+
+    let mut plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        generated_at: None,
+        summary: Summary {
+            sims_total: input.sims_total,
+            sims_seen: input.sims.len() as u64,
+            sims_managed,
+            sims_unmanaged,
+            unmanaged_is_count,
+            sims_changing,
+            field_changes,
+            changes_per_field,
+            implied_changes,
+            blocked: blocked.len() as u64,
+            pending: pending.len() as u64,
+            held: held.len() as u64,
+            skipped: skipped.len() as u64,
+            api_calls: grouped.api_calls,
+            http_requests: grouped.http_requests,
+            lower_bound: grouped.lower_bound,
+        },
+        changes,
+        blocked,
+        pending,
+        held,
+        skipped,
+        guards,
+        warnings,
+        actions: grouped.actions,
+        spec_digest: input.spec_digest,
+        checksum: String::new(),
+    };
+    plan.checksum = plan.compute_checksum();
+    Ok(plan)
+}
+
+fn evaluate_guards(
+    guards: &Guards,
+    sims_changing: u64,
+    sims_total: u64,
+    cut_sims: u64,
+    retire_sims: u64,
+    implied: u64,
+) -> Vec<GuardResult> {
+    let mut out = Vec::new();
+    if let Some(max) = guards.max_changes {
+        if sims_changing > max {
+            out.push(GuardResult {
+                guard: GuardKind::MaxChanges,
+                count: sims_changing,
+                limit: Some(max as f64),
+                stops: true,
+                message: format!("{sims_changing} SIMs would change, more than max_changes = {max}: raise max_changes (flag or simfleet.yaml) if that is intended"),
+            });
+        }
+    }
+    if let Some(max) = guards.max_percent {
+        let percent = if sims_total == 0 {
+            0.0
+        } else {
+            sims_changing as f64 * 100.0 / sims_total as f64
+        };
+        if percent > max {
+            out.push(GuardResult {
+                guard: GuardKind::MaxPercent,
+                count: sims_changing,
+                limit: Some(max),
+                stops: true,
+                message: format!("{sims_changing} of {sims_total} SIMs ({percent:.1}%) would change, more than max_percent = {max}%: raise max_percent (flag or simfleet.yaml) if that is intended"),
+            });
+        }
+    }
+    if cut_sims > 0 {
+        let stops = !guards.allow_status_cuts;
+        out.push(GuardResult {
+            guard: GuardKind::StatusCuts,
+            count: cut_sims,
+            limit: None,
+            stops,
+            message: if stops {
+                format!("{cut_sims} SIMs would be deactivated or suspended (they lose service): pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them")
+            } else {
+                format!("{cut_sims} SIMs will be deactivated or suspended (allowed by --allow-status-cuts)")
+            },
+        });
+    }
+    if retire_sims > 0 {
+        let stops = !guards.allow_irreversible;
+        out.push(GuardResult {
+            guard: GuardKind::Irreversible,
+            count: retire_sims,
+            limit: None,
+            stops,
+            message: if stops {
+                format!("{retire_sims} SIMs would be retired, which cannot be undone: pass --allow-irreversible (or allow_irreversible in simfleet.yaml) to plan them")
+            } else {
+                format!("{retire_sims} SIMs will be retired, which cannot be undone (allowed by --allow-irreversible)")
+            },
+        });
+    }
+    if implied > 0 {
+        out.push(GuardResult {
+            guard: GuardKind::RestoresService,
+            count: implied,
+            limit: None,
+            stops: false,
+            message: format!("{implied} SIMs in IMEI unauthorized (20) get service back (status 20 → 2) when their IMEI lock is turned off; they are counted among the SIMs changing"),
+        });
+    }
+    out
+}
+
+fn warnings(running: &[i64], skipped: &[SkippedSim], held: &[HeldStatus]) -> Vec<Warning> {
+    let mut out = Vec::new();
+    if !running.is_empty() {
+        let mut ids = running.to_vec();
+        ids.sort_unstable();
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        out.push(Warning {
+            code: WarningCode::RunningBatchJobs,
+            message: format!("batch jobs still PREPARING or RUNNING ({}): their half-applied values look like drift; plan again once they finish", ids.join(", ")),
+        });
+    }
+    if !skipped.is_empty() {
+        out.push(Warning {
+            code: WarningCode::TerminalSims,
+            message: format!("{} managed SIMs are in a terminal status (deleted, retired or replaced) and were skipped", skipped.len()),
+        });
+    }
+    if !held.is_empty() {
+        out.push(Warning {
+            code: WarningCode::HeldSims,
+            message: format!("{} SIMs were deactivated by the provider (usage, limits or IMEI) and are held: a status rule does not re-activate them", held.len()),
+        });
+    }
+    out
+}
+
+impl Plan {
+    /// How the plan ends: Blocked when anything is blocked or a guard stops it, Changes when
+    /// something changes, Success otherwise.
+    pub fn outcome(&self) -> Outcome {
+        if !self.blocked.is_empty() || self.guards.iter().any(|g| g.stops) {
+            Outcome::Blocked
+        } else if !self.changes.is_empty() {
+            Outcome::Changes
+        } else {
+            Outcome::Success
+        }
+    }
+
+    /// True when at least one guard stops the plan.
+    pub fn stopped_by_guard(&self) -> bool {
+        self.guards.iter().any(|g| g.stops)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,266 @@
+//! The `Plan` value: plain data that every renderer, the plan file and `apply` read.
+//!
+//! One serde type serves the JSON output, the saved plan file and its JSON Schema, so what a
+//! reviewer approves in CI is byte for byte what `apply` loads. Collections are kept in a
+//! deterministic order (ICCID, then field) so the checksum does not depend on fetch order.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::spec::{Field, Origin};
+
+use super::actions::Action;
+
+/// The plan format this build reads and writes (`format_version`).
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// A complete plan: what changes, why, what is held back, and the API calls that would do it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub format_version: u32,
+    /// When the plan was made (RFC 3339), set by the caller; left out of the checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_at: Option<String>,
+    pub summary: Summary,
+    /// One entry per SIM with at least one field to change, ordered by ICCID.
+    pub changes: Vec<SimChange>,
+    /// Status changes that cannot be made, with the reason, ordered by ICCID.
+    pub blocked: Vec<BlockedChange>,
+    /// SIMs already moving to the desired status (shown, not changed).
+    pub pending: Vec<PendingStatus>,
+    /// SIMs the provider deactivated for usage, limits or IMEI: a status rule does not re-activate
+    /// them.
+    pub held: Vec<HeldStatus>,
+    /// Managed SIMs in a terminal status (deleted, retired, replaced): never changed.
+    pub skipped: Vec<SkippedSim>,
+    /// Guards that this plan triggers, and whether they stop it.
+    pub guards: Vec<GuardResult>,
+    pub warnings: Vec<Warning>,
+    /// The mutation calls, in the phases `apply` runs them.
+    pub actions: Vec<Action>,
+    /// Digest of the spec the plan was computed from.
+    pub spec_digest: String,
+    /// `sha256:<hex>` over the canonical plan without `generated_at` and `checksum`.
+    pub checksum: String,
+}
+
+/// The figures a reviewer reads first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// SIMs in the live fleet (`totalSims` without a filter).
+    pub sims_total: u64,
+    /// SIMs actually read (all of them, unless filters were pushed down).
+    pub sims_seen: u64,
+    /// SIMs that at least one rule or `sims:` entry applies to.
+    pub sims_managed: u64,
+    /// SIMs no rule applies to (never touched).
+    pub sims_unmanaged: u64,
+    /// True when `sims_unmanaged` is only a count (`sims_total - sims_managed`) because the
+    /// rules' filters were pushed down and the unmanaged SIMs were never read.
+    pub unmanaged_is_count: bool,
+    /// Managed SIMs with at least one field to change.
+    pub sims_changing: u64,
+    /// (SIM, field) changes, implied ones not included.
+    pub field_changes: u64,
+    /// (SIM, field) changes per field name.
+    #[schemars(with = "BTreeMap<String, u64>")]
+    pub changes_per_field: BTreeMap<Field, u64>,
+    /// Status changes that happen as a side effect (IMEI unlock on status 20 → 2).
+    pub implied_changes: u64,
+    /// Blocked (SIM, field) changes.
+    pub blocked: u64,
+    pub pending: u64,
+    pub held: u64,
+    pub skipped: u64,
+    /// Planned mutation calls (batch jobs + updateSim calls).
+    pub api_calls: u64,
+    /// HTTP requests those mutations need (several updateSim may share one request).
+    pub http_requests: u64,
+    /// DESIGN.md's independent lower bound on mutation calls for these changes.
+    pub lower_bound: u64,
+}
+
+/// Every change to one SIM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimChange {
+    pub iccid: String,
+    /// Fingerprint of the live values this change was computed from (see
+    /// [`super::fingerprint`]); `apply` recomputes it on re-read.
+    pub fingerprint: String,
+    pub fields: Vec<FieldChange>,
+}
+
+/// One field of one SIM, from the raw live value to the API value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldChange {
+    #[schemars(with = "FieldSchema")]
+    pub field: Field,
+    /// The live value as read (`0` or `null` as the API returned it).
+    pub from: Value,
+    /// The API value: bytes/counts/seconds, `null` for unlimited or none, status id, IMEI lock as
+    /// `{"enabled", "imei"}` (auto = `{"enabled": true, "imei": null}`).
+    pub to: Value,
+    #[schemars(with = "OriginSchema")]
+    pub source: Origin,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<RiskFlag>,
+    /// True for a side effect of another change (not a mutation of its own).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub implied: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What makes a change risky enough to call out to a reviewer.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskFlag {
+    /// To deactivated (5) or suspended (12): the SIM loses service.
+    StatusCut,
+    /// To retired (7): cannot be undone.
+    Irreversible,
+    /// An enabled IMEI lock is turned off.
+    ImeiUnlock,
+    /// A limit goes down (or from unlimited to a limit).
+    LoweredLimit,
+    /// Implied status 20 → 2: the SIM gets service back.
+    RestoresService,
+}
+
+/// A status change that cannot be made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockedChange {
+    pub iccid: String,
+    #[schemars(with = "FieldSchema")]
+    pub field: Field,
+    pub from: Value,
+    pub to: Value,
+    #[schemars(with = "OriginSchema")]
+    pub source: Origin,
+    pub reason: String,
+}
+
+/// A SIM already in transition to the desired status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PendingStatus {
+    pub iccid: String,
+    pub statusid: i32,
+    pub desired: i32,
+    #[schemars(with = "OriginSchema")]
+    pub source: Origin,
+}
+
+/// A SIM the provider deactivated, which a status rule must not re-activate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeldStatus {
+    pub iccid: String,
+    pub statusid: i32,
+    pub desired: i32,
+    #[schemars(with = "OriginSchema")]
+    pub source: Origin,
+    pub reason: String,
+}
+
+/// A managed SIM in a terminal status: nothing of it is changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SkippedSim {
+    pub iccid: String,
+    pub statusid: i32,
+}
+
+/// Which guard.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardKind {
+    MaxChanges,
+    MaxPercent,
+    StatusCuts,
+    Irreversible,
+    RestoresService,
+}
+
+/// A guard this plan triggers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardResult {
+    pub guard: GuardKind,
+    /// What the guard counted (SIMs changing, or SIMs with such a change).
+    pub count: u64,
+    /// The configured ceiling, for max_changes / max_percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<f64>,
+    /// True when the plan must not be applied as is.
+    pub stops: bool,
+    /// What to say to let it through, or why it does not stop.
+    pub message: String,
+}
+
+/// Something a reviewer should know that is not a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Warning {
+    pub code: WarningCode,
+    pub message: String,
+}
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    RunningBatchJobs,
+    TerminalSims,
+    HeldSims,
+}
+
+/// Schema-only mirror of [`Field`] (the contract type carries no JsonSchema derive).
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum FieldSchema {
+    Status,
+    MonthlyDataLimit,
+    MonthlySmsMoLimit,
+    MonthlySmsMtLimit,
+    MonthlyVoiceMoLimit,
+    CustomField1,
+    EndCustomerLabel,
+    ImeiLock,
+}
+
+/// Schema-only mirror of [`Origin`]: `{"file", "line", "col", "kind": "rule", "name"}` or
+/// `{..., "kind": "sim_entry", "iccid"}`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct OriginSchema {
+    file: String,
+    line: u32,
+    col: u32,
+    #[serde(flatten)]
+    kind: OriginKindSchema,
+}
+
+#[derive(JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[allow(dead_code)]
+enum OriginKindSchema {
+    Rule { name: String },
+    SimEntry { iccid: String },
+}

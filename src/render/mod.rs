@@ -1,0 +1,16 @@
+//! Renderers of a [`Plan`]: text for terminals and logs, markdown for pull-request comments,
+//! JSON for machines (the plan file's own format), and the JSON Schema of that JSON.
+//!
+//! All of them are pure functions of one `Plan` value, so `plan` and `show PLANFILE` print the
+//! same thing. Depends on `plan` only.
+
+mod json;
+mod markdown;
+mod text;
+mod values;
+
+pub use json::{json, plan_schema};
+pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
+pub use text::{text, TextOptions};
+
+use crate::plan::Plan;

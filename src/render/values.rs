@@ -1,0 +1,240 @@
+//! How plan values read to a person: sizes in exact units, status names, `unlimited`, `none`,
+//! IMEI locks as `off` / `auto` / `IMEI …`, and masking of identifiers for public comments.
+//!
+//! Shared by the text and markdown renderers so both say the same thing about the same value.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::fleet::tables::status_label;
+use crate::plan::{FieldChange, Plan, RiskFlag};
+use crate::spec::{Field, Origin};
+
+/// Keeps the last 4 characters of an identifier and stars the rest.
+pub fn mask(id: &str) -> String {
+    let n = id.chars().count();
+    if n <= 4 {
+        return id.to_string();
+    }
+    let tail: String = id.chars().skip(n - 4).collect();
+    format!("{}{tail}", "*".repeat(n - 4))
+}
+
+/// An ICCID as shown: masked when asked.
+pub fn iccid(id: &str, masked: bool) -> String {
+    if masked {
+        mask(id)
+    } else {
+        id.to_string()
+    }
+}
+
+const UNITS: [(i64, &str); 8] = [
+    (1 << 40, "TiB"),
+    (1_000_000_000_000, "TB"),
+    (1 << 30, "GiB"),
+    (1_000_000_000, "GB"),
+    (1 << 20, "MiB"),
+    (1_000_000, "MB"),
+    (1 << 10, "KiB"),
+    (1_000, "kB"),
+];
+
+/// Bytes in the largest unit that divides them exactly (`500MB`, `1GiB`), else `123 B`.
+pub fn bytes(n: i64) -> String {
+    for (size, unit) in UNITS {
+        if n >= size && n % size == 0 {
+            return format!("{}{unit}", n / size);
+        }
+    }
+    format!("{n} B")
+}
+
+fn limit(field: Field, n: i64) -> String {
+    match field {
+        Field::MonthlyDataLimit => bytes(n),
+        Field::MonthlyVoiceMoLimit => format!("{n} s"),
+        _ => n.to_string(),
+    }
+}
+
+/// A plan value (from or to) of `field`, for people.
+pub fn value(field: Field, v: &Value, masked: bool) -> String {
+    match field {
+        Field::Status => match v.as_i64() {
+            Some(id) => i32::try_from(id)
+                .map(status_label)
+                .unwrap_or_else(|_| id.to_string()),
+            None => v.to_string(),
+        },
+        Field::MonthlyDataLimit
+        | Field::MonthlySmsMoLimit
+        | Field::MonthlySmsMtLimit
+        | Field::MonthlyVoiceMoLimit => match v {
+            Value::Null => "unlimited".into(),
+            _ => match v.as_i64() {
+                Some(0) => "unlimited (0)".into(),
+                Some(n) => limit(field, n),
+                None => v.to_string(),
+            },
+        },
+        Field::CustomField1 | Field::EndCustomerLabel => match v {
+            Value::Null => "none".into(),
+            Value::String(s) if s.is_empty() => "none (\"\")".into(),
+            Value::String(s) => format!("{s:?}"),
+            _ => v.to_string(),
+        },
+        Field::ImeiLock => match v {
+            Value::Null => "off".into(),
+            Value::Object(o) => {
+                let enabled = o.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+                match (enabled, o.get("imei").and_then(Value::as_str)) {
+                    (false, _) => "off".into(),
+                    (true, None) => "auto".into(),
+                    (true, Some(imei)) => format!(
+                        "IMEI {}",
+                        if masked { mask(imei) } else { imei.to_string() }
+                    ),
+                }
+            }
+            _ => v.to_string(),
+        },
+    }
+}
+
+/// `fleet/eu.yaml:12:5 (rule eu-trackers)`; a `sims:` entry's ICCID is masked when asked.
+pub fn source(origin: &Origin, masked: bool) -> String {
+    match (&origin.kind, masked) {
+        (crate::spec::OriginKind::SimEntry { iccid }, true) => {
+            format!("{} (sims entry {})", origin.location(), mask(iccid))
+        }
+        _ => origin.to_string(),
+    }
+}
+
+/// Short words for risk flags.
+pub fn flag(flag: RiskFlag) -> &'static str {
+    match flag {
+        RiskFlag::StatusCut => "cuts service",
+        RiskFlag::Irreversible => "irreversible",
+        RiskFlag::ImeiUnlock => "IMEI unlock",
+        RiskFlag::LoweredLimit => "lowered limit",
+        RiskFlag::RestoresService => "implied: restores service",
+    }
+}
+
+/// Changes with the same field, from, to and source, with the SIMs they apply to.
+pub struct ChangeGroup<'a> {
+    pub change: &'a FieldChange,
+    pub iccids: Vec<&'a str>,
+}
+
+/// Groups every field change of the plan by (field, from → to, source), ordered by field, then
+/// by number of SIMs (largest first), then by source and values, so output is deterministic.
+pub fn change_groups(plan: &Plan) -> Vec<ChangeGroup<'_>> {
+    let mut groups: BTreeMap<(Field, String, String, &Origin, bool), ChangeGroup<'_>> =
+        BTreeMap::new();
+    for sim in &plan.changes {
+        for change in &sim.fields {
+            let key = (
+                change.field,
+                change.from.to_string(),
+                change.to.to_string(),
+                &change.source,
+                change.implied,
+            );
+            groups
+                .entry(key)
+                .or_insert_with(|| ChangeGroup {
+                    change,
+                    iccids: Vec::new(),
+                })
+                .iccids
+                .push(&sim.iccid);
+        }
+    }
+    let mut out: Vec<ChangeGroup<'_>> = groups.into_values().collect();
+    out.sort_by(|a, b| {
+        a.change
+            .field
+            .cmp(&b.change.field)
+            .then(b.iccids.len().cmp(&a.iccids.len()))
+    });
+    out
+}
+
+/// `N SIM` / `N SIMs`.
+pub fn sims(n: usize) -> String {
+    if n == 1 {
+        "1 SIM".into()
+    } else {
+        format!("{n} SIMs")
+    }
+}
+
+/// Counts of batch jobs and updateSim calls per phase, e.g. `phase 1: 2 batch jobs, 3 updateSim`.
+pub fn action_lines(plan: &Plan) -> Vec<String> {
+    let mut per_phase: BTreeMap<u8, (usize, usize, usize)> = BTreeMap::new();
+    for action in &plan.actions {
+        let entry = per_phase.entry(action.phase()).or_default();
+        match action {
+            crate::plan::Action::BatchJob(b) => {
+                entry.0 += 1;
+                entry.2 += b.iccids.len();
+            }
+            crate::plan::Action::UpdateSim(_) => {
+                entry.1 += 1;
+                entry.2 += 1;
+            }
+        }
+    }
+    per_phase
+        .into_iter()
+        .map(|(phase, (batches, updates, n))| {
+            let what = match phase {
+                0 => "status cuts first",
+                1 => "limits, labels, IMEI locks",
+                _ => "activations, after phase 1 succeeded",
+            };
+            format!(
+                "phase {phase} ({what}): {batches} batch jobs, {updates} updateSim, {n} SIM updates"
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sizes_use_the_largest_exact_unit() {
+        assert_eq!(bytes(500_000_000), "500MB");
+        assert_eq!(bytes(1 << 30), "1GiB");
+        assert_eq!(bytes(1_048_576), "1MiB");
+        assert_eq!(bytes(1536), "1536 B");
+        assert_eq!(bytes(2_000), "2kB");
+    }
+
+    #[test]
+    fn values_read_naturally() {
+        assert_eq!(value(Field::Status, &json!(5), false), "Deactivated (5)");
+        assert_eq!(value(Field::MonthlyDataLimit, &json!(null), false), "unlimited");
+        assert_eq!(value(Field::MonthlyDataLimit, &json!(0), false), "unlimited (0)");
+        assert_eq!(value(Field::MonthlyVoiceMoLimit, &json!(600), false), "600 s");
+        assert_eq!(value(Field::EndCustomerLabel, &json!(null), false), "none");
+        assert_eq!(value(Field::CustomField1, &json!("truck"), false), "\"truck\"");
+        assert_eq!(
+            value(Field::ImeiLock, &json!({"enabled": true, "imei": null}), false),
+            "auto"
+        );
+        assert_eq!(
+            value(Field::ImeiLock, &json!({"enabled": true, "imei": "356938035643809"}), true),
+            "IMEI ***********3809"
+        );
+        assert_eq!(value(Field::ImeiLock, &json!(null), false), "off");
+        assert_eq!(mask("89490000000000000015"), "****************0015");
+    }
+}
