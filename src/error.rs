@@ -12,4 +12,11 @@ pub enum Error {
     Sandbox(#[from] crate::sandbox::SandboxError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecErrors),
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: String,
+        source: std::io::Error,
+    },
 }

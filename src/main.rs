@@ -16,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Validate(commands::validate::ValidateArgs),
+    Schema(commands::schema::SchemaArgs),
     /// Serve a simulated wherever SIM GraphQL API on loopback.
     Sandbox(commands::sandbox::SandboxArgs),
 }
@@ -23,6 +25,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) = match cli.command {
+        Command::Validate(args) => (commands::validate::run(args), false),
+        Command::Schema(args) => (commands::schema::run(args), false),
         Command::Sandbox(args) => (commands::sandbox::run(args), false),
     };
     if let Err(error) = &result {

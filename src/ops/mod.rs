@@ -2,4 +2,7 @@
 //!
 //! Like cargo's `ops`, these functions take plain options and return an [`crate::Outcome`], so
 //! the binary stays a thin argument parser and tests can drive the same code.
+
+pub mod schema;
+pub mod validate;
 pub mod sandbox;

@@ -98,7 +98,7 @@ impl Sandbox {
                 config.fault_rate
             )));
         }
-        if !(config.batch_rate > 0.0) {
+        if !config.batch_rate.is_finite() || config.batch_rate <= 0.0 {
             return Err(SandboxError::Config(format!(
                 "batch rate must be a positive number of SIMs per second, got {}",
                 config.batch_rate

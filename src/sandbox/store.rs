@@ -408,6 +408,10 @@ impl Store {
                 .as_ref()
                 .and_then(|f| f.begins_with.as_deref())
                 .unwrap_or("");
+            if desc && after.is_some_and(|a| a < prefix) {
+                // A cursor below the range (only a forged token can say so): nothing is left.
+                return (out, false);
+            }
             let range: (Bound<&str>, Bound<&str>) = if desc {
                 let upper = after.map_or(Bound::Unbounded, Bound::Excluded);
                 (Bound::Included(prefix), upper)
@@ -490,11 +494,8 @@ impl Store {
     }
 
     fn count(&mut self, key: &str, filter: &SimFilterInput, needle: Option<&str>) -> u64 {
-        if needle.is_none() && filter.iccid.is_none() && {
-            let mut f = filter.clone();
-            f.iccid = None;
-            format!("{f:?}") == format!("{:?}", SimFilterInput::default())
-        } {
+        let unfiltered = format!("{filter:?}") == format!("{:?}", SimFilterInput::default());
+        if needle.is_none() && unfiltered {
             return self.sims.len() as u64;
         }
         if self.count_cache_generation != self.generation {

@@ -1,10 +1,26 @@
 //! The desired-state spec: YAML files that say what every SIM should look like.
 //!
-//! (The loader, validation and resolution land with issue #2; `desired` is the contract the plan
-//! consumes.)
+//! Stages, in order: `model` (the serde shape of a file, with locations, and the source of the
+//! JSON Schemas) → `build` (values given meaning, via `values`) → `loader` (directory walk,
+//! cross-file checks) → `resolve` (the validated [`Spec`], and per-SIM resolution). `desired`
+//! is the contract the plan consumes. Only `loader` does I/O.
 
+mod build;
+mod config;
 mod desired;
+mod diagnostic;
+mod loader;
+mod matcher;
+mod model;
+mod resolve;
+pub mod schema;
+pub mod values;
 
+pub use config::{Config, CONFIG_FILE};
 pub use desired::{
     DesiredSim, DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue,
 };
+pub use diagnostic::{Diagnostic, Severity, SpecErrors};
+pub use loader::{load, LoadedSpec, Summary};
+pub use matcher::{Condition, MatchKey, Matcher, Test};
+pub use resolve::{format_value, Conflict, Rule, SimEntry, Spec, SpecFile, ICCID_FILTER_CHUNK};

@@ -1,0 +1,472 @@
+//! Gives meaning to one parsed spec file: turns its documents (values as written) into rules
+//! and per-SIM entries with typed values and origins, collecting every problem on the way.
+//!
+//! A value that fails leaves out only itself, so the rest of the file is still checked and
+//! every mistake is reported in one run.
+
+use crate::spec::desired::{DesiredValue, Field, Origin, OriginKind, ResolvedValue};
+use crate::spec::diagnostic::Diagnostic;
+use crate::spec::matcher::{Condition, MatchKey, Matcher, Test};
+use crate::spec::model::{
+    Located, MatchDocument, MatchForm, MatchKeys, MatchValue, RuleDocument, Scalar, SetDocument,
+};
+use crate::spec::resolve::{Rule, SimEntry};
+use crate::spec::values::{self, RawScalar, ValueError};
+
+/// Where a match key was written, for warnings.
+pub type KeyLocations = Vec<(MatchKey, (u32, u32))>;
+
+/// The state of checking one file: its name, the ICCID Luhn setting, and where problems go.
+pub struct FileCx<'a> {
+    pub file: &'a str,
+    luhn_check: bool,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl<'a> FileCx<'a> {
+    pub fn new(file: &'a str, luhn_check: bool, diagnostics: &'a mut Vec<Diagnostic>) -> Self {
+        FileCx {
+            file,
+            luhn_check,
+            diagnostics,
+        }
+    }
+
+    fn error(&mut self, at: (u32, u32), message: impl Into<String>, help: impl Into<String>) {
+        self.diagnostics
+            .push(Diagnostic::error(self.file, Some(at), message, help));
+    }
+
+    fn value_error(&mut self, at: (u32, u32), context: &str, e: ValueError) {
+        self.error(at, format!("{context}: {}", e.message), e.help);
+    }
+
+    fn origin(&self, at: (u32, u32), kind: &OriginKind) -> Origin {
+        Origin {
+            file: self.file.to_string(),
+            line: at.0,
+            col: at.1,
+            kind: kind.clone(),
+        }
+    }
+
+    /// A rule, or `None` when it has errors (which are recorded).
+    pub fn rule(&mut self, doc: &Located<RuleDocument>) -> Option<Rule> {
+        let rule = &doc.value;
+        let name = rule.name.value.trim().to_string();
+        let name_at = (rule.name.line, rule.name.col);
+        let errors_before = self.diagnostics.len();
+        if name.is_empty() {
+            self.error(
+                name_at,
+                "the rule's name is empty",
+                "give every rule a unique name",
+            );
+        }
+        let owner = format!("rule `{name}`");
+        let matched = self.matcher(rule.match_.as_ref(), &owner, (doc.line, doc.col));
+        let kind = OriginKind::Rule { name: name.clone() };
+        let settings = match &rule.set {
+            None => {
+                self.error(
+                    (doc.line, doc.col),
+                    format!("{owner} has no `set`"),
+                    "add `set:` with at least one field to manage, or delete the rule",
+                );
+                Vec::new()
+            }
+            Some(set) => self.settings(set, &kind, &owner),
+        };
+        let priority = rule.priority.as_ref().map_or(0, |p| p.value);
+        let (matcher, match_keys) = matched?;
+        if self.diagnostics.len() > errors_before {
+            return None;
+        }
+        Some(Rule::new(
+            name,
+            self.origin(name_at, &kind),
+            priority,
+            matcher,
+            match_keys,
+            settings,
+        ))
+    }
+
+    /// A `sims:` entry, or `None` when it has errors (which are recorded).
+    pub fn entry(
+        &mut self,
+        key: &Located<RawScalar>,
+        doc: &Located<SetDocument>,
+    ) -> Option<SimEntry> {
+        let at = (key.line, key.col);
+        let errors_before = self.diagnostics.len();
+        let iccid = match values::parse_iccid(&key.value, self.luhn_check) {
+            Ok(iccid) => iccid,
+            Err(e) => {
+                self.value_error(at, "sims entry", e);
+                String::new()
+            }
+        };
+        let kind = OriginKind::SimEntry {
+            iccid: iccid.clone(),
+        };
+        let owner = format!("sims entry \"{iccid}\"");
+        let settings = self.settings(doc, &kind, &owner);
+        if self.diagnostics.len() > errors_before {
+            return None;
+        }
+        Some(SimEntry::new(iccid, self.origin(at, &kind), settings))
+    }
+
+    /// The fields a rule or entry sets, each with its origin.
+    fn settings(
+        &mut self,
+        doc: &Located<SetDocument>,
+        kind: &OriginKind,
+        owner: &str,
+    ) -> Vec<(Field, ResolvedValue)> {
+        let set = &doc.value;
+        let mut out = Vec::new();
+        let mut add =
+            |cx: &mut Self,
+             field: Field,
+             value: Option<(&RawScalar, (u32, u32))>,
+             parse: &dyn Fn(&RawScalar) -> Result<DesiredValue, ValueError>| {
+                let Some((raw, at)) = value else { return };
+                match parse(raw) {
+                    Ok(value) => out.push((
+                        field,
+                        ResolvedValue {
+                            value,
+                            origin: cx.origin(at, kind),
+                        },
+                    )),
+                    Err(e) => cx.value_error(at, field.name(), e),
+                }
+            };
+        fn raw<K>(v: &Option<Located<Scalar<K>>>) -> Option<(&RawScalar, (u32, u32))> {
+            v.as_ref().map(|l| (&l.value.raw, (l.line, l.col)))
+        }
+        add(self, Field::Status, raw(&set.status), &|r| {
+            values::parse_settable_status(r).map(DesiredValue::Status)
+        });
+        add(
+            self,
+            Field::MonthlyDataLimit,
+            raw(&set.monthly_data_limit),
+            &|r| values::parse_data_limit(r).map(DesiredValue::Limit),
+        );
+        add(
+            self,
+            Field::MonthlySmsMoLimit,
+            raw(&set.monthly_sms_mo_limit),
+            &|r| values::parse_sms_limit(r).map(DesiredValue::Limit),
+        );
+        add(
+            self,
+            Field::MonthlySmsMtLimit,
+            raw(&set.monthly_sms_mt_limit),
+            &|r| values::parse_sms_limit(r).map(DesiredValue::Limit),
+        );
+        add(
+            self,
+            Field::MonthlyVoiceMoLimit,
+            raw(&set.monthly_voice_mo_limit),
+            &|r| values::parse_voice_limit(r).map(DesiredValue::Limit),
+        );
+        add(self, Field::CustomField1, raw(&set.custom_field_1), &|r| {
+            values::parse_text_or_none(r, "custom_field_1").map(DesiredValue::Text)
+        });
+        add(
+            self,
+            Field::EndCustomerLabel,
+            raw(&set.end_customer_label),
+            &|r| values::parse_text_or_none(r, "end_customer_label").map(DesiredValue::Text),
+        );
+        add(self, Field::ImeiLock, raw(&set.imei_lock), &|r| {
+            values::parse_imei_lock(r).map(DesiredValue::ImeiLock)
+        });
+        let written = [
+            set.status.is_some(),
+            set.monthly_data_limit.is_some(),
+            set.monthly_sms_mo_limit.is_some(),
+            set.monthly_sms_mt_limit.is_some(),
+            set.monthly_voice_mo_limit.is_some(),
+            set.custom_field_1.is_some(),
+            set.end_customer_label.is_some(),
+            set.imei_lock.is_some(),
+        ];
+        if !written.contains(&true) {
+            self.error(
+                (doc.line, doc.col),
+                format!("{owner} sets nothing"),
+                "list at least one field to set (status, monthly_data_limit, monthly_sms_mo_limit, monthly_sms_mt_limit, monthly_voice_mo_limit, custom_field_1, end_customer_label, imei_lock)",
+            );
+        }
+        out
+    }
+
+    /// A rule's selection, with where each key was written; `None` after recording errors.
+    pub fn matcher(
+        &mut self,
+        doc: Option<&Located<MatchDocument>>,
+        owner: &str,
+        owner_at: (u32, u32),
+    ) -> Option<(Matcher, KeyLocations)> {
+        const HELP: &str = "write `match: all` to select every SIM, or keys that must all hold (iccid, status, provider, imei, imsi, msisdn, custom_field_1, end_customer_label)";
+        let Some(doc) = doc else {
+            self.error(owner_at, format!("{owner} has no `match`"), HELP);
+            return None;
+        };
+        let at = (doc.line, doc.col);
+        let keys = match &doc.value {
+            MatchDocument::All => return Some((Matcher::All, Vec::new())),
+            // An empty value is located at the next token: point at the rule instead.
+            MatchDocument::Null => {
+                self.error(
+                    owner_at,
+                    format!("{owner} has an empty `match`"),
+                    format!("an empty match never means every SIM: {HELP}"),
+                );
+                return None;
+            }
+            MatchDocument::Invalid(raw) => {
+                self.error(
+                    at,
+                    format!(
+                        "{owner}: `match: {}` is not a selection",
+                        raw.describe().trim_matches('`')
+                    ),
+                    HELP,
+                );
+                return None;
+            }
+            MatchDocument::Keys(keys) => keys,
+        };
+        let errors_before = self.diagnostics.len();
+        let mut conditions = Vec::new();
+        let mut locations = Vec::new();
+        self.match_keys(keys, &mut conditions, &mut locations);
+        if conditions.is_empty() && self.diagnostics.len() == errors_before {
+            self.error(
+                at,
+                format!("{owner} has an empty `match`"),
+                format!("an empty match never means every SIM: {HELP}"),
+            );
+        }
+        if self.diagnostics.len() > errors_before {
+            return None;
+        }
+        Some((Matcher::from_conditions(conditions), locations))
+    }
+
+    fn match_keys(
+        &mut self,
+        keys: &MatchKeys,
+        conditions: &mut Vec<Condition>,
+        locations: &mut KeyLocations,
+    ) {
+        let luhn_check = self.luhn_check;
+        let texts = |key: MatchKey| {
+            move |raw: &RawScalar| -> Result<TextValue, ValueError> {
+                match (key, raw) {
+                    (_, RawScalar::Str(s)) if s == "none" && key != MatchKey::Iccid => {
+                        Ok(TextValue::None)
+                    }
+                    (MatchKey::Iccid, _) => {
+                        values::parse_iccid(raw, luhn_check).map(TextValue::Text)
+                    }
+                    (MatchKey::Imei, _) => values::parse_imei(raw).map(TextValue::Text),
+                    (MatchKey::Imsi, _) => values::parse_digits(raw, "IMSI").map(TextValue::Text),
+                    (MatchKey::Msisdn, _) => {
+                        values::parse_digits(raw, "MSISDN").map(TextValue::Text)
+                    }
+                    (_, RawScalar::Str(s)) if !s.is_empty() => Ok(TextValue::Text(s.clone())),
+                    (_, other) => Err(ValueError::new(
+                        format!("{} is not text", other.describe()),
+                        "write the text in quotes, or `none` for SIMs without a value",
+                    )),
+                }
+            }
+        };
+        self.text_key(
+            MatchKey::Iccid,
+            &keys.iccid,
+            &texts(MatchKey::Iccid),
+            conditions,
+            locations,
+        );
+        self.id_key(
+            MatchKey::Status,
+            &keys.status,
+            &values::parse_status,
+            conditions,
+            locations,
+        );
+        self.id_key(
+            MatchKey::Provider,
+            &keys.provider,
+            &values::parse_provider,
+            conditions,
+            locations,
+        );
+        self.text_key(
+            MatchKey::Imei,
+            &keys.imei,
+            &texts(MatchKey::Imei),
+            conditions,
+            locations,
+        );
+        self.text_key(
+            MatchKey::Imsi,
+            &keys.imsi,
+            &texts(MatchKey::Imsi),
+            conditions,
+            locations,
+        );
+        self.text_key(
+            MatchKey::Msisdn,
+            &keys.msisdn,
+            &texts(MatchKey::Msisdn),
+            conditions,
+            locations,
+        );
+        self.text_key(
+            MatchKey::CustomField1,
+            &keys.custom_field_1,
+            &texts(MatchKey::CustomField1),
+            conditions,
+            locations,
+        );
+        self.text_key(
+            MatchKey::EndCustomerLabel,
+            &keys.end_customer_label,
+            &texts(MatchKey::EndCustomerLabel),
+            conditions,
+            locations,
+        );
+    }
+
+    /// The values of a scalar or list form, each parsed, errors recorded.
+    fn listed<T>(
+        &mut self,
+        key: MatchKey,
+        form: &MatchForm,
+        at: (u32, u32),
+        parse: &dyn Fn(&RawScalar) -> Result<T, ValueError>,
+    ) -> Vec<T> {
+        let context = format!("match {}", key.name());
+        let items: Vec<(&RawScalar, (u32, u32))> = match form {
+            MatchForm::One(raw) => vec![(raw, at)],
+            MatchForm::Many(items) => {
+                if items.is_empty() {
+                    self.error(
+                        at,
+                        format!("{context}: the list is empty, so it matches no SIM"),
+                        "list at least one value, or remove the key",
+                    );
+                }
+                items.iter().map(|i| (&i.value, (i.line, i.col))).collect()
+            }
+            MatchForm::Prefix(_) => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for (raw, at) in items {
+            match parse(raw) {
+                Ok(v) => out.push(v),
+                Err(e) => self.value_error(at, &context, e),
+            }
+        }
+        out
+    }
+
+    fn id_key<K>(
+        &mut self,
+        key: MatchKey,
+        value: &Option<Located<MatchValue<K, false>>>,
+        parse: &dyn Fn(&RawScalar) -> Result<i32, ValueError>,
+        conditions: &mut Vec<Condition>,
+        locations: &mut KeyLocations,
+    ) {
+        let Some(value) = value else { return };
+        let at = (value.line, value.col);
+        locations.push((key, at));
+        if let MatchForm::Prefix(_) = value.value.form {
+            self.error(
+                at,
+                format!("match {}: `prefix` only applies to text keys", key.name()),
+                format!(
+                    "list the {}es instead, e.g. [activated, test-ready]",
+                    key.name()
+                ),
+            );
+            return;
+        }
+        let ids = self.listed(key, &value.value.form, at, parse);
+        if !ids.is_empty() {
+            conditions.push(Condition {
+                key,
+                test: Test::Ids(ids),
+            });
+        }
+    }
+
+    fn text_key<K>(
+        &mut self,
+        key: MatchKey,
+        value: &Option<Located<MatchValue<K, true>>>,
+        parse: &dyn Fn(&RawScalar) -> Result<TextValue, ValueError>,
+        conditions: &mut Vec<Condition>,
+        locations: &mut KeyLocations,
+    ) {
+        let Some(value) = value else { return };
+        let at = (value.line, value.col);
+        locations.push((key, at));
+        if let MatchForm::Prefix(prefix) = &value.value.form {
+            let prefix_at = (prefix.line, prefix.col);
+            let parsed = match key {
+                MatchKey::Iccid => values::parse_digit_prefix(&prefix.value, "ICCID"),
+                MatchKey::Imei => values::parse_digit_prefix(&prefix.value, "IMEI"),
+                MatchKey::Imsi => values::parse_digit_prefix(&prefix.value, "IMSI"),
+                MatchKey::Msisdn => values::parse_digit_prefix(&prefix.value, "MSISDN"),
+                _ => match &prefix.value {
+                    RawScalar::Str(s) if !s.is_empty() => Ok(s.clone()),
+                    other => Err(ValueError::new(
+                        format!("prefix {} is not text", other.describe()),
+                        "write the prefix in quotes",
+                    )),
+                },
+            };
+            match parsed {
+                Ok(p) => conditions.push(Condition {
+                    key,
+                    test: Test::Prefix(p),
+                }),
+                Err(e) => self.value_error(prefix_at, &format!("match {}", key.name()), e),
+            }
+            return;
+        }
+        let parsed = self.listed(key, &value.value.form, at, parse);
+        if parsed.is_empty() {
+            return;
+        }
+        let mut values = Vec::new();
+        let mut or_none = false;
+        for v in parsed {
+            match v {
+                TextValue::None => or_none = true,
+                TextValue::Text(t) => values.push(t),
+            }
+        }
+        conditions.push(Condition {
+            key,
+            test: Test::Texts { values, or_none },
+        });
+    }
+}
+
+/// One text value of a match: a string, or `none` (no value).
+enum TextValue {
+    None,
+    Text(String),
+}

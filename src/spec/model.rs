@@ -1,0 +1,584 @@
+//! The spec files' serde model: exactly what a YAML file may contain, with a location on every
+//! value, and the JSON Schemas generated from these same types.
+//!
+//! Values are kept as written ([`RawScalar`]) and given meaning only afterwards, in
+//! `validate.rs`: that way one bad value does not stop the file, every problem is reported at
+//! once, and an ICCID YAML turned into a number can still be told apart from a quoted one. The
+//! structure (keys, nesting) is strict here: `deny_unknown_fields` everywhere, duplicate keys
+//! rejected by the parser. Leaf types carry a marker type parameter only so that the generated
+//! schema can describe each field's values precisely.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::spec::values::RawScalar;
+
+/// A value and where it was written (1-based line and column).
+#[derive(Debug, Clone)]
+pub struct Located<T> {
+    pub value: T,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<T>::deserialize(deserializer)?;
+        Ok(Located {
+            line: u32::try_from(spanned.referenced.line()).unwrap_or(u32::MAX),
+            col: u32::try_from(spanned.referenced.column()).unwrap_or(u32::MAX),
+            value: spanned.value,
+        })
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Located<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// Deserialises an optional field so that an explicit empty value (`status:`) reaches the
+/// validator as `RawScalar::Null` instead of silently meaning "not set".
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+impl<'de> Deserialize<'de> for RawScalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = RawScalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a single value (a scalar), not a list or mapping")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<RawScalar, E> {
+                Ok(RawScalar::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawScalar, E> {
+                Ok(RawScalar::Int(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<RawScalar, E> {
+                Ok(RawScalar::Int(v.into()))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<RawScalar, E> {
+                Ok(RawScalar::Int(v))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<RawScalar, E> {
+                Ok(RawScalar::Int(i128::try_from(v).unwrap_or(i128::MAX)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<RawScalar, E> {
+                Ok(RawScalar::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawScalar, E> {
+                Ok(RawScalar::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<RawScalar, E> {
+                Ok(RawScalar::Str(v))
+            }
+            fn visit_unit<E>(self) -> Result<RawScalar, E> {
+                Ok(RawScalar::Null)
+            }
+            fn visit_none<E>(self) -> Result<RawScalar, E> {
+                Ok(RawScalar::Null)
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A scalar whose meaning (and schema) is given by the marker `K`.
+#[derive(Debug, Clone)]
+pub struct Scalar<K> {
+    pub raw: RawScalar,
+    kind: PhantomData<K>,
+}
+
+impl<'de, K> Deserialize<'de> for Scalar<K> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Scalar {
+            raw: RawScalar::deserialize(deserializer)?,
+            kind: PhantomData,
+        })
+    }
+}
+
+impl<K: JsonSchema> JsonSchema for Scalar<K> {
+    fn inline_schema() -> bool {
+        K::inline_schema()
+    }
+    fn schema_name() -> Cow<'static, str> {
+        K::schema_name()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        K::json_schema(generator)
+    }
+}
+
+macro_rules! value_kind {
+    ($(#[$doc:meta])* $name:ident, $schema:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub enum $name {}
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                $schema
+            }
+        }
+    };
+}
+
+const SIZE_PATTERN: &str = r"^(unlimited|[0-9]+(\.[0-9]+)? ?(B|kB|MB|GB|TB|KiB|MiB|GiB|TiB)?)$";
+
+value_kind!(
+    /// Bytes, a size with a case-sensitive unit, or `unlimited`.
+    DataLimit,
+    json_schema!({
+        "description": "Monthly data limit: bytes, a size with a case-sensitive unit (B kB MB GB TB = powers of 10, KiB MiB GiB TiB = powers of 2), or `unlimited`. 0 is not allowed: write `unlimited`.",
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": i64::MAX},
+            {"type": "string", "pattern": SIZE_PATTERN}
+        ],
+        "examples": ["500MB", "1GiB", "1.5GB", "unlimited"]
+    })
+);
+value_kind!(
+    /// 1 ..= 2³¹−1 or `unlimited`.
+    SmsLimit,
+    json_schema!({
+        "description": "Monthly SMS limit: 1 to 2147483647, or `unlimited`.",
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": i32::MAX},
+            {"const": "unlimited"}
+        ]
+    })
+);
+value_kind!(
+    /// Seconds, 1 ..= 2⁶³−1, or `unlimited`.
+    VoiceLimit,
+    json_schema!({
+        "description": "Monthly outgoing voice limit in seconds, or `unlimited`.",
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": i64::MAX},
+            {"const": "unlimited"}
+        ]
+    })
+);
+value_kind!(
+    /// Any status by name or id (for matching).
+    StatusName,
+    json_schema!({
+        "description": "A SIM status by name (case-insensitive, hyphen or space: `activated`, `test-ready`) or id (1-20).",
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": 20},
+            {"type": "string", "examples": ["activated", "deactivated", "suspended", "test-ready", "activation-ready", "retired"]}
+        ]
+    })
+);
+value_kind!(
+    /// A status a spec may set.
+    SettableStatus,
+    json_schema!({
+        "description": "The status to set: activated (2), deactivated (5), suspended (12), test-ready (6), activation-ready (8) or retired (7), by name or id.",
+        "anyOf": [
+            {"enum": [2, 5, 6, 7, 8, 12]},
+            {"type": "string", "examples": ["activated", "deactivated", "suspended", "test-ready", "activation-ready", "retired"]}
+        ]
+    })
+);
+value_kind!(
+    /// A provider by name or id.
+    ProviderName,
+    json_schema!({
+        "description": "A provider (product) by name (connect+, tech+ pro, tech+, data+, link+) or id (1-5).",
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": 5},
+            {"type": "string", "examples": ["connect+", "tech+ pro", "tech+", "data+", "link+"]}
+        ]
+    })
+);
+value_kind!(
+    /// `off`, `auto` or a quoted IMEI.
+    ImeiLockValue,
+    json_schema!({
+        "description": "`off`, `auto` (lock to the next device seen) or a quoted 15-digit IMEI.",
+        "type": "string",
+        "pattern": "^(off|auto|[0-9]{15})$"
+    })
+);
+value_kind!(
+    /// Text, or `none` to remove it.
+    TextOrNone,
+    json_schema!({
+        "description": "Text to set, or `none` to remove the value.",
+        "type": "string",
+        "minLength": 1
+    })
+);
+value_kind!(
+    /// A quoted full ICCID.
+    Iccid,
+    json_schema!({
+        "description": "A full ICCID in quotes: 19-20 digits.",
+        "type": "string",
+        "pattern": "^[0-9]{19,20}$"
+    })
+);
+value_kind!(
+    /// A quoted IMEI.
+    Imei,
+    json_schema!({
+        "description": "A 15-digit IMEI in quotes.",
+        "type": "string",
+        "pattern": "^[0-9]{15}$"
+    })
+);
+value_kind!(
+    /// A quoted string of digits (IMSI, MSISDN).
+    Digits,
+    json_schema!({
+        "description": "Digits, in quotes.",
+        "type": "string",
+        "pattern": "^[0-9]+$"
+    })
+);
+value_kind!(
+    /// Text to match, or `none` for no value.
+    Text,
+    json_schema!({
+        "description": "Text to match exactly, or `none` to match SIMs without a value.",
+        "type": "string"
+    })
+);
+
+/// How one match key is written: one value (eq), a list (in), or `{prefix: ...}`.
+#[derive(Debug, Clone)]
+pub enum MatchForm {
+    One(RawScalar),
+    Many(Vec<Located<RawScalar>>),
+    Prefix(Located<RawScalar>),
+}
+
+/// One match key's value; `K` describes the values, `PREFIX` whether `{prefix: ...}` is valid.
+#[derive(Debug, Clone)]
+pub struct MatchValue<K, const PREFIX: bool> {
+    pub form: MatchForm,
+    kind: PhantomData<K>,
+}
+
+impl<'de, K, const PREFIX: bool> Deserialize<'de> for MatchValue<K, PREFIX> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FormVisitor;
+        impl<'de> Visitor<'de> for FormVisitor {
+            type Value = MatchForm;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value, a list of values, or {prefix: ...}")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<MatchForm, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Located<RawScalar>>()? {
+                    items.push(item);
+                }
+                Ok(MatchForm::Many(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MatchForm, A::Error> {
+                let mut prefix = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "prefix" || prefix.is_some() {
+                        return Err(de::Error::unknown_field(&key, &["prefix"]));
+                    }
+                    prefix = Some(map.next_value::<Located<RawScalar>>()?);
+                }
+                prefix
+                    .map(MatchForm::Prefix)
+                    .ok_or_else(|| de::Error::missing_field("prefix"))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<MatchForm, E> {
+                Ok(MatchForm::One(RawScalar::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<MatchForm, E> {
+                Ok(MatchForm::One(RawScalar::Int(v.into())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<MatchForm, E> {
+                Ok(MatchForm::One(RawScalar::Int(v.into())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<MatchForm, E> {
+                Ok(MatchForm::One(RawScalar::Float(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<MatchForm, E> {
+                Ok(MatchForm::One(RawScalar::Str(v.to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<MatchForm, E> {
+                Ok(MatchForm::One(RawScalar::Null))
+            }
+            fn visit_none<E>(self) -> Result<MatchForm, E> {
+                Ok(MatchForm::One(RawScalar::Null))
+            }
+        }
+        Ok(MatchValue {
+            form: deserializer.deserialize_any(FormVisitor)?,
+            kind: PhantomData,
+        })
+    }
+}
+
+impl<K: JsonSchema, const PREFIX: bool> JsonSchema for MatchValue<K, PREFIX> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Match{}", K::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let one = generator.subschema_for::<K>();
+        let mut forms = vec![
+            one.clone(),
+            json_schema!({"type": "array", "items": one, "minItems": 1}),
+        ];
+        if PREFIX {
+            forms.push(json_schema!({
+                "type": "object",
+                "properties": {"prefix": {"type": "string", "minLength": 1}},
+                "required": ["prefix"],
+                "additionalProperties": false
+            }));
+        }
+        json_schema!({
+            "description": "A value (equals), a list (any of), or {prefix: ...} (begins with) where allowed.",
+            "anyOf": forms
+        })
+    }
+}
+
+/// The keys of a `match:` mapping: the API's `SimFilterInput`. Every key must hold.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
+pub struct MatchKeys {
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Iccid, true>>")]
+    pub iccid: Option<Located<MatchValue<Iccid, true>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<StatusName, false>>")]
+    pub status: Option<Located<MatchValue<StatusName, false>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<ProviderName, false>>")]
+    pub provider: Option<Located<MatchValue<ProviderName, false>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Imei, true>>")]
+    pub imei: Option<Located<MatchValue<Imei, true>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Digits, true>>")]
+    pub imsi: Option<Located<MatchValue<Digits, true>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Digits, true>>")]
+    pub msisdn: Option<Located<MatchValue<Digits, true>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Text, true>>")]
+    pub custom_field_1: Option<Located<MatchValue<Text, true>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchValue<Text, true>>")]
+    pub end_customer_label: Option<Located<MatchValue<Text, true>>>,
+}
+
+/// A rule's `match:`: `all`, or a mapping of keys that must all hold.
+#[derive(Debug, Clone)]
+pub enum MatchDocument {
+    All,
+    /// `match:` with no value.
+    Null,
+    /// Written as something other than `all` or a mapping; the validator explains.
+    Invalid(RawScalar),
+    Keys(Box<MatchKeys>),
+}
+
+impl<'de> Deserialize<'de> for MatchDocument {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MatchVisitor;
+        impl<'de> Visitor<'de> for MatchVisitor {
+            type Value = MatchDocument;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`all` or a mapping of match keys")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<MatchDocument, E> {
+                Ok(if v == "all" {
+                    MatchDocument::All
+                } else {
+                    MatchDocument::Invalid(RawScalar::Str(v.to_string()))
+                })
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<MatchDocument, E> {
+                Ok(MatchDocument::Invalid(RawScalar::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<MatchDocument, E> {
+                Ok(MatchDocument::Invalid(RawScalar::Int(v.into())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<MatchDocument, E> {
+                Ok(MatchDocument::Invalid(RawScalar::Int(v.into())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<MatchDocument, E> {
+                Ok(MatchDocument::Invalid(RawScalar::Float(v)))
+            }
+            fn visit_unit<E>(self) -> Result<MatchDocument, E> {
+                Ok(MatchDocument::Null)
+            }
+            fn visit_none<E>(self) -> Result<MatchDocument, E> {
+                Ok(MatchDocument::Null)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<MatchDocument, A::Error> {
+                MatchKeys::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|keys| MatchDocument::Keys(Box::new(keys)))
+            }
+        }
+        deserializer.deserialize_any(MatchVisitor)
+    }
+}
+
+impl JsonSchema for MatchDocument {
+    fn schema_name() -> Cow<'static, str> {
+        "Match".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let keys = generator.subschema_for::<MatchKeys>();
+        json_schema!({
+            "description": "Which SIMs the rule applies to: `all`, or keys that must all hold (scalar = equals, list = any of, {prefix: ...} = begins with).",
+            "anyOf": [{"const": "all"}, keys]
+        })
+    }
+}
+
+/// The fields a rule or a `sims:` entry sets: the API's `updateSim` arguments.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
+pub struct SetDocument {
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<SettableStatus>>")]
+    pub status: Option<Located<Scalar<SettableStatus>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<DataLimit>>")]
+    pub monthly_data_limit: Option<Located<Scalar<DataLimit>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<SmsLimit>>")]
+    pub monthly_sms_mo_limit: Option<Located<Scalar<SmsLimit>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<SmsLimit>>")]
+    pub monthly_sms_mt_limit: Option<Located<Scalar<SmsLimit>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<VoiceLimit>>")]
+    pub monthly_voice_mo_limit: Option<Located<Scalar<VoiceLimit>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<TextOrNone>>")]
+    pub custom_field_1: Option<Located<Scalar<TextOrNone>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<TextOrNone>>")]
+    pub end_customer_label: Option<Located<Scalar<TextOrNone>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<Scalar<ImeiLockValue>>")]
+    pub imei_lock: Option<Located<Scalar<ImeiLockValue>>>,
+}
+
+/// One entry of `rules:`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = require_match_and_set)]
+pub struct RuleDocument {
+    /// Unique across all files; plans cite it.
+    pub name: Located<String>,
+    /// Required: `all`, or keys that must all hold.
+    #[serde(rename = "match", default, deserialize_with = "present")]
+    #[schemars(with = "Located<MatchDocument>")]
+    pub match_: Option<Located<MatchDocument>>,
+    /// Required, at least one field.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<SetDocument>")]
+    pub set: Option<Located<SetDocument>>,
+    /// Higher wins when rules set the same field of the same SIM; default 0.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Located<i64>")]
+    pub priority: Option<Located<i64>>,
+}
+
+/// `match` and `set` are optional to serde only so that their absence gets a located message
+/// from the validator; in the schema they are required.
+fn require_match_and_set(schema: &mut Schema) {
+    schema.insert(
+        "required".into(),
+        serde_json::json!(["name", "match", "set"]),
+    );
+}
+
+/// `sims:`: per-SIM entries keyed by quoted ICCID, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct SimEntries(pub Vec<(Located<RawScalar>, Located<SetDocument>)>);
+
+impl<'de> Deserialize<'de> for SimEntries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = SimEntries;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of quoted ICCIDs to the fields to set")
+            }
+            fn visit_unit<E>(self) -> Result<SimEntries, E> {
+                Ok(SimEntries::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SimEntries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Located<RawScalar>>()? {
+                    let value = map.next_value::<Located<SetDocument>>()?;
+                    entries.push((key, value));
+                }
+                Ok(SimEntries(entries))
+            }
+        }
+        deserializer.deserialize_any(EntriesVisitor)
+    }
+}
+
+impl JsonSchema for SimEntries {
+    fn schema_name() -> Cow<'static, str> {
+        "SimEntries".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let set = generator.subschema_for::<SetDocument>();
+        json_schema!({
+            "description": "One SIM by quoted ICCID: these fields beat every rule.",
+            "type": "object",
+            "propertyNames": {"pattern": "^[0-9]{19,20}$"},
+            "additionalProperties": set
+        })
+    }
+}
+
+/// One spec file.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "simfleet spec file")]
+pub struct SpecDocument {
+    /// Rules: which SIMs (`match`) get which settings (`set`).
+    #[serde(default)]
+    #[schemars(with = "Vec<RuleDocument>")]
+    pub rules: Option<Vec<Located<RuleDocument>>>,
+    /// Per-SIM settings by quoted ICCID; they beat every rule.
+    #[serde(default)]
+    #[schemars(with = "SimEntries")]
+    pub sims: Option<SimEntries>,
+}

@@ -1,0 +1,630 @@
+//! The validated spec and its resolution: for one live SIM, which value each managed field
+//! should have and which rule or entry says so.
+//!
+//! Pure and fast: rules are ordered by priority once, at load time; resolving a SIM walks them
+//! without allocating until something matches, so a million SIMs against twenty rules take
+//! well under a second. Precedence: a `sims:` entry beats every rule; among rules the higher
+//! `priority` wins; equal priorities that disagree are a [`Conflict`] naming both origins.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::fleet::{Sim, SimFilter, StringFilter};
+use crate::spec::config::Config;
+use crate::spec::desired::{DesiredSim, DesiredValue, Field, Origin, ResolvedValue};
+use crate::spec::matcher::{MatchKey, Matcher};
+use crate::spec::values;
+
+/// At most this many ICCIDs go into one pushed-down `iccid: {in: [...]}` filter.
+pub const ICCID_FILTER_CHUNK: usize = 100;
+
+const FIELDS: usize = Field::ALL.len();
+
+/// A validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    /// Where the rule's name is written.
+    pub origin: Origin,
+    pub priority: i64,
+    pub matcher: Matcher,
+    /// Each match key and where it is written.
+    pub match_keys: Vec<(MatchKey, (u32, u32))>,
+    /// What the rule sets, one entry per field.
+    pub settings: Vec<(Field, ResolvedValue)>,
+}
+
+impl Rule {
+    pub fn new(
+        name: String,
+        origin: Origin,
+        priority: i64,
+        matcher: Matcher,
+        match_keys: Vec<(MatchKey, (u32, u32))>,
+        settings: Vec<(Field, ResolvedValue)>,
+    ) -> Rule {
+        Rule {
+            name,
+            origin,
+            priority,
+            matcher,
+            match_keys,
+            settings,
+        }
+    }
+
+    /// The value this rule sets for a field, if any.
+    pub fn setting(&self, field: Field) -> Option<&ResolvedValue> {
+        self.settings
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v)
+    }
+}
+
+/// A validated `sims:` entry.
+#[derive(Debug, Clone)]
+pub struct SimEntry {
+    pub iccid: String,
+    /// Where the ICCID key is written.
+    pub origin: Origin,
+    pub settings: Vec<(Field, ResolvedValue)>,
+    sets: [bool; FIELDS],
+}
+
+impl SimEntry {
+    pub fn new(iccid: String, origin: Origin, settings: Vec<(Field, ResolvedValue)>) -> SimEntry {
+        let mut sets = [false; FIELDS];
+        for (field, _) in &settings {
+            sets[*field as usize] = true;
+        }
+        SimEntry {
+            iccid,
+            origin,
+            settings,
+            sets,
+        }
+    }
+}
+
+/// One spec file, as the loader read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecFile {
+    /// As the user named it, e.g. `fleet/eu.yaml` (used in messages and origins).
+    pub display: String,
+    /// Relative to the spec directory, `/`-separated (used in the digest).
+    pub relative: String,
+}
+
+/// Two rules of equal priority that set the same field of the same SIM to different values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Conflict {
+    pub iccid: String,
+    pub field: Field,
+    /// The value that was already chosen (boxed: conflicts are rare, results are hot).
+    pub first: Box<ResolvedValue>,
+    /// The value that disagrees with it.
+    pub second: Box<ResolvedValue>,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: error: SIM {}: {} is set to {} here and to {} by {}, with equal priority — give one rule a higher `priority`, or make them agree",
+            self.second.origin,
+            self.iccid,
+            self.field,
+            format_value(&self.second.value),
+            format_value(&self.first.value),
+            self.first.origin,
+        )
+    }
+}
+
+/// A desired value as a spec would write it.
+pub fn format_value(value: &DesiredValue) -> String {
+    match value {
+        DesiredValue::Status(id) => values::format_status(*id),
+        DesiredValue::Limit(limit) => values::format_limit(*limit),
+        DesiredValue::Text(text) => values::format_text(text.as_deref()),
+        DesiredValue::ImeiLock(lock) => values::format_imei_lock(lock),
+    }
+}
+
+/// A whole validated spec: rules, per-SIM entries and the configuration.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    rules: Vec<Rule>,
+    /// Indices into `rules`, highest priority first, file order within a priority.
+    by_priority: Vec<usize>,
+    entries: Vec<SimEntry>,
+    entry_index: HashMap<String, usize>,
+    config: Config,
+    files: Vec<SpecFile>,
+    digest: String,
+}
+
+impl Spec {
+    /// Assembles a spec from validated parts (the loader has checked uniqueness).
+    pub fn new(
+        rules: Vec<Rule>,
+        entries: Vec<SimEntry>,
+        config: Config,
+        files: Vec<SpecFile>,
+        digest: String,
+    ) -> Spec {
+        let mut by_priority: Vec<usize> = (0..rules.len()).collect();
+        by_priority.sort_by_key(|&i| std::cmp::Reverse(rules[i].priority));
+        let entry_index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.iccid.clone(), i))
+            .collect();
+        Spec {
+            rules,
+            by_priority,
+            entries,
+            entry_index,
+            config,
+            files,
+            digest,
+        }
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    pub fn sim_entries(&self) -> &[SimEntry] {
+        &self.entries
+    }
+
+    pub fn files(&self) -> &[SpecFile] {
+        &self.files
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// sha256 (hex) of every file's relative path and bytes, `simfleet.yaml` included, in
+    /// path order: a plan records it to notice that the spec changed since.
+    pub fn digest(&self) -> String {
+        self.digest.clone()
+    }
+
+    /// Every `sims:` entry's ICCID and origin, so the plan can check each exists live.
+    pub fn sim_entry_iccids(&self) -> impl Iterator<Item = (&str, &Origin)> {
+        self.entries.iter().map(|e| (e.iccid.as_str(), &e.origin))
+    }
+
+    /// What the spec wants for one live SIM: `Ok(None)` when no rule or entry applies (the SIM
+    /// is unmanaged); fields no applicable rule sets are absent (unmanaged).
+    pub fn resolve(&self, sim: &Sim) -> Result<Option<DesiredSim>, Conflict> {
+        let entry = self.entry_index.get(&sim.iccid).map(|&i| &self.entries[i]);
+        let entry_sets = entry.map_or([false; FIELDS], |e| e.sets);
+        // (priority, rule index, setting index) of the winner so far, per field.
+        let mut winners: [Option<(i64, usize, usize)>; FIELDS] = [None; FIELDS];
+        let mut applies = entry.is_some();
+        for &rule_index in &self.by_priority {
+            let rule = &self.rules[rule_index];
+            if !rule.matcher.matches(sim) {
+                continue;
+            }
+            applies = true;
+            for (setting_index, (field, candidate)) in rule.settings.iter().enumerate() {
+                let slot = *field as usize;
+                if entry_sets[slot] {
+                    continue;
+                }
+                match winners[slot] {
+                    None => winners[slot] = Some((rule.priority, rule_index, setting_index)),
+                    // Rules come highest priority first: a lower one never wins.
+                    Some((priority, _, _)) if priority > rule.priority => {}
+                    Some((_, winner_rule, winner_setting)) => {
+                        let winner = &self.rules[winner_rule].settings[winner_setting].1;
+                        if winner.value != candidate.value {
+                            return Err(Conflict {
+                                iccid: sim.iccid.clone(),
+                                field: *field,
+                                first: Box::new(winner.clone()),
+                                second: Box::new(candidate.clone()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if !applies {
+            return Ok(None);
+        }
+        let mut fields = BTreeMap::new();
+        if let Some(entry) = entry {
+            for (field, value) in &entry.settings {
+                fields.insert(*field, value.clone());
+            }
+        }
+        for (rule_index, setting_index) in winners.iter().flatten().map(|&(_, r, s)| (r, s)) {
+            let (field, value) = &self.rules[rule_index].settings[setting_index];
+            fields.insert(*field, value.clone());
+        }
+        Ok(Some(DesiredSim {
+            iccid: sim.iccid.clone(),
+            fields,
+        }))
+    }
+
+    /// Server-side filters that together return every SIM the spec may manage, or `None` when
+    /// some rule cannot be pushed down (`match: all`, a match on `none`) and the whole fleet
+    /// must be read. `sims:` entries become `iccid in [...]` filters of at most
+    /// [`ICCID_FILTER_CHUNK`]. What a filter returns must still be matched locally.
+    pub fn pushdown_filters(&self) -> Option<Vec<SimFilter>> {
+        let mut filters: Vec<SimFilter> = Vec::new();
+        for rule in &self.rules {
+            let filter = rule.matcher.to_filter()?;
+            if !filters.contains(&filter) {
+                filters.push(filter);
+            }
+        }
+        let iccids: Vec<String> = self.entries.iter().map(|e| e.iccid.clone()).collect();
+        for chunk in iccids.chunks(ICCID_FILTER_CHUNK) {
+            filters.push(SimFilter {
+                iccid: Some(StringFilter {
+                    in_: Some(chunk.to_vec()),
+                    ..StringFilter::default()
+                }),
+                ..SimFilter::default()
+            });
+        }
+        Some(filters)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::EndCustomerLabel;
+    use crate::spec::desired::{Limit, OriginKind};
+
+    fn origin(name: &str, line: u32) -> Origin {
+        Origin {
+            file: "fleet/a.yaml".into(),
+            line,
+            col: 5,
+            kind: OriginKind::Rule { name: name.into() },
+        }
+    }
+
+    fn rule(
+        name: &str,
+        line: u32,
+        priority: i64,
+        selector: &str,
+        sets: &[(Field, DesiredValue)],
+    ) -> Rule {
+        Rule::new(
+            name.into(),
+            origin(name, line),
+            priority,
+            Matcher::parse_inline(selector).unwrap(),
+            Vec::new(),
+            sets.iter()
+                .map(|(f, v)| {
+                    (
+                        *f,
+                        ResolvedValue {
+                            value: v.clone(),
+                            origin: origin(name, line + 1),
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn data(bytes: i64) -> DesiredValue {
+        DesiredValue::Limit(Limit::Value(bytes))
+    }
+
+    fn spec(rules: Vec<Rule>, entries: Vec<SimEntry>) -> Spec {
+        Spec::new(rules, entries, Config::default(), Vec::new(), String::new())
+    }
+
+    fn sim(iccid: &str, label: Option<&str>) -> Sim {
+        Sim {
+            iccid: iccid.into(),
+            statusid: 2,
+            providerid: 5,
+            end_customer_label: label.map(|n| EndCustomerLabel { name: n.into() }),
+            ..Sim::default()
+        }
+    }
+
+    const ACME_SIM: &str = "8949000000000000018";
+
+    #[test]
+    fn higher_priority_wins_and_unset_fields_stay_unmanaged() {
+        let s = spec(
+            vec![
+                rule("base", 1, 0, "all", &[(Field::MonthlyDataLimit, data(100))]),
+                rule(
+                    "acme",
+                    10,
+                    5,
+                    "{end_customer_label: ACME}",
+                    &[(Field::MonthlyDataLimit, data(500))],
+                ),
+            ],
+            Vec::new(),
+        );
+        let acme = s.resolve(&sim(ACME_SIM, Some("ACME"))).unwrap().unwrap();
+        let value = &acme.fields[&Field::MonthlyDataLimit];
+        assert_eq!(value.value, data(500));
+        assert_eq!(
+            value.origin.kind,
+            OriginKind::Rule {
+                name: "acme".into()
+            }
+        );
+        assert_eq!(acme.fields.len(), 1, "only the data limit is managed");
+        let other = s.resolve(&sim(ACME_SIM, Some("Globex"))).unwrap().unwrap();
+        assert_eq!(other.fields[&Field::MonthlyDataLimit].value, data(100));
+    }
+
+    #[test]
+    fn a_sim_no_rule_matches_is_unmanaged() {
+        let s = spec(
+            vec![rule(
+                "acme",
+                1,
+                0,
+                "{end_customer_label: ACME}",
+                &[(Field::Status, DesiredValue::Status(2))],
+            )],
+            Vec::new(),
+        );
+        assert_eq!(s.resolve(&sim(ACME_SIM, Some("Initech"))).unwrap(), None);
+    }
+
+    #[test]
+    fn a_sims_entry_beats_every_rule() {
+        let entry_origin = Origin {
+            file: "fleet/devices.yaml".into(),
+            line: 3,
+            col: 3,
+            kind: OriginKind::SimEntry {
+                iccid: ACME_SIM.into(),
+            },
+        };
+        let entry = SimEntry::new(
+            ACME_SIM.into(),
+            entry_origin.clone(),
+            vec![(
+                Field::MonthlyDataLimit,
+                ResolvedValue {
+                    value: data(7),
+                    origin: entry_origin,
+                },
+            )],
+        );
+        let s = spec(
+            vec![
+                rule(
+                    "high",
+                    1,
+                    100,
+                    "all",
+                    &[
+                        (Field::MonthlyDataLimit, data(1)),
+                        (Field::Status, DesiredValue::Status(5)),
+                    ],
+                ),
+                // Equal priority and a different data limit: no conflict, the entry decides.
+                rule(
+                    "rival",
+                    5,
+                    100,
+                    "all",
+                    &[(Field::MonthlyDataLimit, data(2))],
+                ),
+            ],
+            vec![entry],
+        );
+        let d = s.resolve(&sim(ACME_SIM, None)).unwrap().unwrap();
+        assert_eq!(d.fields[&Field::MonthlyDataLimit].value, data(7));
+        assert_eq!(d.fields[&Field::Status].value, DesiredValue::Status(5));
+        assert!(s.resolve(&sim("8988303000000000010", None)).is_err());
+        // An entry whose SIM no rule matches is still managed.
+        let only_entry = spec(Vec::new(), s.entries.clone());
+        assert!(only_entry.resolve(&sim(ACME_SIM, None)).unwrap().is_some());
+    }
+
+    #[test]
+    fn equal_priority_different_values_conflict_naming_both() {
+        let s = spec(
+            vec![
+                rule(
+                    "a",
+                    1,
+                    0,
+                    "{provider: link+}",
+                    &[(
+                        Field::MonthlySmsMoLimit,
+                        DesiredValue::Limit(Limit::Value(10)),
+                    )],
+                ),
+                rule(
+                    "b",
+                    8,
+                    0,
+                    "{status: activated}",
+                    &[(
+                        Field::MonthlySmsMoLimit,
+                        DesiredValue::Limit(Limit::Unlimited),
+                    )],
+                ),
+                rule(
+                    "low",
+                    20,
+                    -1,
+                    "all",
+                    &[(
+                        Field::MonthlySmsMoLimit,
+                        DesiredValue::Limit(Limit::Value(1)),
+                    )],
+                ),
+            ],
+            Vec::new(),
+        );
+        let conflict = s.resolve(&sim(ACME_SIM, None)).unwrap_err();
+        assert_eq!(conflict.field, Field::MonthlySmsMoLimit);
+        let text = conflict.to_string();
+        assert!(text.contains("fleet/a.yaml:2:5 (rule a)"), "{text}");
+        assert!(text.contains("fleet/a.yaml:9:5 (rule b)"), "{text}");
+        assert!(text.contains("unlimited") && text.contains("10"), "{text}");
+    }
+
+    #[test]
+    fn equal_priority_same_value_is_fine() {
+        let s = spec(
+            vec![
+                rule(
+                    "a",
+                    1,
+                    0,
+                    "{provider: link+}",
+                    &[(
+                        Field::ImeiLock,
+                        DesiredValue::ImeiLock(crate::spec::ImeiLockSetting::Auto),
+                    )],
+                ),
+                rule(
+                    "b",
+                    8,
+                    0,
+                    "all",
+                    &[(
+                        Field::ImeiLock,
+                        DesiredValue::ImeiLock(crate::spec::ImeiLockSetting::Auto),
+                    )],
+                ),
+            ],
+            Vec::new(),
+        );
+        let d = s.resolve(&sim(ACME_SIM, None)).unwrap().unwrap();
+        assert_eq!(
+            d.fields[&Field::ImeiLock].origin.kind,
+            OriginKind::Rule { name: "a".into() }
+        );
+    }
+
+    #[test]
+    fn pushdown_needs_every_rule_to_be_filterable() {
+        let filterable = spec(
+            vec![
+                rule(
+                    "a",
+                    1,
+                    0,
+                    "{provider: link+}",
+                    &[(Field::Status, DesiredValue::Status(2))],
+                ),
+                rule(
+                    "b",
+                    5,
+                    0,
+                    "{provider: 5}",
+                    &[(Field::Status, DesiredValue::Status(2))],
+                ),
+            ],
+            (0..150)
+                .map(|i| {
+                    let iccid = format!("89490000000000{i:05}");
+                    SimEntry::new(iccid.clone(), origin("x", 1), vec![])
+                })
+                .collect(),
+        );
+        let filters = filterable.pushdown_filters().unwrap();
+        assert_eq!(
+            filters.len(),
+            3,
+            "one deduplicated rule filter, two ICCID chunks"
+        );
+        assert_eq!(
+            filters[1]
+                .iccid
+                .as_ref()
+                .unwrap()
+                .in_
+                .as_ref()
+                .unwrap()
+                .len(),
+            100
+        );
+        assert_eq!(
+            filters[2]
+                .iccid
+                .as_ref()
+                .unwrap()
+                .in_
+                .as_ref()
+                .unwrap()
+                .len(),
+            50
+        );
+        let everything = spec(
+            vec![rule(
+                "all",
+                1,
+                0,
+                "all",
+                &[(Field::Status, DesiredValue::Status(2))],
+            )],
+            Vec::new(),
+        );
+        assert_eq!(everything.pushdown_filters(), None);
+        let none = spec(
+            vec![rule(
+                "n",
+                1,
+                0,
+                "{custom_field_1: none}",
+                &[(Field::Status, DesiredValue::Status(2))],
+            )],
+            Vec::new(),
+        );
+        assert_eq!(none.pushdown_filters(), None);
+    }
+
+    #[test]
+    fn resolving_many_sims_is_fast() {
+        let rules = (0..20)
+            .map(|i| {
+                rule(
+                    &format!("r{i}"),
+                    i,
+                    i64::from(i % 3),
+                    &format!("{{end_customer_label: L{i}, status: [activated, 6]}}"),
+                    &[(Field::MonthlyDataLimit, data(i64::from(i) + 1))],
+                )
+            })
+            .collect();
+        let s = spec(rules, Vec::new());
+        let sims: Vec<Sim> = (0..100_000)
+            .map(|i| sim(&format!("8949{i:015}"), Some(&format!("L{}", i % 40))))
+            .collect();
+        let start = std::time::Instant::now();
+        let managed = sims
+            .iter()
+            .filter(|sim| s.resolve(sim).unwrap().is_some())
+            .count();
+        assert_eq!(managed, 50_000);
+        // Debug builds are ~10x slower than release; 1M in release ≈ 10× this in debug.
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+}
