@@ -1,0 +1,360 @@
+//! One include-list batch job: start it (without ever starting it twice), poll it until it
+//! finishes or times out, and decode what it did to each SIM.
+//!
+//! `startBatchJob` is not idempotent. When its answer is lost (`ApiError::OutcomeUnknown`) the
+//! job may or may not exist, so it is looked up with `listBatchJobs`: a job with the same
+//! changes and the same `totalSims`, started since shortly before the call, that this run does
+//! not already know. Exactly one → adopt it; none → send once more; several → ambiguous: the
+//! action stops, its SIMs are left to verification and the report says to re-run plan. Starts
+//! are serialised by [`Run::start_lock`] so every earlier job of this run is known by then.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use crate::api::{
+    describe_batch_error, is_already_set, ApiError, BatchJob, BatchJobParams,
+    BatchJobSimDetailStatus, BatchJobStatus,
+};
+
+use super::{now_ms, BatchJobReport, Run, SimFailure};
+
+/// `listBatchJobs` pages read when looking for a job whose start answer was lost.
+const LOOKUP_PAGES: usize = 5;
+/// `listBatchJobs` page size of that lookup.
+const LOOKUP_PAGE_SIZE: u32 = 100;
+/// Polls that may fail in a row (after the client's own retries) before the job is given up
+/// to verification.
+const MAX_POLL_FAILURES: u32 = 5;
+
+/// How a start ended.
+enum Started {
+    Sent(i64),
+    Adopted(i64),
+}
+
+/// The spec field a batch error code is about (the code's hundreds).
+pub(crate) fn code_field(code: i32) -> Option<&'static str> {
+    Some(match code / 100 {
+        0 => "status",
+        1 => "custom_field_1",
+        2 => "monthly_data_limit",
+        3 => "monthly_sms_mo_limit",
+        4 => "monthly_sms_mt_limit",
+        5 => "monthly_voice_mo_limit",
+        6 => "end_customer_label",
+        7 => "imei_lock",
+        _ => return None,
+    })
+}
+
+pub(crate) async fn run_batch(run: &Run<'_>, phase: u8, params: BatchJobParams) {
+    let iccids = params.include_iccids().to_vec();
+    let sims = iccids.len() as u64;
+    run.ledger(|l| l.attempted.extend(iccids.iter().cloned()));
+    let (id, adopted) = match start(run, &params).await {
+        Ok(Started::Sent(id)) => (id, false),
+        Ok(Started::Adopted(id)) => (id, true),
+        Err(StartFailure::Refused(reason)) => {
+            run.ledger(|l| l.fail_all(&iccids, &reason, None));
+            run.progress.advance(sims);
+            return;
+        }
+        Err(StartFailure::Unknown(reason)) => {
+            run.ledger(|l| {
+                for iccid in &iccids {
+                    l.uncertain.insert(iccid.clone(), reason.clone());
+                }
+            });
+            run.progress
+                .note(&format!("apply: phase {phase}: {reason}"));
+            run.progress.advance(sims);
+            return;
+        }
+    };
+    run.ledger(|l| {
+        l.jobs.push(BatchJobReport {
+            id,
+            phase,
+            sims,
+            status: "PREPARING".into(),
+            successful_sims: 0,
+            failed_sims: 0,
+            partial: false,
+            timed_out: false,
+            adopted,
+            cancel_requested: false,
+        })
+    });
+
+    let finished = poll(run, id, &iccids).await;
+    let Some(job) = finished else {
+        return;
+    };
+    run.ledger(|l| {
+        if let Some(r) = l.job_mut(id) {
+            r.status = status_name(job.status).into();
+            r.successful_sims = job.successful_sims.max(0) as u64;
+            r.failed_sims = job.failed_sims.max(0) as u64;
+            r.partial = job.status == BatchJobStatus::Completed && job.failed_sims > 0;
+        }
+    });
+    if job.status == BatchJobStatus::Cancelled {
+        // Which SIMs the job reached before it stopped is for verification to find out.
+        run.ledger(|l| {
+            for iccid in &iccids {
+                l.uncertain
+                    .insert(iccid.clone(), format!("batch job {id} was cancelled"));
+            }
+        });
+    }
+    read_details(run, id).await;
+}
+
+enum StartFailure {
+    /// The API refused the job: it certainly does not exist.
+    Refused(String),
+    /// It may or may not exist.
+    Unknown(String),
+}
+
+async fn start(run: &Run<'_>, params: &BatchJobParams) -> Result<Started, StartFailure> {
+    let _one_at_a_time = run.start_lock.lock().await;
+    let known: HashSet<i64> = run.ledger(|l| l.jobs.iter().map(|j| j.id).collect());
+    for attempt in 0..2 {
+        let sent_at = now_ms();
+        run.ledger(|l| l.start_batch_job += 1);
+        match run.client.start_batch_job(params).await {
+            Ok(id) => return Ok(Started::Sent(id)),
+            Err(ApiError::OutcomeUnknown { cause, .. }) => {
+                let since = sent_at - run.opts.lookup_window.as_millis() as i64;
+                match lookup(run, params, since, &known).await {
+                    Ok(found) if found.len() == 1 => return Ok(Started::Adopted(found[0])),
+                    Ok(found) if found.is_empty() && attempt == 0 => continue,
+                    Ok(found) if found.is_empty() => {
+                        return Err(StartFailure::Unknown(format!(
+                            "startBatchJob failed twice without an answer ({cause}) and no such job is listed; re-run plan"
+                        )))
+                    }
+                    Ok(found) => {
+                        return Err(StartFailure::Unknown(format!(
+                            "startBatchJob answer lost ({cause}); {} matching jobs are listed ({}), so which one is ours is ambiguous; re-run plan",
+                            found.len(),
+                            found.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                        )))
+                    }
+                    Err(e) => {
+                        return Err(StartFailure::Unknown(format!(
+                            "startBatchJob answer lost ({cause}) and listing batch jobs failed ({e}); re-run plan"
+                        )))
+                    }
+                }
+            }
+            Err(e) => return Err(StartFailure::Refused(e.to_string())),
+        }
+    }
+    Err(StartFailure::Unknown(
+        "startBatchJob: no answer; re-run plan".into(),
+    ))
+}
+
+/// Jobs that look like the one `params` started at or after `since` (Unix ms).
+async fn lookup(
+    run: &Run<'_>,
+    params: &BatchJobParams,
+    since: i64,
+    known: &HashSet<i64>,
+) -> Result<Vec<i64>, ApiError> {
+    let total = params.include_iccids().len() as i64;
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..LOOKUP_PAGES {
+        let page = run
+            .client
+            .list_batch_jobs(None, LOOKUP_PAGE_SIZE, token.as_deref())
+            .await?;
+        let mut older = false;
+        for job in &page.items {
+            if job.started_at < since {
+                older = true;
+                continue;
+            }
+            if job.changes == params.changes && job.total_sims == total && !known.contains(&job.id)
+            {
+                found.push(job.id);
+            }
+        }
+        // Newest first: once a page reaches jobs older than the window, the rest are too.
+        token = page.next_token.filter(|t| !t.is_empty());
+        if older || token.is_none() {
+            break;
+        }
+    }
+    Ok(found)
+}
+
+fn status_name(status: BatchJobStatus) -> &'static str {
+    match status {
+        BatchJobStatus::Preparing => "PREPARING",
+        BatchJobStatus::Running => "RUNNING",
+        BatchJobStatus::Cancelled => "CANCELLED",
+        BatchJobStatus::Failed => "FAILED",
+        BatchJobStatus::Completed => "COMPLETED",
+    }
+}
+
+/// Polls with growing delays until the job finishes (`Some`), or times out or cannot be read
+/// (`None`, its SIMs left to verification).
+async fn poll(run: &Run<'_>, id: i64, iccids: &[String]) -> Option<BatchJob> {
+    let sims = iccids.len() as u64;
+    let started = Instant::now();
+    let mut delay = run.opts.poll_min;
+    let mut reported = 0u64;
+    let mut failures = 0u32;
+    let mut cancel_sent = false;
+    loop {
+        match run.client.get_batch_job(id).await {
+            Ok(job) => {
+                failures = 0;
+                let progressed =
+                    (job.successful_sims.max(0) + job.failed_sims.max(0)) as u64;
+                let progressed = if job.status.is_finished() { sims } else { progressed.min(sims) };
+                run.progress.advance(progressed.saturating_sub(reported));
+                reported = reported.max(progressed);
+                run.ledger(|l| {
+                    if let Some(r) = l.job_mut(id) {
+                        r.status = status_name(job.status).into();
+                    }
+                });
+                if job.status.is_finished() {
+                    return Some(job);
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if failures >= MAX_POLL_FAILURES {
+                    give_up(run, iccids, sims - reported, &format!("polling batch job {id} failed: {e}"));
+                    return None;
+                }
+            }
+        }
+        if started.elapsed() >= run.opts.job_timeout {
+            run.ledger(|l| {
+                if let Some(r) = l.job_mut(id) {
+                    r.timed_out = true;
+                }
+            });
+            give_up(
+                run,
+                iccids,
+                sims - reported,
+                &format!(
+                    "batch job {id} still not finished after {} (--job-timeout); it was left running",
+                    humantime::format_duration(run.opts.job_timeout)
+                ),
+            );
+            return None;
+        }
+        if run.opts.abort.is_cancelled() && !cancel_sent {
+            cancel_sent = true;
+            run.ledger(|l| {
+                l.cancel_batch_job += 1;
+                if let Some(r) = l.job_mut(id) {
+                    r.cancel_requested = true;
+                }
+            });
+            if let Err(e) = run.client.cancel_batch_job(id).await {
+                run.progress
+                    .note(&format!("apply: cancelBatchJob {id} failed: {e}"));
+            }
+            delay = run.opts.poll_min;
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = run.opts.abort.cancelled(), if !cancel_sent => {}
+        }
+        delay = (delay + delay / 2).min(run.opts.poll_max);
+    }
+}
+
+/// Leaves a job's SIMs to verification, remembering why their outcome is unknown.
+fn give_up(run: &Run<'_>, iccids: &[String], remaining: u64, reason: &str) {
+    run.progress.note(&format!("apply: {reason}"));
+    run.progress.advance(remaining);
+    run.ledger(|l| {
+        for iccid in iccids {
+            l.uncertain.insert(iccid.clone(), reason.to_string());
+        }
+    });
+}
+
+/// Reads the FAILED and SKIPPED SIMs of a finished job (every page) and records the ones that
+/// did not converge, with decoded codes. "Already set" codes count as converged.
+async fn read_details(run: &Run<'_>, id: i64) {
+    let mut token: Option<String> = None;
+    loop {
+        let page = match run
+            .client
+            .list_batch_job_details(
+                id,
+                &[BatchJobSimDetailStatus::Failed, BatchJobSimDetailStatus::Skipped],
+                token.as_deref(),
+            )
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                run.progress.note(&format!(
+                    "apply: reading the results of batch job {id} failed ({e}); verification decides"
+                ));
+                return;
+            }
+        };
+        run.ledger(|l| {
+            for sim in &page.sims {
+                let real: Vec<i32> = sim
+                    .error_codes
+                    .iter()
+                    .copied()
+                    .filter(|c| !is_already_set(*c))
+                    .collect();
+                if real.is_empty() && !sim.error_codes.is_empty() {
+                    continue;
+                }
+                if real.is_empty() {
+                    l.fail(SimFailure {
+                        iccid: sim.iccid.clone(),
+                        field: None,
+                        code: None,
+                        reason: format!(
+                            "{} by batch job without an error code",
+                            if sim.status == BatchJobSimDetailStatus::Skipped {
+                                "skipped"
+                            } else {
+                                "failed"
+                            }
+                        ),
+                        batch_job_id: Some(id),
+                        expected: None,
+                        found: None,
+                    });
+                }
+                for code in real {
+                    l.fail(SimFailure {
+                        iccid: sim.iccid.clone(),
+                        field: code_field(code).map(str::to_string),
+                        code: Some(code),
+                        reason: describe_batch_error(code).to_string(),
+                        batch_job_id: Some(id),
+                        expected: None,
+                        found: None,
+                    });
+                }
+            }
+        });
+        token = page.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return;
+        }
+    }
+}
