@@ -15,6 +15,22 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
+    Api(#[from] crate::api::ApiError),
+    #[error(transparent)]
+    Plan(crate::plan::PlanError),
+    #[error("plan file {path}: {source}")]
+    PlanFile {
+        path: String,
+        source: crate::plan::PlanError,
+    },
+    #[error("{} conflict(s) between rules:\n{}", .0.len(), .0.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"))]
+    Conflicts(Vec<crate::spec::Conflict>),
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
     Spec(#[from] crate::spec::SpecErrors),
     #[error("cannot write {path}: {source}")]
     WriteFile {

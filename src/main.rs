@@ -20,6 +20,8 @@ enum Command {
     Schema(commands::schema::SchemaArgs),
     /// Serve a simulated wherever SIM GraphQL API on loopback.
     Sandbox(commands::sandbox::SandboxArgs),
+    Plan(commands::plan::PlanArgs),
+    Show(commands::show::ShowArgs),
 }
 
 fn main() -> ExitCode {
@@ -28,6 +30,14 @@ fn main() -> ExitCode {
         Command::Validate(args) => (commands::validate::run(args), false),
         Command::Schema(args) => (commands::schema::run(args), false),
         Command::Sandbox(args) => (commands::sandbox::run(args), false),
+        Command::Plan(args) => {
+            let detailed = args.detailed_exitcode;
+            (commands::plan::run(args), detailed)
+        }
+        Command::Show(args) => {
+            let detailed = args.detailed_exitcode;
+            (commands::show::run(args), detailed)
+        }
     };
     if let Err(error) = &result {
         eprintln!("error: {error}");

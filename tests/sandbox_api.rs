@@ -1029,3 +1029,57 @@ async fn a_mutation_can_be_committed_and_the_connection_dropped() {
     assert!(committed);
     sb.running.shutdown().await;
 }
+
+#[tokio::test]
+async fn batch_zero_is_unlimited_for_all_four_limits() {
+    let sb = Sb::with(fleet(json!({ "format_version": 1, "sims": [
+        { "iccid": "89490000000000000015", "statusid": 2, "providerid": 5, "monthly_data_limit": 1000000,
+          "monthly_sms_mo_limit": 50, "monthly_sms_mt_limit": 100, "monthly_voice_mo_limit": 600 },
+        { "iccid": "89490000000000000023", "statusid": 2, "providerid": 5, "monthly_data_limit": 1000000 }
+    ]})))
+    .await;
+    let v = sb
+        .gql(
+            "mutation($p: BatchJobParametersInput!) { startBatchJob(params: $p) { batchJobId } }",
+            json!({ "p": { "includeIccIds": ["89490000000000000015"], "monthly_data_limit": 0,
+                "monthly_sms_mo_limit": 0, "monthly_sms_mt_limit": 0, "monthly_voice_mo_limit": 0 } }),
+        )
+        .await;
+    let id = v["data"]["startBatchJob"]["batchJobId"]
+        .as_i64()
+        .expect("id");
+    assert_eq!(sb.wait_job(id).await["statusDetails"]["successfulSims"], 1);
+    let v = sb
+        .gql(
+            "{ listSims(limit: 10) { items { iccid monthly_data_limit monthly_sms_mo_limit monthly_sms_mt_limit monthly_voice_mo_limit } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        v["data"]["listSims"]["items"],
+        json!([
+            { "iccid": "89490000000000000015", "monthly_data_limit": null, "monthly_sms_mo_limit": null,
+              "monthly_sms_mt_limit": null, "monthly_voice_mo_limit": null },
+            { "iccid": "89490000000000000023", "monthly_data_limit": 1000000, "monthly_sms_mo_limit": null,
+              "monthly_sms_mt_limit": null, "monthly_voice_mo_limit": null }
+        ])
+    );
+    sb.running.shutdown().await;
+}
+
+#[tokio::test]
+async fn latency_delays_every_response() {
+    let sb = Sb::start(
+        nine(),
+        SandboxConfig {
+            latency: Duration::from_millis(250),
+            ..SandboxConfig::default()
+        },
+    )
+    .await;
+    let started = Instant::now();
+    sb.gql("{ getCustomerData { customerid } }", json!({}))
+        .await;
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    sb.running.shutdown().await;
+}

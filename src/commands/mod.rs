@@ -3,3 +3,14 @@
 pub mod schema;
 pub mod validate;
 pub mod sandbox;
+pub mod connect;
+pub mod plan;
+pub mod show;
+
+/// The tokio runtime the network commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, simfleet::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| simfleet::Error::Usage(format!("cannot start the async runtime: {e}")))
+}

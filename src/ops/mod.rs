@@ -6,3 +6,5 @@
 pub mod schema;
 pub mod validate;
 pub mod sandbox;
+pub mod connect;
+pub mod plan;

@@ -348,7 +348,7 @@ impl Store {
         let mut status_to = None;
 
         if let Some(to) = c.statusid {
-            if sim.statusid == to {
+            if super::store::heading_to(sim.statusid) == to {
                 codes.push(1);
             } else if self.transition_allowed(sim.statusid, to, sim.providerid) {
                 status_to = Some(to);

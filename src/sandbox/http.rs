@@ -78,8 +78,15 @@ fn dropped_connection() -> Response {
     Response::new(Body::from_stream(stream))
 }
 
-/// Whether the selected operation is a mutation, and its root field names.
-fn root_fields(query: &str, operation_name: Option<&str>) -> Option<(bool, Vec<String>)> {
+/// A root field of a request: its name (counted in `/stats`) and its response key (alias).
+#[derive(Debug, Clone)]
+struct RootField {
+    name: String,
+    key: String,
+}
+
+/// Whether the selected operation is a mutation, and its root fields.
+fn root_fields(query: &str, operation_name: Option<&str>) -> Option<(bool, Vec<RootField>)> {
     let doc = async_graphql::parser::parse_query(query).ok()?;
     let op = match &doc.operations {
         DocumentOperations::Single(op) => op,
@@ -94,7 +101,12 @@ fn root_fields(query: &str, operation_name: Option<&str>) -> Option<(bool, Vec<S
     Some((op.node.ty == OperationType::Mutation, names))
 }
 
-fn collect_fields(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, depth: u8) {
+fn collect_fields(
+    doc: &ExecutableDocument,
+    set: &SelectionSet,
+    out: &mut Vec<RootField>,
+    depth: u8,
+) {
     if depth > 8 {
         return;
     }
@@ -103,7 +115,11 @@ fn collect_fields(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<St
             Selection::Field(f) => {
                 let name = f.node.name.node.as_str();
                 if !name.starts_with("__") {
-                    out.push(name.to_string());
+                    let key = f.node.alias.as_ref().map_or(name, |a| a.node.as_str());
+                    out.push(RootField {
+                        name: name.to_string(),
+                        key: key.to_string(),
+                    });
                 }
             }
             Selection::InlineFragment(frag) => {
@@ -151,7 +167,7 @@ pub async fn graphql(
         root_fields(&request.query, request.operation_name.as_deref()).unwrap_or_default();
     server.with_stats(|s| {
         for f in &fields {
-            *s.operations.entry(f.clone()).or_insert(0) += 1;
+            *s.operations.entry(f.name.clone()).or_insert(0) += 1;
         }
     });
     if !server.config.latency.is_zero() {
@@ -198,8 +214,7 @@ pub async fn graphql(
         Some(Fault::NullPayload) => {
             let field = fields
                 .first()
-                .cloned()
-                .unwrap_or_else(|| "data".to_string());
+                .map_or_else(|| "data".to_string(), |f| f.key.clone());
             let mut data = serde_json::Map::new();
             data.insert(field, serde_json::Value::Null);
             let body = serde_json::to_vec(&serde_json::json!({ "data": data })).unwrap_or_default();

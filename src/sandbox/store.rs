@@ -117,6 +117,16 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// The status a SIM is settling into: 13 and 14 are on their way to 2 and 5, so asking for
+/// that status again is not a transition (a retried request must not fail).
+pub fn heading_to(status: i32) -> i32 {
+    match status {
+        13 => 2,
+        14 => 5,
+        s => s,
+    }
+}
+
 fn is_known_status(id: i32) -> bool {
     crate::fleet::tables::status_name(id).is_some()
 }
@@ -609,7 +619,7 @@ impl Store {
             Arg::Value(to) if !is_known_status(*to) => problems.push(format!(
                 "statusid {to} is not a SIM status of the reference"
             )),
-            Arg::Value(to) if *to == sim.statusid => {}
+            Arg::Value(to) if *to == heading_to(sim.statusid) => {}
             Arg::Value(to) => {
                 if self.transition_allowed(sim.statusid, *to, sim.providerid) {
                     status_to = Some(*to);
@@ -754,5 +764,104 @@ impl Store {
             })
             .collect();
         set.into_iter().map(str::to_string).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sim(iccid: &str, status: i32, label: Option<&str>) -> Sim {
+        Sim {
+            iccid: iccid.to_string(),
+            statusid: status,
+            providerid: 5,
+            end_customer_label: label.map(|l| EndCustomerLabel {
+                name: l.to_string(),
+            }),
+            ..Sim::default()
+        }
+    }
+
+    fn sf(eq: Option<&str>, bw: Option<&str>, in_: Option<&[&str]>) -> StringFilterInput {
+        StringFilterInput {
+            eq: eq.map(str::to_string),
+            begins_with: bw.map(str::to_string),
+            in_: in_.map(|l| l.iter().map(|s| Some(s.to_string())).collect()),
+        }
+    }
+
+    #[test]
+    fn filters_need_every_key_and_fold_only_labels() {
+        let s = sim("8949001", 2, Some("ACME"));
+        let mut f = SimFilterInput {
+            iccid: Some(sf(None, Some("8949"), None)),
+            end_customer_label: Some(sf(Some("acme"), None, None)),
+            ..SimFilterInput::default()
+        };
+        assert!(filter_matches(&f, &s));
+        f.statusid = Some(SimListIntFilterInput {
+            in_: Some(vec![Some(5), Some(12)]),
+            ..SimListIntFilterInput::default()
+        });
+        assert!(!filter_matches(&f, &s));
+        let exact = SimFilterInput {
+            iccid: Some(sf(Some("8949001"), Some("89"), Some(&["8949001", "x"]))),
+            ..SimFilterInput::default()
+        };
+        assert!(filter_matches(&exact, &s));
+        let cased = SimFilterInput {
+            iccid: Some(sf(None, Some("8949"), None)),
+            custom_field_1: Some(sf(Some("x"), None, None)),
+            ..SimFilterInput::default()
+        };
+        assert!(!filter_matches(&cased, &s), "a missing value never matches");
+        let prefix = SimListIntFilterInput {
+            begins_with: Some(1),
+            ..SimListIntFilterInput::default()
+        };
+        assert!(int_matches(&prefix, 12) && !int_matches(&prefix, 2));
+    }
+
+    #[test]
+    fn orders_take_one_field_asc_or_desc() {
+        assert_eq!(parse_order(None), Ok(("iccid", false)));
+        let o = SimListOrder {
+            monthly_data_volume: Some("DESC".into()),
+            ..SimListOrder::default()
+        };
+        assert_eq!(parse_order(Some(&o)), Ok(("monthly_data_volume", true)));
+        let two = SimListOrder {
+            iccid: Some("asc".into()),
+            imei: Some("asc".into()),
+            ..SimListOrder::default()
+        };
+        assert!(parse_order(Some(&two)).is_err());
+        let bad = SimListOrder {
+            iccid: Some("up".into()),
+            ..SimListOrder::default()
+        };
+        assert!(parse_order(Some(&bad)).is_err());
+    }
+
+    #[test]
+    fn retrying_a_status_that_is_settling_is_not_a_transition() {
+        let mut store = Store::new(vec![sim("1", 5, None)], None, Duration::from_secs(60));
+        let update = |to| SimUpdate {
+            iccid: "1".into(),
+            statusid: Arg::Value(to),
+            monthly_data_limit: Arg::Absent,
+            custom_field_1: Arg::Absent,
+            monthly_sms_mo_limit: Arg::Absent,
+            monthly_sms_mt_limit: Arg::Absent,
+            monthly_voice_mo_limit: Arg::Absent,
+            end_customer_label: Arg::Absent,
+            imei_lock: Arg::Absent,
+        };
+        assert_eq!(store.update_sim(update(2)).map(|s| s.statusid), Ok(13));
+        assert_eq!(store.update_sim(update(2)).map(|s| s.statusid), Ok(13));
+        store.settle_due(Instant::now() + Duration::from_secs(61));
+        assert_eq!(store.sims["1"].statusid, 2);
+        assert!(store.update_sim(update(3)).is_err());
     }
 }

@@ -1,0 +1,85 @@
+//! `simfleet plan [DIR]`: show what would change.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use simfleet::ops::plan::{LiveSource, PlanFormat, PlanOptions, RenderOptions};
+
+use super::connect::ConnectArgs;
+
+/// Read the live fleet, diff it against the spec, and print what would change (never mutates).
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The spec directory.
+    #[arg(default_value = "fleet")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Plan offline against a snapshot file (from `simfleet export --snapshot`); no network.
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["endpoint", "token_file", "sandbox"])]
+    pub live: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+    /// Save the plan (with fingerprints and checksum) for `show` and `apply`.
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 2 when there are changes (0 = none, 3 = blocked or stopped by a guard, 1 = error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// listSims partitions read at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Only plan SIMs matching this selector, e.g. '{end_customer_label: ACME}' (exceptional use).
+    #[arg(long, value_name = "SELECTOR")]
+    pub target: Option<String>,
+    /// Allow status changes that cut service (deactivate, suspend).
+    #[arg(long)]
+    pub allow_status_cuts: bool,
+    /// Allow irreversible status changes (retire).
+    #[arg(long)]
+    pub allow_irreversible: bool,
+    /// Guard: stop when more than N SIMs would change.
+    #[arg(long, value_name = "N")]
+    pub max_changes: Option<u64>,
+    /// Guard: stop when more than P percent of the fleet would change.
+    #[arg(long, value_name = "P")]
+    pub max_percent: Option<f64>,
+    /// List every SIM, not a few per group.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Mask ICCIDs and IMEIs but their last 4 digits (for public PR comments).
+    #[arg(long)]
+    pub mask: bool,
+}
+
+pub fn run(args: PlanArgs) -> Result<simfleet::Outcome, simfleet::Error> {
+    let source = match args.live {
+        Some(path) => LiveSource::Snapshot(path),
+        None => LiveSource::Api(args.connect.options()),
+    };
+    let opts = PlanOptions {
+        dir: args.dir,
+        source,
+        target: args.target,
+        concurrency: args.concurrency,
+        allow_status_cuts: args.allow_status_cuts,
+        allow_irreversible: args.allow_irreversible,
+        max_changes: args.max_changes,
+        max_percent: args.max_percent,
+        progress: simfleet::ops::plan::interactive_progress(),
+    };
+    let render = RenderOptions {
+        format: args.format,
+        verbose: args.verbose,
+        mask: args.mask,
+        out: args.out,
+    };
+    super::runtime()?.block_on(simfleet::ops::plan::run(
+        &opts,
+        &render,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr(),
+    ))
+}

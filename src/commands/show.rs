@@ -1,0 +1,36 @@
+//! `simfleet show PLANFILE`: render a saved plan.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use simfleet::ops::plan::{PlanFormat, RenderOptions};
+
+/// Render a saved plan (so CI posts markdown and keeps JSON from one plan).
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `simfleet plan --out`.
+    pub planfile: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+    /// Exit 2 when the plan has changes (as `plan --detailed-exitcode`).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// List every SIM, not a few per group.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Mask ICCIDs and IMEIs but their last 4 digits.
+    #[arg(long)]
+    pub mask: bool,
+}
+
+pub fn run(args: ShowArgs) -> Result<simfleet::Outcome, simfleet::Error> {
+    let render = RenderOptions {
+        format: args.format,
+        verbose: args.verbose,
+        mask: args.mask,
+        out: None,
+    };
+    simfleet::ops::plan::show(&args.planfile, &render, &mut std::io::stdout().lock())
+}
