@@ -89,6 +89,8 @@ pub enum ApplyError {
     Stale(Vec<StaleSim>),
     #[error("re-reading the SIMs the plan touches failed, nothing was applied: {0}")]
     Recheck(#[source] ApiError),
+    #[error("cannot set up the API client: {0}")]
+    Client(#[source] ApiError),
     #[error("apply did not converge: {failed} SIM(s) failed or did not reach their planned values (see the report above); fix the cause and run apply again")]
     NotConverged { failed: u64 },
 }

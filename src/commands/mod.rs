@@ -5,6 +5,7 @@ pub mod validate;
 pub mod sandbox;
 pub mod connect;
 pub mod plan;
+pub mod apply;
 pub mod show;
 
 /// The tokio runtime the network commands run on.

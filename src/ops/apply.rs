@@ -11,34 +11,20 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{Client, ClientConfig, DEFAULT_ENDPOINT};
 use crate::apply::{self, ApplyOptions, ApplyReport, ApplyStatus, ProgressMode};
-use crate::fleet::Snapshot;
 use crate::plan::{Guards, Plan};
-use crate::sandbox::{demo_fleet, Sandbox, SandboxConfig};
 use crate::{Error, Outcome};
 
-/// The environment variable holding the API token.
-pub const TOKEN_ENV: &str = "WHEREVER_SIM_TOKEN";
+use super::connect::{ConnectOptions, Connection};
+use super::plan::{load_plan_file, make_plan, print_plan, LiveSource, PlanFormat, PlanOptions, RenderOptions};
 
 /// Report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
     Text,
     Json,
-}
-
-/// Where the API is.
-#[derive(Debug, Clone, Default)]
-pub struct Connection {
-    pub endpoint: Option<String>,
-    pub token_file: Option<PathBuf>,
-    /// Start an in-process sandbox (demo fleet, or `sandbox_fleet`) and talk to it.
-    pub sandbox: bool,
-    pub sandbox_fleet: Option<PathBuf>,
 }
 
 /// The `apply` command's options.
@@ -57,30 +43,17 @@ pub struct ApplyCommand {
     pub allow_irreversible: bool,
     pub job_timeout: Duration,
     pub format: ReportFormat,
-    pub connection: Connection,
+    pub connect: ConnectOptions,
 }
 
-/// Runs `apply`; the report goes to `out`, prompts and progress to stderr.
-pub fn apply(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(apply_async(cmd, out))
+/// Runs `apply`; the report goes to `out`, the plan (for a directory), prompts and progress to
+/// stderr.
+pub async fn run(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
+    apply_async(cmd, out).await
 }
 
 async fn apply_async(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let sandbox = if cmd.connection.sandbox {
-        let fleet = match &cmd.connection.sandbox_fleet {
-            Some(path) => Snapshot::load(path)?,
-            None => demo_fleet(),
-        };
-        Some(Sandbox::start(SandboxConfig::default(), fleet).await?)
-    } else {
-        None
-    };
-    let client = connect(&cmd.connection, sandbox.as_ref().map(|s| s.url()))?;
-
+    let mut err = std::io::stderr();
     let is_plan_file = cmd.target.is_file();
     let spec_dir = if is_plan_file {
         cmd.spec_dir.clone()
@@ -95,13 +68,22 @@ async fn apply_async(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, 
         allow_irreversible: cmd.allow_irreversible || config.allow_irreversible,
     };
     let concurrency = cmd.concurrency.or(config.concurrency).unwrap_or(8).max(1);
+    let mut connect = cmd.connect.clone();
+    if connect.requests_per_second.is_none() {
+        connect.requests_per_second = config.requests_per_second;
+    }
 
     let plan = if is_plan_file {
-        read_plan(&cmd.target)?
+        load_plan_file(&cmd.target)?
     } else {
-        plan_directory(&cmd, &client, &guards, out).await?
+        plan_directory(&cmd, &connect, &guards, concurrency).await?
     };
 
+    let mut notes = Vec::new();
+    let connection = Connection::open(&connect, &mut notes).await?;
+    for note in notes {
+        let _ = writeln!(err, "{note}");
+    }
     let cancel = CancellationToken::new();
     let abort = CancellationToken::new();
     let signals = tokio::spawn(watch_signals(cancel.clone(), abort.clone()));
@@ -115,11 +97,9 @@ async fn apply_async(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, 
         abort,
         ..ApplyOptions::default()
     };
-    let result = apply::apply(&plan, &client, options, cancel).await;
+    let result = apply::apply(&plan, &connection.client, options, cancel).await;
     signals.abort();
-    if let Some(sandbox) = sandbox {
-        sandbox.shutdown().await;
-    }
+    connection.close().await;
     let report = result?;
     write_report(&report, cmd.format, out)?;
     outcome(&report)
@@ -156,38 +136,6 @@ fn write_report(report: &ApplyReport, format: ReportFormat, out: &mut dyn Write)
     })
 }
 
-/// Builds the API client: the sandbox's URL with its test token, or `--endpoint` (default the
-/// reference's) with the token from `WHEREVER_SIM_TOKEN` or `--token-file`.
-pub fn connect(connection: &Connection, sandbox_url: Option<String>) -> Result<Client, Error> {
-    let (endpoint, token) = match sandbox_url {
-        Some(url) => (url, "sandbox".to_string()),
-        None => {
-            let token = match &connection.token_file {
-                Some(path) => std::fs::read_to_string(path)
-                    .map_err(|e| {
-                        Error::Usage(format!("cannot read the token file {}: {e}", path.display()))
-                    })?
-                    .trim()
-                    .to_string(),
-                None => std::env::var(TOKEN_ENV).map_err(|_| {
-                    Error::Usage(format!(
-                        "no API token: set {TOKEN_ENV} or use --token-file (or --sandbox to try without one)"
-                    ))
-                })?,
-            };
-            (
-                connection
-                    .endpoint
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string()),
-                token,
-            )
-        }
-    };
-    Client::new(ClientConfig::new(endpoint, SecretString::from(token)))
-        .map_err(|e| Error::Apply(apply::ApplyError::Client(e)))
-}
-
 /// `simfleet.yaml` of the spec directory, or the defaults when there is none.
 fn load_config(spec_dir: &Path) -> Result<crate::spec::Config, Error> {
     let path = spec_dir.join(crate::spec::CONFIG_FILE);
@@ -201,24 +149,41 @@ fn load_config(spec_dir: &Path) -> Result<crate::spec::Config, Error> {
     Ok(config.unwrap_or_default())
 }
 
-fn read_plan(path: &Path) -> Result<Plan, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Usage(format!("cannot read the plan file {}: {e}", path.display())))?;
-    Plan::from_file_json(&text)
-        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
-}
-
 /// Plans a spec directory, shows the plan and asks for confirmation.
 async fn plan_directory(
     cmd: &ApplyCommand,
-    client: &Client,
+    connect: &ConnectOptions,
     guards: &Guards,
-    out: &mut dyn Write,
+    concurrency: usize,
 ) -> Result<Plan, Error> {
-    let plan = super::plan_for_apply::plan_dir(&cmd.target, client, guards).await?;
-    let shown = crate::render::text::render(&plan);
+    let made = make_plan(&PlanOptions {
+        dir: cmd.target.clone(),
+        source: LiveSource::Api(connect.clone()),
+        target: None,
+        concurrency,
+        allow_status_cuts: guards.allow_status_cuts,
+        allow_irreversible: guards.allow_irreversible,
+        max_changes: guards.max_changes,
+        max_percent: guards.max_percent,
+        progress: super::plan::interactive_progress(),
+    })
+    .await?;
     let mut err = std::io::stderr();
-    let _ = err.write_all(shown.as_bytes());
+    for note in &made.notes {
+        let _ = writeln!(err, "{note}");
+    }
+    let plan = made.plan;
+    // The plan goes to stderr: stdout carries the apply report (JSON with --format json).
+    print_plan(
+        &plan,
+        &RenderOptions {
+            format: PlanFormat::Text,
+            verbose: false,
+            mask: false,
+            out: None,
+        },
+        &mut err,
+    );
     if plan.changes.is_empty() {
         return Ok(plan);
     }
@@ -238,8 +203,7 @@ async fn plan_directory(
         .read_line(&mut answer)
         .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
     if answer.trim() != "yes" {
-        let _ = writeln!(out, "Apply cancelled; nothing was changed.");
-        return Err(Error::Usage("apply not confirmed".into()));
+        return Err(Error::Usage("apply not confirmed; nothing was changed".into()));
     }
     Ok(plan)
 }
