@@ -118,17 +118,24 @@ pub async fn fetch_sims(
         let total = scopes.first().map_or(0, |s| s.total.unwrap_or(0));
         (scopes, total)
     } else {
-        futures::future::try_join(discover, client.count_sims_counted(&SimFilter::default(), Some(&counter)))
-            .await?
+        futures::future::try_join(
+            discover,
+            client.count_sims_counted(&SimFilter::default(), Some(&counter)),
+        )
+        .await?
     };
 
     let mut partitions: Vec<Partition> = scopes.into_iter().flat_map(|s| s.partitions).collect();
     // Largest first, so the long chains start early and the short ones fill in around them.
-    partitions.sort_by(|a, b| b.expected.unwrap_or(u64::MAX).cmp(&a.expected.unwrap_or(u64::MAX)));
+    partitions.sort_by(|a, b| {
+        b.expected
+            .unwrap_or(u64::MAX)
+            .cmp(&a.expected.unwrap_or(u64::MAX))
+    });
     let expected_total: u64 = partitions.iter().filter_map(|p| p.expected).sum();
     let progress = Progress {
         done: AtomicU64::new(0),
-        total: AtomicU64::new(expected_total),
+        total: expected_total,
         callback: opts.progress.clone(),
     };
     progress.report(0);
@@ -152,7 +159,7 @@ pub async fn fetch_sims(
 
 struct Progress {
     done: AtomicU64,
-    total: AtomicU64,
+    total: u64,
     callback: Option<ProgressFn>,
 }
 
@@ -160,8 +167,9 @@ impl Progress {
     fn report(&self, add: u64) {
         let done = self.done.fetch_add(add, Ordering::Relaxed) + add;
         if let Some(callback) = &self.callback {
-            let total = self.total.load(Ordering::Relaxed);
-            callback(done.min(total.max(done)), total.max(done));
+            // A re-read or a growing fleet can read more than was counted: never report done > total.
+            let total = self.total.max(done);
+            callback(done, total);
         }
     }
 }
@@ -212,6 +220,13 @@ fn common_prefix(a: &str, b: &str) -> String {
         .collect()
 }
 
+/// The digit of `iccid` right after `prefix`, if `iccid` continues `prefix` with a digit.
+fn next_digit(iccid: &str, prefix: &str) -> Option<u8> {
+    let rest = iccid.strip_prefix(prefix)?;
+    let c = rest.chars().next()?;
+    c.to_digit(10).map(|d| d as u8)
+}
+
 /// Partitions small enough that C of them in flight finish together: each holds at most an even
 /// share of the scope's pages (and at least one page).
 pub(crate) fn target_partition_size(total: u64, concurrency: usize) -> u64 {
@@ -237,12 +252,14 @@ pub(crate) struct Answers {
 }
 
 /// A prefix with its counted `totalSims`, waiting to be split. `split_at` is the longer prefix
-/// every one of its ICCIDs shares, once its bounds are known.
+/// every one of its ICCIDs shares, once its bounds are known; `digits` the range of next digits
+/// between its lowest and highest ICCID (children outside it are empty without asking).
 #[derive(Debug, Clone)]
 struct Pending {
     prefix: String,
     count: u64,
     split_at: Option<String>,
+    digits: (u8, u8),
 }
 
 /// The adaptive split as a state machine: answer [`Partitioner::pending`] with
@@ -280,6 +297,7 @@ impl Partitioner {
                 prefix,
                 count,
                 split_at: None,
+                digits: (0, 9),
             });
         } else if count > 0 {
             self.done.push((prefix, count));
@@ -292,7 +310,9 @@ impl Partitioner {
             .iter()
             .flat_map(|p| match &p.split_at {
                 None => vec![Query::Bounds(p.prefix.clone())],
-                Some(at) => (0..10).map(|d| Query::Count(format!("{at}{d}"))).collect(),
+                Some(at) => (p.digits.0..=p.digits.1)
+                    .map(|d| Query::Count(format!("{at}{d}")))
+                    .collect(),
             })
             .collect()
     }
@@ -302,14 +322,19 @@ impl Partitioner {
         for mut part in std::mem::take(&mut self.frontier) {
             match part.split_at.take() {
                 None => {
-                    let shared = match answers.bounds.get(&part.prefix) {
-                        Some((Some(lo), Some(hi))) => common_prefix(lo, hi),
-                        _ => String::new(),
+                    let (lo, hi) = match answers.bounds.get(&part.prefix) {
+                        Some((Some(lo), Some(hi))) => (lo.as_str(), hi.as_str()),
+                        _ => ("", ""),
                     };
+                    let shared = common_prefix(lo, hi);
                     let at = if shared.starts_with(&part.prefix) {
                         shared
                     } else {
                         part.prefix.clone()
+                    };
+                    part.digits = match (next_digit(lo, &at), next_digit(hi, &at)) {
+                        (Some(first), Some(last)) if first <= last => (first, last),
+                        _ => (0, 9),
                     };
                     if at.len() < MAX_SPLIT_PREFIX_LEN {
                         part.split_at = Some(at);
@@ -322,7 +347,11 @@ impl Partitioner {
                     let children: Option<Vec<(String, u64)>> = (0..10)
                         .map(|d| {
                             let prefix = format!("{at}{d}");
-                            answers.counts.get(&prefix).map(|&c| (prefix, c))
+                            if (part.digits.0..=part.digits.1).contains(&d) {
+                                answers.counts.get(&prefix).map(|&c| (prefix, c))
+                            } else {
+                                Some((prefix, 0))
+                            }
                         })
                         .collect();
                     match children {
@@ -346,7 +375,8 @@ impl Partitioner {
 
     /// The final partitions as `(prefix, count)`, sorted by prefix.
     pub(crate) fn finish(mut self) -> Vec<(String, u64)> {
-        self.done.extend(self.frontier.drain(..).map(|p| (p.prefix, p.count)));
+        self.done
+            .extend(self.frontier.drain(..).map(|p| (p.prefix, p.count)));
         self.done.sort();
         self.done
     }
@@ -391,17 +421,20 @@ async fn discover_partitions(
                 }
             })
             .buffer_unordered(concurrency)
-            .try_fold(Answers::default(), |mut answers, (query, bounds, n)| async move {
-                match (query, bounds) {
-                    (Query::Bounds(prefix), Some(b)) => {
-                        answers.bounds.insert(prefix, b);
+            .try_fold(
+                Answers::default(),
+                |mut answers, (query, bounds, n)| async move {
+                    match (query, bounds) {
+                        (Query::Bounds(prefix), Some(b)) => {
+                            answers.bounds.insert(prefix, b);
+                        }
+                        (Query::Count(prefix), _) | (Query::Bounds(prefix), None) => {
+                            answers.counts.insert(prefix, n);
+                        }
                     }
-                    (Query::Count(prefix), _) | (Query::Bounds(prefix), None) => {
-                        answers.counts.insert(prefix, n);
-                    }
-                }
-                Ok(answers)
-            })
+                    Ok(answers)
+                },
+            )
             .await?;
         partitioner.feed(&answers);
     }
@@ -444,7 +477,8 @@ async fn read_partition(
 ) -> Result<Vec<Sim>, ApiError> {
     let mut last = (0, 0);
     for _ in 0..2 {
-        let (mut sims, total) = page_all(client, &partition.filter, fields, counter, progress).await?;
+        let (mut sims, total) =
+            page_all(client, &partition.filter, fields, counter, progress).await?;
         sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
         sims.dedup_by(|a, b| a.iccid == b.iccid);
         if sims.len() as u64 == total {
@@ -487,7 +521,13 @@ async fn page_all(
     let mut pages = 0u64;
     loop {
         let page = client
-            .list_sims_page_counted(filter, MAX_PAGE_SIZE, token.as_deref(), fields, Some(counter))
+            .list_sims_page_counted(
+                filter,
+                MAX_PAGE_SIZE,
+                token.as_deref(),
+                fields,
+                Some(counter),
+            )
             .await?;
         pages += 1;
         let expected = *total.get_or_insert(page.total_sims);
@@ -520,9 +560,14 @@ mod tests {
 
     /// Drives the partitioner over a known fleet, answering like the server would.
     fn partition(fleet: &[String], root: &str, concurrency: usize) -> (Vec<(String, u64)>, usize) {
-        let under = |p: &str| -> Vec<&String> { fleet.iter().filter(|i| i.starts_with(p)).collect() };
+        let under =
+            |p: &str| -> Vec<&String> { fleet.iter().filter(|i| i.starts_with(p)).collect() };
         let total = under(root).len() as u64;
-        let mut p = Partitioner::new(root.to_string(), total, target_partition_size(total, concurrency));
+        let mut p = Partitioner::new(
+            root.to_string(),
+            total,
+            target_partition_size(total, concurrency),
+        );
         let mut requests = 0;
         while !p.is_finished() {
             let mut answers = Answers::default();
@@ -547,7 +592,9 @@ mod tests {
     }
 
     fn contiguous(start: u64, n: u64) -> Vec<String> {
-        (start..start + n).map(|i| format!("894900{i:013}")).collect()
+        (start..start + n)
+            .map(|i| format!("894900{i:013}"))
+            .collect()
     }
 
     #[test]
@@ -574,7 +621,10 @@ mod tests {
         }
         for (i, (a, _)) in parts.iter().enumerate() {
             for (b, _) in &parts[i + 1..] {
-                assert!(!a.starts_with(b.as_str()) && !b.starts_with(a.as_str()), "{a} / {b}");
+                assert!(
+                    !a.starts_with(b.as_str()) && !b.starts_with(a.as_str()),
+                    "{a} / {b}"
+                );
             }
         }
         assert!(parts.len() >= 8, "{parts:?}");
@@ -588,7 +638,7 @@ mod tests {
         let (parts, requests) = partition(&fleet, "", 8);
         assert_eq!(parts.iter().map(|(_, c)| c).sum::<u64>(), 10_000);
         assert_eq!(parts.len(), 10, "{parts:?}");
-        // Bounds of the root, then one round of ten counts.
+        // Bounds of the root, then one round of ten counts (digits 0..=9 all occur).
         assert_eq!(requests, 12);
     }
 

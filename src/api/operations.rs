@@ -14,8 +14,7 @@ use super::documents;
 use super::error::ApiError;
 use super::types::{
     BatchJob, BatchJobChanges, BatchJobDetailPage, BatchJobPage, BatchJobParams,
-    BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus, SimFields, SimPage,
-    UpdateSimArgs,
+    BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus, SimFields, SimPage, UpdateSimArgs,
 };
 use crate::fleet::{Sim, SimFilter, Transition};
 
@@ -282,11 +281,17 @@ impl Client {
     /// afterwards (plan fields). Retried like a read: it sets values, so resending is harmless.
     pub async fn update_sim(&self, args: &UpdateSimArgs) -> Result<Sim, ApiError> {
         let variables = args.to_variables()?;
+        let query = documents::update_sim_document(
+            variables
+                .as_object()
+                .into_iter()
+                .flat_map(|vars| vars.keys().map(String::as_str)),
+        );
         self.execute(
             Request {
                 operation: "UpdateSim",
                 field: "updateSim",
-                query: documents::UPDATE_SIM,
+                query: &query,
                 variables,
                 safety: Safety::Idempotent,
             },
@@ -417,6 +422,40 @@ impl Client {
             next_token: detail.next_token,
             total_count: detail.total_count,
         })
+    }
+
+    /// Batch jobs that could be the one `params` started, newest first: same changes, as many
+    /// SIMs as the include list, started at or after `started_after_ms` (Unix milliseconds).
+    /// Used after [`ApiError::OutcomeUnknown`]: exactly one candidate means the job was
+    /// started; none means it was not; several are ambiguous (re-read the SIMs instead).
+    /// Reads at most `max_pages` pages of `listBatchJobs`.
+    pub async fn find_batch_jobs(
+        &self,
+        params: &BatchJobParams,
+        started_after_ms: i64,
+        max_pages: u32,
+    ) -> Result<Vec<BatchJob>, ApiError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..max_pages.max(1) {
+            let page = self.list_batch_jobs(None, 50, token.as_deref()).await?;
+            let mut older = false;
+            for job in page.items {
+                if job.started_at < started_after_ms {
+                    older = true;
+                } else if job.changes == params.changes
+                    && job.total_sims == params.include_iccids().len() as i64
+                {
+                    found.push(job);
+                }
+            }
+            // Jobs come newest first: once one predates the window, the rest do too.
+            match page.next_token {
+                Some(next) if !older => token = Some(next),
+                _ => break,
+            }
+        }
+        Ok(found)
     }
 
     /// `cancelBatchJob`; `true` when the API accepted the cancellation (it completes
