@@ -19,9 +19,7 @@ use crate::api::{
 use super::{now_ms, BatchJobReport, Run, SimFailure};
 
 /// `listBatchJobs` pages read when looking for a job whose start answer was lost.
-const LOOKUP_PAGES: usize = 5;
-/// `listBatchJobs` page size of that lookup.
-const LOOKUP_PAGE_SIZE: u32 = 100;
+const LOOKUP_PAGES: u32 = 5;
 /// Polls that may fail in a row (after the client's own retries) before the job is given up
 /// to verification.
 const MAX_POLL_FAILURES: u32 = 5;
@@ -157,39 +155,23 @@ async fn start(run: &Run<'_>, params: &BatchJobParams) -> Result<Started, StartF
     ))
 }
 
-/// Jobs that look like the one `params` started at or after `since` (Unix ms).
+/// Jobs that look like the one `params` started at or after `since` (Unix ms), other than
+/// those this run already knows.
 async fn lookup(
     run: &Run<'_>,
     params: &BatchJobParams,
     since: i64,
     known: &HashSet<i64>,
 ) -> Result<Vec<i64>, ApiError> {
-    let total = params.include_iccids().len() as i64;
-    let mut found = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..LOOKUP_PAGES {
-        let page = run
-            .client
-            .list_batch_jobs(None, LOOKUP_PAGE_SIZE, token.as_deref())
-            .await?;
-        let mut older = false;
-        for job in &page.items {
-            if job.started_at < since {
-                older = true;
-                continue;
-            }
-            if job.changes == params.changes && job.total_sims == total && !known.contains(&job.id)
-            {
-                found.push(job.id);
-            }
-        }
-        // Newest first: once a page reaches jobs older than the window, the rest are too.
-        token = page.next_token.filter(|t| !t.is_empty());
-        if older || token.is_none() {
-            break;
-        }
-    }
-    Ok(found)
+    let found = run
+        .client
+        .find_batch_jobs(params, since, LOOKUP_PAGES)
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|job| job.id)
+        .filter(|id| !known.contains(id))
+        .collect())
 }
 
 fn status_name(status: BatchJobStatus) -> &'static str {

@@ -155,7 +155,8 @@ impl ApplyReport {
                 return out;
             }
             ApplyStatus::NothingToDo if self.sims_planned == 0 => {
-                let _ = writeln!(w, "No changes. The fleet matches the plan.");
+                let _ = writeln!(w, "No changes: the plan has nothing to apply.");
+                return out;
             }
             _ => {}
         }
