@@ -5,246 +5,10 @@
 //! What the sandbox holds afterwards (`GET /state`) and what it was asked (`GET /stats`) are the
 //! evidence, not the tool's own report.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
+use common::*;
 use serde_json::{json, Value};
-use simfleet::fleet::{Sim, Snapshot};
-use simfleet::sandbox::{RunningSandbox, Sandbox, SandboxConfig};
-
-struct Env {
-    rt: tokio::runtime::Runtime,
-    sandbox: Option<RunningSandbox>,
-    url: String,
-    base: String,
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn start(fleet: Snapshot, config: SandboxConfig) -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let sandbox = rt
-            .block_on(Sandbox::start(config, fleet))
-            .expect("sandbox starts");
-        let url = sandbox.url();
-        let base = format!("http://{}", sandbox.addr());
-        Env {
-            rt,
-            sandbox: Some(sandbox),
-            url,
-            base,
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn new(fleet: Snapshot) -> Env {
-        Env::start(
-            fleet,
-            SandboxConfig {
-                batch_rate: 100_000.0,
-                ..SandboxConfig::default()
-            },
-        )
-    }
-
-    /// The binary with the token and endpoint set; CI=1 keeps progress to plain lines.
-    fn simfleet(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("simfleet").expect("binary");
-        cmd.env("WHEREVER_SIM_TOKEN", "sandbox")
-            .env("CI", "1")
-            .env_remove("WHEREVER_SIM_ENDPOINT")
-            .args(args)
-            .args(["--endpoint", &self.url])
-            .timeout(std::time::Duration::from_secs(120));
-        cmd
-    }
-
-    /// Writes the spec (and a simfleet.yaml without the Luhn check) and returns its directory.
-    fn spec(&self, yaml: &str) -> PathBuf {
-        let dir = self.dir.path().join("fleet");
-        std::fs::create_dir_all(&dir).expect("spec dir");
-        std::fs::write(dir.join("fleet.yaml"), yaml).expect("spec file");
-        std::fs::write(dir.join("simfleet.yaml"), "luhn_check: false\n").expect("config");
-        dir
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn get(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.base);
-        self.rt.block_on(async {
-            reqwest::get(&url)
-                .await
-                .expect("GET")
-                .json::<Value>()
-                .await
-                .expect("JSON")
-        })
-    }
-
-    fn state(&self) -> Vec<Sim> {
-        let snapshot = self.get("/state");
-        serde_json::from_value(snapshot["sims"].clone()).expect("SIMs")
-    }
-
-    fn sim(&self, iccid: &str) -> Sim {
-        self.state()
-            .into_iter()
-            .find(|s| s.iccid == iccid)
-            .unwrap_or_else(|| panic!("{iccid} in the sandbox"))
-    }
-
-    fn calls(&self, field: &str) -> u64 {
-        self.get("/stats")["operations"][field].as_u64().unwrap_or(0)
-    }
-
-    fn gql(&self, query: &str, variables: Value) -> Value {
-        let url = self.url.clone();
-        self.rt.block_on(async {
-            reqwest::Client::new()
-                .post(&url)
-                .header("Authorization", "sandbox")
-                .json(&json!({"query": query, "variables": variables}))
-                .send()
-                .await
-                .expect("POST")
-                .json::<Value>()
-                .await
-                .expect("JSON")
-        })
-    }
-
-    /// `plan DIR --out FILE`, returning the plan file's path.
-    fn plan_out(&self, spec: &Path, extra: &[&str]) -> PathBuf {
-        let out = self.path("plan.json");
-        let mut args = vec!["plan", path_str(spec), "--out", path_str(&out)];
-        args.extend_from_slice(extra);
-        let assert = self.simfleet(&args).assert();
-        let code = assert.get_output().status.code();
-        assert!(matches!(code, Some(0) | Some(3)), "plan failed: {:?}", assert.get_output());
-        out
-    }
-
-    /// `apply FILE --format json`: exit code and report (when one was printed).
-    fn apply_json(&self, plan: &Path, spec: &Path, extra: &[&str]) -> (i32, Option<Value>, String) {
-        let mut args = vec![
-            "apply",
-            path_str(plan),
-            "--spec",
-            path_str(spec),
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let output = self.simfleet(&args).output().expect("apply runs");
-        let report = serde_json::from_slice::<Value>(&output.stdout).ok();
-        (
-            output.status.code().unwrap_or(-1),
-            report,
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    /// `plan DIR --detailed-exitcode`: 0 = no changes.
-    fn replan_code(&self, spec: &Path) -> (i32, String) {
-        let output = self
-            .simfleet(&["plan", path_str(spec), "--detailed-exitcode"])
-            .output()
-            .expect("plan runs");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-        )
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some(sandbox) = self.sandbox.take() {
-            self.rt.block_on(sandbox.shutdown());
-        }
-    }
-}
-
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
-
-fn iccid(i: u32) -> String {
-    format!("8949000000000000{i:04}")
-}
-
-/// One SIM as the sandbox stores it.
-fn sim(i: u32, status: i32, label: &str, extra: Value) -> Value {
-    let mut v = json!({
-        "iccid": iccid(i),
-        "statusid": status,
-        "providerid": 5,
-        "monthly_data_limit": 100_000_000,
-        "end_customer_label": {"name": label},
-    });
-    if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
-        for (k, val) in more {
-            obj.insert(k.clone(), val.clone());
-        }
-    }
-    v
-}
-
-fn fleet(sims: Vec<Value>) -> Snapshot {
-    Snapshot::from_json(
-        &json!({"format_version": 1, "sims": sims}).to_string(),
-        "test fleet",
-    )
-    .expect("valid snapshot")
-}
-
-/// 10 ACME SIMs (limits + auto lock), 4 Globex test-ready SIMs (unlimited data, voice, then
-/// activation), one SIM with a specific IMEI, 5 SIMs no rule matches.
-fn mixed_fleet() -> Snapshot {
-    let mut sims = Vec::new();
-    for i in 0..10 {
-        sims.push(sim(i, 2, "ACME", json!({})));
-    }
-    for i in 10..14 {
-        sims.push(sim(i, 6, "Globex", json!({})));
-    }
-    sims.push(sim(14, 2, "Solo", json!({"custom_field_1": "old"})));
-    for i in 15..20 {
-        sims.push(sim(i, 2, "Other", json!({"custom_field_1": format!("keep-{i}")})));
-    }
-    fleet(sims)
-}
-
-fn mixed_spec() -> String {
-    format!(
-        r#"rules:
-  - name: acme
-    match: {{ end_customer_label: ACME }}
-    set:
-      monthly_data_limit: 250MB
-      monthly_sms_mo_limit: 100
-      imei_lock: auto
-  - name: globex
-    match: {{ end_customer_label: Globex }}
-    set:
-      status: activated
-      monthly_data_limit: unlimited
-      monthly_voice_mo_limit: 600
-sims:
-  "{}":
-    custom_field_1: truck-17
-    imei_lock: "356938035643809"
-"#,
-        iccid(14)
-    )
-}
 
 fn failures_of<'a>(report: &'a Value, iccid: &str) -> Vec<&'a Value> {
     report["failures"]
@@ -276,7 +40,9 @@ fn plan_apply_plan_converges_and_leaves_the_rest_alone() {
     );
     let jobs = report["batch_jobs"].as_array().expect("jobs");
     assert!(!jobs.is_empty());
-    assert!(jobs.iter().all(|j| j["status"] == "COMPLETED" && j["id"].is_i64()));
+    assert!(jobs
+        .iter()
+        .all(|j| j["status"] == "COMPLETED" && j["id"].is_i64()));
 
     let (code, stdout) = env.replan_code(&spec);
     assert_eq!(code, 0, "plan after apply still has changes:\n{stdout}");
@@ -303,7 +69,10 @@ fn plan_apply_plan_converges_and_leaves_the_rest_alone() {
     let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(report.expect("report")["sims_already_done"], 15);
-    assert_eq!(env.calls("startBatchJob") + env.calls("updateSim"), mutations);
+    assert_eq!(
+        env.calls("startBatchJob") + env.calls("updateSim"),
+        mutations
+    );
 }
 
 #[test]
@@ -329,8 +98,14 @@ fn a_stale_plan_applies_nothing_and_lists_the_sim() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("stale"), "{stderr}");
     assert!(stderr.contains(&stale), "{stderr}");
-    assert!(stderr.contains("monthly_data_limit") && stderr.contains("777"), "{stderr}");
-    assert!(!stderr.contains(&iccid(4)), "an unmanaged change made it stale: {stderr}");
+    assert!(
+        stderr.contains("monthly_data_limit") && stderr.contains("777"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&iccid(4)),
+        "an unmanaged change made it stale: {stderr}"
+    );
     assert_eq!(env.calls("startBatchJob"), 0);
     assert_eq!(env.state(), before, "a stale plan changed the fleet");
 }
@@ -360,13 +135,20 @@ fn a_wrong_checksum_is_refused_before_any_call() {
     let (code, _, stderr) = env.apply_json(
         &plan_file,
         &spec,
-        &["--expect-checksum", "sha256:0000000000000000000000000000000000000000000000000000000000000000"],
+        &[
+            "--expect-checksum",
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        ],
     );
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("--expect-checksum"), "{stderr}");
     assert!(stderr.contains("nothing was applied"), "{stderr}");
     assert_eq!(env.state(), before);
-    assert_eq!(env.calls("listSims"), reads, "apply read the fleet before refusing");
+    assert_eq!(
+        env.calls("listSims"),
+        reads,
+        "apply read the fleet before refusing"
+    );
 }
 
 #[test]
@@ -407,10 +189,20 @@ fn guards_stop_with_exit_3_and_name_the_flag() {
     assert_eq!(env.calls("startBatchJob") + env.calls("updateSim"), 0);
 
     // simfleet.yaml's max_percent applies too.
-    std::fs::write(spec.join("simfleet.yaml"), "luhn_check: false\nmax_percent: 50\n").expect("config");
+    std::fs::write(
+        spec.join("simfleet.yaml"),
+        "luhn_check: false\nmax_percent: 50\n",
+    )
+    .expect("config");
     let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
     let output = env
-        .simfleet(&["apply", path_str(&plan_file), "--spec", path_str(&spec), "--allow-status-cuts"])
+        .simfleet(&[
+            "apply",
+            path_str(&plan_file),
+            "--spec",
+            path_str(&spec),
+            "--allow-status-cuts",
+        ])
         .output()
         .expect("apply runs");
     assert_eq!(output.status.code(), Some(3));
@@ -450,8 +242,7 @@ fn a_forbidden_transition_is_blocked_in_the_plan_and_never_sent() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains(&iccid(0)), "{stdout}");
     let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
-    let (code, report, stderr) =
-        env.apply_json(&plan_file, &spec, &["--allow-status-cuts"]);
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &["--allow-status-cuts"]);
     assert_eq!(code, 0, "{stderr}");
     let report = report.expect("report");
     assert_eq!(report["blocked"], 1);
@@ -492,17 +283,27 @@ fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() 
         );
     }
     let jobs = report["batch_jobs"].as_array().expect("jobs");
-    let statuses: Vec<(&Value, &Value)> = jobs
-        .iter()
-        .map(|j| (&j["status"], &j["partial"]))
-        .collect();
-    assert!(statuses.contains(&(&json!("FAILED"), &json!(false))), "{jobs:?}");
-    assert!(statuses.contains(&(&json!("COMPLETED"), &json!(true))), "{jobs:?}");
+    let statuses: Vec<(&Value, &Value)> =
+        jobs.iter().map(|j| (&j["status"], &j["partial"])).collect();
+    assert!(
+        statuses.contains(&(&json!("FAILED"), &json!(false))),
+        "{jobs:?}"
+    );
+    assert!(
+        statuses.contains(&(&json!("COMPLETED"), &json!(true))),
+        "{jobs:?}"
+    );
     // The SIM whose lock failed was not activated; the others were.
     assert_eq!(env.sim(&iccid(2)).statusid, 6);
     assert!(
-        report["skipped"].as_array().expect("skipped").iter().any(|s| s["iccid"] == iccid(2)
-            && s["reason"].as_str().is_some_and(|r| r.contains("not activated"))),
+        report["skipped"]
+            .as_array()
+            .expect("skipped")
+            .iter()
+            .any(|s| s["iccid"] == iccid(2)
+                && s["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("not activated"))),
         "{report}"
     );
     assert_eq!(env.sim(&iccid(3)).statusid, 2);
@@ -515,7 +316,13 @@ fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() 
         .expect("apply runs");
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains(&format!("{} imei_lock (code 701): General error while writing IMEI lock", iccid(0))), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{} imei_lock (code 701): General error while writing IMEI lock",
+            iccid(0)
+        )),
+        "{text}"
+    );
 }
 
 #[test]

@@ -96,16 +96,19 @@ pub(crate) async fn run_batch(run: &Run<'_>, phase: u8, params: BatchJobParams) 
             r.partial = job.status == BatchJobStatus::Completed && job.failed_sims > 0;
         }
     });
-    if job.status == BatchJobStatus::Cancelled {
-        // Which SIMs the job reached before it stopped is for verification to find out.
+    let cancelled = job.status == BatchJobStatus::Cancelled;
+    if cancelled {
+        // Which SIMs the job reached before it stopped is for verification to find out; the
+        // others were not attempted (they are not failures: a re-run does them).
         run.ledger(|l| {
             for iccid in &iccids {
-                l.uncertain
-                    .insert(iccid.clone(), format!("batch job {id} was cancelled"));
+                l.skipped.entry(iccid.clone()).or_insert_with(|| {
+                    format!("batch job {id} was cancelled before it reached this SIM")
+                });
             }
         });
     }
-    read_details(run, id).await;
+    read_details(run, id, cancelled).await;
 }
 
 enum StartFailure {
@@ -197,9 +200,12 @@ async fn poll(run: &Run<'_>, id: i64, iccids: &[String]) -> Option<BatchJob> {
         match run.client.get_batch_job(id).await {
             Ok(job) => {
                 failures = 0;
-                let progressed =
-                    (job.successful_sims.max(0) + job.failed_sims.max(0)) as u64;
-                let progressed = if job.status.is_finished() { sims } else { progressed.min(sims) };
+                let progressed = (job.successful_sims.max(0) + job.failed_sims.max(0)) as u64;
+                let progressed = if job.status.is_finished() {
+                    sims
+                } else {
+                    progressed.min(sims)
+                };
                 run.progress.advance(progressed.saturating_sub(reported));
                 reported = reported.max(progressed);
                 run.ledger(|l| {
@@ -214,7 +220,12 @@ async fn poll(run: &Run<'_>, id: i64, iccids: &[String]) -> Option<BatchJob> {
             Err(e) => {
                 failures += 1;
                 if failures >= MAX_POLL_FAILURES {
-                    give_up(run, iccids, sims - reported, &format!("polling batch job {id} failed: {e}"));
+                    give_up(
+                        run,
+                        iccids,
+                        sims - reported,
+                        &format!("polling batch job {id} failed: {e}"),
+                    );
                     return None;
                 }
             }
@@ -272,14 +283,17 @@ fn give_up(run: &Run<'_>, iccids: &[String], remaining: u64, reason: &str) {
 
 /// Reads the FAILED and SKIPPED SIMs of a finished job (every page) and records the ones that
 /// did not converge, with decoded codes. "Already set" codes count as converged.
-async fn read_details(run: &Run<'_>, id: i64) {
+async fn read_details(run: &Run<'_>, id: i64, cancelled: bool) {
     let mut token: Option<String> = None;
     loop {
         let page = match run
             .client
             .list_batch_job_details(
                 id,
-                &[BatchJobSimDetailStatus::Failed, BatchJobSimDetailStatus::Skipped],
+                &[
+                    BatchJobSimDetailStatus::Failed,
+                    BatchJobSimDetailStatus::Skipped,
+                ],
                 token.as_deref(),
             )
             .await
@@ -301,6 +315,10 @@ async fn read_details(run: &Run<'_>, id: i64) {
                     .filter(|c| !is_already_set(*c))
                     .collect();
                 if real.is_empty() && !sim.error_codes.is_empty() {
+                    continue;
+                }
+                // A cancelled job skips the SIMs it had not reached yet, without a code.
+                if real.is_empty() && cancelled && sim.status == BatchJobSimDetailStatus::Skipped {
                     continue;
                 }
                 if real.is_empty() {

@@ -300,11 +300,18 @@ async fn execute(plan: &Plan, run: &Run<'_>, done: &BTreeSet<String>) {
                 let mut out: BTreeMap<String, String> = l
                     .failures
                     .keys()
-                    .map(|i| (i.clone(), "not activated: an earlier change of this SIM failed".to_string()))
+                    .map(|i| {
+                        (
+                            i.clone(),
+                            "not activated: an earlier change of this SIM failed".to_string(),
+                        )
+                    })
                     .collect();
                 for (iccid, why) in &l.uncertain {
                     out.entry(iccid.clone()).or_insert_with(|| {
-                        format!("not activated: the outcome of an earlier change is unknown ({why})")
+                        format!(
+                            "not activated: the outcome of an earlier change is unknown ({why})"
+                        )
                     });
                 }
                 out

@@ -271,7 +271,10 @@ mod tests {
     fn schema_file_is_current() {
         let schema = schemars::schema_for!(ApplyReport);
         let text = serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n";
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/apply-report.schema.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schema/apply-report.schema.json"
+        );
         if std::env::var_os("UPDATE_SCHEMAS").is_some() {
             std::fs::write(path, &text).unwrap_or_else(|e| panic!("write {path}: {e}"));
         }

@@ -25,7 +25,8 @@ fn work_from_a_batch_action_never_has_an_empty_include_list() {
         },
     });
     assert!(to_work(&action, Vec::new()).is_err());
-    let Ok(Work::Batch { params, .. }) = to_work(&action, vec!["89490000000000000015".into()]) else {
+    let Ok(Work::Batch { params, .. }) = to_work(&action, vec!["89490000000000000015".into()])
+    else {
         panic!("expected a batch job");
     };
     assert_eq!(params.include_iccids().len(), 1);
@@ -72,5 +73,9 @@ fn guards_use_the_apply_flags() {
     );
     let kinds: Vec<GuardKind> = stops.iter().map(|g| g.guard).collect();
     assert_eq!(kinds, vec![GuardKind::MaxChanges]);
-    assert!(stops[0].message.contains("max_changes"), "{}", stops[0].message);
+    assert!(
+        stops[0].message.contains("max_changes"),
+        "{}",
+        stops[0].message
+    );
 }

@@ -63,5 +63,8 @@ pub fn run(args: ApplyArgs) -> Result<simfleet::Outcome, simfleet::Error> {
         format: args.format,
         connect: args.connect.options(),
     };
-    super::runtime()?.block_on(simfleet::ops::apply::run(cmd, &mut std::io::stdout().lock()))
+    super::runtime()?.block_on(simfleet::ops::apply::run(
+        cmd,
+        &mut std::io::stdout().lock(),
+    ))
 }

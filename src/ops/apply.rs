@@ -18,7 +18,9 @@ use crate::plan::{Guards, Plan};
 use crate::{Error, Outcome};
 
 use super::connect::{ConnectOptions, Connection};
-use super::plan::{load_plan_file, make_plan, print_plan, LiveSource, PlanFormat, PlanOptions, RenderOptions};
+use super::plan::{
+    load_plan_file, make_plan, print_plan, LiveSource, PlanFormat, PlanOptions, RenderOptions,
+};
 
 /// Report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -121,7 +123,11 @@ pub fn outcome(report: &ApplyReport) -> Result<Outcome, Error> {
     })
 }
 
-fn write_report(report: &ApplyReport, format: ReportFormat, out: &mut dyn Write) -> Result<(), Error> {
+fn write_report(
+    report: &ApplyReport,
+    format: ReportFormat,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let text = match format {
         ReportFormat::Text => report.to_text(),
         ReportFormat::Json => {
@@ -130,10 +136,11 @@ fn write_report(report: &ApplyReport, format: ReportFormat, out: &mut dyn Write)
                 + "\n"
         }
     };
-    out.write_all(text.as_bytes()).map_err(|source| Error::WriteFile {
-        path: "stdout".into(),
-        source,
-    })
+    out.write_all(text.as_bytes())
+        .map_err(|source| Error::WriteFile {
+            path: "stdout".into(),
+            source,
+        })
 }
 
 /// `simfleet.yaml` of the spec directory, or the defaults when there is none.
@@ -203,7 +210,9 @@ async fn plan_directory(
         .read_line(&mut answer)
         .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
     if answer.trim() != "yes" {
-        return Err(Error::Usage("apply not confirmed; nothing was changed".into()));
+        return Err(Error::Usage(
+            "apply not confirmed; nothing was changed".into(),
+        ));
     }
     Ok(plan)
 }

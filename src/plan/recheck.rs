@@ -177,7 +177,11 @@ mod tests {
 
     #[test]
     fn auto_lock_matches_any_enabled_lock_and_text_none_matches_empty() {
-        let c = change(Field::ImeiLock, Value::Null, json!({"enabled": true, "imei": null}));
+        let c = change(
+            Field::ImeiLock,
+            Value::Null,
+            json!({"enabled": true, "imei": null}),
+        );
         let mut sim = Sim {
             imei_lock: Some(ImeiLock {
                 enabled: false,
@@ -198,7 +202,9 @@ mod tests {
         );
         assert_eq!(field_state(&sim, &specific), FieldState::Neither);
         let label = change(Field::EndCustomerLabel, json!("OLD"), Value::Null);
-        sim.end_customer_label = Some(crate::fleet::EndCustomerLabel { name: String::new() });
+        sim.end_customer_label = Some(crate::fleet::EndCustomerLabel {
+            name: String::new(),
+        });
         assert_eq!(field_state(&sim, &label), FieldState::AtTo);
     }
 }
