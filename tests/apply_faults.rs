@@ -282,7 +282,7 @@ fn an_include_list_that_a_resume_empties_is_never_sent() {
 #[test]
 #[ignore = "slow: run with --ignored"]
 fn fifty_thousand_sims_with_one_new_limit_take_fifty_batch_jobs() {
-    let env = Env::new(fleet((0..50_000).map(|i| sim_50k(i)).collect()));
+    let env = Env::new(fleet((0..50_000).map(sim_50k).collect()));
     let spec =
         env.spec("rules:\n  - name: all\n    match: all\n    set: { monthly_data_limit: 123MB }\n");
     let started = Instant::now();

@@ -95,10 +95,16 @@ pub enum ApplyError {
     NotConverged { failed: u64 },
 }
 
+/// Stale SIMs listed in the error; the rest are counted.
+const STALE_SHOWN: usize = 100;
+
 fn stale_list(sims: &[StaleSim]) -> String {
     let mut out = String::new();
-    for sim in sims {
+    for sim in sims.iter().take(STALE_SHOWN) {
         out.push_str(&format!("\n  {sim}"));
+    }
+    if sims.len() > STALE_SHOWN {
+        out.push_str(&format!("\n  … and {} more", sims.len() - STALE_SHOWN));
     }
     out
 }
