@@ -236,6 +236,11 @@ async fn mutations_round_trip() {
         .await
         .expect("listBatchJobDetails");
     assert_eq!(details.sims.len(), 3);
+    let all = client
+        .batch_job_results(id, &[])
+        .await
+        .expect("batch_job_results");
+    assert_eq!(all, details.sims);
     for sim in &details.sims {
         let converged = sim.status == BatchJobSimDetailStatus::Successful
             || sim.error_codes.iter().all(|c| is_already_set(*c));

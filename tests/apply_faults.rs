@@ -1,13 +1,13 @@
 //! `simfleet apply` when things go wrong around it: injected faults, signals, a batch job that
 //! does not finish, and include lists emptied by a resumed apply.
 
-mod common;
+mod apply_common;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::*;
+use apply_common::*;
 use serde_json::{json, Value};
 use simfleet::sandbox::SandboxConfig;
 

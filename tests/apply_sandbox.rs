@@ -5,9 +5,9 @@
 //! What the sandbox holds afterwards (`GET /state`) and what it was asked (`GET /stats`) are the
 //! evidence, not the tool's own report.
 
-mod common;
+mod apply_common;
 
-use common::*;
+use apply_common::*;
 use serde_json::{json, Value};
 
 fn failures_of<'a>(report: &'a Value, iccid: &str) -> Vec<&'a Value> {

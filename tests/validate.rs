@@ -69,10 +69,14 @@ fn a_valid_spec_prints_one_summary_line_and_skips_the_config() {
             "luhn_check: true\nmax_changes: 10\nmax_percent: 5\n",
         ),
         ("notes.txt", "not yaml: [\n"),
+        (".github/workflows/ci.yaml", "on: push\n"),
+        ("empty.yaml", ""),
+        ("comments.yaml", "# nothing yet\n"),
+        ("nulls.yaml", "rules:\nsims:\n"),
     ]);
     assert
         .code(0)
-        .stdout("2 files, 1 rule, 1 SIM entry: valid\n")
+        .stdout("5 files, 1 rule, 1 SIM entry: valid\n")
         .stderr("");
 }
 
@@ -103,6 +107,10 @@ fn malformed_yaml() {
     fails_with(
         &[("b.yaml", "rules:\n  - name: \"unterminated\n")],
         &["spec/b.yaml:", "error: malformed YAML"],
+    );
+    fails_with(
+        &[("c.yaml", "rules: []\n---\nsims: {}\n")],
+        &["spec/c.yaml:3:1: error: a second YAML document (`---`) — a spec file holds one document"],
     );
 }
 
@@ -159,6 +167,40 @@ fn unknown_keys_anywhere() {
             "spec/simfleet.yaml:1:1: error: unknown key `max_change`",
             "max_changes",
         ],
+    );
+}
+
+#[test]
+fn a_typo_does_not_hide_the_other_problems_of_its_file() {
+    let stderr = fails_with(
+        &[(
+            "a.yaml",
+            "rules:
+  - nmae: x
+    match: {end_customer_lable: ACME, status: activ}
+    set:
+      monthly_data_limt: 5GB
+      monthly_sms_mo_limit: 0
+sims:
+  \"89490000000000012341\":
+    imei_lok: off
+    status: deleted
+",
+        )],
+        &[
+            "spec/a.yaml:2:5: error: unknown key `nmae` — did you mean `name`?",
+            "spec/a.yaml:2:5: error: the rule has no `name`",
+            "spec/a.yaml:3:13: error: unknown key `end_customer_lable` — did you mean `end_customer_label`?",
+            "spec/a.yaml:3:47: error: match status: `activ` is not a SIM status",
+            "spec/a.yaml:5:7: error: unknown key `monthly_data_limt` — did you mean `monthly_data_limit`?",
+            "spec/a.yaml:6:29: error: monthly_sms_mo_limit: a limit of 0",
+            "spec/a.yaml:9:5: error: unknown key `imei_lok` — did you mean `imei_lock`?",
+            "spec/a.yaml:10:13: error: status: status Deleted (4) cannot be set",
+        ],
+    );
+    assert!(
+        stderr.starts_with("error: the spec has 8 problems:"),
+        "{stderr}"
     );
 }
 
@@ -266,7 +308,7 @@ fn iccids_and_imeis_written_as_numbers_must_be_quoted() {
         &[
             "spec/a.yaml:2:3: error: sims entry: ICCID is written as a number (`8949000000000000018`) — quote it, e.g. \"8949000000000000018\"",
             "spec/a.yaml:3:16: error: imei_lock: IMEI is written as a number (`356938035643809`) — quote it",
-            "spec/a.yaml:4:3: error: sims entry: ICCID is written as a number",
+            "spec/a.yaml:4:3: error: sims entry: ICCID is written as a number (`89490000000000012341`) — quote it, e.g. \"89490000000000012341\"",
         ],
     );
     assert_eq!(stderr.matches("quote it").count(), 3, "{stderr}");
@@ -500,7 +542,7 @@ fn every_problem_in_every_file_is_reported_at_once() {
             "spec/a.yaml:4:42: error: status: `bogus` is not a SIM status",
             "spec/b.yaml:",
             "spec/c/d.yaml:2:3: error: sims entry: ICCID \"123\" is not 19–20 digits",
-            "spec/simfleet.yaml: error: max_percent 150 is not a percentage",
+            "spec/simfleet.yaml:1:14: error: max_percent 150 is not a percentage",
         ],
     );
     assert!(

@@ -28,7 +28,7 @@ const MAX_SPLIT_PREFIX_LEN: usize = 19;
 
 /// A partition is split only when it holds more than this many pages beyond its even share:
 /// a split costs two round trips (bounds, then counts) before its first page.
-const SPLIT_SLACK_PAGES: u64 = 2;
+const SPLIT_SLACK_PAGES: u64 = 4;
 
 /// Extra pages a partition may take beyond what its `totalSims` implies before the token chain
 /// is declared endless.

@@ -424,6 +424,38 @@ impl Client {
         })
     }
 
+    /// Every per-SIM result of a batch job (all pages of `listBatchJobDetails`), optionally only
+    /// those in `statuses`.
+    pub async fn batch_job_results(
+        &self,
+        id: i64,
+        statuses: &[BatchJobSimDetailStatus],
+    ) -> Result<Vec<BatchJobSimResult>, ApiError> {
+        let mut results = Vec::new();
+        let mut token: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page = self
+                .list_batch_job_details(id, statuses, token.as_deref())
+                .await?;
+            results.extend(page.sims);
+            match page.next_token {
+                None => return Ok(results),
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(ApiError::Malformed {
+                        operation: "ListBatchJobDetails",
+                        attempts: 1,
+                        detail: format!(
+                            "batch job {id}: the API returned nextToken {next:?} twice; \
+                             its pages do not end"
+                        ),
+                    })
+                }
+                Some(next) => token = Some(next),
+            }
+        }
+    }
+
     /// Batch jobs that could be the one `params` started, newest first: same changes, as many
     /// SIMs as the include list, started at or after `started_after_ms` (Unix milliseconds).
     /// Used after [`ApiError::OutcomeUnknown`]: exactly one candidate means the job was

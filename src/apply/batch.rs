@@ -284,77 +284,69 @@ fn give_up(run: &Run<'_>, iccids: &[String], remaining: u64, reason: &str) {
 /// Reads the FAILED and SKIPPED SIMs of a finished job (every page) and records the ones that
 /// did not converge, with decoded codes. "Already set" codes count as converged.
 async fn read_details(run: &Run<'_>, id: i64, cancelled: bool) {
-    let mut token: Option<String> = None;
-    loop {
-        let page = match run
-            .client
-            .list_batch_job_details(
-                id,
-                &[
-                    BatchJobSimDetailStatus::Failed,
-                    BatchJobSimDetailStatus::Skipped,
-                ],
-                token.as_deref(),
-            )
-            .await
-        {
-            Ok(page) => page,
-            Err(e) => {
-                run.progress.note(&format!(
-                    "apply: reading the results of batch job {id} failed ({e}); verification decides"
-                ));
-                return;
-            }
-        };
-        run.ledger(|l| {
-            for sim in &page.sims {
-                let real: Vec<i32> = sim
-                    .error_codes
-                    .iter()
-                    .copied()
-                    .filter(|c| !is_already_set(*c))
-                    .collect();
-                if real.is_empty() && !sim.error_codes.is_empty() {
-                    continue;
-                }
-                // A cancelled job skips the SIMs it had not reached yet, without a code.
-                if real.is_empty() && cancelled && sim.status == BatchJobSimDetailStatus::Skipped {
-                    continue;
-                }
-                if real.is_empty() {
-                    l.fail(SimFailure {
-                        iccid: sim.iccid.clone(),
-                        field: None,
-                        code: None,
-                        reason: format!(
-                            "{} by batch job without an error code",
-                            if sim.status == BatchJobSimDetailStatus::Skipped {
-                                "skipped"
-                            } else {
-                                "failed"
-                            }
-                        ),
-                        batch_job_id: Some(id),
-                        expected: None,
-                        found: None,
-                    });
-                }
-                for code in real {
-                    l.fail(SimFailure {
-                        iccid: sim.iccid.clone(),
-                        field: code_field(code).map(str::to_string),
-                        code: Some(code),
-                        reason: describe_batch_error(code).to_string(),
-                        batch_job_id: Some(id),
-                        expected: None,
-                        found: None,
-                    });
-                }
-            }
-        });
-        token = page.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
+    let results = match run
+        .client
+        .batch_job_results(
+            id,
+            &[
+                BatchJobSimDetailStatus::Failed,
+                BatchJobSimDetailStatus::Skipped,
+            ],
+        )
+        .await
+    {
+        Ok(results) => results,
+        Err(e) => {
+            run.progress.note(&format!(
+                "apply: reading the results of batch job {id} failed ({e}); verification decides"
+            ));
             return;
         }
-    }
+    };
+    run.ledger(|l| {
+        for sim in &results {
+            let real: Vec<i32> = sim
+                .error_codes
+                .iter()
+                .copied()
+                .filter(|c| !is_already_set(*c))
+                .collect();
+            if real.is_empty() && !sim.error_codes.is_empty() {
+                continue;
+            }
+            // A cancelled job skips the SIMs it had not reached yet, without a code.
+            if real.is_empty() && cancelled && sim.status == BatchJobSimDetailStatus::Skipped {
+                continue;
+            }
+            if real.is_empty() {
+                l.fail(SimFailure {
+                    iccid: sim.iccid.clone(),
+                    field: None,
+                    code: None,
+                    reason: format!(
+                        "{} by batch job without an error code",
+                        if sim.status == BatchJobSimDetailStatus::Skipped {
+                            "skipped"
+                        } else {
+                            "failed"
+                        }
+                    ),
+                    batch_job_id: Some(id),
+                    expected: None,
+                    found: None,
+                });
+            }
+            for code in real {
+                l.fail(SimFailure {
+                    iccid: sim.iccid.clone(),
+                    field: code_field(code).map(str::to_string),
+                    code: Some(code),
+                    reason: describe_batch_error(code).to_string(),
+                    batch_job_id: Some(id),
+                    expected: None,
+                    found: None,
+                });
+            }
+        }
+    });
 }

@@ -1,12 +1,12 @@
 //! One file per subcommand: its clap arguments and a `run` that calls into `simfleet::ops`.
 
-pub mod schema;
-pub mod validate;
-pub mod sandbox;
 pub mod connect;
 pub mod plan;
 pub mod apply;
+pub mod sandbox;
+pub mod schema;
 pub mod show;
+pub mod validate;
 
 /// The tokio runtime the network commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, simfleet::Error> {

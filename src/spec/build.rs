@@ -19,16 +19,67 @@ pub type KeyLocations = Vec<(MatchKey, (u32, u32))>;
 /// The state of checking one file: its name, the ICCID Luhn setting, and where problems go.
 pub struct FileCx<'a> {
     pub file: &'a str,
+    /// The file's text, to recover digits YAML turned into a float.
+    source: &'a str,
     luhn_check: bool,
     diagnostics: &'a mut Vec<Diagnostic>,
 }
 
 impl<'a> FileCx<'a> {
-    pub fn new(file: &'a str, luhn_check: bool, diagnostics: &'a mut Vec<Diagnostic>) -> Self {
+    pub fn new(
+        file: &'a str,
+        source: &'a str,
+        luhn_check: bool,
+        diagnostics: &'a mut Vec<Diagnostic>,
+    ) -> Self {
         FileCx {
             file,
+            source,
             luhn_check,
             diagnostics,
+        }
+    }
+
+    /// An unquoted number too long for a u64 (a 20-digit ICCID) reaches us as a float that has
+    /// lost digits; read the digits back from the source so the message can show them quoted.
+    fn recover_digits(&self, raw: &RawScalar, at: (u32, u32)) -> RawScalar {
+        if !matches!(raw, RawScalar::Float(_)) {
+            return raw.clone();
+        }
+        let digits: Option<String> = self
+            .source
+            .lines()
+            .nth(at.0.saturating_sub(1) as usize)
+            .map(|line| {
+                line.chars()
+                    .skip(at.1.saturating_sub(1) as usize)
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect()
+            });
+        match digits.as_deref().map(str::parse::<i128>) {
+            Some(Ok(value)) => RawScalar::Int(value),
+            _ => raw.clone(),
+        }
+    }
+
+    /// Reports keys a mapping does not accept, suggesting the closest accepted one.
+    pub fn unknown_keys(&mut self, unknown: &[Located<String>], allowed: &[&str]) {
+        for key in unknown {
+            let help = match closest(&key.value, allowed) {
+                Some(near) => format!(
+                    "did you mean `{near}`? The keys allowed here are: {}",
+                    allowed.join(", ")
+                ),
+                None => format!(
+                    "check the spelling; the keys allowed here are: {}",
+                    allowed.join(", ")
+                ),
+            };
+            self.error(
+                (key.line, key.col),
+                format!("unknown key `{}`", key.value),
+                help,
+            );
         }
     }
 
@@ -53,10 +104,20 @@ impl<'a> FileCx<'a> {
     /// A rule, or `None` when it has errors (which are recorded).
     pub fn rule(&mut self, doc: &Located<RuleDocument>) -> Option<Rule> {
         let rule = &doc.value;
-        let name = rule.name.value.trim().to_string();
-        let name_at = (rule.name.line, rule.name.col);
         let errors_before = self.diagnostics.len();
-        if name.is_empty() {
+        self.unknown_keys(&rule.unknown, RuleDocument::KEYS);
+        let (name, name_at) = match &rule.name {
+            Some(name) => (name.value.trim().to_string(), (name.line, name.col)),
+            None => {
+                self.error(
+                    (doc.line, doc.col),
+                    "the rule has no `name`",
+                    "give every rule a unique `name:` (plans cite it)",
+                );
+                (String::new(), (doc.line, doc.col))
+            }
+        };
+        if name.is_empty() && rule.name.is_some() {
             self.error(
                 name_at,
                 "the rule's name is empty",
@@ -100,7 +161,8 @@ impl<'a> FileCx<'a> {
     ) -> Option<SimEntry> {
         let at = (key.line, key.col);
         let errors_before = self.diagnostics.len();
-        let iccid = match values::parse_iccid(&key.value, self.luhn_check) {
+        let key_value = self.recover_digits(&key.value, at);
+        let iccid = match values::parse_iccid(&key_value, self.luhn_check) {
             Ok(iccid) => iccid,
             Err(e) => {
                 self.value_error(at, "sims entry", e);
@@ -126,6 +188,7 @@ impl<'a> FileCx<'a> {
         owner: &str,
     ) -> Vec<(Field, ResolvedValue)> {
         let set = &doc.value;
+        self.unknown_keys(&set.unknown, SetDocument::KEYS);
         let mut out = Vec::new();
         let mut add =
             |cx: &mut Self,
@@ -196,7 +259,7 @@ impl<'a> FileCx<'a> {
             set.end_customer_label.is_some(),
             set.imei_lock.is_some(),
         ];
-        if !written.contains(&true) {
+        if !written.contains(&true) && set.unknown.is_empty() {
             self.error(
                 (doc.line, doc.col),
                 format!("{owner} sets nothing"),
@@ -244,6 +307,7 @@ impl<'a> FileCx<'a> {
             MatchDocument::Keys(keys) => keys,
         };
         let errors_before = self.diagnostics.len();
+        self.unknown_keys(&keys.unknown, MatchKeys::KEYS);
         let mut conditions = Vec::new();
         let mut locations = Vec::new();
         self.match_keys(keys, &mut conditions, &mut locations);
@@ -372,7 +436,7 @@ impl<'a> FileCx<'a> {
         };
         let mut out = Vec::new();
         for (raw, at) in items {
-            match parse(raw) {
+            match parse(&self.recover_digits(raw, at)) {
                 Ok(v) => out.push(v),
                 Err(e) => self.value_error(at, &context, e),
             }
@@ -463,6 +527,31 @@ impl<'a> FileCx<'a> {
             test: Test::Texts { values, or_none },
         });
     }
+}
+
+/// The accepted key nearest to a typo (at most a third of its letters off), if any.
+fn closest<'k>(typo: &str, allowed: &[&'k str]) -> Option<&'k str> {
+    allowed
+        .iter()
+        .map(|k| (edit_distance(typo, k), *k))
+        .filter(|(d, k)| *d <= k.len().max(3).div_ceil(3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// One text value of a match: a string, or `none` (no value).

@@ -89,12 +89,25 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
             format!("wrong type: expected {expected}, found {unexpected}"),
             "see README.md or schema/simfleet.schema.json for the format of this key".to_string(),
         ),
+        E::MultipleDocuments { .. } => (
+            "a second YAML document (`---`)".to_string(),
+            "a spec file holds one document: split it into two files".to_string(),
+        ),
         _ => (
             format!("malformed YAML: {}", first_line(&plain.to_string())),
             "fix the YAML syntax here (indentation, quotes, colons)".to_string(),
         ),
     };
     Diagnostic::error(file, at, message, help)
+}
+
+/// Where a top-level `key:`'s value is written, for problems found after parsing a plain struct.
+fn top_level_value_position(text: &str, key: &str) -> Option<(u32, u32)> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+        let col = key.len() + 1 + (rest.len() - rest.trim_start().len()) + 1;
+        Some((u32::try_from(index + 1).ok()?, u32::try_from(col).ok()?))
+    })
 }
 
 /// A Rust type as a user would say it.
@@ -138,10 +151,14 @@ fn spec_paths(dir: &Path, display_dir: &str, problems: &mut Vec<Diagnostic>) -> 
             }
         };
         for entry in entries.flatten() {
-            let path = relative.join(entry.file_name());
-            let is_dir = fs::metadata(entry.path())
-                .map(|m| m.is_dir())
-                .unwrap_or(false);
+            let name = entry.file_name();
+            // Hidden directories and files (.git, .github workflows) are never spec files.
+            if name.to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let path = relative.join(&name);
+            // file_type does not follow symlinks, so a symlinked directory cannot loop us.
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
             if is_dir {
                 pending.push(path);
             } else if matches!(
@@ -221,8 +238,9 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
             match parse_yaml::<Option<Config>>(&text, &display) {
                 Ok(parsed) => {
                     config = parsed.unwrap_or_default();
-                    for (_, message, help) in config.problems() {
-                        errors.push(Diagnostic::error(&display, None, message, help));
+                    for (key, message, help) in config.problems() {
+                        let at = top_level_value_position(&text, key);
+                        errors.push(Diagnostic::error(&display, at, message, help));
                     }
                 }
                 Err(d) => errors.push(d),
@@ -249,14 +267,16 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
                 continue;
             }
         };
-        let mut cx = FileCx::new(display, config.luhn_check, &mut errors);
+        let mut cx = FileCx::new(display, text, config.luhn_check, &mut errors);
+        cx.unknown_keys(&document.unknown, SpecDocument::KEYS);
         for rule in document.rules.iter().flatten() {
-            let name = &rule.value.name;
-            rule_names.push(NamedAt {
-                name: name.value.trim().to_string(),
-                file: display.clone(),
-                at: (name.line, name.col),
-            });
+            if let Some(name) = &rule.value.name {
+                rule_names.push(NamedAt {
+                    name: name.value.trim().to_string(),
+                    file: display.clone(),
+                    at: (name.line, name.col),
+                });
+            }
             if let Some(rule) = cx.rule(rule) {
                 rules.push(rule);
             }

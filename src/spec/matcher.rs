@@ -215,7 +215,8 @@ impl Matcher {
         let document: Located<MatchDocument> =
             crate::spec::loader::parse_yaml(text, SOURCE).map_err(|d| SpecErrors::new(vec![d]))?;
         let mut diagnostics: Vec<Diagnostic> = Vec::new();
-        let mut cx = crate::spec::build::FileCx::new(SOURCE, config.luhn_check, &mut diagnostics);
+        let mut cx =
+            crate::spec::build::FileCx::new(SOURCE, text, config.luhn_check, &mut diagnostics);
         let built = cx.matcher(Some(&document), "the selector", (1, 1));
         match built {
             Some((matcher, _)) if diagnostics.is_empty() => Ok(matcher),

@@ -23,4 +23,6 @@ pub use desired::{
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};
 pub use loader::{load, LoadedSpec, Summary};
 pub use matcher::{Condition, MatchKey, Matcher, Test};
-pub use resolve::{format_value, Conflict, Rule, SimEntry, Spec, SpecFile, ICCID_FILTER_CHUNK};
+pub use resolve::{
+    format_value, Conflict, Resolution, Rule, SimEntry, Spec, SpecFile, ICCID_FILTER_CHUNK,
+};

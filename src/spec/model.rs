@@ -2,10 +2,12 @@
 //! value, and the JSON Schemas generated from these same types.
 //!
 //! Values are kept as written ([`RawScalar`]) and given meaning only afterwards, in
-//! `validate.rs`: that way one bad value does not stop the file, every problem is reported at
-//! once, and an ICCID YAML turned into a number can still be told apart from a quoted one. The
-//! structure (keys, nesting) is strict here: `deny_unknown_fields` everywhere, duplicate keys
-//! rejected by the parser. Leaf types carry a marker type parameter only so that the generated
+//! `build.rs`: that way one bad value does not stop the file, every problem is reported at
+//! once, and an ICCID YAML turned into a number can still be told apart from a quoted one.
+//! Unknown keys are collected (not fatal) so a typo does not hide the file's other problems;
+//! the schema still forbids them, and duplicate keys are rejected by the parser. An explicit
+//! empty value (`status:`) reaches the validator as `RawScalar::Null` rather than meaning
+//! "not set". Leaf types carry a marker type parameter only so that the generated
 //! schema can describe each field's values precisely.
 
 use std::borrow::Cow;
@@ -53,12 +55,48 @@ impl<T: JsonSchema> JsonSchema for Located<T> {
     }
 }
 
-/// Deserialises an optional field so that an explicit empty value (`status:`) reaches the
-/// validator as `RawScalar::Null` instead of silently meaning "not set".
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(deserializer).map(Some)
+/// Deserialises a struct of optional keys from a mapping, collecting unknown keys (with their
+/// locations) in its `unknown` field instead of failing: a typo then costs one diagnostic, not
+/// the rest of the file's checks. The schema still says `additionalProperties: false`.
+macro_rules! tolerant_mapping {
+    ($ty:ident, $expecting:literal, { $($key:literal => $field:ident: $how:ident),* $(,)? }) => {
+        impl $ty {
+            /// The keys this mapping accepts, for messages.
+            pub const KEYS: &'static [&'static str] = &[$($key),*];
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct MappingVisitor;
+                impl<'de> Visitor<'de> for MappingVisitor {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
+                        let mut out = $ty::default();
+                        while let Some(key) = map.next_key::<Located<String>>()? {
+                            match key.value.as_str() {
+                                $($key => tolerant_mapping!(@assign $how, out.$field, map),)*
+                                _ => {
+                                    map.next_value::<de::IgnoredAny>()?;
+                                    out.unknown.push(key);
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                deserializer.deserialize_map(MappingVisitor)
+            }
+        }
+    };
+    (@assign present, $place:expr, $map:ident) => {
+        $place = Some($map.next_value()?)
+    };
+    (@assign nullable, $place:expr, $map:ident) => {
+        $place = $map.next_value()?
+    };
 }
 
 impl<'de> Deserialize<'de> for RawScalar {
@@ -368,35 +406,49 @@ impl<K: JsonSchema, const PREFIX: bool> JsonSchema for MatchValue<K, PREFIX> {
 }
 
 /// The keys of a `match:` mapping: the API's `SimFilterInput`. Every key must hold.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("minProperties" = 1))]
 pub struct MatchKeys {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<MatchValue<Iccid, true>>")]
     pub iccid: Option<Located<MatchValue<Iccid, true>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<MatchValue<StatusName, false>>")]
     pub status: Option<Located<MatchValue<StatusName, false>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<MatchValue<ProviderName, false>>")]
     pub provider: Option<Located<MatchValue<ProviderName, false>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<MatchValue<Imei, true>>")]
     pub imei: Option<Located<MatchValue<Imei, true>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<MatchValue<Digits, true>>")]
     pub imsi: Option<Located<MatchValue<Digits, true>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<MatchValue<Digits, true>>")]
     pub msisdn: Option<Located<MatchValue<Digits, true>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<MatchValue<Text, true>>")]
     pub custom_field_1: Option<Located<MatchValue<Text, true>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<MatchValue<Text, true>>")]
     pub end_customer_label: Option<Located<MatchValue<Text, true>>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
 }
+
+tolerant_mapping!(MatchKeys, "a mapping of match keys", {
+    "iccid" => iccid: present,
+    "status" => status: present,
+    "provider" => provider: present,
+    "imei" => imei: present,
+    "imsi" => imsi: present,
+    "msisdn" => msisdn: present,
+    "custom_field_1" => custom_field_1: present,
+    "end_customer_label" => end_customer_label: present,
+});
 
 /// A rule's `match:`: `all`, or a mapping of keys that must all hold.
 #[derive(Debug, Clone)]
@@ -465,58 +517,84 @@ impl JsonSchema for MatchDocument {
 }
 
 /// The fields a rule or a `sims:` entry sets: the API's `updateSim` arguments.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("minProperties" = 1))]
 pub struct SetDocument {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<Scalar<SettableStatus>>")]
     pub status: Option<Located<Scalar<SettableStatus>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<Scalar<DataLimit>>")]
     pub monthly_data_limit: Option<Located<Scalar<DataLimit>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<Scalar<SmsLimit>>")]
     pub monthly_sms_mo_limit: Option<Located<Scalar<SmsLimit>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<Scalar<SmsLimit>>")]
     pub monthly_sms_mt_limit: Option<Located<Scalar<SmsLimit>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<Scalar<VoiceLimit>>")]
     pub monthly_voice_mo_limit: Option<Located<Scalar<VoiceLimit>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<Scalar<TextOrNone>>")]
     pub custom_field_1: Option<Located<Scalar<TextOrNone>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<Scalar<TextOrNone>>")]
     pub end_customer_label: Option<Located<Scalar<TextOrNone>>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<Scalar<ImeiLockValue>>")]
     pub imei_lock: Option<Located<Scalar<ImeiLockValue>>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
 }
 
+tolerant_mapping!(SetDocument, "a mapping of fields to set", {
+    "status" => status: present,
+    "monthly_data_limit" => monthly_data_limit: present,
+    "monthly_sms_mo_limit" => monthly_sms_mo_limit: present,
+    "monthly_sms_mt_limit" => monthly_sms_mt_limit: present,
+    "monthly_voice_mo_limit" => monthly_voice_mo_limit: present,
+    "custom_field_1" => custom_field_1: present,
+    "end_customer_label" => end_customer_label: present,
+    "imei_lock" => imei_lock: present,
+});
+
 /// One entry of `rules:`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(transform = require_match_and_set)]
 pub struct RuleDocument {
     /// Unique across all files; plans cite it.
-    pub name: Located<String>,
+    #[serde(default)]
+    #[schemars(with = "Located<String>")]
+    pub name: Option<Located<String>>,
     /// Required: `all`, or keys that must all hold.
-    #[serde(rename = "match", default, deserialize_with = "present")]
+    #[serde(rename = "match", default)]
     #[schemars(with = "Located<MatchDocument>")]
     pub match_: Option<Located<MatchDocument>>,
     /// Required, at least one field.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<SetDocument>")]
     pub set: Option<Located<SetDocument>>,
     /// Higher wins when rules set the same field of the same SIM; default 0.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default)]
     #[schemars(with = "Located<i64>")]
     pub priority: Option<Located<i64>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
 }
 
-/// `match` and `set` are optional to serde only so that their absence gets a located message
+tolerant_mapping!(RuleDocument, "a rule: a mapping with name, match, set and priority", {
+    "name" => name: present,
+    "match" => match_: present,
+    "set" => set: present,
+    "priority" => priority: present,
+});
+
+/// `name`, `match` and `set` are optional to serde only so that their absence gets a located message
 /// from the validator; in the schema they are required.
 fn require_match_and_set(schema: &mut Schema) {
     schema.insert(
@@ -569,7 +647,7 @@ impl JsonSchema for SimEntries {
 }
 
 /// One spec file.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "simfleet spec file")]
 pub struct SpecDocument {
@@ -581,4 +659,12 @@ pub struct SpecDocument {
     #[serde(default)]
     #[schemars(with = "SimEntries")]
     pub sims: Option<SimEntries>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
 }
+
+tolerant_mapping!(SpecDocument, "a spec file: a mapping with rules and sims", {
+    "rules" => rules: nullable,
+    "sims" => sims: nullable,
+});

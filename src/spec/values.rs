@@ -582,6 +582,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_size_formats_and_parses_back(bytes in 1i64..=i64::MAX) {
+            proptest::prop_assert_eq!(parse_size(&format_size(bytes)), Ok(bytes));
+        }
+
+        #[test]
+        fn decimal_sizes_are_exact(whole in 0i64..1_000_000, milli in 0i64..1000) {
+            let text = format!("{whole}.{milli:03}GB");
+            proptest::prop_assert_eq!(
+                parse_size(&text),
+                Ok(whole * 1_000_000_000 + milli * 1_000_000)
+            );
+        }
+    }
+
     #[test]
     fn data_limits() {
         assert_eq!(parse_data_limit(&s("unlimited")), Ok(Limit::Unlimited));

@@ -1,294 +1,225 @@
-//! Shared harness of the `apply` end-to-end tests: an in-process sandbox, the real binary, and
-//! the sandbox's `/state` and `/stats` as evidence.
-#![allow(dead_code)]
+//! Shared helpers for end-to-end tests: a sandbox child process on 127.0.0.1:0 and a fluent
+//! builder for running the real `simfleet` binary against it.
+//!
+//! Every test that needs a server spawns its own sandbox, so tests never share state and can run
+//! in parallel; the child is killed when the handle drops.
 
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 
-use assert_cmd::Command;
-use serde_json::{json, Value};
-use simfleet::fleet::{Sim, Snapshot};
-use simfleet::sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use serde_json::Value;
 
-pub struct Env {
-    pub rt: tokio::runtime::Runtime,
-    pub sandbox: Option<RunningSandbox>,
+/// The token every test sandbox accepts.
+pub const TOKEN: &str = "sandbox";
+
+/// Path of the binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_simfleet"))
+}
+
+/// The repository root (for examples/).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A sandbox server in a child process.
+pub struct Sandbox {
+    child: Child,
     pub url: String,
-    pub base: String,
-    pub dir: tempfile::TempDir,
 }
 
-impl Env {
-    pub fn start(fleet: Snapshot, config: SandboxConfig) -> Env {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let sandbox = rt
-            .block_on(Sandbox::start(config, fleet))
-            .expect("sandbox starts");
-        let url = sandbox.url();
-        let base = format!("http://{}", sandbox.addr());
-        Env {
-            rt,
-            sandbox: Some(sandbox),
-            url,
-            base,
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+/// Builds the `simfleet sandbox` command line.
+#[derive(Default)]
+pub struct SandboxBuilder {
+    args: Vec<String>,
+}
+
+impl SandboxBuilder {
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+    pub fn generate(self, n: usize, seed: u64) -> Self {
+        self.arg("--generate")
+            .arg(n.to_string())
+            .arg("--seed")
+            .arg(seed.to_string())
+    }
+    pub fn fleet(self, path: &Path) -> Self {
+        self.arg("--fleet").arg(path.display().to_string())
+    }
+    pub fn latency_ms(self, ms: u64) -> Self {
+        self.arg("--latency").arg(ms.to_string())
+    }
+    pub fn fault_rate(self, p: f64) -> Self {
+        self.arg("--fault-rate").arg(p.to_string())
+    }
+    pub fn batch_rate(self, r: f64) -> Self {
+        self.arg("--batch-rate").arg(r.to_string())
+    }
+    pub fn start(self) -> Sandbox {
+        let mut child = Command::new(bin())
+            .arg("sandbox")
+            .args(["--listen", "127.0.0.1:0"])
+            .args(&self.args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn simfleet sandbox");
+        let stdout = child.stdout.take().expect("sandbox stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read sandbox banner");
+        let url = line
+            .trim()
+            .strip_prefix("simfleet sandbox listening on ")
+            .unwrap_or_else(|| panic!("unexpected sandbox banner: {line:?}"))
+            .to_string();
+        Sandbox { child, url }
+    }
+}
+
+impl Sandbox {
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
     }
 
-    pub fn new(fleet: Snapshot) -> Env {
-        Env::start(
-            fleet,
-            SandboxConfig {
-                batch_rate: 100_000.0,
-                ..SandboxConfig::default()
-            },
-        )
+    /// The demo fleet `--sandbox` uses.
+    pub fn demo() -> Sandbox {
+        Sandbox::builder().start()
     }
 
-    /// The binary with the token and endpoint set; CI=1 keeps progress to plain lines.
-    pub fn simfleet(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("simfleet").expect("binary");
-        cmd.env("WHEREVER_SIM_TOKEN", "sandbox")
-            .env("CI", "1")
-            .env_remove("WHEREVER_SIM_ENDPOINT")
-            .args(args)
-            .args(["--endpoint", &self.url])
-            .timeout(std::time::Duration::from_secs(120));
-        cmd
+    fn base(&self) -> String {
+        self.url.trim_end_matches("/graphql").to_string()
     }
 
-    /// Writes the spec (and a simfleet.yaml without the Luhn check) and returns its directory.
-    pub fn spec(&self, yaml: &str) -> PathBuf {
-        let dir = self.dir.path().join("fleet");
-        std::fs::create_dir_all(&dir).expect("spec dir");
-        std::fs::write(dir.join("fleet.yaml"), yaml).expect("spec file");
-        std::fs::write(dir.join("simfleet.yaml"), "luhn_check: false\n").expect("config");
-        dir
+    /// `GET /stats`.
+    pub fn stats(&self) -> Value {
+        get_json(&format!("{}/stats", self.base()))
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+    /// `GET /state`: the fleet as a snapshot.
+    pub fn state(&self) -> Value {
+        get_json(&format!("{}/state", self.base()))
     }
 
-    pub fn get(&self, path: &str) -> Value {
-        let url = format!("{}{path}", self.base);
-        self.rt.block_on(async {
-            reqwest::get(&url)
-                .await
-                .expect("GET")
-                .json::<Value>()
-                .await
-                .expect("JSON")
-        })
+    /// How many requests for one root field the sandbox answered.
+    pub fn operation_count(&self, field: &str) -> u64 {
+        self.stats()["operations"][field].as_u64().unwrap_or(0)
     }
 
-    pub fn state(&self) -> Vec<Sim> {
-        let snapshot = self.get("/state");
-        serde_json::from_value(snapshot["sims"].clone()).expect("SIMs")
-    }
-
-    pub fn sim(&self, iccid: &str) -> Sim {
-        self.state()
-            .into_iter()
-            .find(|s| s.iccid == iccid)
-            .unwrap_or_else(|| panic!("{iccid} in the sandbox"))
-    }
-
-    pub fn calls(&self, field: &str) -> u64 {
-        self.get("/stats")["operations"][field]
-            .as_u64()
-            .unwrap_or(0)
-    }
-
-    pub fn gql(&self, query: &str, variables: Value) -> Value {
-        let url = self.url.clone();
-        self.rt.block_on(async {
+    /// Sends one GraphQL request with the sandbox token.
+    pub fn graphql(&self, query: &str, variables: Value) -> Value {
+        let body = serde_json::json!({"query": query, "variables": variables});
+        block_on(async {
             reqwest::Client::new()
-                .post(&url)
-                .header("Authorization", "sandbox")
-                .json(&json!({"query": query, "variables": variables}))
+                .post(&self.url)
+                .header("Authorization", TOKEN)
+                .json(&body)
                 .send()
-                .await
-                .expect("POST")
+                .await?
                 .json::<Value>()
                 .await
-                .expect("JSON")
         })
+        .expect("GraphQL JSON answer")
     }
 
-    /// `plan DIR --out FILE`, returning the plan file's path.
-    pub fn plan_out(&self, spec: &Path, extra: &[&str]) -> PathBuf {
-        let out = self.path("plan.json");
-        let mut args = vec!["plan", path_str(spec), "--out", path_str(&out)];
-        args.extend_from_slice(extra);
-        let assert = self.simfleet(&args).assert();
-        let code = assert.get_output().status.code();
-        assert!(
-            matches!(code, Some(0) | Some(3)),
-            "plan failed: {:?}",
-            assert.get_output()
-        );
-        out
-    }
-
-    /// `apply FILE --format json`: exit code and report (when one was printed).
-    pub fn apply_json(
-        &self,
-        plan: &Path,
-        spec: &Path,
-        extra: &[&str],
-    ) -> (i32, Option<Value>, String) {
-        let mut args = vec![
-            "apply",
-            path_str(plan),
-            "--spec",
-            path_str(spec),
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let output = self.simfleet(&args).output().expect("apply runs");
-        let report = serde_json::from_slice::<Value>(&output.stdout).ok();
-        (
-            output.status.code().unwrap_or(-1),
-            report,
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    /// `plan DIR --detailed-exitcode`: 0 = no changes.
-    pub fn replan_code(&self, spec: &Path) -> (i32, String) {
-        let output = self
-            .simfleet(&["plan", path_str(spec), "--detailed-exitcode"])
-            .output()
-            .expect("plan runs");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-        )
+    /// A `simfleet` command pointed at this sandbox.
+    pub fn simfleet(&self, args: &[&str]) -> Simfleet {
+        Simfleet::new(args)
+            .env("WHEREVER_SIM_ENDPOINT", &self.url)
+            .env("WHEREVER_SIM_TOKEN", TOKEN)
     }
 }
 
-impl Drop for Env {
+impl Drop for Sandbox {
     fn drop(&mut self) {
-        if let Some(sandbox) = self.sandbox.take() {
-            self.rt.block_on(sandbox.shutdown());
-        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-pub fn path_str(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
+fn get_json(url: &str) -> Value {
+    block_on(async { reqwest::get(url).await?.json::<Value>().await }).expect("JSON answer")
 }
 
-pub fn iccid(i: u32) -> String {
-    format!("8949000000000000{i:04}")
+/// Runs one future to completion on a throwaway runtime (tests stay synchronous).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(future)
 }
 
-/// One SIM as the sandbox stores it.
-pub fn sim(i: u32, status: i32, label: &str, extra: Value) -> Value {
-    let mut v = json!({
-        "iccid": iccid(i),
-        "statusid": status,
-        "providerid": 5,
-        "monthly_data_limit": 100_000_000,
-        "end_customer_label": {"name": label},
-    });
-    if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
-        for (k, val) in more {
-            obj.insert(k.clone(), val.clone());
-        }
+/// A run of the real binary, built fluently.
+pub struct Simfleet {
+    cmd: Command,
+}
+
+impl Simfleet {
+    pub fn new(args: &[&str]) -> Simfleet {
+        let mut cmd = Command::new(bin());
+        cmd.args(args)
+            .current_dir(root())
+            .env_remove("WHEREVER_SIM_TOKEN")
+            .env_remove("WHEREVER_SIM_ENDPOINT")
+            .env("NO_COLOR", "1")
+            .env("CI", "true");
+        Simfleet { cmd }
     }
-    v
-}
-
-pub fn fleet(sims: Vec<Value>) -> Snapshot {
-    Snapshot::from_json(
-        &json!({"format_version": 1, "sims": sims}).to_string(),
-        "test fleet",
-    )
-    .expect("valid snapshot")
-}
-
-/// 10 ACME SIMs (limits + auto lock), 4 Globex test-ready SIMs (unlimited data, voice, then
-/// activation), one SIM with a specific IMEI, 5 SIMs no rule matches.
-pub fn mixed_fleet() -> Snapshot {
-    let mut sims = Vec::new();
-    for i in 0..10 {
-        sims.push(sim(i, 2, "ACME", json!({})));
+    pub fn env(mut self, k: &str, v: &str) -> Simfleet {
+        self.cmd.env(k, v);
+        self
     }
-    for i in 10..14 {
-        sims.push(sim(i, 6, "Globex", json!({})));
+    pub fn current_dir(mut self, dir: &Path) -> Simfleet {
+        self.cmd.current_dir(dir);
+        self
     }
-    sims.push(sim(14, 2, "Solo", json!({"custom_field_1": "old"})));
-    for i in 15..20 {
-        sims.push(sim(
-            i,
-            2,
-            "Other",
-            json!({"custom_field_1": format!("keep-{i}")}),
-        ));
+    pub fn run(mut self) -> Run {
+        let out = self.cmd.output().expect("run simfleet");
+        Run(out)
     }
-    fleet(sims)
 }
 
-pub fn mixed_spec() -> String {
-    format!(
-        r#"rules:
-  - name: acme
-    match: {{ end_customer_label: ACME }}
-    set:
-      monthly_data_limit: 250MB
-      monthly_sms_mo_limit: 100
-      imei_lock: auto
-  - name: globex
-    match: {{ end_customer_label: Globex }}
-    set:
-      status: activated
-      monthly_data_limit: unlimited
-      monthly_voice_mo_limit: 600
-sims:
-  "{}":
-    custom_field_1: truck-17
-    imei_lock: "356938035643809"
-"#,
-        iccid(14)
-    )
+/// What a run printed and how it exited.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr).into_owned()
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.0.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout()))
+    }
+    /// Asserts the exit code, showing both streams when it differs.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
 }
 
-/// A library client for the sandbox (no rate limit, quick retries), for evidence the binary's
-/// report must not be trusted for.
-pub fn client(env: &Env) -> simfleet::api::Client {
-    simfleet::api::Client::new(simfleet::api::ClientConfig {
-        rate_per_second: None,
-        ..simfleet::api::ClientConfig::new(
-            env.url.clone(),
-            secrecy::SecretString::from("sandbox".to_string()),
-        )
-    })
-    .expect("client")
-}
-
-/// Every batch job the sandbox knows: (id, totalSims, status).
-pub fn sandbox_jobs(env: &Env) -> Vec<simfleet::api::BatchJob> {
-    let client = client(env);
-    env.rt.block_on(async {
-        let mut jobs = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = client
-                .list_batch_jobs(None, 100, token.as_deref())
-                .await
-                .expect("listBatchJobs");
-            jobs.extend(page.items);
-            match page.next_token {
-                Some(t) if !t.is_empty() => token = Some(t),
-                _ => break,
-            }
-        }
-        jobs
-    })
+/// A plan JSON without the fields that legitimately differ between two runs.
+pub fn comparable_plan(mut plan: Value) -> Value {
+    if let Some(obj) = plan.as_object_mut() {
+        obj.remove("generated_at");
+    }
+    plan
 }
