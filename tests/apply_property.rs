@@ -289,6 +289,12 @@ proptest! {
                     prop_assert_eq!(b, a, "a SIM outside the plan changed");
                 }
             }
+            // No job ever selected more than its include list: an empty or missing list would
+            // have made the sandbox select the whole fleet.
+            let jobs = client.list_batch_jobs(None, 100, None).await.expect("jobs");
+            for job in &jobs.items {
+                prop_assert!(job.total_sims >= 1 && job.total_sims as usize <= planned.len());
+            }
             sandbox.shutdown().await;
             Ok(())
         });

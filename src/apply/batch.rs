@@ -128,24 +128,31 @@ async fn start(run: &Run<'_>, params: &BatchJobParams) -> Result<Started, StartF
             Ok(id) => return Ok(Started::Sent(id)),
             Err(ApiError::OutcomeUnknown { cause, .. }) => {
                 let since = sent_at - run.opts.lookup_window.as_millis() as i64;
-                match lookup(run, params, since, &known).await {
-                    Ok(found) if found.len() == 1 => return Ok(Started::Adopted(found[0])),
-                    Ok(found) if found.is_empty() && attempt == 0 => continue,
-                    Ok(found) if found.is_empty() => {
+                let found = match run
+                    .client
+                    .find_batch_jobs(params, since, LOOKUP_PAGES)
+                    .await
+                {
+                    Ok(found) => found,
+                    Err(e) => {
+                        return Err(StartFailure::Unknown(format!(
+                            "startBatchJob answer lost ({cause}) and listing batch jobs failed ({e}); re-run plan"
+                        )))
+                    }
+                };
+                match resolve_lost_start(&found, &known) {
+                    LostStart::Adopt(id) => return Ok(Started::Adopted(id)),
+                    LostStart::NotStarted if attempt == 0 => continue,
+                    LostStart::NotStarted => {
                         return Err(StartFailure::Unknown(format!(
                             "startBatchJob failed twice without an answer ({cause}) and no such job is listed; re-run plan"
                         )))
                     }
-                    Ok(found) => {
+                    LostStart::Ambiguous(ids) => {
                         return Err(StartFailure::Unknown(format!(
                             "startBatchJob answer lost ({cause}); {} matching jobs are listed ({}), so which one is ours is ambiguous; re-run plan",
-                            found.len(),
-                            found.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-                        )))
-                    }
-                    Err(e) => {
-                        return Err(StartFailure::Unknown(format!(
-                            "startBatchJob answer lost ({cause}) and listing batch jobs failed ({e}); re-run plan"
+                            ids.len(),
+                            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
                         )))
                     }
                 }
@@ -158,23 +165,30 @@ async fn start(run: &Run<'_>, params: &BatchJobParams) -> Result<Started, StartF
     ))
 }
 
-/// Jobs that look like the one `params` started at or after `since` (Unix ms), other than
-/// those this run already knows.
-async fn lookup(
-    run: &Run<'_>,
-    params: &BatchJobParams,
-    since: i64,
-    known: &HashSet<i64>,
-) -> Result<Vec<i64>, ApiError> {
-    let found = run
-        .client
-        .find_batch_jobs(params, since, LOOKUP_PAGES)
-        .await?;
-    Ok(found
-        .into_iter()
+/// What a lost `startBatchJob` answer turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LostStart {
+    /// Exactly one matching job this run does not know yet: it is ours.
+    Adopt(i64),
+    /// No such job: the start did not take effect, so it may be sent again.
+    NotStarted,
+    /// Several candidates: which one is ours cannot be told.
+    Ambiguous(Vec<i64>),
+}
+
+/// Decides from the jobs `find_batch_jobs` listed (same changes, same size, recent) which one,
+/// if any, a lost start created; jobs this run already started or adopted are not candidates.
+pub(crate) fn resolve_lost_start(found: &[BatchJob], known: &HashSet<i64>) -> LostStart {
+    let candidates: Vec<i64> = found
+        .iter()
         .map(|job| job.id)
         .filter(|id| !known.contains(id))
-        .collect())
+        .collect();
+    match candidates[..] {
+        [] => LostStart::NotStarted,
+        [id] => LostStart::Adopt(id),
+        _ => LostStart::Ambiguous(candidates),
+    }
 }
 
 fn status_name(status: BatchJobStatus) -> &'static str {

@@ -1,9 +1,12 @@
 //! Unit tests of the pure parts of `apply`: checksum comparison, guard re-evaluation, code
 //! decoding, and the include-list invariant of the work built from plan actions.
 
-use super::batch::code_field;
+use std::collections::HashSet;
+
+use super::batch::{code_field, resolve_lost_start, LostStart};
 use super::preflight::{check_checksum, stopping_guards};
 use super::*;
+use crate::api::{BatchJob, BatchJobChanges, BatchJobStatus};
 use crate::plan::{BatchAction, BatchChanges, GuardKind};
 
 #[test]
@@ -77,5 +80,37 @@ fn guards_use_the_apply_flags() {
         stops[0].message.contains("max_changes"),
         "{}",
         stops[0].message
+    );
+}
+
+fn job(id: i64) -> BatchJob {
+    BatchJob {
+        id,
+        status: BatchJobStatus::Running,
+        started_at: 0,
+        finished_at: None,
+        total_sims: 2,
+        failed_sims: 0,
+        successful_sims: 0,
+        changes: BatchJobChanges::default(),
+    }
+}
+
+#[test]
+fn a_lost_start_is_adopted_only_when_exactly_one_unknown_job_matches() {
+    let known: HashSet<i64> = [1, 2].into_iter().collect();
+    assert_eq!(resolve_lost_start(&[], &known), LostStart::NotStarted);
+    // Jobs this run already owns are not candidates.
+    assert_eq!(
+        resolve_lost_start(&[job(1), job(2)], &known),
+        LostStart::NotStarted
+    );
+    assert_eq!(
+        resolve_lost_start(&[job(2), job(7)], &known),
+        LostStart::Adopt(7)
+    );
+    assert_eq!(
+        resolve_lost_start(&[job(7), job(8), job(1)], &known),
+        LostStart::Ambiguous(vec![7, 8])
     );
 }
