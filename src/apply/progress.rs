@@ -74,14 +74,13 @@ impl Progress {
         }
     }
 
-    /// `n` more SIM actions finished (successfully or not).
+    /// `n` more SIM actions finished (successfully or not). Called on every batch job poll,
+    /// also with 0, so a CI log gets its periodic line while a job makes no visible progress.
     pub fn advance(&self, n: u64) {
-        if n == 0 {
-            return;
-        }
         let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
         match (&self.bar, self.mode) {
-            (Some(bar), _) => bar.inc(n),
+            (Some(bar), _) if n > 0 => bar.inc(n),
+            (Some(_), _) => {}
             (None, ProgressMode::Lines) => {
                 let total = self.total.load(Ordering::Relaxed);
                 if let Ok(mut last) = self.last_line.lock() {
