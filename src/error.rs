@@ -10,6 +10,8 @@ pub enum Error {
     Snapshot(#[from] crate::fleet::SnapshotError),
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -23,6 +25,11 @@ pub enum Error {
     },
     #[error("{} conflict(s) between rules:\n{}", .0.len(), .0.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"))]
     Conflicts(Vec<crate::spec::Conflict>),
+    #[error("cannot read plan file {path}: {source}")]
+    ReadPlan {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot read {path}: {source}")]
     ReadFile {
         path: String,

@@ -22,6 +22,7 @@ enum Command {
     Sandbox(commands::sandbox::SandboxArgs),
     Plan(commands::plan::PlanArgs),
     Show(commands::show::ShowArgs),
+    Apply(commands::apply::ApplyArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
             let detailed = args.detailed_exitcode;
             (commands::show::run(args), detailed)
         }
+        Command::Apply(args) => (commands::apply::run(args), false),
     };
     if let Err(error) = &result {
         eprintln!("error: {error}");

@@ -2,6 +2,7 @@
 
 pub mod connect;
 pub mod plan;
+pub mod apply;
 pub mod sandbox;
 pub mod schema;
 pub mod show;
