@@ -33,7 +33,8 @@ impl Tally {
         json!({
             "test": name,
             "runs": self.runs,
-            "same_plan": self.same_plan,
+            // For apply runs: runs that converged on the fault-free result.
+            (if name == "apply" { "converged" } else { "same_plan" }): self.same_plan,
             "clean_errors": self.clean_errors.len(),
             "error_examples": self.clean_errors.iter().take(5).collect::<Vec<_>>(),
             "requests": self.requests,
@@ -315,5 +316,145 @@ fn plan_against_an_always_failing_api_fails_cleanly() {
     assert!(
         stats["requests"].as_u64().unwrap_or(0) >= 2,
         "retried: {stats}"
+    );
+}
+
+/// The fleet as `/state` shows it, by ICCID, without the activation time (set from the clock
+/// when a SIM is activated, so it differs between two runs that activate the same SIM).
+fn fleet_state(sandbox: &Sandbox) -> BTreeMap<String, Value> {
+    let state = sandbox.state();
+    state["sims"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|sim| {
+            let mut sim = sim.clone();
+            if let Some(object) = sim.as_object_mut() {
+                object.remove("activation_timestamp");
+            }
+            (sim["iccid"].as_str().unwrap_or_default().to_string(), sim)
+        })
+        .collect()
+}
+
+/// One `plan --out` + `apply PLAN` round; returns (plan exit code, apply exit code, stderr).
+fn plan_and_apply(spec: &Path, url: &str, work: &Path, round: usize) -> (i32, i32, String) {
+    let out = work.join(format!("round-{round}.json"));
+    let (plan_code, _, plan_stderr, saved) = plan(spec, url, &out);
+    if saved.is_none() {
+        return (plan_code, -1, plan_stderr);
+    }
+    let output = simfleet_command()
+        .arg("apply")
+        .arg(&out)
+        .arg("--spec")
+        .arg(spec)
+        .args([
+            "--endpoint",
+            url,
+            "--rate-limit",
+            "1000",
+            "--format",
+            "json",
+        ])
+        .env("WHEREVER_SIM_TOKEN", "sandbox")
+        .output()
+        .expect("apply runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "apply panicked: {stderr}");
+    (plan_code, output.status.code().unwrap_or(-1), stderr)
+}
+
+/// `apply` under faults, including mutations committed and then dropped: re-running plan and
+/// apply converges on exactly the fleet a fault-free apply produces — every planned change made,
+/// no SIM and no field outside the plan touched — within a few rounds.
+#[test]
+fn apply_under_faults_converges_on_the_fault_free_result() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let snapshot = snapshot_file(work.path(), 600, 14);
+    let spec = spec_dir(&[("rules.yaml", common::GENERATED_FLEET_SPEC)]);
+
+    let clean = Sandbox::builder()
+        .fleet(&snapshot)
+        .batch_rate(100_000.0)
+        .start();
+    let initial = fleet_state(&clean);
+    let (plan_code, apply_code, stderr) = plan_and_apply(spec.path(), &clean.url, work.path(), 0);
+    assert_eq!(
+        (plan_code, apply_code),
+        (0, 0),
+        "fault-free apply: {stderr}"
+    );
+    let expected = fleet_state(&clean);
+    let changed = initial
+        .iter()
+        .filter(|(iccid, sim)| expected.get(*iccid) != Some(*sim))
+        .count();
+    assert!(
+        changed > 100,
+        "the fault-free apply changed only {changed} SIMs"
+    );
+
+    let mut tally = Tally::default();
+    let mut rounds_needed = Vec::new();
+    for seed in seeds(2) {
+        for rate in [0.1, 0.3] {
+            let sandbox = Sandbox::builder()
+                .fleet(&snapshot)
+                .seed(seed)
+                .fault_rate(rate)
+                .batch_rate(100_000.0)
+                .start();
+            let mut converged_after = None;
+            for round in 1..=8 {
+                let (plan_code, apply_code, stderr) =
+                    plan_and_apply(spec.path(), &sandbox.url, work.path(), round);
+                if apply_code != 0 {
+                    if let Some(line) = stderr.lines().find(|l| l.starts_with("error")) {
+                        tally.clean_errors.push(line.to_string());
+                    }
+                }
+                // Converged: the fleet is what the fault-free apply left (checked below), and a
+                // plan with everything applied has nothing left to do.
+                if plan_code == 0 && apply_code == 0 && fleet_state(&sandbox) == expected {
+                    converged_after = Some(round);
+                    break;
+                }
+            }
+            let stats = sandbox.stats();
+            tally.runs += 1;
+            tally.requests += stats["requests"].as_u64().unwrap_or(0);
+            for (kind, n) in stats["faults"].as_object().into_iter().flatten() {
+                *tally.faults.entry(kind.clone()).or_insert(0) += n.as_u64().unwrap_or(0);
+            }
+            let state = fleet_state(&sandbox);
+            let wrong: Vec<_> = state
+                .iter()
+                .filter(|(iccid, sim)| expected.get(*iccid) != Some(*sim))
+                .map(|(iccid, sim)| {
+                    format!(
+                        "{iccid}: {sim} (expected {:?}, initially {:?})",
+                        expected.get(iccid),
+                        initial.get(iccid)
+                    )
+                })
+                .take(3)
+                .collect();
+            assert!(
+                converged_after.is_some(),
+                "seed {seed}, rate {rate}: not converged after 8 rounds ({} SIMs differ), e.g. {wrong:#?}\nfaults {}",
+                state.iter().filter(|(i, s)| expected.get(*i) != Some(*s)).count(),
+                stats["faults"]
+            );
+            tally.same_plan += 1;
+            rounds_needed.push(converged_after.unwrap_or(0));
+        }
+    }
+    eprintln!("apply rounds needed per run: {rounds_needed:?}");
+    tally.report("apply");
+    assert!(
+        tally.faults.values().sum::<u64>() > 0,
+        "no faults injected: {:?}",
+        tally.faults
     );
 }
