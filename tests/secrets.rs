@@ -288,3 +288,76 @@ async fn a_server_echoing_the_token_cannot_make_the_client_print_it() {
         assert_no_token(&format!("error Debug (mode {m})"), &format!("{error:?}"));
     }
 }
+
+/// `apply` (a saved plan, in text and JSON reports, at info and trace) prints the token nowhere,
+/// and neither does an apply that the API refuses (a sandbox expecting another token).
+#[test]
+fn apply_never_shows_the_token() {
+    let (work, _spec, snapshot) = fixture();
+    let sandbox = Sandbox::builder()
+        .fleet(&snapshot)
+        .token(TOKEN)
+        .batch_rate(100_000.0)
+        .start();
+    let wrong = Sandbox::builder()
+        .fleet(&snapshot)
+        .token("a-different-token")
+        .start();
+    let mut applied = 0;
+    for (i, (level, format)) in [("info", "text"), ("trace", "json"), ("trace", "text")]
+        .into_iter()
+        .enumerate()
+    {
+        // A fresh change every round, so that every apply has work to do.
+        let spec = spec_dir(&[(
+            "rules.yaml",
+            &format!(
+                "rules:\n  - name: all\n    match: all\n    set: {{ custom_field_1: round-{i} }}\n"
+            ),
+        )]);
+        let out = work.path().join(format!("apply-{i}.json"));
+        let r = run(simfleet_command()
+            .arg("plan")
+            .arg(spec.path())
+            .args(["--endpoint", &sandbox.url, "--out"])
+            .arg(&out)
+            .env("WHEREVER_SIM_TOKEN", TOKEN));
+        assert_eq!(r.code, 0, "plan: {}", r.stderr);
+        let r = run(simfleet_command()
+            .arg("apply")
+            .arg(&out)
+            .arg("--spec")
+            .arg(spec.path())
+            .args(["--endpoint", &sandbox.url, "--format", format])
+            .env("WHEREVER_SIM_TOKEN", TOKEN)
+            .env("RUST_LOG", level)
+            .env("RUST_BACKTRACE", "1"));
+        assert_eq!(r.code, 0, "apply ({level}, {format}): {}", r.stderr);
+        assert_no_token(&format!("apply stdout ({level}, {format})"), &r.stdout);
+        assert_no_token(&format!("apply stderr ({level}, {format})"), &r.stderr);
+        applied += 1;
+
+        let r = run(simfleet_command()
+            .arg("apply")
+            .arg(&out)
+            .arg("--spec")
+            .arg(spec.path())
+            .args(["--endpoint", &wrong.url, "--format", format])
+            .env("WHEREVER_SIM_TOKEN", TOKEN)
+            .env("RUST_LOG", level));
+        assert_ne!(
+            r.code, 0,
+            "apply against a sandbox refusing the token succeeded"
+        );
+        assert_no_token("refused apply stdout", &r.stdout);
+        assert_no_token("refused apply stderr", &r.stderr);
+    }
+    assert_eq!(applied, 3);
+    let stats = sandbox.stats();
+    assert!(
+        stats["operations"]["startBatchJob"].as_u64().unwrap_or(0)
+            + stats["operations"]["updateSim"].as_u64().unwrap_or(0)
+            > 0,
+        "nothing was applied: {stats}"
+    );
+}
