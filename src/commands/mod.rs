@@ -1,8 +1,8 @@
 //! One file per subcommand: its clap arguments and a `run` that calls into `simfleet::ops`.
 
+pub mod apply;
 pub mod connect;
 pub mod plan;
-pub mod apply;
 pub mod sandbox;
 pub mod schema;
 pub mod show;

@@ -175,23 +175,22 @@ pub fn sims(n: usize) -> String {
 
 /// Counts of batch jobs and updateSim calls per phase, e.g. `phase 1: 2 batch jobs, 3 updateSim`.
 pub fn action_lines(plan: &Plan) -> Vec<String> {
-    let mut per_phase: BTreeMap<u8, (usize, usize, usize)> = BTreeMap::new();
+    // A SIM may be in several calls of one phase (one batch job per field value), so SIMs are
+    // counted once per phase.
+    let mut per_phase: BTreeMap<u8, (usize, usize, std::collections::BTreeSet<&str>)> =
+        BTreeMap::new();
     for action in &plan.actions {
         let entry = per_phase.entry(action.phase()).or_default();
         match action {
-            crate::plan::Action::BatchJob(b) => {
-                entry.0 += 1;
-                entry.2 += b.iccids.len();
-            }
-            crate::plan::Action::UpdateSim(_) => {
-                entry.1 += 1;
-                entry.2 += 1;
-            }
+            crate::plan::Action::BatchJob(_) => entry.0 += 1,
+            crate::plan::Action::UpdateSim(_) => entry.1 += 1,
         }
+        entry.2.extend(action.iccids().iter().map(String::as_str));
     }
     per_phase
         .into_iter()
-        .map(|(phase, (batches, updates, n))| {
+        .map(|(phase, (batches, updates, iccids))| {
+            let n = iccids.len();
             let what = match phase {
                 0 => "status cuts first",
                 1 => "limits, labels, IMEI locks",
