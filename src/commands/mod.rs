@@ -6,6 +6,31 @@ pub mod sandbox;
 pub mod connect;
 pub mod plan;
 pub mod show;
+pub mod logging;
+pub mod completions;
+pub mod man;
+pub mod reference;
+
+/// The environment variables simfleet reads, shown under the root command's `--help`.
+pub const ENVIRONMENT: &str = "\
+Environment:
+  WHEREVER_SIM_TOKEN     API token (or --token-file); never printed or logged
+  WHEREVER_SIM_ENDPOINT  GraphQL endpoint (default https://graphql.api.whereversim.de/graphql)
+  NO_COLOR               any non-empty value turns colours off
+  CI                     set (as CI services do): no progress bars
+  SIMFLEET_LOG           log filter in RUST_LOG syntax, e.g. simfleet::api=debug (beats -v/-q)
+
+Exit codes: 0 success (no changes), 1 error, 2 changes (with --detailed-exitcode),
+3 blocked or stopped by a guard, 130 interrupted.";
+
+/// Where notes (warnings, "plan saved to …") go: stderr, or nowhere with `--quiet`.
+pub fn notes() -> Box<dyn std::io::Write> {
+    if logging::quiet() {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stderr())
+    }
+}
 
 /// The tokio runtime the network commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, simfleet::Error> {

@@ -68,7 +68,7 @@ pub fn run(args: PlanArgs) -> Result<simfleet::Outcome, simfleet::Error> {
         allow_irreversible: args.allow_irreversible,
         max_changes: args.max_changes,
         max_percent: args.max_percent,
-        progress: simfleet::ops::plan::interactive_progress(),
+        progress: simfleet::ops::plan::interactive_progress() && !super::logging::quiet(),
     };
     let render = RenderOptions {
         format: args.format,
@@ -80,6 +80,6 @@ pub fn run(args: PlanArgs) -> Result<simfleet::Outcome, simfleet::Error> {
         &opts,
         &render,
         &mut std::io::stdout().lock(),
-        &mut std::io::stderr(),
+        &mut super::notes(),
     ))
 }
