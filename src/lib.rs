@@ -11,9 +11,9 @@ pub mod error;
 pub mod fleet;
 pub mod ops;
 pub mod outcome;
-pub mod sandbox;
 pub mod plan;
 pub mod render;
+pub mod sandbox;
 pub mod spec;
 
 pub use error::Error;

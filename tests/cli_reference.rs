@@ -34,7 +34,15 @@ fn docs_cli_md_matches_the_code() {
         "docs/cli.md is out of date with the command-line definitions; regenerate it with\n\n    \
          cargo run -- cli-reference > docs/cli.md\n\n(or UPDATE_DOCS=1 cargo test --test cli_reference)"
     );
-    for command in ["validate", "schema", "sandbox", "plan", "show", "completions", "man"] {
+    for command in [
+        "validate",
+        "schema",
+        "sandbox",
+        "plan",
+        "show",
+        "completions",
+        "man",
+    ] {
         assert!(
             generated.contains(&format!("## `simfleet {command}`")),
             "docs/cli.md lacks `simfleet {command}`"
@@ -57,7 +65,10 @@ fn root_help_documents_the_environment_and_exit_codes() {
         "SIMFLEET_LOG",
         "Exit codes",
     ] {
-        assert!(help.contains(name), "--help does not mention {name}:\n{help}");
+        assert!(
+            help.contains(name),
+            "--help does not mention {name}:\n{help}"
+        );
     }
 }
 
@@ -88,7 +99,12 @@ fn man_page_renders_and_writes_one_page_per_command() {
         .arg(&out)
         .assert()
         .success();
-    for page in ["simfleet.1", "simfleet-plan.1", "simfleet-show.1", "simfleet-validate.1"] {
+    for page in [
+        "simfleet.1",
+        "simfleet-plan.1",
+        "simfleet-show.1",
+        "simfleet-validate.1",
+    ] {
         let text = std::fs::read_to_string(out.join(page)).unwrap_or_default();
         assert!(text.contains(".TH"), "{page} missing or empty");
     }

@@ -12,7 +12,10 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-pub fn run(args: CompletionsArgs, mut cli: clap::Command) -> Result<simfleet::Outcome, simfleet::Error> {
+pub fn run(
+    args: CompletionsArgs,
+    mut cli: clap::Command,
+) -> Result<simfleet::Outcome, simfleet::Error> {
     let name = cli.get_name().to_string();
     clap_complete::generate(args.shell, &mut cli, name, &mut std::io::stdout().lock());
     Ok(simfleet::Outcome::Success)

@@ -61,10 +61,12 @@ pub fn filter_for(args: &LogArgs) -> String {
 pub fn init(args: &LogArgs) {
     QUIET.store(args.quiet, Ordering::Relaxed);
     let filter = match std::env::var("SIMFLEET_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => EnvFilter::try_new(spec.trim()).unwrap_or_else(|e| {
-            eprintln!("warning: SIMFLEET_LOG is not a valid filter ({e}); using the default");
-            EnvFilter::new(filter_for(args))
-        }),
+        Ok(spec) if !spec.trim().is_empty() => {
+            EnvFilter::try_new(spec.trim()).unwrap_or_else(|e| {
+                eprintln!("warning: SIMFLEET_LOG is not a valid filter ({e}); using the default");
+                EnvFilter::new(filter_for(args))
+            })
+        }
         _ => EnvFilter::new(filter_for(args)),
     };
     let builder = tracing_subscriber::fmt()

@@ -1,15 +1,15 @@
 //! One file per subcommand: its clap arguments and a `run` that calls into `simfleet::ops`.
 
-pub mod schema;
-pub mod validate;
-pub mod sandbox;
-pub mod connect;
-pub mod plan;
-pub mod show;
-pub mod logging;
 pub mod completions;
+pub mod connect;
+pub mod logging;
 pub mod man;
+pub mod plan;
 pub mod reference;
+pub mod sandbox;
+pub mod schema;
+pub mod show;
+pub mod validate;
 
 /// The environment variables simfleet reads, shown under the root command's `--help`.
 pub const ENVIRONMENT: &str = "\

@@ -3,8 +3,8 @@
 //! Like cargo's `ops`, these functions take plain options and return an [`crate::Outcome`], so
 //! the binary stays a thin argument parser and tests can drive the same code.
 
-pub mod schema;
-pub mod validate;
-pub mod sandbox;
 pub mod connect;
 pub mod plan;
+pub mod sandbox;
+pub mod schema;
+pub mod validate;
