@@ -27,8 +27,9 @@ pub struct LogArgs {
     /// Print only errors: no notes, progress or warnings on stderr (beats -v).
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// More diagnostics on stderr: -v API requests, -vv their timings and retries, -vvv
-    /// everything (also from libraries). Put it before the command: `simfleet -vv plan`.
+    /// More diagnostics on stderr: -v one line per API request (operation, attempt, status,
+    /// duration), -vv also failed attempts and retries, -vvv everything (also from libraries).
+    /// Put it before the command: `simfleet -vv plan`.
     #[arg(id = "log_verbosity", long = "verbose", short = 'v', action = ArgAction::Count)]
     pub verbose: u8,
     /// Format of log lines on stderr.
