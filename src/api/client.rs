@@ -282,7 +282,11 @@ impl Client {
             // Operation and attempt, never headers: the token must not reach a log line.
             let span =
                 tracing::info_span!("api", operation = request.operation, attempt = attempts);
-            let failure = match self.attempt::<T>(&request, &body).instrument(span.clone()).await {
+            let failure = match self
+                .attempt::<T>(&request, &body)
+                .instrument(span.clone())
+                .await
+            {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };
