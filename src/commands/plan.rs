@@ -49,7 +49,8 @@ pub struct PlanArgs {
     /// List every SIM, not a few per group.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Mask ICCIDs and IMEIs but their last 4 digits (for public PR comments).
+    /// Mask ICCIDs, IMEIs and MSISDNs but their last 4 digits (for public PR comments and artifacts;
+    /// masked JSON is for reading only).
     #[arg(long)]
     pub mask: bool,
 }

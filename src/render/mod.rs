@@ -9,7 +9,7 @@ mod markdown;
 mod text;
 mod values;
 
-pub use json::{json, plan_schema};
+pub use json::{json, json_masked, plan_schema};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use text::{text, TextOptions};
 
