@@ -54,6 +54,39 @@ fn docs_cli_md_matches_the_code() {
     );
 }
 
+const README_BEGIN: &str = "<!-- BEGIN simfleet --help (generated; tests/cli_reference.rs) -->\n";
+const README_END: &str = "<!-- END simfleet --help -->";
+
+/// The README's flag reference is the root command's help, copied from docs/cli.md's first block.
+#[test]
+fn readme_root_help_matches_the_code() {
+    let generated = stdout_of(&["cli-reference"]);
+    let start = generated.find("```text\n").expect("a help block");
+    let end = generated[start + 8..]
+        .find("\n```\n")
+        .expect("closed help block")
+        + start
+        + 8;
+    let block = format!("{}\n```\n", &generated[start..end]);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let readme = std::fs::read_to_string(path).expect("README.md");
+    let (Some(b), Some(e)) = (readme.find(README_BEGIN), readme.find(README_END)) else {
+        panic!("README.md lacks the generated --help markers");
+    };
+    let expected = format!("{}{README_BEGIN}{block}{}", &readme[..b], &readme[e..]);
+    let readme = if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(path, &expected).expect("README.md is writable");
+        expected.clone()
+    } else {
+        readme
+    };
+    assert!(
+        readme == expected,
+        "README.md's generated --help section is out of date; regenerate it with\n\n    \
+         UPDATE_DOCS=1 cargo test --test cli_reference"
+    );
+}
+
 #[test]
 fn root_help_documents_the_environment_and_exit_codes() {
     let help = stdout_of(&["--help"]);

@@ -115,26 +115,52 @@ fn mask_hides_iccids_imeis_and_msisdns_in_every_format() {
     };
     let clear = plan(&["--verbose"]);
     for secret in &case.secrets {
-        assert!(clear.contains(secret.as_str()), "{secret} is in the plan:\n{clear}");
+        assert!(
+            clear.contains(secret.as_str()),
+            "{secret} is in the plan:\n{clear}"
+        );
     }
-    simfleet(dir, &["plan", "fleet", "--live", "live.json", "--out", "plan.json"]);
+    simfleet(
+        dir,
+        &["plan", "fleet", "--live", "live.json", "--out", "plan.json"],
+    );
     let outputs = [
         ("text", plan(&["--verbose", "--mask"])),
         ("markdown", plan(&["--format", "markdown", "--mask"])),
-        ("show markdown", simfleet(dir, &["show", "plan.json", "--format", "markdown", "--mask"])),
-        ("show text", simfleet(dir, &["show", "plan.json", "--verbose", "--mask"])),
-        ("show json", simfleet(dir, &["show", "plan.json", "--format", "json", "--mask"])),
+        (
+            "show markdown",
+            simfleet(
+                dir,
+                &["show", "plan.json", "--format", "markdown", "--mask"],
+            ),
+        ),
+        (
+            "show text",
+            simfleet(dir, &["show", "plan.json", "--verbose", "--mask"]),
+        ),
+        (
+            "show json",
+            simfleet(dir, &["show", "plan.json", "--format", "json", "--mask"]),
+        ),
     ];
     for (name, out) in &outputs {
         for secret in &case.secrets {
-            assert!(!out.contains(secret.as_str()), "{name} shows {secret}:\n{out}");
+            assert!(
+                !out.contains(secret.as_str()),
+                "{name} shows {secret}:\n{out}"
+            );
             let tail = &secret[secret.len() - 4..];
-            assert!(out.contains(tail), "{name} keeps the last 4 digits of {secret}:\n{out}");
+            assert!(
+                out.contains(tail),
+                "{name} keeps the last 4 digits of {secret}:\n{out}"
+            );
         }
     }
     // The masked JSON keeps its checksum for reference but is not a plan file any more.
     let masked: Value = serde_json::from_str(&outputs[4].1).expect("JSON");
-    assert!(masked["checksum"].as_str().is_some_and(|c| c.starts_with("sha256:")));
+    assert!(masked["checksum"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("sha256:")));
     std::fs::write(dir.join("masked.json"), &outputs[4].1).expect("write");
     Command::cargo_bin("simfleet")
         .expect("binary")
@@ -148,11 +174,30 @@ fn mask_hides_iccids_imeis_and_msisdns_in_every_format() {
 fn same_plan_same_comment_whatever_the_read_order() {
     let sorted = case(false);
     let reversed = case(true);
-    let args = ["plan", "fleet", "--live", "live.json", "--format", "markdown", "--mask"];
+    let args = [
+        "plan",
+        "fleet",
+        "--live",
+        "live.json",
+        "--format",
+        "markdown",
+        "--mask",
+    ];
     let first = simfleet(sorted.dir.path(), &args);
-    assert_eq!(first, simfleet(sorted.dir.path(), &args), "re-runs are identical");
-    assert_eq!(first, simfleet(reversed.dir.path(), &args), "read order does not matter");
-    assert!(first.starts_with("### 📝 simfleet plan: 2 SIMs changing"), "{first}");
+    assert_eq!(
+        first,
+        simfleet(sorted.dir.path(), &args),
+        "re-runs are identical"
+    );
+    assert_eq!(
+        first,
+        simfleet(reversed.dir.path(), &args),
+        "read order does not matter"
+    );
+    assert!(
+        first.starts_with("### 📝 simfleet plan: 2 SIMs changing"),
+        "{first}"
+    );
 }
 
 fn origin(name: &str, line: u32) -> Origin {
@@ -239,19 +284,38 @@ fn big_comment(n: usize, shuffle: bool) -> (String, String) {
         "sha256:spec".into(),
     ))
     .expect("plan builds");
-    (markdown(&plan, MarkdownOptions { mask: true }), plan.checksum)
+    (
+        markdown(&plan, MarkdownOptions { mask: true }),
+        plan.checksum,
+    )
 }
 
 fn check_big(n: usize) {
     let (comment, checksum) = big_comment(n, false);
-    assert!(comment.len() < MARKDOWN_LIMIT, "{} characters", comment.len());
+    assert!(
+        comment.len() < MARKDOWN_LIMIT,
+        "{} characters",
+        comment.len()
+    );
     assert!(comment.chars().count() < 65_536);
     let title = comment.lines().next().unwrap_or_default();
-    assert!(title.contains("blocked"), "the max_changes guard stops it: {title}");
-    assert!(comment.contains(&checksum), "the checksum a reviewer approves is always shown");
-    assert!(comment.contains("JSON artifact"), "cut sections point at the artifact");
+    assert!(
+        title.contains("blocked"),
+        "the max_changes guard stops it: {title}"
+    );
+    assert!(
+        comment.contains(&checksum),
+        "the checksum a reviewer approves is always shown"
+    );
+    assert!(
+        comment.contains("JSON artifact"),
+        "cut sections point at the artifact"
+    );
     let (again, _) = big_comment(n, true);
-    assert!(comment == again, "the same plan read in another order gives the same comment");
+    assert!(
+        comment == again,
+        "the same plan read in another order gives the same comment"
+    );
 }
 
 #[test]
