@@ -77,16 +77,23 @@ impl World {
         }
     }
 
-    /// A fresh checkout of a repository whose fleet/ is examples/fleet, with status cuts
-    /// allowed (the example's one deactivation is blocked by a guard otherwise).
-    fn checkout(&self, name: &str) -> PathBuf {
-        let dir = self.checkout_blocked(name);
-        allow_status_cuts(&dir);
+    /// A fresh checkout of examples/fleet without `allow_status_cuts`: the guard stops the
+    /// example's one suspension, as it would in a repository that has not allowed it yet.
+    fn checkout_blocked(&self, name: &str) -> PathBuf {
+        let dir = self.checkout(name);
+        let path = dir.join("fleet/simfleet.yaml");
+        let text = std::fs::read_to_string(&path).expect("simfleet.yaml");
+        assert!(text.contains("allow_status_cuts: true"), "{text}");
+        std::fs::write(
+            &path,
+            text.replace("allow_status_cuts: true", "allow_status_cuts: false"),
+        )
+        .expect("simfleet.yaml written");
         dir
     }
 
-    /// A fresh checkout of examples/fleet as it is: its plan is stopped by a guard.
-    fn checkout_blocked(&self, name: &str) -> PathBuf {
+    /// A fresh checkout of a repository whose fleet/ is examples/fleet.
+    fn checkout(&self, name: &str) -> PathBuf {
         let dir = self.root.path().join(name);
         let fleet = dir.join("fleet");
         std::fs::create_dir_all(&fleet).expect("checkout dir");

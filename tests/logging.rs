@@ -100,7 +100,7 @@ fn json_logs_at_the_most_verbose_level_never_contain_the_token() {
         .arg(examples())
         .args(["--endpoint", &served.url, "--format", "json"]);
     let (code, stdout, stderr) = run_clean(cmd);
-    assert_eq!(code, 3, "the example plan is stopped by a guard:\n{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     let plan: Value = serde_json::from_str(&stdout).expect("stdout is only the plan JSON");
     assert!(plan["checksum"].is_string());
     let events: Vec<Value> = stderr
@@ -156,7 +156,7 @@ fn token_file_and_rejected_token_stay_out_of_the_logs() {
         .args(["--endpoint", &served.url, "--token-file"])
         .arg(&file);
     let (code, _, stderr) = run_clean(cmd);
-    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
 
     // A token the server does not accept (it differs from the right one by one character):
     // the error is reported without it.
@@ -178,7 +178,7 @@ fn quiet_prints_only_the_plan() {
         .arg(examples())
         .args(["--endpoint", &served.url]);
     let (code, stdout, stderr) = run_clean(cmd);
-    assert_eq!(code, 3);
+    assert_eq!(code, 0);
     assert!(stdout.contains("changing"), "{stdout}");
     assert_eq!(stderr, "", "nothing but errors on stderr with --quiet");
 

@@ -11,13 +11,13 @@ use serde_json::{json, Value};
 const EXAMPLES: &str = "examples/fleet";
 
 #[test]
-fn the_readme_command_prints_a_real_plan_that_a_guard_stops() {
+fn the_readme_command_prints_a_real_plan() {
     let run = Simfleet::new(&["plan", EXAMPLES, "--sandbox"])
         .run()
-        .expect_code(3);
+        .expect_code(0);
     let out = run.stdout();
     assert!(out.contains("SIMs changing"), "{out}");
-    assert!(out.contains("--allow-status-cuts"), "{out}");
+    assert!(out.contains("allowed by"), "{out}");
     assert!(out.contains("examples/fleet/devices.yaml:"), "{out}");
     assert!(out.contains("Plan checksum: sha256:"), "{out}");
     assert!(
@@ -28,26 +28,59 @@ fn the_readme_command_prints_a_real_plan_that_a_guard_stops() {
 }
 
 #[test]
-fn detailed_exitcode_says_2_when_changes_are_allowed_and_0_without_the_flag() {
-    Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--allow-status-cuts"])
+fn detailed_exitcode_says_2_when_there_are_changes() {
+    Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--detailed-exitcode"])
         .run()
-        .expect_code(0);
+        .expect_code(2);
+}
+
+#[test]
+fn a_guard_stops_the_plan_with_exit_3_and_names_what_allows_it() {
+    let run = Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--max-changes", "10"])
+        .run()
+        .expect_code(3);
+    let out = run.stdout();
+    assert!(out.contains("max_changes"), "{out}");
+    // With --detailed-exitcode too: 3 wins over 2.
     Simfleet::new(&[
         "plan",
         EXAMPLES,
         "--sandbox",
-        "--allow-status-cuts",
+        "--max-changes",
+        "10",
         "--detailed-exitcode",
     ])
     .run()
-    .expect_code(2);
+    .expect_code(3);
+}
+
+#[test]
+fn a_status_cut_needs_its_flag_when_the_config_does_not_allow_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cut.yaml"),
+        "sims:\n  \"89883030000395342592\":\n    status: suspended\n",
+    )
+    .unwrap();
+    let spec = dir.path().to_str().unwrap();
+    let run = Simfleet::new(&["plan", spec, "--sandbox"])
+        .run()
+        .expect_code(3);
+    assert!(
+        run.stdout().contains("--allow-status-cuts"),
+        "{}",
+        run.stdout()
+    );
+    Simfleet::new(&["plan", spec, "--sandbox", "--allow-status-cuts"])
+        .run()
+        .expect_code(0);
 }
 
 #[test]
 fn json_follows_the_documented_contract() {
     let plan = Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--format", "json"])
         .run()
-        .expect_code(3)
+        .expect_code(0)
         .json();
     for key in [
         "format_version",
@@ -119,23 +152,23 @@ fn a_saved_plan_renders_the_same_with_show() {
     let file_arg = file.to_str().unwrap();
     let planned = Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--out", file_arg])
         .run()
-        .expect_code(3);
+        .expect_code(0);
     assert!(
         planned.stderr().contains("plan saved to"),
         "{}",
         planned.stderr()
     );
-    let shown = Simfleet::new(&["show", file_arg]).run().expect_code(3);
+    let shown = Simfleet::new(&["show", file_arg]).run().expect_code(0);
     assert_eq!(shown.stdout(), planned.stdout());
     let md = Simfleet::new(&["show", file_arg, "--format", "markdown"])
         .run()
-        .expect_code(3)
+        .expect_code(0)
         .stdout();
     assert!(md.len() < 65_000);
     assert!(md.contains("sha256:"), "{md}");
     let json = Simfleet::new(&["show", file_arg, "--format", "json"])
         .run()
-        .expect_code(3)
+        .expect_code(0)
         .json();
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(json["checksum"], saved["checksum"]);
