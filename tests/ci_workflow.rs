@@ -43,6 +43,12 @@ struct JobRun {
 
 impl World {
     fn new() -> World {
+        // The workflows (and gh's --jq, which the fake evaluates) use jq, as hosted runners have it.
+        let jq = Command::new("jq").arg("--version").output();
+        assert!(
+            jq.is_ok_and(|o| o.status.success()),
+            "the CI workflow test needs jq on PATH (apt-get install jq / brew install jq)"
+        );
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
