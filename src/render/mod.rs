@@ -12,6 +12,8 @@ mod values;
 pub use json::{json, json_masked, plan_schema};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use text::{text, TextOptions};
+/// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
+pub use values::{mask as mask_identifier, mask_text};
 
 use crate::plan::Plan;
 
