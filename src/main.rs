@@ -51,7 +51,7 @@ fn main() -> ExitCode {
         Command::CliReference(args) => (commands::reference::run(args, Cli::command()), false),
     };
     if let Err(error) = &result {
-        eprintln!("error: {error}");
+        commands::logging::report_error(error);
     }
     ExitCode::from(simfleet::outcome::exit_code(&result, detailed))
 }

@@ -103,13 +103,16 @@ fn json_logs_at_the_most_verbose_level_never_contain_the_token() {
     assert_eq!(code, 0, "{stderr}");
     let plan: Value = serde_json::from_str(&stdout).expect("stdout is only the plan JSON");
     assert!(plan["checksum"].is_string());
+    // Every line on stderr is JSON: log events, and the notes ("read 300 of 300 SIMs").
     let events: Vec<Value> = stderr
         .lines()
-        .filter(|l| l.starts_with('{'))
         .map(|l| {
             serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}"))
         })
         .collect();
+    assert!(events.iter().any(|e| e["fields"]["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("read 300 of 300 SIMs"))));
     let requests: Vec<&Value> = events
         .iter()
         .filter(|e| e["fields"]["message"] == "API response")
@@ -167,7 +170,18 @@ fn token_file_and_rejected_token_stay_out_of_the_logs() {
         .args(["--endpoint", &served.url]);
     let (code, _, stderr) = run_clean(cmd);
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("error:"), "{stderr}");
+    let last: Value = stderr
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("the error is a JSON event too:\n{stderr}"));
+    assert_eq!(last["level"], "ERROR");
+    assert!(
+        last["fields"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("refused the token")),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -23,14 +23,7 @@ Environment:
 Exit codes: 0 success (no changes), 1 error, 2 changes (with --detailed-exitcode),
 3 blocked or stopped by a guard, 130 interrupted.";
 
-/// Where notes (warnings, "plan saved to …") go: stderr, or nowhere with `--quiet`.
-pub fn notes() -> Box<dyn std::io::Write> {
-    if logging::quiet() {
-        Box::new(std::io::sink())
-    } else {
-        Box::new(std::io::stderr())
-    }
-}
+pub use logging::notes;
 
 /// The tokio runtime the network commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, simfleet::Error> {
