@@ -402,6 +402,12 @@ fn github_workflow_is_shaped_as_documented() {
     let apply = &wf["jobs"]["apply"];
     assert_eq!(apply["concurrency"]["group"], "simfleet-apply");
     assert_eq!(apply["concurrency"]["cancel-in-progress"], false);
+    assert!(
+        apply["if"]
+            .as_str()
+            .is_some_and(|c| c.contains("github.ref == 'refs/heads/main'")),
+        "only main is applied"
+    );
     let scripts: Vec<&str> = wf["jobs"]["plan"]["steps"]
         .as_array()
         .expect("steps")
