@@ -324,7 +324,7 @@ fn a_hundred_thousand_sim_plan_fits_one_comment() {
 }
 
 #[test]
-#[ignore = "slow in debug builds (about a minute); run with --ignored or --release"]
+#[ignore = "slow: minutes in a debug build; cargo test --release --test markdown_comment -- --ignored"]
 fn a_million_sim_plan_fits_one_comment() {
     check_big(1_000_000);
 }
