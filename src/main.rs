@@ -24,6 +24,7 @@ enum Command {
     Sandbox(commands::sandbox::SandboxArgs),
     Plan(commands::plan::PlanArgs),
     Show(commands::show::ShowArgs),
+    Apply(commands::apply::ApplyArgs),
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page, or write all of them into a directory.
     Man(commands::man::ManArgs),
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
             let detailed = args.detailed_exitcode;
             (commands::show::run(args), detailed)
         }
+        Command::Apply(args) => (commands::apply::run(args), false),
         Command::Completions(args) => (commands::completions::run(args, Cli::command()), false),
         Command::Man(args) => (commands::man::run(args, Cli::command()), false),
         Command::CliReference(args) => (commands::reference::run(args, Cli::command()), false),

@@ -1,5 +1,6 @@
 //! One file per subcommand: its clap arguments and a `run` that calls into `simfleet::ops`.
 
+pub mod apply;
 pub mod completions;
 pub mod connect;
 pub mod logging;

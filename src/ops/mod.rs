@@ -5,6 +5,7 @@
 
 pub mod connect;
 pub mod plan;
+pub mod apply;
 pub mod sandbox;
 pub mod schema;
 pub mod validate;

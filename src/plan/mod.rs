@@ -18,6 +18,7 @@ pub mod actions;
 pub mod compare;
 mod file;
 mod model;
+pub mod recheck;
 pub mod status;
 
 use std::collections::{BTreeMap, HashMap};
