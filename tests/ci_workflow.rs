@@ -541,6 +541,14 @@ fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
     let run = world.run_github_job(&wf, "apply", &main, &merged);
     assert_eq!(run.code, 0, "{}", run.log);
     assert_eq!(run.outputs["approved"]["checksum"], checksum);
+    assert!(run.log.contains("Apply complete"), "{}", run.log);
+    for change in plan["changes"].as_array().expect("changes") {
+        let iccid = change["iccid"].as_str().expect("iccid");
+        assert!(
+            !run.log.contains(iccid),
+            "the public apply log shows {iccid}"
+        );
+    }
     assert_eq!(
         world.plan_exit(&main),
         0,
