@@ -15,6 +15,14 @@ pub fn json(plan: &Plan) -> String {
     text
 }
 
+/// Writes [`json`]'s output to `out` as it is serialised, without holding it in memory.
+pub fn write_json(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, plan)?;
+    std::io::Write::write_all(&mut out, b"\n")?;
+    std::io::Write::flush(&mut out)
+}
+
 /// Keys whose strings are digests, not identifiers: kept so a reader can match the masked copy
 /// to the plan it came from.
 const DIGEST_KEYS: [&str; 5] = [
