@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod error;
+pub mod export;
 pub mod fleet;
 pub mod ops;
 pub mod outcome;
