@@ -35,4 +35,6 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Export(#[from] crate::ops::export::ExportError),
 }

@@ -22,6 +22,7 @@ enum Command {
     Sandbox(commands::sandbox::SandboxArgs),
     Plan(commands::plan::PlanArgs),
     Show(commands::show::ShowArgs),
+    Export(commands::export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
             let detailed = args.detailed_exitcode;
             (commands::plan::run(args), detailed)
         }
+        Command::Export(args) => (commands::export::run(args), false),
         Command::Show(args) => {
             let detailed = args.detailed_exitcode;
             (commands::show::run(args), detailed)

@@ -14,3 +14,4 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, simfleet::Error> {
         .build()
         .map_err(|e| simfleet::Error::Usage(format!("cannot start the async runtime: {e}")))
 }
+pub mod export;

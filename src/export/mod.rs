@@ -22,6 +22,10 @@ use crate::spec::{values as spec_values, DesiredValue, Field};
 
 pub use values::{exported_value, writable_text, DEFAULT_FIELDS};
 
+/// Deleted, retired and replaced SIMs (DESIGN.md: terminal, never changed). The export leaves
+/// them out: a rule or entry for them would only make every plan warn that it skipped them.
+pub const TERMINAL_STATUSES: [i32; 3] = [4, 7, 10];
+
 /// A key SIMs can be grouped by: a match key the API can filter on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GroupKey {
@@ -211,6 +215,8 @@ pub struct ExportedSpec {
     pub entry_values: usize,
     /// SIMs neither a rule nor an entry applies to.
     pub unmanaged: usize,
+    /// SIMs left out because their status is terminal.
+    pub terminal: usize,
     /// Values left unmanaged because no spec value reproduces them (a status a spec may not
     /// set, blank text, a malformed ICCID...).
     pub skipped: Vec<Skipped>,
@@ -242,7 +248,12 @@ pub fn export_spec(sims: &[Sim], opts: &ExportOptions) -> ExportedSpec {
 
     let mut groups: BTreeMap<Vec<KeyValue>, Vec<usize>> = BTreeMap::new();
     let mut ungrouped: Vec<usize> = Vec::new();
+    let mut terminal = 0;
     for &i in &order {
+        if TERMINAL_STATUSES.contains(&sims[i].statusid) {
+            terminal += 1;
+            continue;
+        }
         let key: Option<Vec<KeyValue>> = opts.group_by.iter().map(|k| k.value(&sims[i])).collect();
         match key {
             Some(key) => groups.entry(key).or_default().push(i),
@@ -357,6 +368,7 @@ pub fn export_spec(sims: &[Sim], opts: &ExportOptions) -> ExportedSpec {
         entries: written.len(),
         entry_values: written.iter().map(|(_, f)| f.len()).sum(),
         unmanaged,
+        terminal,
         skipped,
         luhn_off,
     }
@@ -457,6 +469,10 @@ pub fn check_round_trip(
         .collect();
     let mut problems = Vec::new();
     for sim in sims {
+        // A rule grouped without status may match a terminal SIM; the plan never changes it.
+        if TERMINAL_STATUSES.contains(&sim.statusid) {
+            continue;
+        }
         let resolution = match spec.resolve_borrowed(sim) {
             Ok(r) => r,
             Err(conflict) => {

@@ -52,6 +52,10 @@ fn generated_fleets_round_trip_with_default_options() {
         let exported = round_trip(&fleet.sims, &opts());
         assert!(exported.rules > 0, "{n}: no rules");
         assert_eq!(exported.unmanaged, 0, "{n}");
+        assert!(n < 300 || exported.terminal > 0, "{n}: generated fleets have retired SIMs");
+        for file in &exported.files {
+            assert!(!file.text.contains("retired"), "{}", file.text);
+        }
     }
 }
 

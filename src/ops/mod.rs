@@ -8,3 +8,4 @@ pub mod validate;
 pub mod sandbox;
 pub mod connect;
 pub mod plan;
+pub mod export;
