@@ -9,6 +9,7 @@
 pub mod api;
 pub mod error;
 pub mod export;
+pub mod fmt;
 pub mod fleet;
 pub mod ops;
 pub mod outcome;
