@@ -37,4 +37,6 @@ pub enum Error {
     },
     #[error(transparent)]
     Export(#[from] crate::ops::export::ExportError),
+    #[error(transparent)]
+    Fmt(#[from] crate::ops::fmt::FmtError),
 }

@@ -9,13 +9,13 @@
 pub mod api;
 pub mod error;
 pub mod export;
-pub mod fmt;
 pub mod fleet;
+pub mod fmt;
 pub mod ops;
 pub mod outcome;
-pub mod sandbox;
 pub mod plan;
 pub mod render;
+pub mod sandbox;
 pub mod spec;
 
 pub use error::Error;

@@ -23,6 +23,7 @@ enum Command {
     Plan(commands::plan::PlanArgs),
     Show(commands::show::ShowArgs),
     Export(commands::export::ExportArgs),
+    Fmt(commands::fmt::FmtArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
             (commands::plan::run(args), detailed)
         }
         Command::Export(args) => (commands::export::run(args), false),
+        Command::Fmt(args) => (commands::fmt::run(args), false),
         Command::Show(args) => {
             let detailed = args.detailed_exitcode;
             (commands::show::run(args), detailed)

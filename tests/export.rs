@@ -126,9 +126,15 @@ fn an_exported_spec_validates_and_plans_no_changes_against_its_fleet() {
         );
         let json = plan_json(&[path(&spec), "--endpoint", &server.url]);
         assert_eq!(json["summary"]["field_changes"], 0, "{n}/{seed}");
-        assert_eq!(json["summary"]["skipped"], 0, "{n}/{seed}: terminal SIMs are left out");
+        assert_eq!(
+            json["summary"]["skipped"], 0,
+            "{n}/{seed}: terminal SIMs are left out"
+        );
         assert!(json["summary"]["sims_managed"].as_u64().unwrap_or(0) > 0);
-        assert!(json["warnings"].as_array().is_some_and(|w| w.is_empty()), "{json}");
+        assert!(
+            json["warnings"].as_array().is_some_and(|w| w.is_empty()),
+            "{json}"
+        );
     }
 }
 
@@ -153,7 +159,10 @@ fn other_fields_and_groupings_round_trip_too() {
             &server.url,
         ]));
         let json = plan_json(&[path(&spec), "--endpoint", &server.url]);
-        assert_eq!(json["summary"]["field_changes"], 0, "{fields} / {group_by}: {json}");
+        assert_eq!(
+            json["summary"]["field_changes"], 0,
+            "{fields} / {group_by}: {json}"
+        );
     }
 }
 
@@ -162,14 +171,22 @@ fn a_snapshot_plans_exactly_like_the_server() {
     let server = sandbox(600, 31);
     let dir = tempfile::tempdir().expect("temp dir");
     let snapshot = dir.path().join("fleet.json");
-    ok(&simfleet(&["export", "--snapshot", path(&snapshot), "--endpoint", &server.url]));
+    ok(&simfleet(&[
+        "export",
+        "--snapshot",
+        path(&snapshot),
+        "--endpoint",
+        &server.url,
+    ]));
 
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&snapshot).expect("snapshot written"))
             .expect("snapshot is JSON");
     assert_eq!(written["format_version"], 1);
     assert!(written["taken_at"].is_string());
-    assert!(written["transitions"].as_array().is_some_and(|t| !t.is_empty()));
+    assert!(written["transitions"]
+        .as_array()
+        .is_some_and(|t| !t.is_empty()));
     assert_eq!(written["sims"].as_array().map(Vec::len), Some(600));
     // Every field of the SIM type, usage counters included.
     assert!(written["sims"]
@@ -184,9 +201,22 @@ fn a_snapshot_plans_exactly_like_the_server() {
         "rules:\n  - name: acme\n    match: {end_customer_label: ACME}\n    set:\n      monthly_data_limit: 2GB\n      imei_lock: auto\n  - name: globex\n    match: {end_customer_label: Globex, status: [activated, deactivated]}\n    set:\n      status: activated\n      monthly_sms_mo_limit: unlimited\n",
     )
     .expect("spec written");
-    let live = plan_json(&[path(&spec), "--endpoint", &server.url, "--allow-status-cuts"]);
-    let offline = plan_json(&[path(&spec), "--live", path(&snapshot), "--allow-status-cuts"]);
-    assert!(live["summary"]["field_changes"].as_u64().unwrap_or(0) > 0, "{live}");
+    let live = plan_json(&[
+        path(&spec),
+        "--endpoint",
+        &server.url,
+        "--allow-status-cuts",
+    ]);
+    let offline = plan_json(&[
+        path(&spec),
+        "--live",
+        path(&snapshot),
+        "--allow-status-cuts",
+    ]);
+    assert!(
+        live["summary"]["field_changes"].as_u64().unwrap_or(0) > 0,
+        "{live}"
+    );
     assert_eq!(live, offline);
 }
 
@@ -201,15 +231,31 @@ fn a_non_empty_directory_is_refused_without_force_before_reading_anything() {
     let refused = simfleet(&["export", "--spec", path(&spec), "--endpoint", &server.url]);
     assert_eq!(refused.status.code(), Some(1));
     let message = text(&refused.stderr);
-    assert!(message.contains("is not empty") && message.contains("--force"), "{message}");
-    assert!(!message.contains("read "), "refused before reading the fleet: {message}");
+    assert!(
+        message.contains("is not empty") && message.contains("--force"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("read "),
+        "refused before reading the fleet: {message}"
+    );
     assert_eq!(
         std::fs::read_to_string(spec.join("mine.yaml")).expect("untouched"),
         "rules: []\n"
     );
 
-    ok(&simfleet(&["export", "--spec", path(&spec), "--force", "--endpoint", &server.url]));
-    assert!(!spec.join("mine.yaml").exists(), "--force replaces the directory");
+    ok(&simfleet(&[
+        "export",
+        "--spec",
+        path(&spec),
+        "--force",
+        "--endpoint",
+        &server.url,
+    ]));
+    assert!(
+        !spec.join("mine.yaml").exists(),
+        "--force replaces the directory"
+    );
     assert!(spec.join("rules.yaml").exists());
     // No staging directories are left beside it.
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
@@ -243,19 +289,35 @@ fn an_unreachable_or_unauthorised_endpoint_fails_and_writes_nothing() {
         "http://127.0.0.1:1/graphql",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("cannot reach"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot reach"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let server = sandbox(20, 51);
     let out = Command::new(env!("CARGO_BIN_EXE_simfleet"))
-        .args(["export", "--spec", path(&spec), "--snapshot", path(&snapshot)])
+        .args([
+            "export",
+            "--spec",
+            path(&spec),
+            "--snapshot",
+            path(&snapshot),
+        ])
         .args(["--endpoint", &server.url])
         .env("WHEREVER_SIM_TOKEN", "wrong")
         .output()
         .expect("simfleet runs");
     assert_eq!(out.status.code(), Some(1));
     let message = text(&out.stderr);
-    assert!(message.contains("401") || message.to_lowercase().contains("unauthor"), "{message}");
-    assert!(!message.contains("wrong"), "the token never shows: {message}");
+    assert!(
+        message.contains("401") || message.to_lowercase().contains("unauthor"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("wrong"),
+        "the token never shows: {message}"
+    );
 
     assert!(!spec.exists() && !snapshot.exists());
     let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("listing").collect();
@@ -287,7 +349,13 @@ fn a_malformed_snapshot_is_refused_clearly() {
         r#"{"format_version": 1, "sims": [{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5, "monthly_data_limit": 500000000}]}"#,
     )
     .expect("written");
-    ok(&simfleet(&["export", "--spec", path(&spec), "--live", path(&bad)]));
+    ok(&simfleet(&[
+        "export",
+        "--spec",
+        path(&spec),
+        "--live",
+        path(&bad),
+    ]));
     let entries = std::fs::read_to_string(spec.join("sims/001.yaml")).expect("entries");
     assert!(
         entries.contains(r#""89490000000000000015": {monthly_data_limit: 500MB"#),

@@ -549,9 +549,10 @@ fn jitter_seed() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    nanos ^ COUNTER
-        .fetch_add(1, Ordering::Relaxed)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    nanos
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ u64::from(std::process::id())
 }
 
@@ -568,8 +569,8 @@ mod tests {
 
     #[test]
     fn decodes_payload_and_rejects_null_and_errors() {
-        let ok: Count = decode_payload(r#"{"data":{"listSims":{"totalSims":3}}}"#, "listSims")
-            .unwrap();
+        let ok: Count =
+            decode_payload(r#"{"data":{"listSims":{"totalSims":3}}}"#, "listSims").unwrap();
         assert_eq!(ok.total_sims, 3);
         assert!(matches!(
             decode_payload::<Count>(r#"{"data":{"listSims":null}}"#, "listSims"),
@@ -595,10 +596,11 @@ mod tests {
             Err(Failure::Malformed(_))
         ));
         // An empty errors array is no error.
-        assert!(
-            decode_payload::<Count>(r#"{"data":{"listSims":{"totalSims":0}},"errors":[]}"#, "listSims")
-                .is_ok()
-        );
+        assert!(decode_payload::<Count>(
+            r#"{"data":{"listSims":{"totalSims":0}},"errors":[]}"#,
+            "listSims"
+        )
+        .is_ok());
     }
 
     #[test]

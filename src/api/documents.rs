@@ -136,7 +136,11 @@ mod tests {
         let schema = Schema::parse_and_validate(sdl, path).expect("the SDL is valid");
         let mut problems = Vec::new();
         for (name, document) in super::ALL {
-            match ExecutableDocument::parse_and_validate(&schema, *document, format!("{name}.graphql")) {
+            match ExecutableDocument::parse_and_validate(
+                &schema,
+                *document,
+                format!("{name}.graphql"),
+            ) {
                 Ok(doc) => {
                     let declared: Vec<_> = doc
                         .operations

@@ -118,13 +118,20 @@ pub async fn fetch_sims(
         let total = scopes.first().map_or(0, |s| s.total.unwrap_or(0));
         (scopes, total)
     } else {
-        futures::future::try_join(discover, client.count_sims_counted(&SimFilter::default(), Some(&counter)))
-            .await?
+        futures::future::try_join(
+            discover,
+            client.count_sims_counted(&SimFilter::default(), Some(&counter)),
+        )
+        .await?
     };
 
     let mut partitions: Vec<Partition> = scopes.into_iter().flat_map(|s| s.partitions).collect();
     // Largest first, so the long chains start early and the short ones fill in around them.
-    partitions.sort_by(|a, b| b.expected.unwrap_or(u64::MAX).cmp(&a.expected.unwrap_or(u64::MAX)));
+    partitions.sort_by(|a, b| {
+        b.expected
+            .unwrap_or(u64::MAX)
+            .cmp(&a.expected.unwrap_or(u64::MAX))
+    });
     let expected_total: u64 = partitions.iter().filter_map(|p| p.expected).sum();
     let progress = Progress {
         done: AtomicU64::new(0),
@@ -346,7 +353,8 @@ impl Partitioner {
 
     /// The final partitions as `(prefix, count)`, sorted by prefix.
     pub(crate) fn finish(mut self) -> Vec<(String, u64)> {
-        self.done.extend(self.frontier.drain(..).map(|p| (p.prefix, p.count)));
+        self.done
+            .extend(self.frontier.drain(..).map(|p| (p.prefix, p.count)));
         self.done.sort();
         self.done
     }
@@ -391,17 +399,20 @@ async fn discover_partitions(
                 }
             })
             .buffer_unordered(concurrency)
-            .try_fold(Answers::default(), |mut answers, (query, bounds, n)| async move {
-                match (query, bounds) {
-                    (Query::Bounds(prefix), Some(b)) => {
-                        answers.bounds.insert(prefix, b);
+            .try_fold(
+                Answers::default(),
+                |mut answers, (query, bounds, n)| async move {
+                    match (query, bounds) {
+                        (Query::Bounds(prefix), Some(b)) => {
+                            answers.bounds.insert(prefix, b);
+                        }
+                        (Query::Count(prefix), _) | (Query::Bounds(prefix), None) => {
+                            answers.counts.insert(prefix, n);
+                        }
                     }
-                    (Query::Count(prefix), _) | (Query::Bounds(prefix), None) => {
-                        answers.counts.insert(prefix, n);
-                    }
-                }
-                Ok(answers)
-            })
+                    Ok(answers)
+                },
+            )
             .await?;
         partitioner.feed(&answers);
     }
@@ -444,7 +455,8 @@ async fn read_partition(
 ) -> Result<Vec<Sim>, ApiError> {
     let mut last = (0, 0);
     for _ in 0..2 {
-        let (mut sims, total) = page_all(client, &partition.filter, fields, counter, progress).await?;
+        let (mut sims, total) =
+            page_all(client, &partition.filter, fields, counter, progress).await?;
         sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
         sims.dedup_by(|a, b| a.iccid == b.iccid);
         if sims.len() as u64 == total {
@@ -487,7 +499,13 @@ async fn page_all(
     let mut pages = 0u64;
     loop {
         let page = client
-            .list_sims_page_counted(filter, MAX_PAGE_SIZE, token.as_deref(), fields, Some(counter))
+            .list_sims_page_counted(
+                filter,
+                MAX_PAGE_SIZE,
+                token.as_deref(),
+                fields,
+                Some(counter),
+            )
             .await?;
         pages += 1;
         let expected = *total.get_or_insert(page.total_sims);
@@ -520,9 +538,14 @@ mod tests {
 
     /// Drives the partitioner over a known fleet, answering like the server would.
     fn partition(fleet: &[String], root: &str, concurrency: usize) -> (Vec<(String, u64)>, usize) {
-        let under = |p: &str| -> Vec<&String> { fleet.iter().filter(|i| i.starts_with(p)).collect() };
+        let under =
+            |p: &str| -> Vec<&String> { fleet.iter().filter(|i| i.starts_with(p)).collect() };
         let total = under(root).len() as u64;
-        let mut p = Partitioner::new(root.to_string(), total, target_partition_size(total, concurrency));
+        let mut p = Partitioner::new(
+            root.to_string(),
+            total,
+            target_partition_size(total, concurrency),
+        );
         let mut requests = 0;
         while !p.is_finished() {
             let mut answers = Answers::default();
@@ -547,7 +570,9 @@ mod tests {
     }
 
     fn contiguous(start: u64, n: u64) -> Vec<String> {
-        (start..start + n).map(|i| format!("894900{i:013}")).collect()
+        (start..start + n)
+            .map(|i| format!("894900{i:013}"))
+            .collect()
     }
 
     #[test]
@@ -574,7 +599,10 @@ mod tests {
         }
         for (i, (a, _)) in parts.iter().enumerate() {
             for (b, _) in &parts[i + 1..] {
-                assert!(!a.starts_with(b.as_str()) && !b.starts_with(a.as_str()), "{a} / {b}");
+                assert!(
+                    !a.starts_with(b.as_str()) && !b.starts_with(a.as_str()),
+                    "{a} / {b}"
+                );
             }
         }
         assert!(parts.len() >= 8, "{parts:?}");

@@ -14,8 +14,7 @@ use super::documents;
 use super::error::ApiError;
 use super::types::{
     BatchJob, BatchJobChanges, BatchJobDetailPage, BatchJobPage, BatchJobParams,
-    BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus, SimFields, SimPage,
-    UpdateSimArgs,
+    BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus, SimFields, SimPage, UpdateSimArgs,
 };
 use crate::fleet::{Sim, SimFilter, Transition};
 

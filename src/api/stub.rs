@@ -210,9 +210,11 @@ pub(crate) fn fake_fleet(
             .iter()
             .map(|i| json!({"iccid": i, "statusid": 2, "providerid": 5}))
             .collect();
-        let short = drop_from
-            .as_deref()
-            .is_some_and(|p| filter["beginsWith"].as_str().is_some_and(|b| b.starts_with(p)));
+        let short = drop_from.as_deref().is_some_and(|p| {
+            filter["beginsWith"]
+                .as_str()
+                .is_some_and(|b| b.starts_with(p))
+        });
         if short && end == total {
             items.pop();
         }

@@ -112,8 +112,14 @@ async fn unauthorized_is_not_retried_and_names_the_token_source() {
         )
     })
     .await;
-    let err = client(&stub).count_sims(&SimFilter::default()).await.unwrap_err();
-    assert!(matches!(err, ApiError::Unauthorized { status: 401, .. }), "{err:?}");
+    let err = client(&stub)
+        .count_sims(&SimFilter::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ApiError::Unauthorized { status: 401, .. }),
+        "{err:?}"
+    );
     let text = err.to_string();
     assert!(text.contains("WHEREVER_SIM_TOKEN"), "{text}");
     assert!(text.contains("CountSims"), "{text}");
@@ -133,7 +139,10 @@ async fn server_error_then_success_is_retried() {
     })
     .await;
     assert_eq!(
-        client(&stub).count_sims(&SimFilter::default()).await.unwrap(),
+        client(&stub)
+            .count_sims(&SimFilter::default())
+            .await
+            .unwrap(),
         42
     );
     assert_eq!(stub.requests().len(), 2);
@@ -144,7 +153,14 @@ async fn persistent_server_error_gives_up_after_the_bound() {
     let stub = Stub::start(|_, _| Reply::json(503, json!({"message": "down"}))).await;
     let err = client(&stub).status_transitions().await.unwrap_err();
     assert!(
-        matches!(err, ApiError::Server { status: 503, attempts: 3, .. }),
+        matches!(
+            err,
+            ApiError::Server {
+                status: 503,
+                attempts: 3,
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert!(err.to_string().contains("GetAvailableStatusTransitions"));
@@ -167,10 +183,17 @@ async fn rate_limit_honours_retry_after() {
     .await;
     let started = Instant::now();
     assert_eq!(
-        client(&stub).count_sims(&SimFilter::default()).await.unwrap(),
+        client(&stub)
+            .count_sims(&SimFilter::default())
+            .await
+            .unwrap(),
         42
     );
-    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(stub.requests().len(), 2);
 }
 
@@ -182,8 +205,14 @@ async fn retry_after_beyond_the_limit_fails_at_once() {
         body: String::new(),
     })
     .await;
-    let err = client(&stub).count_sims(&SimFilter::default()).await.unwrap_err();
-    assert!(matches!(err, ApiError::RateLimited { attempts: 1, .. }), "{err:?}");
+    let err = client(&stub)
+        .count_sims(&SimFilter::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ApiError::RateLimited { attempts: 1, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("3600s"), "{err}");
 }
 
@@ -198,7 +227,10 @@ async fn null_payload_is_an_error_never_an_empty_fleet() {
     })
     .await;
     assert_eq!(
-        client(&stub).count_sims(&SimFilter::default()).await.unwrap(),
+        client(&stub)
+            .count_sims(&SimFilter::default())
+            .await
+            .unwrap(),
         42
     );
     let always_null = Stub::start(|_, _| Reply::data("listSims", Value::Null)).await;
@@ -207,7 +239,14 @@ async fn null_payload_is_an_error_never_an_empty_fleet() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, ApiError::NullPayload { operation: "ListSims", field: "listSims", attempts: 3 }),
+        matches!(
+            err,
+            ApiError::NullPayload {
+                operation: "ListSims",
+                field: "listSims",
+                attempts: 3
+            }
+        ),
         "{err:?}"
     );
 }
@@ -229,9 +268,15 @@ async fn truncated_body_is_retried_then_reported() {
         }
     })
     .await;
-    let err = client(&stub).count_sims(&SimFilter::default()).await.unwrap_err();
+    let err = client(&stub)
+        .count_sims(&SimFilter::default())
+        .await
+        .unwrap_err();
     assert!(
-        matches!(err, ApiError::Malformed { .. } | ApiError::Connection { .. }),
+        matches!(
+            err,
+            ApiError::Malformed { .. } | ApiError::Connection { .. }
+        ),
         "{err:?}"
     );
     assert_eq!(stub.requests().len(), 3);
@@ -270,8 +315,20 @@ async fn graphql_errors_show_the_server_messages() {
         .await
         .unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, ApiError::GraphQl { operation: "ListBatchJobs", .. }), "{err:?}");
-    assert!(text.contains("got invalid value") && text.contains("second"), "{text}");
+    assert!(
+        matches!(
+            err,
+            ApiError::GraphQl {
+                operation: "ListBatchJobs",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("got invalid value") && text.contains("second"),
+        "{text}"
+    );
     assert_eq!(stub.requests().len(), 1, "GraphQL errors are not retried");
 }
 
@@ -308,7 +365,10 @@ async fn timeout() {
         .count_sims(&SimFilter::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, ApiError::Timeout { attempts: 2, .. }), "{err:?}");
+    assert!(
+        matches!(err, ApiError::Timeout { attempts: 2, .. }),
+        "{err:?}"
+    );
     assert_eq!(stub.requests().len(), 2);
 }
 
@@ -334,9 +394,18 @@ async fn start_batch_job_with_unknown_outcome_is_not_resent() {
         || Reply::data("startBatchJob", Value::Null),
     ] {
         let stub = Stub::start(move |_, _| reply()).await;
-        let err = client(&stub).start_batch_job(&one_sim_job()).await.unwrap_err();
+        let err = client(&stub)
+            .start_batch_job(&one_sim_job())
+            .await
+            .unwrap_err();
         assert!(
-            matches!(err, ApiError::OutcomeUnknown { operation: "StartBatchJob", .. }),
+            matches!(
+                err,
+                ApiError::OutcomeUnknown {
+                    operation: "StartBatchJob",
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert_eq!(stub.requests().len(), 1, "{err}");
@@ -345,8 +414,8 @@ async fn start_batch_job_with_unknown_outcome_is_not_resent() {
 
 #[tokio::test]
 async fn start_batch_job_sends_only_the_include_list_and_changes() {
-    let stub = Stub::start(|_, _| Reply::data("startBatchJob", json!({"batchJobId": 1707747614})))
-        .await;
+    let stub =
+        Stub::start(|_, _| Reply::data("startBatchJob", json!({"batchJobId": 1707747614}))).await;
     let id = client(&stub).start_batch_job(&one_sim_job()).await.unwrap();
     assert_eq!(id, 1707747614);
     let body = &stub.requests()[0].body;
@@ -364,7 +433,13 @@ async fn update_sim_refuses_data_limit_zero_without_a_request() {
         ..UpdateSimArgs::new("89490000000000000015")
     };
     let err = client(&stub).update_sim(&args).await.unwrap_err();
-    assert!(matches!(err, ApiError::InvalidRequest { operation: "UpdateSim", .. }));
+    assert!(matches!(
+        err,
+        ApiError::InvalidRequest {
+            operation: "UpdateSim",
+            ..
+        }
+    ));
     assert!(stub.requests().is_empty());
 }
 
@@ -433,7 +508,14 @@ async fn batch_job_reads() {
         .unwrap();
     assert_eq!(page.items, vec![read]);
     let details = client
-        .list_batch_job_details(7, &[BatchJobSimDetailStatus::Failed, BatchJobSimDetailStatus::Skipped], None)
+        .list_batch_job_details(
+            7,
+            &[
+                BatchJobSimDetailStatus::Failed,
+                BatchJobSimDetailStatus::Skipped,
+            ],
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(details.sims[0].error_codes, vec![4]);
@@ -535,9 +617,13 @@ async fn fetch_filters_are_unioned_and_deduplicated() {
 async fn fetch_fails_on_a_short_partition_after_one_re_read() {
     let fleet = generated_fleet();
     let stub = Stub::start(fake_fleet(fleet, Some("89882".into()))).await;
-    let err = fetch_sims(&client(&stub), FetchScope::Everything, FetchOptions::default())
-        .await
-        .unwrap_err();
+    let err = fetch_sims(
+        &client(&stub),
+        FetchScope::Everything,
+        FetchOptions::default(),
+    )
+    .await
+    .unwrap_err();
     match &err {
         ApiError::ShortRead {
             filter,
@@ -555,9 +641,13 @@ async fn fetch_fails_on_a_short_partition_after_one_re_read() {
 #[tokio::test]
 async fn fetch_of_an_empty_fleet_is_empty_not_an_error() {
     let stub = Stub::start(fake_fleet(Vec::new(), None)).await;
-    let fetched = fetch_sims(&client(&stub), FetchScope::Everything, FetchOptions::default())
-        .await
-        .unwrap();
+    let fetched = fetch_sims(
+        &client(&stub),
+        FetchScope::Everything,
+        FetchOptions::default(),
+    )
+    .await
+    .unwrap();
     assert!(fetched.sims.is_empty());
     assert_eq!(fetched.sims_total, 0);
 }
@@ -573,6 +663,10 @@ async fn rate_limit_spaces_requests() {
     let everything = SimFilter::default();
     let calls = (0..15).map(|_| client.count_sims(&everything));
     futures::future::try_join_all(calls).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(client.requests_sent(), 15);
 }

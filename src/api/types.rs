@@ -182,8 +182,7 @@ impl BatchJobParams {
         };
         if include_iccids.is_empty() {
             return Err(refuse(
-                "the include list is empty (the API would apply the job to the whole fleet)"
-                    .into(),
+                "the include list is empty (the API would apply the job to the whole fleet)".into(),
             ));
         }
         if include_iccids.len() > MAX_BATCH_ICCIDS {

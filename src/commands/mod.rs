@@ -1,11 +1,11 @@
 //! One file per subcommand: its clap arguments and a `run` that calls into `simfleet::ops`.
 
-pub mod schema;
-pub mod validate;
-pub mod sandbox;
 pub mod connect;
 pub mod plan;
+pub mod sandbox;
+pub mod schema;
 pub mod show;
+pub mod validate;
 
 /// The tokio runtime the network commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, simfleet::Error> {
@@ -15,3 +15,4 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, simfleet::Error> {
         .map_err(|e| simfleet::Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 pub mod export;
+pub mod fmt;

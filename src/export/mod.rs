@@ -77,7 +77,9 @@ impl GroupKey {
     /// The SIM's value for this key, or `None` when no selector matches exactly that value.
     fn value(self, sim: &Sim) -> Option<KeyValue> {
         match self {
-            GroupKey::Status => tables::status_name(sim.statusid).map(|_| KeyValue::Id(sim.statusid)),
+            GroupKey::Status => {
+                tables::status_name(sim.statusid).map(|_| KeyValue::Id(sim.statusid))
+            }
             GroupKey::Provider => {
                 tables::provider_name(sim.providerid).map(|_| KeyValue::Id(sim.providerid))
             }
@@ -402,13 +404,15 @@ fn unexportable(sim: &Sim, field: Field) -> Skipped {
     }
 }
 
+/// Rules merge when they set the same values and agree on every key but the one merged.
+type MergeKey = (Vec<Vec<KeyValue>>, Vec<(Field, DesiredValue)>);
+
 /// Merges rules that set the same values and whose selectors differ in one key only, one key
 /// at a time (the last first, so the first key stays the outermost grouping). The merged
 /// selector is the product of the merged groups' keys, so it matches exactly their SIMs.
 fn merge(mut drafts: Vec<RuleDraft>, keys: usize) -> Vec<RuleDraft> {
     for position in (0..keys).rev() {
-        let mut merged: BTreeMap<(Vec<Vec<KeyValue>>, Vec<(Field, DesiredValue)>), RuleDraft> =
-            BTreeMap::new();
+        let mut merged: BTreeMap<MergeKey, RuleDraft> = BTreeMap::new();
         for draft in drafts {
             let mut rest = draft.selector.clone();
             rest[position].clear();
@@ -434,7 +438,10 @@ fn merge(mut drafts: Vec<RuleDraft>, keys: usize) -> Vec<RuleDraft> {
 }
 
 fn selector_covers(selector: &[Vec<KeyValue>], key: &[KeyValue]) -> bool {
-    selector.iter().zip(key).all(|(values, v)| values.contains(v))
+    selector
+        .iter()
+        .zip(key)
+        .all(|(values, v)| values.contains(v))
 }
 
 /// The size of the naive export, one `sims:` entry per SIM with every exportable value, in
@@ -481,18 +488,20 @@ pub fn check_round_trip(
             }
         };
         for field in Field::ALL {
-            let want = if set_fields.contains(&field) && !skipped.contains(&(sim.iccid.as_str(), field)) {
-                exported_value(sim, field)
-            } else {
-                None
-            };
+            let want =
+                if set_fields.contains(&field) && !skipped.contains(&(sim.iccid.as_str(), field)) {
+                    exported_value(sim, field)
+                } else {
+                    None
+                };
             let got = resolution.and_then(|r| r.get(field)).map(|v| &v.value);
             if got != want.as_ref() {
                 problems.push(format!(
                     "SIM {}: {field} resolves to {} but the fleet has {}",
                     sim.iccid,
                     got.map_or("nothing".to_string(), crate::spec::format_value),
-                    want.as_ref().map_or("nothing exportable".to_string(), crate::spec::format_value),
+                    want.as_ref()
+                        .map_or("nothing exportable".to_string(), crate::spec::format_value),
                 ));
             }
         }

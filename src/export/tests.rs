@@ -25,7 +25,11 @@ fn round_trip(sims: &[Sim], opts: &ExportOptions) -> ExportedSpec {
     assert!(
         loaded.warnings.is_empty(),
         "warnings: {:?}",
-        loaded.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>()
+        loaded
+            .warnings
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
     );
     let problems = check_round_trip(&loaded.spec, sims, opts, &exported, 20);
     assert!(problems.is_empty(), "{problems:#?}");
@@ -52,7 +56,10 @@ fn generated_fleets_round_trip_with_default_options() {
         let exported = round_trip(&fleet.sims, &opts());
         assert!(exported.rules > 0, "{n}: no rules");
         assert_eq!(exported.unmanaged, 0, "{n}");
-        assert!(n < 300 || exported.terminal > 0, "{n}: generated fleets have retired SIMs");
+        assert!(
+            n < 300 || exported.terminal > 0,
+            "{n}: generated fleets have retired SIMs"
+        );
         for file in &exported.files {
             assert!(!file.text.contains("retired"), "{}", file.text);
         }
@@ -66,7 +73,10 @@ fn other_groupings_and_fields_round_trip() {
         ("limits,label,imei_lock,status", "provider"),
         ("limits,status,custom_field_1", ""),
         ("status", "end_customer_label"),
-        ("limits,label,imei_lock,status,custom_field_1", "custom_field_1,status"),
+        (
+            "limits,label,imei_lock,status,custom_field_1",
+            "custom_field_1,status",
+        ),
     ] {
         let mut o = opts();
         o.fields = parse_fields(fields).unwrap();
@@ -79,13 +89,15 @@ fn other_groupings_and_fields_round_trip() {
 fn uniform_groups_become_one_rule_and_outliers_entries() {
     let mut sims = Vec::new();
     for i in 0..10u64 {
-        let iccid = iccid(i as u64);
+        let iccid = iccid(i);
         sims.push(Sim {
             iccid,
             statusid: 2,
             providerid: 5,
             monthly_data_limit: Some(if i == 0 { 1_000_000_000 } else { 500_000_000 }),
-            end_customer_label: Some(EndCustomerLabel { name: "ACME".into() }),
+            end_customer_label: Some(EndCustomerLabel {
+                name: "ACME".into(),
+            }),
             imei_lock: Some(ImeiLock {
                 imei: None,
                 enabled: true,
@@ -98,7 +110,12 @@ fn uniform_groups_become_one_rule_and_outliers_entries() {
     assert_eq!(exported.entries, 1);
     assert_eq!(exported.entry_values, 1);
     let rules = &exported.files[0].text;
-    assert!(rules.contains("match: {end_customer_label: \"ACME\", status: activated, provider: \"link+\"}"), "{rules}");
+    assert!(
+        rules.contains(
+            "match: {end_customer_label: \"ACME\", status: activated, provider: \"link+\"}"
+        ),
+        "{rules}"
+    );
     assert!(rules.contains("monthly_data_limit: 500MB"), "{rules}");
     assert!(rules.contains("imei_lock: auto"), "{rules}");
     assert!(rules.contains("monthly_sms_mo_limit: unlimited"), "{rules}");
@@ -128,8 +145,12 @@ fn groups_that_set_the_same_values_merge_into_a_list_selector() {
 #[test]
 fn unexportable_values_stay_unmanaged_and_odd_text_is_pinned_per_sim() {
     let mut sims = generate(40, 9).sims;
-    sims[0].end_customer_label = Some(EndCustomerLabel { name: "none".into() });
-    sims[1].end_customer_label = Some(EndCustomerLabel { name: "Quote \"me\": yes".into() });
+    sims[0].end_customer_label = Some(EndCustomerLabel {
+        name: "none".into(),
+    });
+    sims[1].end_customer_label = Some(EndCustomerLabel {
+        name: "Quote \"me\": yes".into(),
+    });
     sims[2].statusid = 3;
     sims[3].monthly_voice_mo_limit = Some(-5);
     let mut o = opts();

@@ -148,7 +148,11 @@ mod tests {
             ("  ", None),
         ] {
             s.end_customer_label = Some(EndCustomerLabel { name: label.into() });
-            assert_eq!(exported_value(&s, Field::EndCustomerLabel), want, "{label:?}");
+            assert_eq!(
+                exported_value(&s, Field::EndCustomerLabel),
+                want,
+                "{label:?}"
+            );
         }
     }
 }

@@ -101,7 +101,9 @@ pub(super) fn sims_file(header: &Header, entries: &[(&str, Vec<(Field, DesiredVa
     };
     header.write(
         &mut out,
-        &format!("SIMs whose values differ from their group's rule, or that no rule matches: {range}."),
+        &format!(
+            "SIMs whose values differ from their group's rule, or that no rule matches: {range}."
+        ),
     );
     out.push_str("sims:\n");
     for (iccid, values) in entries {
@@ -114,7 +116,9 @@ pub(super) fn sims_file(header: &Header, entries: &[(&str, Vec<(Field, DesiredVa
 pub(super) fn config_file(header: &Header) -> String {
     let mut out = String::new();
     header.write(&mut out, "simfleet's settings for this spec directory.");
-    out.push_str("# Some of this fleet's ICCIDs carry no valid Luhn check digit.\nluhn_check: false\n");
+    out.push_str(
+        "# Some of this fleet's ICCIDs carry no valid Luhn check digit.\nluhn_check: false\n",
+    );
     out
 }
 

@@ -117,7 +117,10 @@ fn layout(text: &str) -> Result<String, Refusal> {
             continue;
         }
         if content.starts_with('\t') {
-            return Err(Refusal::new(number, "indented with a tab; YAML indents with spaces"));
+            return Err(Refusal::new(
+                number,
+                "indented with a tab; YAML indents with spaces",
+            ));
         }
         if content.starts_with('#') {
             pending.push(Pending::Comment {
@@ -126,7 +129,11 @@ fn layout(text: &str) -> Result<String, Refusal> {
             });
             continue;
         }
-        if indent == 0 && (content.starts_with("---") || content.starts_with("...") || content.starts_with('%')) {
+        if indent == 0
+            && (content.starts_with("---")
+                || content.starts_with("...")
+                || content.starts_with('%'))
+        {
             flush(&mut out, &mut pending, &stack, None, seen_content);
             out.push(content.trim_end().to_string());
             stack.truncate(1);
@@ -182,7 +189,13 @@ fn layout(text: &str) -> Result<String, Refusal> {
         seen_content = true;
         let new_indent = top(&stack).new;
         let context = top(&stack).key.clone();
-        flush(&mut out, &mut pending, &stack, Some((indent, new_indent)), true);
+        flush(
+            &mut out,
+            &mut pending,
+            &stack,
+            Some((indent, new_indent)),
+            true,
+        );
 
         let mut rendered = " ".repeat(new_indent);
         rendered.push_str(&"- ".repeat(dashes.count));
@@ -231,7 +244,11 @@ fn layout(text: &str) -> Result<String, Refusal> {
                 }
             }
             None if !rest.is_empty() => {
-                let value_context = if dashes.count > 0 { context.as_deref() } else { None };
+                let value_context = if dashes.count > 0 {
+                    context.as_deref()
+                } else {
+                    None
+                };
                 rendered.push_str(&normalise_value(rest, value_context));
             }
             None => {}
@@ -287,14 +304,18 @@ fn flush(
 }
 
 /// Appends the line, with its inline comment kept at its column when there is room.
+/// (`scanned.code` is trimmed, so the gap as written is the distance from its end.)
 fn push_with_comment(out: &mut Vec<String>, mut rendered: String, scanned: &Scanned, line: &str) {
     if let Some(comment) = scanned.comment {
-        let column = line.len() - line.trim_start_matches(' ').len() + scanned.comment_at;
-        let gap = if column > rendered.len() {
-            column - rendered.len()
-        } else {
-            2
-        };
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let column = indent + scanned.comment_at;
+        let written_gap = scanned.comment_at - scanned.code.len();
+        // Keep the comment's column (aligned comments stay aligned), but never squeeze it
+        // closer than it was written, up to two spaces.
+        let gap = column
+            .saturating_sub(rendered.len())
+            .max(written_gap.min(2))
+            .max(1);
         rendered.push_str(&" ".repeat(gap));
         rendered.push_str(comment.trim_end());
     }

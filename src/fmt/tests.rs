@@ -88,7 +88,12 @@ fn canonical_files_and_the_examples_are_left_alone_and_idempotent() {
         let text = std::fs::read_to_string(&path).unwrap();
         let once = fmt(&text);
         assert_eq!(fmt(&once), once, "{}", path.display());
-        assert_eq!(comment_lines(&text), comment_lines(&once), "{}", path.display());
+        assert_eq!(
+            comment_lines(&text),
+            comment_lines(&once),
+            "{}",
+            path.display()
+        );
     }
 }
 
@@ -106,8 +111,10 @@ fn exported_specs_are_already_formatted() {
 
 #[test]
 fn indentless_and_nested_sequences_and_block_scalars() {
-    let text = "a:\n- x\n- y:\n    - 1\n    -   2\nb: |\n    keep   \n      this\nc: >-\n  folded\n";
-    let want = "a:\n  - x\n  - y:\n      - 1\n      - 2\nb: |\n  keep   \n    this\nc: >-\n  folded\n";
+    let text =
+        "a:\n- x\n- y:\n    - 1\n    -   2\nb: |\n    keep   \n      this\nc: >-\n  folded\n";
+    let want =
+        "a:\n  - x\n  - y:\n      - 1\n      - 2\nb: |\n  keep   \n    this\nc: >-\n  folded\n";
     assert_eq!(fmt(text), want);
     assert_eq!(fmt(want), want);
 }

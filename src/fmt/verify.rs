@@ -94,7 +94,9 @@ fn same(a: &Node, b: &Node) -> bool {
         (Node::Float(f), Node::Text(t)) | (Node::Text(t), Node::Float(f)) => {
             t.bytes().all(|b| b.is_ascii_digit()) && t.parse::<f64>().ok() == Some(*f)
         }
-        (Node::Seq(x), Node::Seq(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Node::Seq(x), Node::Seq(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
         (Node::Map(x), Node::Map(y)) => {
             x.len() == y.len()
                 && x.iter()
@@ -128,7 +130,10 @@ pub(super) fn same_meaning(original: &str, formatted: &str) -> Result<(), Refusa
         let line = e.location().map_or(0, |l| l.line() as usize);
         Refusal::new(
             line,
-            format!("not valid YAML ({}); fix it first (`simfleet validate` shows where)", e.without_snippet()),
+            format!(
+                "not valid YAML ({}); fix it first (`simfleet validate` shows where)",
+                e.without_snippet()
+            ),
         )
     })?;
     let after = parse(formatted).map_err(|e| {

@@ -47,7 +47,10 @@ pub struct Connection {
 
 impl Connection {
     /// Builds the client (starting the embedded sandbox first with `--sandbox`).
-    pub async fn open(opts: &ConnectOptions, warnings: &mut Vec<String>) -> Result<Connection, Error> {
+    pub async fn open(
+        opts: &ConnectOptions,
+        warnings: &mut Vec<String>,
+    ) -> Result<Connection, Error> {
         let (endpoint, token, sandbox) = if opts.sandbox {
             let fleet = match &opts.sandbox_fleet {
                 Some(path) => Snapshot::load(path)?,
@@ -104,13 +107,15 @@ impl Connection {
 /// The token from `--token-file` or `WHEREVER_SIM_TOKEN`; a world-readable file gets a warning.
 fn read_token(file: Option<&Path>, warnings: &mut Vec<String>) -> Result<SecretString, Error> {
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Usage(format!("cannot read token file {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Usage(format!("cannot read token file {}: {e}", path.display())))?;
         warn_if_world_readable(path, warnings);
         let token = text.trim();
         if token.is_empty() {
-            return Err(Error::Usage(format!("token file {} is empty", path.display())));
+            return Err(Error::Usage(format!(
+                "token file {} is empty",
+                path.display()
+            )));
         }
         return Ok(SecretString::from(token.to_string()));
     }

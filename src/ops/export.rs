@@ -127,7 +127,12 @@ pub async fn run(opts: &ExportOptions, err: &mut dyn Write) -> Result<Outcome, E
             sims: Vec::new(),
         };
         write_atomically(path, snapshot_json(&snapshot, &sims).as_bytes())?;
-        let _ = writeln!(err, "snapshot of {} SIMs written to {}", sims.len(), path.display());
+        let _ = writeln!(
+            err,
+            "snapshot of {} SIMs written to {}",
+            sims.len(),
+            path.display()
+        );
     }
 
     if let Some(dir) = &opts.spec_dir {

@@ -3,9 +3,10 @@
 //! Like cargo's `ops`, these functions take plain options and return an [`crate::Outcome`], so
 //! the binary stays a thin argument parser and tests can drive the same code.
 
+pub mod connect;
+pub mod export;
+pub mod fmt;
+pub mod plan;
+pub mod sandbox;
 pub mod schema;
 pub mod validate;
-pub mod sandbox;
-pub mod connect;
-pub mod plan;
-pub mod export;

@@ -137,14 +137,23 @@ pub async fn run(
     }
     if let Some(path) = &render_opts.out {
         write_atomically(path, made.plan.to_file_json().as_bytes())?;
-        let _ = writeln!(err, "plan saved to {} ({})", path.display(), made.plan.checksum);
+        let _ = writeln!(
+            err,
+            "plan saved to {} ({})",
+            path.display(),
+            made.plan.checksum
+        );
     }
     print_plan(&made.plan, render_opts, out);
     Ok(made.plan.outcome())
 }
 
 /// Runs `simfleet show PLANFILE`: renders a saved plan exactly as `plan` printed it.
-pub fn show(path: &Path, render_opts: &RenderOptions, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn show(
+    path: &Path,
+    render_opts: &RenderOptions,
+    out: &mut dyn Write,
+) -> Result<Outcome, Error> {
     let plan = load_plan_file(path)?;
     print_plan(&plan, render_opts, out);
     Ok(plan.outcome())

@@ -467,9 +467,15 @@ mod tests {
         let mut w = work(&a, &[(Field::MonthlyDataLimit, &small)]);
         w.extend(work(
             &b,
-            &[(Field::MonthlyDataLimit, &small), (Field::MonthlySmsMoLimit, &sms)],
+            &[
+                (Field::MonthlyDataLimit, &small),
+                (Field::MonthlySmsMoLimit, &sms),
+            ],
         ));
-        w.extend(work(&c, &[(Field::ImeiLock, &imei), (Field::MonthlySmsMoLimit, &sms)]));
+        w.extend(work(
+            &c,
+            &[(Field::ImeiLock, &imei), (Field::MonthlySmsMoLimit, &sms)],
+        ));
         let plan = group(&w, 1);
         // {data} 1500 → 2 jobs, {data, sms} 200 → 1 job, 3 IMEI SIMs → 3 updateSim.
         assert_eq!(plan.api_calls, 6);
@@ -522,16 +528,27 @@ mod tests {
                 panic!("{action:?}")
             };
             match b.phase {
-                0 => assert_eq!(b.changes, BatchChanges { statusid: Some(5), ..Default::default() }),
-                2 => assert_eq!(b.changes, BatchChanges { statusid: Some(2), ..Default::default() }),
+                0 => assert_eq!(
+                    b.changes,
+                    BatchChanges {
+                        statusid: Some(5),
+                        ..Default::default()
+                    }
+                ),
+                2 => assert_eq!(
+                    b.changes,
+                    BatchChanges {
+                        statusid: Some(2),
+                        ..Default::default()
+                    }
+                ),
                 _ => assert_eq!(b.changes.statusid, None),
             }
         }
         let activation = plan.actions.iter().position(|a| a.phase() == 2);
-        let limits = plan
-            .actions
-            .iter()
-            .position(|a| matches!(a, Action::BatchJob(b) if b.changes.monthly_data_limit.is_some()));
+        let limits = plan.actions.iter().position(
+            |a| matches!(a, Action::BatchJob(b) if b.changes.monthly_data_limit.is_some()),
+        );
         assert!(limits < activation);
     }
 
@@ -542,12 +559,17 @@ mod tests {
         let imei = DesiredValue::ImeiLock(ImeiLockSetting::Imei("356938035643809".into()));
         // A single SIM: still a batch job, not updateSim.
         let plan = group(&work(&ids, &[(Field::MonthlyDataLimit, &unlimited)]), 1);
-        assert!(matches!(&plan.actions[..], [Action::BatchJob(b)] if b.changes.monthly_data_limit == Some(0)));
+        assert!(
+            matches!(&plan.actions[..], [Action::BatchJob(b)] if b.changes.monthly_data_limit == Some(0))
+        );
         // With a specific IMEI: updateSim for the lock, a batch job for the data.
         let plan = group(
             &work(
                 &ids,
-                &[(Field::MonthlyDataLimit, &unlimited), (Field::ImeiLock, &imei)],
+                &[
+                    (Field::MonthlyDataLimit, &unlimited),
+                    (Field::ImeiLock, &imei),
+                ],
             ),
             1,
         );
@@ -567,7 +589,10 @@ mod tests {
         let plan = group(
             &work(
                 &ids,
-                &[(Field::MonthlySmsMtLimit, &unlimited), (Field::EndCustomerLabel, &none)],
+                &[
+                    (Field::MonthlySmsMtLimit, &unlimited),
+                    (Field::EndCustomerLabel, &none),
+                ],
             ),
             1,
         );
@@ -577,7 +602,10 @@ mod tests {
         assert_eq!(u.changes.monthly_sms_mt_limit, Some(None));
         assert_eq!(u.changes.end_customer_label.as_deref(), Some(""));
         let json = serde_json::to_value(u).expect("serialises");
-        assert_eq!(json["changes"]["monthly_sms_mt_limit"], serde_json::Value::Null);
+        assert_eq!(
+            json["changes"]["monthly_sms_mt_limit"],
+            serde_json::Value::Null
+        );
         assert!(json["changes"].get("monthly_sms_mo_limit").is_none());
         let back: UpdateSimAction = serde_json::from_value(json).expect("round trip");
         assert_eq!(&back, u);

@@ -186,19 +186,40 @@ mod tests {
     fn imei_lock_rules() {
         let imei = ImeiLockSetting::Imei("356938035643809".into());
         assert!(imei_lock_holds(&ImeiLockSetting::Off, None));
-        assert!(imei_lock_holds(&ImeiLockSetting::Off, Some(&lock(false, Some("1")))));
-        assert!(!imei_lock_holds(&ImeiLockSetting::Off, Some(&lock(true, None))));
-        assert!(imei_lock_holds(&ImeiLockSetting::Auto, Some(&lock(true, None))));
+        assert!(imei_lock_holds(
+            &ImeiLockSetting::Off,
+            Some(&lock(false, Some("1")))
+        ));
+        assert!(!imei_lock_holds(
+            &ImeiLockSetting::Off,
+            Some(&lock(true, None))
+        ));
+        assert!(imei_lock_holds(
+            &ImeiLockSetting::Auto,
+            Some(&lock(true, None))
+        ));
         assert!(imei_lock_holds(
             &ImeiLockSetting::Auto,
             Some(&lock(true, Some("356938035643809")))
         ));
         assert!(!imei_lock_holds(&ImeiLockSetting::Auto, None));
-        assert!(!imei_lock_holds(&ImeiLockSetting::Auto, Some(&lock(false, None))));
-        assert!(imei_lock_holds(&imei, Some(&lock(true, Some("356938035643809")))));
-        assert!(!imei_lock_holds(&imei, Some(&lock(true, Some("490154203237518")))));
+        assert!(!imei_lock_holds(
+            &ImeiLockSetting::Auto,
+            Some(&lock(false, None))
+        ));
+        assert!(imei_lock_holds(
+            &imei,
+            Some(&lock(true, Some("356938035643809")))
+        ));
+        assert!(!imei_lock_holds(
+            &imei,
+            Some(&lock(true, Some("490154203237518")))
+        ));
         assert!(!imei_lock_holds(&imei, Some(&lock(true, None))));
-        assert!(!imei_lock_holds(&imei, Some(&lock(false, Some("356938035643809")))));
+        assert!(!imei_lock_holds(
+            &imei,
+            Some(&lock(false, Some("356938035643809")))
+        ));
     }
 
     #[test]

@@ -25,8 +25,8 @@ pub use actions::{
     UpdateSimChanges, MAX_BATCH_ICCIDS,
 };
 pub use model::{
-    BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan,
-    RiskFlag, SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
+    BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan, RiskFlag,
+    SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
 
@@ -86,7 +86,9 @@ pub enum PlanError {
 /// field in `fields`. Never usage counters. 128 bits of SHA-256, hex.
 pub fn fingerprint(sim: &Sim, fields: impl IntoIterator<Item = Field>) -> String {
     let mut bytes = Vec::with_capacity(128);
-    bytes.extend_from_slice(format!("statusid={}\nproviderid={}\n", sim.statusid, sim.providerid).as_bytes());
+    bytes.extend_from_slice(
+        format!("statusid={}\nproviderid={}\n", sim.statusid, sim.providerid).as_bytes(),
+    );
     for field in fields {
         if field != Field::Status {
             compare::write_normalised(sim, field, &mut bytes);
@@ -280,9 +282,10 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
         // plan moves its status first (phase 0), that is a status change the reviewer must see.
         let status_moves = mutations.iter().any(|(f, _)| *f == Field::Status);
         if sim.statusid == IMEI_UNAUTHORIZED && !status_moves {
-            if let Some(unlock) = fields.iter().find(|f| {
-                f.field == Field::ImeiLock && f.flags.contains(&RiskFlag::ImeiUnlock)
-            }) {
+            if let Some(unlock) = fields
+                .iter()
+                .find(|f| f.field == Field::ImeiLock && f.flags.contains(&RiskFlag::ImeiUnlock))
+            {
                 let implied = FieldChange {
                     field: Field::Status,
                     from: serde_json::json!(IMEI_UNAUTHORIZED),
@@ -321,7 +324,10 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     );
     let warnings = warnings(input.running_batch_jobs, &skipped, &held);
     let (sims_unmanaged, unmanaged_is_count) = match input.coverage {
-        Coverage::Full => ((input.sims.len() as u64).saturating_sub(sims_managed), false),
+        Coverage::Full => (
+            (input.sims.len() as u64).saturating_sub(sims_managed),
+            false,
+        ),
         Coverage::PushedDown => (input.sims_total.saturating_sub(sims_managed), true),
     };
 

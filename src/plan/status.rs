@@ -31,9 +31,13 @@ pub enum StatusDecision {
     Pending,
     /// Terminal status: the whole SIM is skipped.
     Terminal,
-    Held { reason: String },
+    Held {
+        reason: String,
+    },
     Change,
-    Blocked { reason: String },
+    Blocked {
+        reason: String,
+    },
 }
 
 /// The status table needs a transition table for the last row only.
@@ -209,7 +213,10 @@ mod tests {
         assert_eq!(d(2, 5), StatusDecision::Change);
         match d(2, 12) {
             StatusDecision::Blocked { reason } => {
-                assert!(reason.contains("Activated (2) → Suspended (12)"), "{reason}");
+                assert!(
+                    reason.contains("Activated (2) → Suspended (12)"),
+                    "{reason}"
+                );
                 assert!(reason.contains("connect+ (1)"), "{reason}");
             }
             other => panic!("{other:?}"),

@@ -52,7 +52,17 @@ pub(crate) fn want(n: u64, fields: &[(Field, DesiredValue)]) -> DesiredSim {
 pub(crate) fn table() -> Vec<Transition> {
     let mut t = Vec::new();
     for provider in 1..=5 {
-        for (from, to) in [(5, 2), (2, 5), (2, 12), (12, 2), (6, 2), (2, 7), (5, 7), (9, 8), (8, 2)] {
+        for (from, to) in [
+            (5, 2),
+            (2, 5),
+            (2, 12),
+            (12, 2),
+            (6, 2),
+            (2, 7),
+            (5, 7),
+            (9, 8),
+            (8, 2),
+        ] {
             t.push(Transition {
                 fromstatusid: from,
                 tostatusid: to,
@@ -97,7 +107,13 @@ fn only_fields_the_spec_sets_are_compared() {
     live.custom_field_1 = Some("old".into());
     let p = plan(
         &[live],
-        &[want(1, &[(Field::MonthlyDataLimit, DesiredValue::Limit(Limit::Value(5)))])],
+        &[want(
+            1,
+            &[(
+                Field::MonthlyDataLimit,
+                DesiredValue::Limit(Limit::Value(5)),
+            )],
+        )],
     );
     assert!(p.changes.is_empty());
     assert_eq!(p.outcome(), Outcome::Success);
@@ -114,11 +130,17 @@ fn unlimited_and_none_match_both_spellings() {
     c.monthly_data_limit = Some(7);
     c.end_customer_label = Some(EndCustomerLabel { name: "x".into() });
     let fields = [
-        (Field::MonthlyDataLimit, DesiredValue::Limit(Limit::Unlimited)),
+        (
+            Field::MonthlyDataLimit,
+            DesiredValue::Limit(Limit::Unlimited),
+        ),
         (Field::CustomField1, DesiredValue::Text(None)),
         (Field::EndCustomerLabel, DesiredValue::Text(None)),
     ];
-    let p = plan(&[a, b, c], &[want(1, &fields), want(2, &fields), want(3, &fields)]);
+    let p = plan(
+        &[a, b, c],
+        &[want(1, &fields), want(2, &fields), want(3, &fields)],
+    );
     assert_eq!(p.changes.len(), 1);
     let change = &p.changes[0];
     assert_eq!(change.iccid, iccid(3));
@@ -128,7 +150,9 @@ fn unlimited_and_none_match_both_spellings() {
     assert_eq!(change.fields[1].field, Field::EndCustomerLabel);
     assert_eq!(change.fields[1].from, json!("x"));
     // Unlimited data goes through a batch job, even for one SIM.
-    assert!(matches!(&p.actions[..], [Action::BatchJob(b)] if b.changes.monthly_data_limit == Some(0)));
+    assert!(
+        matches!(&p.actions[..], [Action::BatchJob(b)] if b.changes.monthly_data_limit == Some(0))
+    );
 }
 
 #[test]
@@ -140,22 +164,37 @@ fn imei_auto_equals_any_enabled_lock() {
     });
     let p = plan(
         &[a],
-        &[want(1, &[(Field::ImeiLock, DesiredValue::ImeiLock(ImeiLockSetting::Auto))])],
+        &[want(
+            1,
+            &[(
+                Field::ImeiLock,
+                DesiredValue::ImeiLock(ImeiLockSetting::Auto),
+            )],
+        )],
     );
     assert!(p.changes.is_empty());
 }
 
 #[test]
 fn unknown_sims_entry_is_an_error_naming_every_iccid() {
-    let mut d = want(7, &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))]);
-    d.fields.values_mut().for_each(|v| {
-        v.origin.kind = OriginKind::SimEntry { iccid: iccid(7) }
-    });
-    let e = want(8, &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))]);
+    let mut d = want(
+        7,
+        &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))],
+    );
+    d.fields
+        .values_mut()
+        .for_each(|v| v.origin.kind = OriginKind::SimEntry { iccid: iccid(7) });
+    let e = want(
+        8,
+        &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))],
+    );
     let sims = [sim(1, 2)];
     let err = build(input(&sims, &[d, e], None)).expect_err("unknown ICCIDs");
     let text = err.to_string();
-    assert!(text.contains(&iccid(7)) && text.contains(&iccid(8)), "{text}");
+    assert!(
+        text.contains(&iccid(7)) && text.contains(&iccid(8)),
+        "{text}"
+    );
     assert!(text.contains("fleet/test.yaml:10:5"), "{text}");
 }
 
@@ -175,14 +214,23 @@ fn status_rows_end_up_in_the_right_lists() {
     assert_eq!(p.changes.len(), 1);
     assert_eq!(p.changes[0].iccid, iccid(5));
     assert_eq!(p.pending.len(), 1);
-    assert_eq!(p.skipped, vec![SkippedSim { iccid: iccid(3), statusid: 7 }]);
+    assert_eq!(
+        p.skipped,
+        vec![SkippedSim {
+            iccid: iccid(3),
+            statusid: 7
+        }]
+    );
     assert_eq!(p.held.len(), 1);
     assert_eq!(p.blocked.len(), 1);
     assert!(p.blocked[0].reason.contains("Issued (3) → Activated (2)"));
     assert_eq!(p.summary.blocked, 1);
     assert_eq!(p.outcome(), Outcome::Blocked);
     let codes: Vec<WarningCode> = p.warnings.iter().map(|w| w.code).collect();
-    assert_eq!(codes, vec![WarningCode::TerminalSims, WarningCode::HeldSims]);
+    assert_eq!(
+        codes,
+        vec![WarningCode::TerminalSims, WarningCode::HeldSims]
+    );
     // The activation runs in phase 2.
     assert!(p.actions.iter().all(|a| a.phase() == 2));
 }
@@ -191,7 +239,10 @@ fn status_rows_end_up_in_the_right_lists() {
 fn terminal_sims_are_skipped_whole() {
     let p = plan(
         &[sim(1, 10)],
-        &[want(1, &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))])],
+        &[want(
+            1,
+            &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))],
+        )],
     );
     assert!(p.changes.is_empty());
     assert_eq!(p.summary.skipped, 1);
@@ -214,18 +265,30 @@ fn imei_unlock_on_status_20_implies_activation() {
     });
     let p = plan(
         &[s],
-        &[want(1, &[(Field::ImeiLock, DesiredValue::ImeiLock(ImeiLockSetting::Off))])],
+        &[want(
+            1,
+            &[(
+                Field::ImeiLock,
+                DesiredValue::ImeiLock(ImeiLockSetting::Off),
+            )],
+        )],
     );
     let fields = &p.changes[0].fields;
     assert_eq!(fields.len(), 2);
     assert!(fields[0].implied);
-    assert_eq!((fields[0].from.clone(), fields[0].to.clone()), (json!(20), json!(2)));
+    assert_eq!(
+        (fields[0].from.clone(), fields[0].to.clone()),
+        (json!(20), json!(2))
+    );
     assert_eq!(fields[0].flags, vec![RiskFlag::RestoresService]);
     assert_eq!(fields[1].flags, vec![RiskFlag::ImeiUnlock]);
     assert_eq!(p.summary.implied_changes, 1);
     assert_eq!(p.summary.field_changes, 1);
     assert_eq!(p.summary.api_calls, 1);
-    assert!(p.guards.iter().any(|g| g.guard == GuardKind::RestoresService && !g.stops));
+    assert!(p
+        .guards
+        .iter()
+        .any(|g| g.guard == GuardKind::RestoresService && !g.stops));
 }
 
 #[test]
@@ -240,7 +303,12 @@ fn guards_stop_cuts_and_retirements_unless_allowed() {
     i.guards = Guards::default();
     let p = build(i.clone()).expect("plan");
     assert_eq!(p.outcome(), Outcome::Blocked);
-    let stops: Vec<GuardKind> = p.guards.iter().filter(|g| g.stops).map(|g| g.guard).collect();
+    let stops: Vec<GuardKind> = p
+        .guards
+        .iter()
+        .filter(|g| g.stops)
+        .map(|g| g.guard)
+        .collect();
     assert_eq!(stops, vec![GuardKind::StatusCuts, GuardKind::Irreversible]);
     assert!(p.guards[0].message.contains("--allow-status-cuts"));
     assert!(p.guards[1].message.contains("--allow-irreversible"));
@@ -254,33 +322,60 @@ fn guards_stop_cuts_and_retirements_unless_allowed() {
     i.guards.max_changes = None;
     i.guards.max_percent = Some(50.0);
     let p = build(i).expect("plan");
-    assert!(p.guards.iter().any(|g| g.guard == GuardKind::MaxPercent && g.stops));
+    assert!(p
+        .guards
+        .iter()
+        .any(|g| g.guard == GuardKind::MaxPercent && g.stops));
 }
 
 #[test]
 fn lowered_limits_and_unlocks_are_flagged() {
     let mut s = sim(1, 2);
     s.monthly_sms_mo_limit = Some(100);
-    s.imei_lock = Some(ImeiLock { enabled: true, imei: None });
+    s.imei_lock = Some(ImeiLock {
+        enabled: true,
+        imei: None,
+    });
     let p = plan(
         &[s],
         &[want(
             1,
             &[
-                (Field::MonthlySmsMoLimit, DesiredValue::Limit(Limit::Value(10))),
-                (Field::ImeiLock, DesiredValue::ImeiLock(ImeiLockSetting::Off)),
+                (
+                    Field::MonthlySmsMoLimit,
+                    DesiredValue::Limit(Limit::Value(10)),
+                ),
+                (
+                    Field::ImeiLock,
+                    DesiredValue::ImeiLock(ImeiLockSetting::Off),
+                ),
             ],
         )],
     );
-    let flags: Vec<Vec<RiskFlag>> = p.changes[0].fields.iter().map(|f| f.flags.clone()).collect();
-    assert_eq!(flags, vec![vec![RiskFlag::LoweredLimit], vec![RiskFlag::ImeiUnlock]]);
+    let flags: Vec<Vec<RiskFlag>> = p.changes[0]
+        .fields
+        .iter()
+        .map(|f| f.flags.clone())
+        .collect();
+    assert_eq!(
+        flags,
+        vec![vec![RiskFlag::LoweredLimit], vec![RiskFlag::ImeiUnlock]]
+    );
 }
 
 #[test]
 fn checksum_ignores_input_order_and_timestamps() {
     let mut sims: Vec<Sim> = (1..=50).map(|n| sim(n, 2)).collect();
     let desired: Vec<DesiredSim> = (1..=50)
-        .map(|n| want(n, &[(Field::MonthlyDataLimit, DesiredValue::Limit(Limit::Value(n as i64 % 3 + 1)))]))
+        .map(|n| {
+            want(
+                n,
+                &[(
+                    Field::MonthlyDataLimit,
+                    DesiredValue::Limit(Limit::Value(n as i64 % 3 + 1)),
+                )],
+            )
+        })
         .collect();
     let a = plan(&sims, &desired);
     sims.reverse();
@@ -337,8 +432,14 @@ fn plan_file_round_trips_and_detects_tampering() {
             1,
             &[
                 (Field::Status, DesiredValue::Status(2)),
-                (Field::MonthlySmsMtLimit, DesiredValue::Limit(Limit::Unlimited)),
-                (Field::ImeiLock, DesiredValue::ImeiLock(ImeiLockSetting::Imei("356938035643809".into()))),
+                (
+                    Field::MonthlySmsMtLimit,
+                    DesiredValue::Limit(Limit::Unlimited),
+                ),
+                (
+                    Field::ImeiLock,
+                    DesiredValue::ImeiLock(ImeiLockSetting::Imei("356938035643809".into())),
+                ),
             ],
         )],
     );
@@ -346,16 +447,28 @@ fn plan_file_round_trips_and_detects_tampering() {
     let back = Plan::from_file_json(&text).expect("loads");
     assert_eq!(back, p);
     let tampered = text.replace("356938035643809", "490154203237518");
-    assert!(matches!(Plan::from_file_json(&tampered), Err(PlanError::Checksum { .. })));
+    assert!(matches!(
+        Plan::from_file_json(&tampered),
+        Err(PlanError::Checksum { .. })
+    ));
     let future = text.replacen("\"format_version\":1", "\"format_version\":9", 1);
-    assert!(matches!(Plan::from_file_json(&future), Err(PlanError::Version { found: 9 })));
-    assert!(matches!(Plan::from_file_json("{}"), Err(PlanError::Parse(_))));
+    assert!(matches!(
+        Plan::from_file_json(&future),
+        Err(PlanError::Version { found: 9 })
+    ));
+    assert!(matches!(
+        Plan::from_file_json("{}"),
+        Err(PlanError::Parse(_))
+    ));
 }
 
 #[test]
 fn pushed_down_coverage_reports_unmanaged_as_a_count() {
     let sims = [sim(1, 2)];
-    let desired = [want(1, &[(Field::CustomField1, DesiredValue::Text(Some("a".into())))])];
+    let desired = [want(
+        1,
+        &[(Field::CustomField1, DesiredValue::Text(Some("a".into())))],
+    )];
     let mut i = input(&sims, &desired, None);
     i.coverage = Coverage::PushedDown;
     i.sims_total = 1000;

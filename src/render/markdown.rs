@@ -77,7 +77,10 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
             s.blocked,
             plan.guards.iter().filter(|g| g.stops).count()
         ),
-        _ => format!("📝 simfleet plan: {} changing", sims(s.sims_changing as usize)),
+        _ => format!(
+            "📝 simfleet plan: {} changing",
+            sims(s.sims_changing as usize)
+        ),
     };
     let _ = writeln!(head, "### {title}\n");
     let _ = writeln!(head, "| | |\n|---|---:|");
@@ -88,7 +91,11 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
         head,
         "| unmanaged | {}{} |",
         s.sims_unmanaged,
-        if s.unmanaged_is_count { " (counted)" } else { "" }
+        if s.unmanaged_is_count {
+            " (counted)"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(head, "| **changing** | **{}** |", s.sims_changing);
     let _ = writeln!(head, "| field changes | {} |", s.field_changes);
@@ -260,8 +267,7 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
     let mut out = head;
     let mut omitted = 0usize;
     for section in sections {
-        if omitted == 0
-            && out.len() + section.len() + footer.len() + NOTE_RESERVE < MARKDOWN_LIMIT
+        if omitted == 0 && out.len() + section.len() + footer.len() + NOTE_RESERVE < MARKDOWN_LIMIT
         {
             out.push_str(&section);
         } else {
@@ -282,7 +288,9 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
             cut -= 1;
         }
         out.truncate(cut);
-        out.push_str("\n\n_Cut to stay under the comment limit: the full plan is in the JSON artifact._\n");
+        out.push_str(
+            "\n\n_Cut to stay under the comment limit: the full plan is in the JSON artifact._\n",
+        );
     }
     out.push_str(&footer);
     out

@@ -81,7 +81,10 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
                 plan.guards.iter().filter(|g| g.stops).count()
             ),
         ),
-        _ => p.paint(BOLD, &format!("{} changing.", sims(s.sims_changing as usize))),
+        _ => p.paint(
+            BOLD,
+            &format!("{} changing.", sims(s.sims_changing as usize)),
+        ),
     };
     let _ = writeln!(out, "{headline}");
     let unmanaged = if s.unmanaged_is_count {
@@ -131,7 +134,11 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
             );
             let _ = write!(line, "  × {}", sims(g.iccids.len()));
             for flag in &c.flags {
-                let _ = write!(line, "  {}", p.paint(RISK, &format!("[{}]", values::flag(*flag))));
+                let _ = write!(
+                    line,
+                    "  {}",
+                    p.paint(RISK, &format!("[{}]", values::flag(*flag)))
+                );
             }
             let _ = writeln!(out, "{line}");
             let _ = writeln!(

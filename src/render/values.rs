@@ -221,17 +221,37 @@ mod tests {
     #[test]
     fn values_read_naturally() {
         assert_eq!(value(Field::Status, &json!(5), false), "Deactivated (5)");
-        assert_eq!(value(Field::MonthlyDataLimit, &json!(null), false), "unlimited");
-        assert_eq!(value(Field::MonthlyDataLimit, &json!(0), false), "unlimited (0)");
-        assert_eq!(value(Field::MonthlyVoiceMoLimit, &json!(600), false), "600 s");
-        assert_eq!(value(Field::EndCustomerLabel, &json!(null), false), "none");
-        assert_eq!(value(Field::CustomField1, &json!("truck"), false), "\"truck\"");
         assert_eq!(
-            value(Field::ImeiLock, &json!({"enabled": true, "imei": null}), false),
+            value(Field::MonthlyDataLimit, &json!(null), false),
+            "unlimited"
+        );
+        assert_eq!(
+            value(Field::MonthlyDataLimit, &json!(0), false),
+            "unlimited (0)"
+        );
+        assert_eq!(
+            value(Field::MonthlyVoiceMoLimit, &json!(600), false),
+            "600 s"
+        );
+        assert_eq!(value(Field::EndCustomerLabel, &json!(null), false), "none");
+        assert_eq!(
+            value(Field::CustomField1, &json!("truck"), false),
+            "\"truck\""
+        );
+        assert_eq!(
+            value(
+                Field::ImeiLock,
+                &json!({"enabled": true, "imei": null}),
+                false
+            ),
             "auto"
         );
         assert_eq!(
-            value(Field::ImeiLock, &json!({"enabled": true, "imei": "356938035643809"}), true),
+            value(
+                Field::ImeiLock,
+                &json!({"enabled": true, "imei": "356938035643809"}),
+                true
+            ),
             "IMEI ***********3809"
         );
         assert_eq!(value(Field::ImeiLock, &json!(null), false), "off");
