@@ -23,6 +23,11 @@ pub enum Error {
     },
     #[error("{} conflict(s) between rules:\n{}", .0.len(), .0.iter().map(|c| format!("  {c}")).collect::<Vec<_>>().join("\n"))]
     Conflicts(Vec<crate::spec::Conflict>),
+    #[error("cannot read plan file {path}: {source}")]
+    ReadPlan {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot read {path}: {source}")]
     ReadFile {
         path: String,

@@ -56,18 +56,42 @@ pub const ICCID_BOUND: &str = "query IccidBound($filter: SimFilterInput, $order:
 pub const STATUS_TRANSITIONS: &str = "query GetAvailableStatusTransitions { \
      getAvailableStatusTransitions { fromstatusid tostatusid providerid } }";
 
-/// `updateSim`: variables left out of the request are arguments left alone by the server.
-pub const UPDATE_SIM: &str = concat!(
-    "mutation UpdateSim($iccid: ID!, $statusid: Int, $monthly_data_limit: Long, $custom_field_1: String, ",
-    "$monthly_sms_mo_limit: Long, $monthly_sms_mt_limit: Long, $monthly_voice_mo_limit: Long, ",
-    "$end_customer_label: EndCustomerLabelInput, $imei_lock: ImeiLockInput) { ",
-    "updateSim(iccid: $iccid, statusid: $statusid, monthly_data_limit: $monthly_data_limit, ",
-    "custom_field_1: $custom_field_1, monthly_sms_mo_limit: $monthly_sms_mo_limit, ",
-    "monthly_sms_mt_limit: $monthly_sms_mt_limit, monthly_voice_mo_limit: $monthly_voice_mo_limit, ",
-    "end_customer_label: $end_customer_label, imei_lock: $imei_lock) { ",
-    plan_sim_fields!(),
-    " } }"
-);
+/// The arguments of `updateSim` with their GraphQL types, in the reference's order.
+pub const UPDATE_SIM_ARGUMENTS: &[(&str, &str)] = &[
+    ("iccid", "ID!"),
+    ("statusid", "Int"),
+    ("monthly_data_limit", "Long"),
+    ("custom_field_1", "String"),
+    ("monthly_sms_mo_limit", "Long"),
+    ("monthly_sms_mt_limit", "Long"),
+    ("monthly_voice_mo_limit", "Long"),
+    ("end_customer_label", "EndCustomerLabelInput"),
+    ("imei_lock", "ImeiLockInput"),
+];
+
+/// The SIM fields `updateSim` returns.
+pub const UPDATE_SIM_SELECTION: &str = plan_sim_fields!();
+
+/// An `updateSim` document that declares and passes only the arguments named in `sent`.
+///
+/// An argument the document does not mention is certainly "not provided", whatever the server
+/// does with declared-but-omitted variables (some servers, async-graphql among them, read those
+/// as `null`, and for updateSim a `null` limit means "no limit"). Unknown names are ignored.
+pub fn update_sim_document<'a>(sent: impl IntoIterator<Item = &'a str>) -> String {
+    let sent: Vec<&str> = sent.into_iter().collect();
+    let used: Vec<(&str, &str)> = UPDATE_SIM_ARGUMENTS
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name == "iccid" || sent.contains(name))
+        .collect();
+    let declarations: Vec<String> = used.iter().map(|(n, t)| format!("${n}: {t}")).collect();
+    let arguments: Vec<String> = used.iter().map(|(n, _)| format!("{n}: ${n}")).collect();
+    format!(
+        "mutation UpdateSim({}) {{ updateSim({}) {{ {UPDATE_SIM_SELECTION} }} }}",
+        declarations.join(", "),
+        arguments.join(", ")
+    )
+}
 
 /// `startBatchJob`.
 pub const START_BATCH_JOB: &str = "mutation StartBatchJob($params: BatchJobParametersInput!) { \
@@ -115,7 +139,6 @@ pub const ALL: &[(&str, &str)] = &[
     ("CountSims", COUNT_SIMS),
     ("IccidBound", ICCID_BOUND),
     ("GetAvailableStatusTransitions", STATUS_TRANSITIONS),
-    ("UpdateSim", UPDATE_SIM),
     ("StartBatchJob", START_BATCH_JOB),
     ("GetBatchJob", GET_BATCH_JOB),
     ("ListBatchJobs", LIST_BATCH_JOBS),
@@ -154,7 +177,38 @@ mod tests {
                 Err(errors) => problems.push(format!("{name}:\n{}", errors.errors)),
             }
         }
+        // updateSim documents are built per call: check the full one and every single argument.
+        let mut update_sims = vec![super::update_sim_document(
+            super::UPDATE_SIM_ARGUMENTS.iter().map(|(n, _)| *n),
+        )];
+        update_sims.extend(
+            super::UPDATE_SIM_ARGUMENTS
+                .iter()
+                .map(|(n, _)| super::update_sim_document([*n])),
+        );
+        for document in update_sims {
+            if let Err(errors) = ExecutableDocument::parse_and_validate(
+                &schema,
+                document.as_str(),
+                "UpdateSim.graphql",
+            ) {
+                problems.push(format!("{document}:\n{}", errors.errors));
+            }
+        }
         assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+    }
+
+    #[test]
+    fn update_sim_document_mentions_only_sent_arguments() {
+        let doc = super::update_sim_document(["monthly_sms_mo_limit"]);
+        assert_eq!(
+            doc,
+            format!(
+                "mutation UpdateSim($iccid: ID!, $monthly_sms_mo_limit: Long) {{ \
+                 updateSim(iccid: $iccid, monthly_sms_mo_limit: $monthly_sms_mo_limit) {{ {} }} }}",
+                super::UPDATE_SIM_SELECTION
+            )
+        );
     }
 
     /// A misspelt field must fail the check above (the test can fail).

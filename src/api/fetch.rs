@@ -28,7 +28,7 @@ const MAX_SPLIT_PREFIX_LEN: usize = 19;
 
 /// A partition is split only when it holds more than this many pages beyond its even share:
 /// a split costs two round trips (bounds, then counts) before its first page.
-const SPLIT_SLACK_PAGES: u64 = 2;
+const SPLIT_SLACK_PAGES: u64 = 4;
 
 /// Extra pages a partition may take beyond what its `totalSims` implies before the token chain
 /// is declared endless.
@@ -135,7 +135,7 @@ pub async fn fetch_sims(
     let expected_total: u64 = partitions.iter().filter_map(|p| p.expected).sum();
     let progress = Progress {
         done: AtomicU64::new(0),
-        total: AtomicU64::new(expected_total),
+        total: expected_total,
         callback: opts.progress.clone(),
     };
     progress.report(0);
@@ -159,7 +159,7 @@ pub async fn fetch_sims(
 
 struct Progress {
     done: AtomicU64,
-    total: AtomicU64,
+    total: u64,
     callback: Option<ProgressFn>,
 }
 
@@ -167,8 +167,9 @@ impl Progress {
     fn report(&self, add: u64) {
         let done = self.done.fetch_add(add, Ordering::Relaxed) + add;
         if let Some(callback) = &self.callback {
-            let total = self.total.load(Ordering::Relaxed);
-            callback(done.min(total.max(done)), total.max(done));
+            // A re-read or a growing fleet can read more than was counted: never report done > total.
+            let total = self.total.max(done);
+            callback(done, total);
         }
     }
 }
@@ -219,6 +220,13 @@ fn common_prefix(a: &str, b: &str) -> String {
         .collect()
 }
 
+/// The digit of `iccid` right after `prefix`, if `iccid` continues `prefix` with a digit.
+fn next_digit(iccid: &str, prefix: &str) -> Option<u8> {
+    let rest = iccid.strip_prefix(prefix)?;
+    let c = rest.chars().next()?;
+    c.to_digit(10).map(|d| d as u8)
+}
+
 /// Partitions small enough that C of them in flight finish together: each holds at most an even
 /// share of the scope's pages (and at least one page).
 pub(crate) fn target_partition_size(total: u64, concurrency: usize) -> u64 {
@@ -244,12 +252,14 @@ pub(crate) struct Answers {
 }
 
 /// A prefix with its counted `totalSims`, waiting to be split. `split_at` is the longer prefix
-/// every one of its ICCIDs shares, once its bounds are known.
+/// every one of its ICCIDs shares, once its bounds are known; `digits` the range of next digits
+/// between its lowest and highest ICCID (children outside it are empty without asking).
 #[derive(Debug, Clone)]
 struct Pending {
     prefix: String,
     count: u64,
     split_at: Option<String>,
+    digits: (u8, u8),
 }
 
 /// The adaptive split as a state machine: answer [`Partitioner::pending`] with
@@ -287,6 +297,7 @@ impl Partitioner {
                 prefix,
                 count,
                 split_at: None,
+                digits: (0, 9),
             });
         } else if count > 0 {
             self.done.push((prefix, count));
@@ -299,7 +310,9 @@ impl Partitioner {
             .iter()
             .flat_map(|p| match &p.split_at {
                 None => vec![Query::Bounds(p.prefix.clone())],
-                Some(at) => (0..10).map(|d| Query::Count(format!("{at}{d}"))).collect(),
+                Some(at) => (p.digits.0..=p.digits.1)
+                    .map(|d| Query::Count(format!("{at}{d}")))
+                    .collect(),
             })
             .collect()
     }
@@ -309,14 +322,19 @@ impl Partitioner {
         for mut part in std::mem::take(&mut self.frontier) {
             match part.split_at.take() {
                 None => {
-                    let shared = match answers.bounds.get(&part.prefix) {
-                        Some((Some(lo), Some(hi))) => common_prefix(lo, hi),
-                        _ => String::new(),
+                    let (lo, hi) = match answers.bounds.get(&part.prefix) {
+                        Some((Some(lo), Some(hi))) => (lo.as_str(), hi.as_str()),
+                        _ => ("", ""),
                     };
+                    let shared = common_prefix(lo, hi);
                     let at = if shared.starts_with(&part.prefix) {
                         shared
                     } else {
                         part.prefix.clone()
+                    };
+                    part.digits = match (next_digit(lo, &at), next_digit(hi, &at)) {
+                        (Some(first), Some(last)) if first <= last => (first, last),
+                        _ => (0, 9),
                     };
                     if at.len() < MAX_SPLIT_PREFIX_LEN {
                         part.split_at = Some(at);
@@ -329,7 +347,11 @@ impl Partitioner {
                     let children: Option<Vec<(String, u64)>> = (0..10)
                         .map(|d| {
                             let prefix = format!("{at}{d}");
-                            answers.counts.get(&prefix).map(|&c| (prefix, c))
+                            if (part.digits.0..=part.digits.1).contains(&d) {
+                                answers.counts.get(&prefix).map(|&c| (prefix, c))
+                            } else {
+                                Some((prefix, 0))
+                            }
                         })
                         .collect();
                     match children {
@@ -616,7 +638,7 @@ mod tests {
         let (parts, requests) = partition(&fleet, "", 8);
         assert_eq!(parts.iter().map(|(_, c)| c).sum::<u64>(), 10_000);
         assert_eq!(parts.len(), 10, "{parts:?}");
-        // Bounds of the root, then one round of ten counts.
+        // Bounds of the root, then one round of ten counts (digits 0..=9 all occur).
         assert_eq!(requests, 12);
     }
 

@@ -9,6 +9,7 @@ pub mod documents;
 mod error;
 mod fetch;
 mod operations;
+mod token;
 mod types;
 
 #[cfg(test)]
@@ -23,6 +24,7 @@ pub use client::{
 pub use error::ApiError;
 pub use fetch::{fetch_sims, FetchOptions, FetchScope, FetchedSims, ProgressFn};
 pub use operations::MAX_PAGE_SIZE;
+pub use token::{load_token, TOKEN_ENV};
 pub use types::{
     describe_batch_error, is_already_set, BatchJob, BatchJobChanges, BatchJobDetailPage,
     BatchJobPage, BatchJobParams, BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus,

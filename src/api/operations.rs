@@ -281,11 +281,17 @@ impl Client {
     /// afterwards (plan fields). Retried like a read: it sets values, so resending is harmless.
     pub async fn update_sim(&self, args: &UpdateSimArgs) -> Result<Sim, ApiError> {
         let variables = args.to_variables()?;
+        let query = documents::update_sim_document(
+            variables
+                .as_object()
+                .into_iter()
+                .flat_map(|vars| vars.keys().map(String::as_str)),
+        );
         self.execute(
             Request {
                 operation: "UpdateSim",
                 field: "updateSim",
-                query: documents::UPDATE_SIM,
+                query: &query,
                 variables,
                 safety: Safety::Idempotent,
             },
@@ -416,6 +422,72 @@ impl Client {
             next_token: detail.next_token,
             total_count: detail.total_count,
         })
+    }
+
+    /// Every per-SIM result of a batch job (all pages of `listBatchJobDetails`), optionally only
+    /// those in `statuses`.
+    pub async fn batch_job_results(
+        &self,
+        id: i64,
+        statuses: &[BatchJobSimDetailStatus],
+    ) -> Result<Vec<BatchJobSimResult>, ApiError> {
+        let mut results = Vec::new();
+        let mut token: Option<String> = None;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page = self
+                .list_batch_job_details(id, statuses, token.as_deref())
+                .await?;
+            results.extend(page.sims);
+            match page.next_token {
+                None => return Ok(results),
+                Some(next) if !seen.insert(next.clone()) => {
+                    return Err(ApiError::Malformed {
+                        operation: "ListBatchJobDetails",
+                        attempts: 1,
+                        detail: format!(
+                            "batch job {id}: the API returned nextToken {next:?} twice; \
+                             its pages do not end"
+                        ),
+                    })
+                }
+                Some(next) => token = Some(next),
+            }
+        }
+    }
+
+    /// Batch jobs that could be the one `params` started, newest first: same changes, as many
+    /// SIMs as the include list, started at or after `started_after_ms` (Unix milliseconds).
+    /// Used after [`ApiError::OutcomeUnknown`]: exactly one candidate means the job was
+    /// started; none means it was not; several are ambiguous (re-read the SIMs instead).
+    /// Reads at most `max_pages` pages of `listBatchJobs`.
+    pub async fn find_batch_jobs(
+        &self,
+        params: &BatchJobParams,
+        started_after_ms: i64,
+        max_pages: u32,
+    ) -> Result<Vec<BatchJob>, ApiError> {
+        let mut found = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..max_pages.max(1) {
+            let page = self.list_batch_jobs(None, 50, token.as_deref()).await?;
+            let mut older = false;
+            for job in page.items {
+                if job.started_at < started_after_ms {
+                    older = true;
+                } else if job.changes == params.changes
+                    && job.total_sims == params.include_iccids().len() as i64
+                {
+                    found.push(job);
+                }
+            }
+            // Jobs come newest first: once one predates the window, the rest do too.
+            match page.next_token {
+                Some(next) if !older => token = Some(next),
+                _ => break,
+            }
+        }
+        Ok(found)
     }
 
     /// `cancelBatchJob`; `true` when the API accepted the cancellation (it completes

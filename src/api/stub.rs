@@ -2,6 +2,7 @@
 //! reply a handler chooses, including replies no well-behaved server sends (a body cut off
 //! mid-stream, a connection that hangs). Raw TCP rather than axum so those faults are exact.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,7 +60,16 @@ type Handler = Arc<dyn Fn(usize, &Value) -> Reply + Send + Sync>;
 pub(crate) struct Stub {
     pub url: String,
     pub received: Arc<Mutex<Vec<Received>>>,
+    /// The most requests that were being answered at the same time.
+    pub peak_in_flight: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Requests being answered now, and the most there ever were.
+#[derive(Default)]
+struct InFlight {
+    now: AtomicUsize,
+    peak: Arc<AtomicUsize>,
 }
 
 impl Drop for Stub {
@@ -73,23 +83,35 @@ impl Stub {
     pub(crate) async fn start(
         handler: impl Fn(usize, &Value) -> Reply + Send + Sync + 'static,
     ) -> Stub {
+        Stub::start_with_latency(Duration::ZERO, handler).await
+    }
+
+    /// Like [`Stub::start`], holding every answer back by `latency`.
+    pub(crate) async fn start_with_latency(
+        latency: Duration,
+        handler: impl Fn(usize, &Value) -> Reply + Send + Sync + 'static,
+    ) -> Stub {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/graphql", listener.local_addr().unwrap());
         let received = Arc::new(Mutex::new(Vec::new()));
         let handler: Handler = Arc::new(handler);
         let log = received.clone();
+        let in_flight = Arc::new(InFlight::default());
+        let peak_in_flight = in_flight.peak.clone();
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let handler = handler.clone();
                 let log = log.clone();
+                let in_flight = in_flight.clone();
                 tokio::spawn(async move {
-                    let _ = serve(socket, handler, log).await;
+                    let _ = serve(socket, handler, log, latency, &in_flight).await;
                 });
             }
         });
         Stub {
             url,
             received,
+            peak_in_flight,
             task,
         }
     }
@@ -103,6 +125,8 @@ async fn serve(
     mut socket: TcpStream,
     handler: Handler,
     log: Arc<Mutex<Vec<Received>>>,
+    latency: Duration,
+    in_flight: &InFlight,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -144,6 +168,10 @@ async fn serve(
         });
         log.len() - 1
     };
+    let now = in_flight.now.fetch_add(1, Ordering::SeqCst) + 1;
+    in_flight.peak.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(latency).await;
+    in_flight.now.fetch_sub(1, Ordering::SeqCst);
     match handler(index, &body) {
         Reply::Http {
             status,

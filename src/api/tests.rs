@@ -470,6 +470,12 @@ async fn update_sim_is_retried_and_decodes_the_sim() {
         requests[1].body["variables"],
         json!({"iccid": "8949", "monthly_sms_mo_limit": null, "end_customer_label": {"name": "ACME"}})
     );
+    let query = requests[1].body["query"].as_str().unwrap();
+    assert_eq!(
+        query,
+        documents::update_sim_document(["monthly_sms_mo_limit", "end_customer_label"])
+    );
+    assert!(!query.contains("statusid:"), "{query}");
 }
 
 #[tokio::test]
@@ -534,6 +540,69 @@ async fn batch_job_reads() {
     );
 }
 
+#[tokio::test]
+async fn find_batch_jobs_matches_changes_total_and_time() {
+    let job = |id: i64, started: i64, total: i64, label: &str| {
+        json!({
+            "batchJobId": id, "startedAt": started, "finishedAt": null,
+            "statusDetails": {"currentStatus": "RUNNING", "totalSims": total, "failedSims": 0, "successfulSims": 0},
+            "changes": {"end_customer_label": label}
+        })
+    };
+    let pages = [
+        json!({"items": [job(5, 9_000, 2, "ACME"), job(4, 8_000, 2, "Other"), job(3, 7_000, 3, "ACME")],
+               "nextToken": "p2", "totalCount": 6}),
+        json!({"items": [job(2, 6_000, 2, "ACME"), job(1, 1_000, 2, "ACME")],
+               "nextToken": "p3", "totalCount": 6}),
+    ];
+    let stub = Stub::start(move |i, _| Reply::data("listBatchJobs", pages[i.min(1)].clone())).await;
+    let params = BatchJobParams::new(
+        vec!["1".into(), "2".into()],
+        BatchJobChanges {
+            end_customer_label: Some("ACME".into()),
+            ..BatchJobChanges::default()
+        },
+    )
+    .unwrap();
+    let found = client(&stub)
+        .find_batch_jobs(&params, 5_000, 10)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = found.iter().map(|j| j.id).collect();
+    assert_eq!(ids, vec![5, 2]);
+    // The second page already reaches before the window: no third request.
+    assert_eq!(stub.requests().len(), 2);
+    assert_eq!(stub.requests()[1].body["variables"]["nextToken"], "p2");
+}
+
+#[tokio::test]
+async fn batch_job_results_follow_every_page_and_stop_on_a_loop() {
+    let result = |iccid: &str| json!({"iccid": iccid, "details": {"executedAt": 1, "errorCodes": [], "status": "SUCCESSFUL"}});
+    let pages = [
+        json!({"simList": [result("1"), result("2")], "nextToken": "a", "totalCount": 3}),
+        json!({"simList": [result("3")], "nextToken": null, "totalCount": 3}),
+    ];
+    let stub =
+        Stub::start(move |i, _| Reply::data("listBatchJobDetails", pages[i.min(1)].clone())).await;
+    let all = client(&stub).batch_job_results(9, &[]).await.unwrap();
+    let iccids: Vec<&str> = all.iter().map(|r| r.iccid.as_str()).collect();
+    assert_eq!(iccids, ["1", "2", "3"]);
+
+    let looping = Stub::start(move |_, _| {
+        Reply::data(
+            "listBatchJobDetails",
+            json!({"simList": [result("1")], "nextToken": "same", "totalCount": 9}),
+        )
+    })
+    .await;
+    let err = client(&looping)
+        .batch_job_results(9, &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Malformed { .. }), "{err:?}");
+    assert_eq!(looping.requests().len(), 2);
+}
+
 fn generated_fleet() -> Vec<String> {
     let mut fleet: Vec<String> = (0..2_500u64).map(|i| format!("8949000{i:012}")).collect();
     fleet.extend((0..700u64).map(|i| format!("8988200{:012}", 500_000 + i)));
@@ -578,6 +647,26 @@ async fn fetch_reads_every_sim_with_few_round_trips() {
     assert!(pages <= 32 + 4, "{pages} pages");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_keeps_partitions_in_flight() {
+    let fleet = generated_fleet();
+    let stub = Stub::start_with_latency(Duration::from_millis(30), fake_fleet(fleet, None)).await;
+    let fetched = fetch_sims(
+        &client(&stub),
+        FetchScope::Everything,
+        FetchOptions {
+            concurrency: 4,
+            ..FetchOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetched.sims.len(), 3_200);
+    let peak = stub.peak_in_flight.load(Ordering::SeqCst);
+    assert!(peak >= 4, "at most {peak} requests were in flight");
+    assert!(peak <= DEFAULT_MAX_IN_FLIGHT, "{peak} in flight");
+}
+
 #[tokio::test]
 async fn fetch_filters_are_unioned_and_deduplicated() {
     let fleet = generated_fleet();
@@ -616,25 +705,38 @@ async fn fetch_filters_are_unioned_and_deduplicated() {
 #[tokio::test]
 async fn fetch_fails_on_a_short_partition_after_one_re_read() {
     let fleet = generated_fleet();
-    let stub = Stub::start(fake_fleet(fleet, Some("89882".into()))).await;
-    let err = fetch_sims(
+    // Every partition under 898 loses its last SIM on every read.
+    let stub = Stub::start(fake_fleet(fleet, Some("898".into()))).await;
+    let result = fetch_sims(
         &client(&stub),
         FetchScope::Everything,
         FetchOptions::default(),
     )
-    .await
-    .unwrap_err();
+    .await;
+    let Err(err) = result else {
+        panic!("a short partition must fail the fetch");
+    };
     match &err {
         ApiError::ShortRead {
             filter,
             expected,
             got,
         } => {
-            assert!(filter.contains("89882"), "{filter}");
+            assert!(filter.contains("898"), "{filter}");
             assert_eq!(*expected, got + 1);
         }
         other => panic!("{other:?}"),
     }
+    // Read once, re-read once (7 pages each), then fail.
+    let pages = stub
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.body["operationName"] == "ListSims"
+                && r.body["variables"]["filter"]["iccid"]["beginsWith"] == "898"
+        })
+        .count();
+    assert_eq!(pages, 14);
     assert!(err.to_string().contains("ListSims"));
 }
 
@@ -669,4 +771,54 @@ async fn rate_limit_spaces_requests() {
         started.elapsed()
     );
     assert_eq!(client.requests_sent(), 15);
+}
+
+/// A `Write` into a shared buffer, for capturing log output.
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn logs_never_show_the_token() {
+    let buf = SharedBuf::default();
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // The server echoes the token in every failure it reports.
+            let stub = Stub::start(|i, _| match i {
+                0 => Reply::json(
+                    500,
+                    json!({"errors": [{"message": format!("bad {TOKEN}")}]}),
+                ),
+                1 => Reply::json(200, json!({"data": null, "errors": [{"message": TOKEN}]})),
+                _ => Reply::json(401, json!({"errors": [{"message": TOKEN}]})),
+            })
+            .await;
+            let client = client(&stub);
+            let err = client.count_sims(&SimFilter::default()).await.unwrap_err();
+            assert_no_token(&err);
+            let err = client.count_sims(&SimFilter::default()).await.unwrap_err();
+            assert_no_token(&err);
+        });
+    });
+    let logs = String::from_utf8_lossy(&buf.0.lock().unwrap()).to_string();
+    assert!(logs.contains("API request failed"), "{logs}");
+    assert!(!logs.contains(TOKEN), "{logs}");
 }

@@ -1,6 +1,8 @@
 //! One file per subcommand: its clap arguments and a `run` that calls into `simfleet::ops`.
 
 pub mod connect;
+pub mod export;
+pub mod fmt;
 pub mod plan;
 pub mod sandbox;
 pub mod schema;
@@ -14,5 +16,3 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, simfleet::Error> {
         .build()
         .map_err(|e| simfleet::Error::Usage(format!("cannot start the async runtime: {e}")))
 }
-pub mod export;
-pub mod fmt;

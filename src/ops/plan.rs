@@ -161,7 +161,7 @@ pub fn show(
 
 /// Reads and checks a saved plan file (format and checksum).
 pub fn load_plan_file(path: &Path) -> Result<Plan, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadPlan {
         path: path.display().to_string(),
         source,
     })?;

@@ -5,6 +5,14 @@
 //! transition table, guards), one [`Plan`] out, no I/O. The plan file helpers only turn a plan
 //! into a string and back, verifying its checksum, so the file a reviewer approved is exactly the
 //! one applied. Depends on `spec` (desired values) and `fleet` (live data) only.
+//!
+//! Decisions worth knowing when reading a plan:
+//! - Changes stopped by a guard stay in `changes` and `actions` (the reviewer sees exactly what
+//!   was stopped) and the plan's outcome is `Blocked`; `apply` must refuse a plan whose
+//!   [`Plan::stopped_by_guard`] is true unless it is re-planned with the allow flags.
+//! - A blocked, held or pending status does not hold back the SIM's other fields.
+//! - The implied 20 → 2 of an IMEI unlock is listed among the SIM's fields with `implied: true`;
+//!   it is not a mutation, so it counts in `implied_changes`, not in `field_changes`.
 
 pub mod actions;
 pub mod compare;
@@ -16,9 +24,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
-use crate::fleet::{Coverage, Sim, Transition};
+use crate::fleet::{Coverage, LiveFleet, Sim, Transition};
 use crate::outcome::Outcome;
-use crate::spec::{DesiredSim, DesiredValue, Field, ImeiLockSetting, OriginKind};
+use crate::spec::{DesiredSim, DesiredValue, ImeiLockSetting};
 
 pub use actions::{
     Action, ActionPlan, BatchAction, BatchChanges, ImeiLockInput, SimWork, UpdateSimAction,
@@ -29,6 +37,11 @@ pub use model::{
     SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
+
+// What a plan's readers (renderers, apply) need from the stages below, so they depend on `plan`
+// alone.
+pub use crate::fleet::tables::status_label;
+pub use crate::spec::{Field, Origin, OriginKind};
 
 use status::{StatusDecision as D, ACTIVATED, CUTS, IMEI_UNAUTHORIZED, IRREVERSIBLE, TERMINAL};
 
@@ -66,6 +79,46 @@ pub struct PlanInput<'a> {
     pub updates_per_request: u32,
 }
 
+impl<'a> PlanInput<'a> {
+    /// The usual input: a fetched (or snapshot) live fleet and the resolved spec, with one
+    /// updateSim per HTTP request.
+    pub fn new(
+        live: &'a LiveFleet,
+        desired: &'a [DesiredSim],
+        guards: Guards,
+        spec_digest: String,
+    ) -> PlanInput<'a> {
+        PlanInput {
+            sims: &live.sims,
+            desired,
+            sims_total: live.sims_total,
+            coverage: live.coverage.clone(),
+            transitions: live.transitions.as_deref(),
+            running_batch_jobs: &live.running_batch_jobs,
+            guards,
+            spec_digest,
+            updates_per_request: 1,
+        }
+    }
+}
+
+/// `sha256:<hex>` digest of a spec: every file's path and content, in path order, so the same
+/// files give the same digest wherever they are checked out. Paths should be relative to the
+/// spec directory.
+pub fn spec_digest<'a>(files: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut files: Vec<(&str, &[u8])> = files.into_iter().collect();
+    files.sort_by(|a, b| a.0.cmp(b.0));
+    let mut hasher = Sha256::new();
+    for (path, content) in files {
+        // Lengths first, so no path/content split can collide with another.
+        hasher.update((path.len() as u64).to_le_bytes());
+        hasher.update(path.as_bytes());
+        hasher.update((content.len() as u64).to_le_bytes());
+        hasher.update(content);
+    }
+    format!("sha256:{}", hex(&hasher.finalize()))
+}
+
 /// Why no plan could be made, or a plan file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -73,21 +126,29 @@ pub enum PlanError {
     UnknownIccids(Vec<String>),
     #[error(transparent)]
     NoTransitionTable(#[from] NoTransitionTable),
+    #[error("resolved spec values of the wrong kind (a bug in spec resolution): {}", .0.join("; "))]
+    WrongKind(Vec<String>),
     #[error("not a simfleet plan file: {0}")]
     Parse(serde_json::Error),
     #[error("plan file has format_version {found}; this simfleet reads version {PLAN_FORMAT_VERSION}: make the plan again with this version")]
     Version { found: u32 },
+    #[error("plan file has unsafe actions, refusing it: {}", .0.join("; "))]
+    UnsafeActions(Vec<String>),
     #[error("plan file checksum mismatch: it says {stated} but its content hashes to {computed}; the file was edited after it was made, so it is not the plan that was reviewed: make the plan again")]
     Checksum { stated: String, computed: String },
 }
 
-/// Fingerprint of the live values a SIM's change was computed from: its status and product (they
+/// Fingerprint of the live values a SIM's change was computed from: its ICCID, status and product (they
 /// decide the status table and the implied IMEI side effect) and the normalised value of every
 /// field in `fields`. Never usage counters. 128 bits of SHA-256, hex.
 pub fn fingerprint(sim: &Sim, fields: impl IntoIterator<Item = Field>) -> String {
     let mut bytes = Vec::with_capacity(128);
     bytes.extend_from_slice(
-        format!("statusid={}\nproviderid={}\n", sim.statusid, sim.providerid).as_bytes(),
+        format!(
+            "iccid={}\nstatusid={}\nproviderid={}\n",
+            sim.iccid, sim.statusid, sim.providerid
+        )
+        .as_bytes(),
     );
     for field in fields {
         if field != Field::Status {
@@ -104,6 +165,15 @@ pub fn fingerprint_of(sim: &Sim, change: &SimChange) -> String {
         sim,
         change.fields.iter().filter(|f| !f.implied).map(|f| f.field),
     )
+}
+
+/// `1 SIM` / `2 SIMs`, for messages.
+pub fn sims_phrase(n: u64) -> String {
+    if n == 1 {
+        "1 SIM".to_string()
+    } else {
+        format!("{n} SIMs")
+    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -146,6 +216,26 @@ impl<'a> SimIndex<'a> {
     }
 }
 
+/// True when a desired value has the type its field takes.
+fn kind_matches(field: Field, value: &DesiredValue) -> bool {
+    matches!(
+        (field, value),
+        (Field::Status, DesiredValue::Status(_))
+            | (
+                Field::MonthlyDataLimit
+                    | Field::MonthlySmsMoLimit
+                    | Field::MonthlySmsMtLimit
+                    | Field::MonthlyVoiceMoLimit,
+                DesiredValue::Limit(_)
+            )
+            | (
+                Field::CustomField1 | Field::EndCustomerLabel,
+                DesiredValue::Text(_)
+            )
+            | (Field::ImeiLock, DesiredValue::ImeiLock(_))
+    )
+}
+
 fn risk_flags(field: Field, value: &DesiredValue, sim: &Sim) -> Vec<RiskFlag> {
     match value {
         DesiredValue::Status(id) if CUTS.contains(id) => vec![RiskFlag::StatusCut],
@@ -169,6 +259,20 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut order: Vec<usize> = (0..input.desired.len()).collect();
     if !input.desired.windows(2).all(|w| w[0].iccid <= w[1].iccid) {
         order.sort_by(|&a, &b| input.desired[a].iccid.cmp(&input.desired[b].iccid));
+    }
+
+    let wrong_kind: Vec<String> = input
+        .desired
+        .iter()
+        .flat_map(|d| {
+            d.fields
+                .iter()
+                .filter(|(f, r)| !kind_matches(**f, &r.value))
+                .map(move |(f, r)| format!("{} {f} = {:?} ({})", d.iccid, r.value, r.origin))
+        })
+        .collect();
+    if !wrong_kind.is_empty() {
+        return Err(PlanError::WrongKind(wrong_kind));
     }
 
     let mut unknown = Vec::new();
@@ -383,7 +487,7 @@ fn evaluate_guards(
                 count: sims_changing,
                 limit: Some(max as f64),
                 stops: true,
-                message: format!("{sims_changing} SIMs would change, more than max_changes = {max}: raise max_changes (flag or simfleet.yaml) if that is intended"),
+                message: format!("{} would change, more than max_changes = {max}: raise max_changes (flag or simfleet.yaml) if that is intended", sims_phrase(sims_changing)),
             });
         }
     }
@@ -411,9 +515,9 @@ fn evaluate_guards(
             limit: None,
             stops,
             message: if stops {
-                format!("{cut_sims} SIMs would be deactivated or suspended (they lose service): pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them")
+                format!("{} would be deactivated or suspended (they lose service): pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them", sims_phrase(cut_sims))
             } else {
-                format!("{cut_sims} SIMs will be deactivated or suspended (allowed by --allow-status-cuts)")
+                format!("{} will be deactivated or suspended (allowed by --allow-status-cuts)", sims_phrase(cut_sims))
             },
         });
     }
@@ -425,9 +529,9 @@ fn evaluate_guards(
             limit: None,
             stops,
             message: if stops {
-                format!("{retire_sims} SIMs would be retired, which cannot be undone: pass --allow-irreversible (or allow_irreversible in simfleet.yaml) to plan them")
+                format!("{} would be retired, which cannot be undone: pass --allow-irreversible (or allow_irreversible in simfleet.yaml) to plan them", sims_phrase(retire_sims))
             } else {
-                format!("{retire_sims} SIMs will be retired, which cannot be undone (allowed by --allow-irreversible)")
+                format!("{} will be retired, which cannot be undone (allowed by --allow-irreversible)", sims_phrase(retire_sims))
             },
         });
     }
@@ -437,7 +541,7 @@ fn evaluate_guards(
             count: implied,
             limit: None,
             stops: false,
-            message: format!("{implied} SIMs in IMEI unauthorized (20) get service back (status 20 → 2) when their IMEI lock is turned off; they are counted among the SIMs changing"),
+            message: format!("{} in IMEI unauthorized (20): turning the IMEI lock off restores service (status 20 → 2); counted among the SIMs changing", sims_phrase(implied)),
         });
     }
     out
@@ -457,13 +561,16 @@ fn warnings(running: &[i64], skipped: &[SkippedSim], held: &[HeldStatus]) -> Vec
     if !skipped.is_empty() {
         out.push(Warning {
             code: WarningCode::TerminalSims,
-            message: format!("{} managed SIMs are in a terminal status (deleted, retired or replaced) and were skipped", skipped.len()),
+            message: format!(
+                "{} managed: in a terminal status (deleted, retired or replaced), skipped",
+                sims_phrase(skipped.len() as u64)
+            ),
         });
     }
     if !held.is_empty() {
         out.push(Warning {
             code: WarningCode::HeldSims,
-            message: format!("{} SIMs were deactivated by the provider (usage, limits or IMEI) and are held: a status rule does not re-activate them", held.len()),
+            message: format!("{} held: deactivated by the provider (usage, limits or IMEI), and a status rule does not re-activate them", sims_phrase(held.len() as u64)),
         });
     }
     out
@@ -482,6 +589,48 @@ impl Plan {
         }
     }
 
+    /// Checks the invariants `apply` relies on, whoever wrote the file: every batch job has 1 to
+    /// 1000 ICCIDs (an empty include list would select the whole fleet), no updateSim sets
+    /// `monthly_data_limit` to 0 or less (undefined by the API), and every action changes
+    /// something. Collects every problem.
+    pub fn check_actions(&self) -> Result<(), PlanError> {
+        let mut problems = Vec::new();
+        for (i, action) in self.actions.iter().enumerate() {
+            match action {
+                Action::BatchJob(b) => {
+                    if b.iccids.is_empty() || b.iccids.len() > MAX_BATCH_ICCIDS {
+                        problems.push(format!(
+                            "action {i}: batch job with {} ICCIDs (must be 1 to {MAX_BATCH_ICCIDS})",
+                            b.iccids.len()
+                        ));
+                    }
+                    if b.changes == BatchChanges::default() {
+                        problems.push(format!("action {i}: batch job that changes nothing"));
+                    }
+                }
+                Action::UpdateSim(u) => {
+                    if u.changes.monthly_data_limit.is_some_and(|v| v <= 0) {
+                        problems.push(format!(
+                            "action {i}: updateSim of {} with monthly_data_limit {:?} (unlimited data goes through a batch job)",
+                            u.iccid, u.changes.monthly_data_limit
+                        ));
+                    }
+                    if u.changes == UpdateSimChanges::default() {
+                        problems.push(format!(
+                            "action {i}: updateSim of {} that changes nothing",
+                            u.iccid
+                        ));
+                    }
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanError::UnsafeActions(problems))
+        }
+    }
+
     /// True when at least one guard stops the plan.
     pub fn stopped_by_guard(&self) -> bool {
         self.guards.iter().any(|g| g.stops)
@@ -489,4 +638,4 @@ impl Plan {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -233,6 +233,7 @@ pub enum WarningCode {
 /// Schema-only mirror of [`Field`] (the contract type carries no JsonSchema derive).
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "Field")]
 #[allow(dead_code)]
 enum FieldSchema {
     Status,
@@ -248,6 +249,7 @@ enum FieldSchema {
 /// Schema-only mirror of [`Origin`]: `{"file", "line", "col", "kind": "rule", "name"}` or
 /// `{..., "kind": "sim_entry", "iccid"}`.
 #[derive(JsonSchema)]
+#[schemars(rename = "Origin")]
 #[allow(dead_code)]
 struct OriginSchema {
     file: String,
@@ -259,6 +261,7 @@ struct OriginSchema {
 
 #[derive(JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[schemars(rename = "OriginKind")]
 #[allow(dead_code)]
 enum OriginKindSchema {
     Rule { name: String },

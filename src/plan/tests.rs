@@ -510,3 +510,366 @@ fn million_sim_plan_is_fast() {
     );
     assert_eq!(p.summary.api_calls, 500);
 }
+
+#[test]
+fn spec_digest_depends_on_paths_and_contents_not_order() {
+    let a = spec_digest([("a.yaml", &b"x: 1"[..]), ("b.yaml", &b"y: 2"[..])]);
+    let b = spec_digest([("b.yaml", &b"y: 2"[..]), ("a.yaml", &b"x: 1"[..])]);
+    assert_eq!(a, b);
+    assert_ne!(
+        a,
+        spec_digest([("a.yaml", &b"x: 2"[..]), ("b.yaml", &b"y: 2"[..])])
+    );
+    assert_ne!(
+        a,
+        spec_digest([("c.yaml", &b"x: 1"[..]), ("b.yaml", &b"y: 2"[..])])
+    );
+    // Moving bytes between path and content is a different spec.
+    assert_ne!(
+        spec_digest([("ab", &b"c"[..])]),
+        spec_digest([("a", &b"bc"[..])])
+    );
+}
+
+#[test]
+fn input_from_a_live_fleet_carries_everything() {
+    let live = crate::fleet::LiveFleet {
+        sims: vec![sim(1, 5)],
+        sims_total: 10,
+        coverage: Coverage::PushedDown,
+        transitions: Some(table()),
+        running_batch_jobs: vec![3],
+    };
+    let desired = [want(1, &[(Field::Status, DesiredValue::Status(2))])];
+    let p = build(PlanInput::new(
+        &live,
+        &desired,
+        Guards::default(),
+        "d".into(),
+    ))
+    .expect("plan");
+    assert_eq!(p.summary.sims_total, 10);
+    assert_eq!(p.summary.sims_unmanaged, 9);
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(p.warnings[0].code, WarningCode::RunningBatchJobs);
+}
+
+/// Applies a plan's actions to SIMs with the API's documented storage rules (batch `0` =
+/// unlimited, updateSim `null` SMS/voice = no limit, `""` erases text, batch `imei_lock: true` =
+/// auto-detect, unlocking a SIM in status 20 activates it). A stand-in for `apply` + sandbox.
+fn apply_actions(sims: &mut [Sim], actions: &[Action]) {
+    let find = |sims: &mut [Sim], iccid: &str| -> usize {
+        sims.iter()
+            .position(|s| s.iccid == iccid)
+            .expect("action names a live SIM")
+    };
+    let text = |t: &str| (!t.is_empty()).then(|| t.to_string());
+    let limit32 = |v: i64| i32::try_from(v).expect("SMS limit fits");
+    for action in actions {
+        match action {
+            Action::BatchJob(b) => {
+                assert!(!b.iccids.is_empty() && b.iccids.len() <= MAX_BATCH_ICCIDS);
+                for iccid in &b.iccids {
+                    let i = find(sims, iccid);
+                    let s = &mut sims[i];
+                    let c = &b.changes;
+                    if let Some(v) = c.statusid {
+                        s.statusid = v;
+                    }
+                    let unl = |v: i64| (v != 0).then_some(v);
+                    if let Some(v) = c.monthly_data_limit {
+                        s.monthly_data_limit = unl(v);
+                    }
+                    if let Some(v) = c.monthly_sms_mo_limit {
+                        s.monthly_sms_mo_limit = unl(v).map(limit32);
+                    }
+                    if let Some(v) = c.monthly_sms_mt_limit {
+                        s.monthly_sms_mt_limit = unl(v).map(limit32);
+                    }
+                    if let Some(v) = c.monthly_voice_mo_limit {
+                        s.monthly_voice_mo_limit = unl(v);
+                    }
+                    if let Some(t) = &c.custom_field_1 {
+                        s.custom_field_1 = text(t);
+                    }
+                    if let Some(t) = &c.end_customer_label {
+                        s.end_customer_label = text(t).map(|name| EndCustomerLabel { name });
+                    }
+                    match c.imei_lock {
+                        Some(true) if !s.imei_lock.as_ref().is_some_and(|l| l.enabled) => {
+                            s.imei_lock = Some(ImeiLock {
+                                enabled: true,
+                                imei: None,
+                            })
+                        }
+                        Some(false) => {
+                            s.imei_lock = Some(ImeiLock {
+                                enabled: false,
+                                imei: None,
+                            });
+                            if s.statusid == 20 {
+                                s.statusid = 2;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Action::UpdateSim(u) => {
+                let i = find(sims, &u.iccid);
+                let s = &mut sims[i];
+                let c = &u.changes;
+                assert_ne!(
+                    c.monthly_data_limit,
+                    Some(0),
+                    "unlimited data via updateSim"
+                );
+                if let Some(v) = c.statusid {
+                    s.statusid = v;
+                }
+                if let Some(v) = c.monthly_data_limit {
+                    s.monthly_data_limit = Some(v);
+                }
+                if let Some(v) = c.monthly_sms_mo_limit {
+                    s.monthly_sms_mo_limit = v.map(limit32);
+                }
+                if let Some(v) = c.monthly_sms_mt_limit {
+                    s.monthly_sms_mt_limit = v.map(limit32);
+                }
+                if let Some(v) = c.monthly_voice_mo_limit {
+                    s.monthly_voice_mo_limit = v;
+                }
+                if let Some(t) = &c.custom_field_1 {
+                    s.custom_field_1 = text(t);
+                }
+                if let Some(t) = &c.end_customer_label {
+                    s.end_customer_label = text(t).map(|name| EndCustomerLabel { name });
+                }
+                if let Some(lock) = &c.imei_lock {
+                    s.imei_lock = Some(ImeiLock {
+                        enabled: lock.lock,
+                        imei: lock.imei.clone(),
+                    });
+                    if !lock.lock && s.statusid == 20 {
+                        s.statusid = 2;
+                    }
+                }
+            }
+        }
+    }
+}
+
+mod converges {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn limit() -> impl Strategy<Value = Option<i64>> {
+        prop_oneof![Just(None), Just(Some(0)), (1i64..4).prop_map(Some)]
+    }
+
+    fn desired_limit() -> impl Strategy<Value = Option<DesiredValue>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(DesiredValue::Limit(Limit::Unlimited))),
+            (1i64..4).prop_map(|v| Some(DesiredValue::Limit(Limit::Value(v)))),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![Just(None), Just(Some(String::new())), "[ab]".prop_map(Some)]
+    }
+
+    fn desired_text() -> impl Strategy<Value = Option<DesiredValue>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(DesiredValue::Text(None))),
+            "[ab]".prop_map(|t| Some(DesiredValue::Text(Some(t)))),
+        ]
+    }
+
+    fn lock() -> impl Strategy<Value = Option<ImeiLock>> {
+        prop_oneof![
+            Just(None),
+            any::<bool>().prop_map(|enabled| Some(ImeiLock {
+                enabled,
+                imei: None
+            })),
+            Just(Some(ImeiLock {
+                enabled: true,
+                imei: Some("356938035643809".into())
+            })),
+        ]
+    }
+
+    fn desired_lock() -> impl Strategy<Value = Option<DesiredValue>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(DesiredValue::ImeiLock(ImeiLockSetting::Off))),
+            Just(Some(DesiredValue::ImeiLock(ImeiLockSetting::Auto))),
+            Just(Some(DesiredValue::ImeiLock(ImeiLockSetting::Imei(
+                "490154203237518".into()
+            )))),
+        ]
+    }
+
+    fn desired_status() -> impl Strategy<Value = Option<DesiredValue>> {
+        prop_oneof![
+            Just(None),
+            proptest::sample::select(vec![2, 5, 12, 6, 8, 7])
+                .prop_map(|s| Some(DesiredValue::Status(s))),
+        ]
+    }
+
+    prop_compose! {
+        fn live_sim()(
+            status in proptest::sample::select(vec![2, 5, 6, 8, 12, 3, 13, 16, 20, 7]),
+            data in limit(), sms in limit(), voice in limit(),
+            cf in text(), label in text(), imei_lock in lock(),
+        ) -> Sim {
+            Sim {
+                statusid: status,
+                providerid: 1,
+                monthly_data_limit: data,
+                monthly_sms_mo_limit: sms.map(|v| v as i32),
+                monthly_voice_mo_limit: voice,
+                custom_field_1: cf,
+                end_customer_label: label.map(|name| EndCustomerLabel { name }),
+                imei_lock,
+                ..Sim::default()
+            }
+        }
+    }
+
+    prop_compose! {
+        fn wanted()(
+            status in desired_status(), data in desired_limit(), sms in desired_limit(),
+            voice in desired_limit(), cf in desired_text(), label in desired_text(),
+            lock in desired_lock(),
+        ) -> Vec<(Field, DesiredValue)> {
+            [
+                (Field::Status, status),
+                (Field::MonthlyDataLimit, data),
+                (Field::MonthlySmsMoLimit, sms),
+                (Field::MonthlyVoiceMoLimit, voice),
+                (Field::CustomField1, cf),
+                (Field::EndCustomerLabel, label),
+                (Field::ImeiLock, lock),
+            ]
+            .into_iter()
+            .filter_map(|(f, v)| v.map(|v| (f, v)))
+            .collect()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Applying a plan's actions makes every planned change hold: planning again finds
+        /// nothing left to change, and the calls never undercut the lower bound.
+        #[test]
+        fn applying_the_actions_converges(
+            fleet in proptest::collection::vec((live_sim(), wanted(), any::<bool>()), 1..60)
+        ) {
+            let mut sims = Vec::new();
+            let mut desired = Vec::new();
+            for (n, (mut s, fields, managed)) in fleet.into_iter().enumerate() {
+                s.iccid = iccid(n as u64);
+                if managed {
+                    desired.push(want(n as u64, &fields));
+                }
+                sims.push(s);
+            }
+            let t = table();
+            let first = build(input(&sims, &desired, Some(&t))).expect("plan");
+            prop_assert!(first.summary.api_calls >= first.summary.lower_bound);
+            let planned: u64 = first.changes.iter().map(|c| c.fields.iter().filter(|f| !f.implied).count() as u64).sum();
+            prop_assert_eq!(planned, first.summary.field_changes);
+            let mut after = sims.clone();
+            apply_actions(&mut after, &first.actions);
+            let second = build(input(&after, &desired, Some(&t))).expect("plan");
+            // A status the first plan could not change (blocked, held, pending) may still
+            // differ, e.g. when an IMEI unlock re-activated a SIM whose deactivation is blocked;
+            // every other field must hold now.
+            let unsettled: Vec<&str> = first
+                .blocked
+                .iter()
+                .map(|b| b.iccid.as_str())
+                .chain(first.held.iter().map(|h| h.iccid.as_str()))
+                .chain(first.pending.iter().map(|p| p.iccid.as_str()))
+                .collect();
+            for change in &second.changes {
+                for f in &change.fields {
+                    prop_assert!(
+                        f.field == Field::Status && unsettled.contains(&change.iccid.as_str()),
+                        "left over: {:?}", change
+                    );
+                }
+            }
+            // Unmanaged SIMs are never touched.
+            for (before, now) in sims.iter().zip(&after) {
+                if !desired.iter().any(|d| d.iccid == before.iccid) {
+                    prop_assert_eq!(before, now);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_plan_file_with_an_empty_include_list_is_refused_even_with_a_valid_checksum() {
+    let sims: Vec<Sim> = (1..=3).map(|n| sim(n, 2)).collect();
+    let desired: Vec<DesiredSim> = (1..=3)
+        .map(|n| {
+            want(
+                n,
+                &[(
+                    Field::MonthlyDataLimit,
+                    DesiredValue::Limit(Limit::Unlimited),
+                )],
+            )
+        })
+        .collect();
+    let sims: Vec<Sim> = sims
+        .into_iter()
+        .map(|mut s| {
+            s.monthly_data_limit = Some(5);
+            s
+        })
+        .collect();
+    let mut p = plan(&sims, &desired);
+    assert!(p.check_actions().is_ok());
+    let Action::BatchJob(b) = &mut p.actions[0] else {
+        panic!("{:?}", p.actions)
+    };
+    b.iccids.clear();
+    p.actions.push(Action::UpdateSim(UpdateSimAction {
+        phase: 1,
+        iccid: iccid(1),
+        changes: UpdateSimChanges {
+            monthly_data_limit: Some(0),
+            ..UpdateSimChanges::default()
+        },
+    }));
+    p.checksum = p.compute_checksum();
+    match Plan::from_file_json(&p.to_file_json()) {
+        Err(PlanError::UnsafeActions(problems)) => {
+            assert_eq!(problems.len(), 2, "{problems:?}");
+            assert!(problems[0].contains("0 ICCIDs"));
+            assert!(problems[1].contains("monthly_data_limit"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn values_of_the_wrong_kind_are_reported_all_at_once() {
+    let sims = [sim(1, 2), sim(2, 2)];
+    let desired = [
+        want(1, &[(Field::Status, DesiredValue::Limit(Limit::Unlimited))]),
+        want(2, &[(Field::ImeiLock, DesiredValue::Text(None))]),
+    ];
+    match build(input(&sims, &desired, None)) {
+        Err(PlanError::WrongKind(problems)) => assert_eq!(problems.len(), 2),
+        other => panic!("{other:?}"),
+    }
+}

@@ -10,16 +10,68 @@ use std::fmt::Write;
 
 use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
-use crate::fleet::tables::status_label;
 use crate::outcome::Outcome;
+use crate::plan::status_label;
 use crate::plan::RiskFlag;
 
 /// The comment never reaches this many characters.
 pub const MARKDOWN_LIMIT: usize = 65_000;
 /// ICCIDs listed in one collapsed section.
 const ICCIDS_PER_SECTION: usize = 50;
+/// Groups shown per list of blocked, pending, held or skipped SIMs, so they leave room for the
+/// changes.
+const GROUPS_PER_LIST: usize = 20;
 /// Lines per risk call-out.
 const RISK_LINES: usize = 10;
+
+/// The comment being built, and how many sections did not fit.
+struct Budget {
+    out: String,
+    limit: usize,
+    omitted: usize,
+}
+
+impl Budget {
+    /// Appends the section if it fits and nothing before it was left out.
+    fn add(&mut self, section: impl FnOnce() -> String) {
+        if self.omitted > 0 {
+            self.omitted += 1;
+            return;
+        }
+        let section = section();
+        if self.out.len() + section.len() < self.limit {
+            self.out.push_str(&section);
+        } else {
+            self.omitted = 1;
+        }
+    }
+}
+
+/// Adds a titled list of collapsed sections, one per distinct key, with the ICCIDs under it.
+fn keyed(details: &mut Budget, title: &str, rows: Vec<(String, &str)>, mask: bool) {
+    if rows.is_empty() {
+        return;
+    }
+    let mut grouped: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for (k, i) in rows {
+        grouped.entry(k).or_default().push(i);
+    }
+    details.add(|| format!("\n#### {title}\n"));
+    let more = grouped.len().saturating_sub(GROUPS_PER_LIST);
+    for (k, ids) in grouped.into_iter().take(GROUPS_PER_LIST) {
+        details.add(|| {
+            format!(
+                "<details><summary>{} · {}</summary>\n\n{}\n\n</details>\n",
+                html(&k),
+                sims(ids.len()),
+                iccids(&ids, mask)
+            )
+        });
+    }
+    if more > 0 {
+        details.add(|| format!("\n… and {more} more groups (see the JSON artifact)\n"));
+    }
+}
 
 /// Options for [`markdown`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,6 +170,14 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
     );
     let _ = writeln!(head, "| HTTP requests | {} |", s.http_requests);
 
+    let calls = action_lines(plan);
+    if !calls.is_empty() {
+        let _ = writeln!(head, "\n**Calls**, in the order apply makes them:\n");
+        for line in calls {
+            let _ = writeln!(head, "- {line}");
+        }
+    }
+
     let groups = change_groups(plan);
 
     // Risky changes, by flag, each with its largest groups.
@@ -140,7 +200,7 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
             };
             let _ = writeln!(head, "- **{title}**: {}", sims(total));
             let mut sorted = gs.clone();
-            sorted.sort_by(|a, b| b.iccids.len().cmp(&a.iccids.len()));
+            sorted.sort_by_key(|g| std::cmp::Reverse(g.iccids.len()));
             for g in sorted.iter().take(RISK_LINES) {
                 let _ = writeln!(head, "  - {}", group_line(g, mask));
             }
@@ -170,41 +230,16 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
         plan.checksum, plan.spec_digest
     );
 
-    // Collapsed details, in order, as long as they fit.
-    let mut sections: Vec<String> = Vec::new();
-    if !groups.is_empty() {
-        sections.push("\n#### Changes\n".to_string());
-    }
-    for g in &groups {
-        let mut flags = String::new();
-        for f in &g.change.flags {
-            let _ = write!(flags, " · ⚠️ {}", values::flag(*f));
-        }
-        sections.push(format!(
-            "<details><summary>{}{flags}</summary>\n\n{}\n\n</details>\n",
-            group_line(g, mask),
-            iccids(&g.iccids, mask)
-        ));
-    }
-    let mut by_key = |title: &str, rows: Vec<(String, &str)>| {
-        if rows.is_empty() {
-            return;
-        }
-        let mut grouped: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        for (k, i) in rows {
-            grouped.entry(k).or_default().push(i);
-        }
-        sections.push(format!("\n#### {title}\n"));
-        for (k, ids) in grouped {
-            sections.push(format!(
-                "<details><summary>{} · {}</summary>\n\n{}\n\n</details>\n",
-                html(&k),
-                sims(ids.len()),
-                iccids(&ids, mask)
-            ));
-        }
+    // Collapsed details, in order, as long as they fit; once one does not, the rest are only
+    // counted (never formatted), so a million-SIM plan costs no more than a small one here.
+    const NOTE_RESERVE: usize = 300;
+    let mut details = Budget {
+        out: head,
+        limit: MARKDOWN_LIMIT.saturating_sub(footer.len() + NOTE_RESERVE),
+        omitted: 0,
     };
-    by_key(
+    keyed(
+        &mut details,
         "Blocked",
         plan.blocked
             .iter()
@@ -222,8 +257,26 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
                 )
             })
             .collect(),
+        mask,
     );
-    by_key(
+    if !groups.is_empty() {
+        details.add(|| "\n#### Changes\n".to_string());
+    }
+    for g in &groups {
+        details.add(|| {
+            let mut flags = String::new();
+            for f in &g.change.flags {
+                let _ = write!(flags, " · ⚠️ {}", values::flag(*f));
+            }
+            format!(
+                "<details><summary>{}{flags}</summary>\n\n{}\n\n</details>\n",
+                group_line(g, mask),
+                iccids(&g.iccids, mask)
+            )
+        });
+    }
+    keyed(
+        &mut details,
         "Pending",
         plan.pending
             .iter()
@@ -239,41 +292,29 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
                 )
             })
             .collect(),
+        mask,
     );
-    by_key(
+    keyed(
+        &mut details,
         "Held",
         plan.held
             .iter()
             .map(|x| (x.reason.clone(), x.iccid.as_str()))
             .collect(),
+        mask,
     );
-    by_key(
+    keyed(
+        &mut details,
         "Skipped (terminal)",
         plan.skipped
             .iter()
             .map(|x| (status_label(x.statusid), x.iccid.as_str()))
             .collect(),
+        mask,
     );
-    let calls = action_lines(plan);
-    if !calls.is_empty() {
-        let mut text = String::from("\n#### Calls\n\n");
-        for line in calls {
-            let _ = writeln!(text, "- {line}");
-        }
-        sections.push(text);
-    }
-
-    const NOTE_RESERVE: usize = 300;
-    let mut out = head;
-    let mut omitted = 0usize;
-    for section in sections {
-        if omitted == 0 && out.len() + section.len() + footer.len() + NOTE_RESERVE < MARKDOWN_LIMIT
-        {
-            out.push_str(&section);
-        } else {
-            omitted += 1;
-        }
-    }
+    let Budget {
+        mut out, omitted, ..
+    } = details;
     if omitted > 0 {
         let _ = writeln!(
             out,

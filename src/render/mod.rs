@@ -14,3 +14,6 @@ pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use text::{text, TextOptions};
 
 use crate::plan::Plan;
+
+#[cfg(test)]
+mod tests;

@@ -10,8 +10,8 @@ use anstyle::{AnsiColor, Style};
 
 use super::values::{self, action_lines, change_groups, sims};
 use super::Plan;
-use crate::fleet::tables::status_label;
 use crate::outcome::Outcome;
+use crate::plan::status_label;
 
 /// How many ICCIDs a group lists without `--verbose`.
 pub const ICCIDS_PER_GROUP: usize = 5;
@@ -75,7 +75,7 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
         Outcome::Blocked => p.paint(
             STOP,
             &format!(
-                "{} changing; the plan is blocked ({} blocked changes, {} guards stop it).",
+                "{} changing; the plan is blocked ({} blocked, {} guard(s) stop it).",
                 sims(s.sims_changing as usize),
                 s.blocked,
                 plan.guards.iter().filter(|g| g.stops).count()
@@ -216,11 +216,10 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
             .map(|x| {
                 (
                     format!(
-                        "{} (wanted {}, {}): {}",
-                        status_label(x.statusid),
+                        "{} (wanted {}, {})",
+                        x.reason,
                         status_label(x.desired),
-                        values::source(&x.source, opts.mask),
-                        x.reason
+                        values::source(&x.source, opts.mask)
                     ),
                     x.iccid.as_str(),
                 )

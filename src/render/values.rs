@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::fleet::tables::status_label;
+use crate::plan::status_label;
+use crate::plan::{Field, Origin};
 use crate::plan::{FieldChange, Plan, RiskFlag};
-use crate::spec::{Field, Origin};
 
 /// Keeps the last 4 characters of an identifier and stars the rest.
 pub fn mask(id: &str) -> String {
@@ -106,7 +106,7 @@ pub fn value(field: Field, v: &Value, masked: bool) -> String {
 /// `fleet/eu.yaml:12:5 (rule eu-trackers)`; a `sims:` entry's ICCID is masked when asked.
 pub fn source(origin: &Origin, masked: bool) -> String {
     match (&origin.kind, masked) {
-        (crate::spec::OriginKind::SimEntry { iccid }, true) => {
+        (crate::plan::OriginKind::SimEntry { iccid }, true) => {
             format!("{} (sims entry {})", origin.location(), mask(iccid))
         }
         _ => origin.to_string(),
@@ -198,7 +198,10 @@ pub fn action_lines(plan: &Plan) -> Vec<String> {
                 _ => "activations, after phase 1 succeeded",
             };
             format!(
-                "phase {phase} ({what}): {batches} batch jobs, {updates} updateSim, {n} SIM updates"
+                "phase {phase} ({what}): {} batch job{}, {updates} updateSim, covering {}",
+                batches,
+                if batches == 1 { "" } else { "s" },
+                sims(n)
             )
         })
         .collect()

@@ -18,6 +18,8 @@ pub enum Field {
     MonthlySmsMoLimit,
     MonthlySmsMtLimit,
     MonthlyVoiceMoLimit,
+    /// serde's snake_case would say `custom_field1`; the API says `custom_field_1`.
+    #[serde(rename = "custom_field_1")]
     CustomField1,
     EndCustomerLabel,
     ImeiLock,
@@ -50,6 +52,7 @@ impl Field {
     }
 
     pub fn from_name(name: &str) -> Option<Field> {
+        // `name()` and the serde names are one table: a test keeps them equal.
         Field::ALL.into_iter().find(|f| f.name() == name)
     }
 }
@@ -140,4 +143,18 @@ pub struct ResolvedValue {
 pub struct DesiredSim {
     pub iccid: String,
     pub fields: BTreeMap<Field, ResolvedValue>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_names_are_the_spec_names() {
+        for field in Field::ALL {
+            let json = serde_json::to_value(field).unwrap();
+            assert_eq!(json, serde_json::Value::from(field.name()));
+            assert_eq!(Field::from_name(field.name()), Some(field));
+        }
+    }
 }

@@ -1,0 +1,281 @@
+//! Snapshot tests of every renderer over one small plan that has a bit of everything, plus the
+//! schema-is-current check and the markdown size cap on a million-SIM plan.
+
+use crate::fleet::{EndCustomerLabel, ImeiLock, Sim};
+use crate::plan::tests::{iccid, input, origin, sim, table, want};
+use crate::plan::{build, BlockedChange, FieldChange, Guards, Plan, RiskFlag, SimChange};
+use crate::spec::{DesiredSim, DesiredValue, Field, ImeiLockSetting, Limit, OriginKind};
+
+use super::*;
+
+fn fixture_plan() -> Plan {
+    let mut sims: Vec<Sim> = Vec::new();
+    let mut desired: Vec<DesiredSim> = Vec::new();
+    let eu = |v: &[(Field, DesiredValue)], n: u64| want(n, v);
+    // 1-3: data limit 100MB → 500MB, label set.
+    for n in 1..=3 {
+        let mut s = sim(n, 2);
+        s.monthly_data_limit = Some(100_000_000);
+        s.end_customer_label = Some(EndCustomerLabel { name: "OLD".into() });
+        sims.push(s);
+        desired.push(eu(
+            &[
+                (
+                    Field::MonthlyDataLimit,
+                    DesiredValue::Limit(Limit::Value(500_000_000)),
+                ),
+                (
+                    Field::EndCustomerLabel,
+                    DesiredValue::Text(Some("ACME".into())),
+                ),
+            ],
+            n,
+        ));
+    }
+    // 4: activation with limits first, SMS unlimited.
+    let mut s = sim(4, 5);
+    s.monthly_sms_mo_limit = Some(50);
+    sims.push(s);
+    desired.push(eu(
+        &[
+            (Field::Status, DesiredValue::Status(2)),
+            (
+                Field::MonthlySmsMoLimit,
+                DesiredValue::Limit(Limit::Unlimited),
+            ),
+        ],
+        4,
+    ));
+    // 5: cut (stopped by the guard).
+    sims.push(sim(5, 2));
+    desired.push(eu(&[(Field::Status, DesiredValue::Status(5))], 5));
+    // 6: IMEI unlock on status 20.
+    let mut s = sim(6, 20);
+    s.imei_lock = Some(ImeiLock {
+        enabled: true,
+        imei: Some("356938035643809".into()),
+    });
+    sims.push(s);
+    desired.push(eu(
+        &[(
+            Field::ImeiLock,
+            DesiredValue::ImeiLock(ImeiLockSetting::Off),
+        )],
+        6,
+    ));
+    // 7: blocked, 8: pending, 9: held, 10: skipped.
+    for (n, status) in [(7, 3), (8, 13), (9, 16), (10, 7)] {
+        sims.push(sim(n, status));
+        desired.push(eu(&[(Field::Status, DesiredValue::Status(2))], n));
+    }
+    // 11: a sims: entry locking to a specific IMEI, with a lowered voice limit.
+    let mut s = sim(11, 2);
+    s.monthly_voice_mo_limit = Some(600);
+    sims.push(s);
+    let mut d = want(
+        11,
+        &[
+            (
+                Field::ImeiLock,
+                DesiredValue::ImeiLock(ImeiLockSetting::Imei("490154203237518".into())),
+            ),
+            (
+                Field::MonthlyVoiceMoLimit,
+                DesiredValue::Limit(Limit::Value(60)),
+            ),
+        ],
+    );
+    for v in d.fields.values_mut() {
+        v.origin.file = "fleet/sims.yaml".into();
+        v.origin.kind = OriginKind::SimEntry { iccid: iccid(11) };
+    }
+    desired.push(d);
+    // 12: unmanaged.
+    sims.push(sim(12, 2));
+
+    let t = table();
+    let mut i = input(&sims, &desired, Some(&t));
+    i.guards = Guards {
+        allow_irreversible: true,
+        ..Guards::default()
+    };
+    i.running_batch_jobs = &[1707747614];
+    i.sims_total = 12;
+    build(i).expect("fixture plan builds")
+}
+
+#[test]
+fn text_snapshot() {
+    let plan = fixture_plan();
+    insta::assert_snapshot!(text(&plan, TextOptions::default()));
+}
+
+#[test]
+fn text_verbose_masked_snapshot() {
+    let plan = fixture_plan();
+    insta::assert_snapshot!(text(
+        &plan,
+        TextOptions {
+            verbose: true,
+            color: false,
+            mask: true
+        }
+    ));
+}
+
+#[test]
+fn markdown_snapshot() {
+    let plan = fixture_plan();
+    insta::assert_snapshot!(markdown(&plan, MarkdownOptions { mask: true }));
+}
+
+#[test]
+fn json_snapshot() {
+    let plan = fixture_plan();
+    insta::assert_snapshot!(json(&plan));
+}
+
+#[test]
+fn json_follows_the_design_contract_and_loads_back() {
+    let plan = fixture_plan();
+    let text = json(&plan);
+    let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    for key in [
+        "format_version",
+        "summary",
+        "changes",
+        "actions",
+        "blocked",
+        "warnings",
+        "checksum",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    for key in [
+        "sims_total",
+        "sims_managed",
+        "sims_changing",
+        "field_changes",
+        "blocked",
+        "api_calls",
+    ] {
+        assert!(v["summary"].get(key).is_some(), "missing summary.{key}");
+    }
+    let first = &v["changes"][0];
+    assert!(first["iccid"].is_string());
+    let field = &first["fields"][0];
+    for key in ["field", "from", "to", "source"] {
+        assert!(field.get(key).is_some(), "missing field.{key}");
+    }
+    assert_eq!(
+        Plan::from_file_json(&text).expect("json output loads as a plan"),
+        plan
+    );
+}
+
+#[test]
+fn colour_only_when_asked() {
+    let plan = fixture_plan();
+    let plain = text(&plan, TextOptions::default());
+    assert!(!plain.contains('\u{1b}'));
+    let coloured = text(
+        &plan,
+        TextOptions {
+            color: true,
+            ..TextOptions::default()
+        },
+    );
+    assert!(coloured.contains('\u{1b}'));
+}
+
+#[test]
+fn masking_hides_all_but_the_last_four_digits() {
+    let plan = fixture_plan();
+    for out in [
+        text(
+            &plan,
+            TextOptions {
+                verbose: true,
+                mask: true,
+                ..TextOptions::default()
+            },
+        ),
+        markdown(&plan, MarkdownOptions { mask: true }),
+    ] {
+        assert!(!out.contains(&iccid(1)), "{out}");
+        assert!(!out.contains("490154203237518"));
+        assert!(out.contains("0001"));
+    }
+    assert!(text(&plan, TextOptions::default()).contains(&iccid(1)));
+}
+
+#[test]
+fn every_change_cites_its_source() {
+    let plan = fixture_plan();
+    let out = text(&plan, TextOptions::default());
+    assert!(out.contains("fleet/test.yaml:10:5 (rule r)"));
+    assert!(out.contains("fleet/sims.yaml:10:5 (sims entry"));
+    assert!(out.contains(&plan.checksum));
+    assert!(markdown(&plan, MarkdownOptions::default()).contains(&plan.checksum));
+}
+
+#[test]
+fn schema_file_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json");
+    let generated = plan_schema();
+    if std::env::var_os("SIMFLEET_UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &generated).expect("write schema/plan.schema.json");
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        on_disk == generated,
+        "schema/plan.schema.json is stale: run `SIMFLEET_UPDATE_SCHEMAS=1 cargo test --lib render::tests::schema_file_is_current`"
+    );
+}
+
+/// A plan of `n` changing SIMs with many distinct `from` values (so many change groups), built
+/// directly: the renderer only reads the `Plan`, and building it through `plan::build` would
+/// spend the test's time hashing in an unoptimised debug build.
+fn large_plan(n: u64) -> Plan {
+    let mut plan = fixture_plan();
+    plan.changes = (0..n)
+        .map(|i| SimChange {
+            iccid: iccid(i),
+            fingerprint: String::new(),
+            fields: vec![FieldChange {
+                field: Field::MonthlyDataLimit,
+                from: serde_json::json!(1_000 + (i % 5_000)),
+                to: serde_json::json!(1),
+                source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32),
+                flags: vec![RiskFlag::LoweredLimit],
+                implied: false,
+            }],
+        })
+        .collect();
+    plan.blocked = (0..n / 10)
+        .map(|i| BlockedChange {
+            iccid: iccid(i),
+            field: Field::Status,
+            from: serde_json::json!(3),
+            to: serde_json::json!(2),
+            source: origin("activate", 3),
+            reason: format!("reason {}", i % 1000),
+        })
+        .collect();
+    plan.summary.sims_changing = n;
+    plan.summary.field_changes = n;
+    plan
+}
+
+#[test]
+fn markdown_of_a_million_sim_plan_stays_under_the_limit() {
+    let plan = large_plan(1_000_000);
+    for mask in [true, false] {
+        let out = markdown(&plan, MarkdownOptions { mask });
+        assert!(out.len() < MARKDOWN_LIMIT, "{} chars", out.len());
+        assert!(out.contains("the full plan is in the JSON artifact"));
+        assert!(out.contains(&plan.checksum));
+        assert!(out.contains("Lowered limits"));
+        assert!(out.contains("#### Changes"));
+    }
+}
