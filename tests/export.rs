@@ -369,3 +369,55 @@ fn export_needs_a_target() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--snapshot FILE, --spec DIR"));
 }
+
+#[test]
+fn plan_reports_the_sims_a_spec_does_not_cover() {
+    let server = sandbox(200, 61);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = dir.path().join("spec");
+    std::fs::create_dir(&spec).expect("spec dir");
+    std::fs::write(
+        spec.join("acme.yaml"),
+        "rules:\n  - name: acme\n    match: {end_customer_label: ACME}\n    set: {imei_lock: auto}\n",
+    )
+    .expect("spec written");
+
+    let json = plan_json(&[path(&spec), "--endpoint", &server.url]);
+    let unmanaged = json["unmanaged"].as_array().expect("an unmanaged list");
+    assert_eq!(
+        Some(unmanaged.len() as u64),
+        json["summary"]["sims_unmanaged"].as_u64()
+    );
+    assert!(
+        !unmanaged.is_empty() && unmanaged.len() < 200,
+        "{}",
+        unmanaged.len()
+    );
+    let first = unmanaged[0].as_str().expect("an ICCID").to_string();
+    let last = unmanaged[unmanaged.len() - 1]
+        .as_str()
+        .expect("an ICCID")
+        .to_string();
+    assert!(first < last, "ordered by ICCID");
+
+    let verbose = simfleet(&["plan", path(&spec), "--endpoint", &server.url, "--verbose"]);
+    let listing = text(&verbose.stdout);
+    assert!(
+        listing.contains("Unmanaged (no rule or entry applies; never touched)"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&first) && listing.contains(&last),
+        "{listing}"
+    );
+    let short = simfleet(&["plan", path(&spec), "--endpoint", &server.url]);
+    let summary = text(&short.stdout);
+    assert!(
+        summary.contains(&format!("{} unmanaged", unmanaged.len())),
+        "{summary}"
+    );
+    assert!(
+        !summary.contains("Unmanaged ("),
+        "the list needs --verbose: {summary}"
+    );
+}

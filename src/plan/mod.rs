@@ -427,6 +427,21 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
         implied_changes,
     );
     let warnings = warnings(input.running_batch_jobs, &skipped, &held);
+    let unmanaged: Vec<String> = match input.coverage {
+        Coverage::Full => {
+            let managed: std::collections::HashSet<&str> =
+                pairs.iter().map(|(sim, _)| sim.iccid.as_str()).collect();
+            let mut list: Vec<String> = input
+                .sims
+                .iter()
+                .filter(|sim| !managed.contains(sim.iccid.as_str()))
+                .map(|sim| sim.iccid.clone())
+                .collect();
+            list.sort_unstable();
+            list
+        }
+        Coverage::PushedDown => Vec::new(),
+    };
     let (sims_unmanaged, unmanaged_is_count) = match input.coverage {
         Coverage::Full => (
             (input.sims.len() as u64).saturating_sub(sims_managed),
@@ -461,6 +476,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
         pending,
         held,
         skipped,
+        unmanaged,
         guards,
         warnings,
         actions: grouped.actions,
