@@ -1,6 +1,6 @@
 //! The default, human renderer: summary first, then changes grouped by (field, from → to,
-//! source) with a few ICCIDs each, then what is blocked, pending, held or skipped (and, with `--verbose`, unmanaged), guards,
-//! warnings, the calls, and the checksum a reviewer approves.
+//! source) with a few ICCIDs each, then what is blocked, pending, held or skipped (and, with
+//! `--verbose`, unmanaged), guards, warnings, the calls, and the checksum a reviewer approves.
 //!
 //! Colour is the caller's decision (terminal and `NO_COLOR`); this function only honours it.
 
