@@ -2,92 +2,32 @@
 //! fleet plans no changes against it, a snapshot plans exactly as the server does, and bad
 //! targets or sources fail clearly without writing anything.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
+use std::path::Path;
+
+use common::{comparable_plan, Run, Sandbox, Simfleet};
 use serde_json::Value;
 
-/// A `simfleet sandbox` child process, killed on drop.
-struct Sandbox {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn sandbox(n: usize, seed: u64) -> Sandbox {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_simfleet"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--generate"])
-        .arg(n.to_string())
-        .arg("--seed")
-        .arg(seed.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("simfleet sandbox starts");
-    let stdout = child.stdout.take().expect("stdout is piped");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the sandbox prints its URL");
-    let url = line
-        .trim()
-        .strip_prefix("simfleet sandbox listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Sandbox { child, url }
-}
-
-/// Runs the binary with the sandbox token in the environment.
-fn simfleet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_simfleet"))
-        .args(args)
-        .env("WHEREVER_SIM_TOKEN", "sandbox")
-        .env_remove("WHEREVER_SIM_ENDPOINT")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("simfleet runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(output: &Output) {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        text(&output.stdout),
-        text(&output.stderr)
-    );
+    Sandbox::builder().generate(n, seed).start()
 }
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// The JSON plan without the one field that differs between two runs.
-fn plan_json(args: &[&str]) -> Value {
+/// `plan --format json` against the sandbox (or offline with `--live`), without generated_at.
+fn plan_json(server: &Sandbox, args: &[&str]) -> Value {
     let mut full = vec!["plan", "--format", "json"];
     full.extend_from_slice(args);
-    let output = simfleet(&full);
-    assert!(
-        matches!(output.status.code(), Some(0 | 2)),
-        "plan failed: {}",
-        text(&output.stderr)
-    );
-    let mut plan: Value = serde_json::from_slice(&output.stdout).expect("a JSON plan");
-    plan.as_object_mut()
-        .expect("an object")
-        .remove("generated_at");
-    plan
+    let run = server.simfleet(&full).run();
+    assert!(matches!(run.code(), 0 | 2), "plan failed: {}", run.stderr());
+    comparable_plan(run.json())
+}
+
+fn ok(run: Run) -> Run {
+    run.expect_code(0)
 }
 
 #[test]
@@ -96,35 +36,22 @@ fn an_exported_spec_validates_and_plans_no_changes_against_its_fleet() {
         let server = sandbox(n, seed);
         let dir = tempfile::tempdir().expect("temp dir");
         let spec = dir.path().join("fleet");
-        let out = simfleet(&["export", "--spec", path(&spec), "--endpoint", &server.url]);
-        ok(&out);
-        let report = text(&out.stderr);
+        let report = ok(server.simfleet(&["export", "--spec", path(&spec)]).run()).stderr();
         assert!(report.contains("spec written to"), "{report}");
         assert!(report.contains(&format!("read {n} SIMs")), "{report}");
 
-        let validated = simfleet(&["validate", path(&spec)]);
-        ok(&validated);
+        let validated = ok(Simfleet::new(&["validate", path(&spec)]).run());
         assert!(
-            !text(&validated.stderr).contains("warning"),
+            !validated.stderr().contains("warning"),
             "{}",
-            text(&validated.stderr)
+            validated.stderr()
         );
 
-        let plan = simfleet(&[
-            "plan",
-            path(&spec),
-            "--endpoint",
-            &server.url,
-            "--detailed-exitcode",
-        ]);
-        assert_eq!(
-            plan.status.code(),
-            Some(0),
-            "{n}/{seed}: {}\n{}",
-            text(&plan.stdout),
-            text(&plan.stderr)
-        );
-        let json = plan_json(&[path(&spec), "--endpoint", &server.url]);
+        server
+            .simfleet(&["plan", path(&spec), "--detailed-exitcode"])
+            .run()
+            .expect_code(0);
+        let json = plan_json(&server, &[path(&spec)]);
         assert_eq!(json["summary"]["field_changes"], 0, "{n}/{seed}");
         assert_eq!(
             json["summary"]["skipped"], 0,
@@ -147,18 +74,18 @@ fn other_fields_and_groupings_round_trip_too() {
     ] {
         let dir = tempfile::tempdir().expect("temp dir");
         let spec = dir.path().join("fleet");
-        ok(&simfleet(&[
-            "export",
-            "--spec",
-            path(&spec),
-            "--fields",
-            fields,
-            "--group-by",
-            group_by,
-            "--endpoint",
-            &server.url,
-        ]));
-        let json = plan_json(&[path(&spec), "--endpoint", &server.url]);
+        ok(server
+            .simfleet(&[
+                "export",
+                "--spec",
+                path(&spec),
+                "--fields",
+                fields,
+                "--group-by",
+                group_by,
+            ])
+            .run());
+        let json = plan_json(&server, &[path(&spec)]);
         assert_eq!(
             json["summary"]["field_changes"], 0,
             "{fields} / {group_by}: {json}"
@@ -167,17 +94,13 @@ fn other_fields_and_groupings_round_trip_too() {
 }
 
 #[test]
-fn a_snapshot_plans_exactly_like_the_server() {
+fn a_snapshot_plans_exactly_like_the_server_and_seeds_a_sandbox() {
     let server = sandbox(600, 31);
     let dir = tempfile::tempdir().expect("temp dir");
     let snapshot = dir.path().join("fleet.json");
-    ok(&simfleet(&[
-        "export",
-        "--snapshot",
-        path(&snapshot),
-        "--endpoint",
-        &server.url,
-    ]));
+    ok(server
+        .simfleet(&["export", "--snapshot", path(&snapshot)])
+        .run());
 
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(&snapshot).expect("snapshot written"))
@@ -201,23 +124,28 @@ fn a_snapshot_plans_exactly_like_the_server() {
         "rules:\n  - name: acme\n    match: {end_customer_label: ACME}\n    set:\n      monthly_data_limit: 2GB\n      imei_lock: auto\n  - name: globex\n    match: {end_customer_label: Globex, status: [activated, deactivated]}\n    set:\n      status: activated\n      monthly_sms_mo_limit: unlimited\n",
     )
     .expect("spec written");
-    let live = plan_json(&[
-        path(&spec),
-        "--endpoint",
-        &server.url,
-        "--allow-status-cuts",
-    ]);
-    let offline = plan_json(&[
-        path(&spec),
-        "--live",
-        path(&snapshot),
-        "--allow-status-cuts",
-    ]);
+    let live = plan_json(&server, &[path(&spec), "--allow-status-cuts"]);
+    let offline = plan_json(
+        &server,
+        &[
+            path(&spec),
+            "--live",
+            path(&snapshot),
+            "--allow-status-cuts",
+        ],
+    );
     assert!(
         live["summary"]["field_changes"].as_u64().unwrap_or(0) > 0,
         "{live}"
     );
     assert_eq!(live, offline);
+
+    // The sandbox serves the snapshot as the same fleet.
+    let copy = Sandbox::builder().fleet(&snapshot).start();
+    assert_eq!(
+        plan_json(&copy, &[path(&spec), "--allow-status-cuts"]),
+        live
+    );
 }
 
 #[test]
@@ -228,30 +156,28 @@ fn a_non_empty_directory_is_refused_without_force_before_reading_anything() {
     std::fs::create_dir(&spec).expect("dir");
     std::fs::write(spec.join("mine.yaml"), "rules: []\n").expect("file");
 
-    let refused = simfleet(&["export", "--spec", path(&spec), "--endpoint", &server.url]);
-    assert_eq!(refused.status.code(), Some(1));
-    let message = text(&refused.stderr);
+    let refused = server
+        .simfleet(&["export", "--spec", path(&spec)])
+        .run()
+        .expect_code(1);
+    let message = refused.stderr();
     assert!(
         message.contains("is not empty") && message.contains("--force"),
         "{message}"
     );
-    assert!(
-        !message.contains("read "),
-        "refused before reading the fleet: {message}"
+    assert_eq!(
+        server.operation_count("listSims"),
+        0,
+        "refused before reading the fleet"
     );
     assert_eq!(
         std::fs::read_to_string(spec.join("mine.yaml")).expect("untouched"),
         "rules: []\n"
     );
 
-    ok(&simfleet(&[
-        "export",
-        "--spec",
-        path(&spec),
-        "--force",
-        "--endpoint",
-        &server.url,
-    ]));
+    ok(server
+        .simfleet(&["export", "--spec", path(&spec), "--force"])
+        .run());
     assert!(
         !spec.join("mine.yaml").exists(),
         "--force replaces the directory"
@@ -269,9 +195,11 @@ fn a_non_empty_directory_is_refused_without_force_before_reading_anything() {
     // A file where the directory should be.
     let file = dir.path().join("file");
     std::fs::write(&file, "x").expect("file");
-    let out = simfleet(&["export", "--spec", path(&file), "--endpoint", &server.url]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not a directory"));
+    let out = server
+        .simfleet(&["export", "--spec", path(&file)])
+        .run()
+        .expect_code(1);
+    assert!(out.stderr().contains("not a directory"), "{}", out.stderr());
 }
 
 #[test]
@@ -279,43 +207,31 @@ fn an_unreachable_or_unauthorised_endpoint_fails_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let spec = dir.path().join("fleet");
     let snapshot = dir.path().join("fleet.json");
-    let out = simfleet(&[
-        "export",
-        "--spec",
-        path(&spec),
-        "--snapshot",
-        path(&snapshot),
-        "--endpoint",
-        "http://127.0.0.1:1/graphql",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("cannot reach"),
-        "{}",
-        text(&out.stderr)
-    );
+    let targets = ["--spec", path(&spec), "--snapshot", path(&snapshot)];
+
+    let mut args = vec!["export", "--endpoint", "http://127.0.0.1:1/graphql"];
+    args.extend_from_slice(&targets);
+    let out = Simfleet::new(&args)
+        .env("WHEREVER_SIM_TOKEN", "sandbox")
+        .run()
+        .expect_code(1);
+    assert!(out.stderr().contains("cannot reach"), "{}", out.stderr());
 
     let server = sandbox(20, 51);
-    let out = Command::new(env!("CARGO_BIN_EXE_simfleet"))
-        .args([
-            "export",
-            "--spec",
-            path(&spec),
-            "--snapshot",
-            path(&snapshot),
-        ])
-        .args(["--endpoint", &server.url])
-        .env("WHEREVER_SIM_TOKEN", "wrong")
-        .output()
-        .expect("simfleet runs");
-    assert_eq!(out.status.code(), Some(1));
-    let message = text(&out.stderr);
+    let mut args = vec!["export"];
+    args.extend_from_slice(&targets);
+    let out = server
+        .simfleet(&args)
+        .env("WHEREVER_SIM_TOKEN", "wrong-token")
+        .run()
+        .expect_code(1);
+    let message = out.stderr();
     assert!(
         message.contains("401") || message.to_lowercase().contains("unauthor"),
         "{message}"
     );
     assert!(
-        !message.contains("wrong"),
+        !message.contains("wrong-token"),
         "the token never shows: {message}"
     );
 
@@ -334,9 +250,10 @@ fn a_malformed_snapshot_is_refused_clearly() {
     )
     .expect("written");
     let spec = dir.path().join("fleet");
-    let out = simfleet(&["export", "--spec", path(&spec), "--live", path(&bad)]);
-    assert_eq!(out.status.code(), Some(1));
-    let message = text(&out.stderr);
+    let out = Simfleet::new(&["export", "--spec", path(&spec), "--live", path(&bad)])
+        .run()
+        .expect_code(1);
+    let message = out.stderr();
     assert!(
         message.contains("bad.json") && message.contains("statusid"),
         "{message}"
@@ -349,13 +266,7 @@ fn a_malformed_snapshot_is_refused_clearly() {
         r#"{"format_version": 1, "sims": [{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5, "monthly_data_limit": 500000000}]}"#,
     )
     .expect("written");
-    ok(&simfleet(&[
-        "export",
-        "--spec",
-        path(&spec),
-        "--live",
-        path(&bad),
-    ]));
+    ok(Simfleet::new(&["export", "--spec", path(&spec), "--live", path(&bad)]).run());
     let entries = std::fs::read_to_string(spec.join("sims/001.yaml")).expect("entries");
     assert!(
         entries.contains(r#""89490000000000000015": {monthly_data_limit: 500MB"#),
@@ -365,9 +276,12 @@ fn a_malformed_snapshot_is_refused_clearly() {
 
 #[test]
 fn export_needs_a_target() {
-    let out = simfleet(&["export", "--sandbox"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("--snapshot FILE, --spec DIR"));
+    let out = Simfleet::new(&["export", "--sandbox"]).run().expect_code(1);
+    assert!(
+        out.stderr().contains("--snapshot FILE, --spec DIR"),
+        "{}",
+        out.stderr()
+    );
 }
 
 #[test]
@@ -382,7 +296,7 @@ fn plan_reports_the_sims_a_spec_does_not_cover() {
     )
     .expect("spec written");
 
-    let json = plan_json(&[path(&spec), "--endpoint", &server.url]);
+    let json = plan_json(&server, &[path(&spec)]);
     let unmanaged = json["unmanaged"].as_array().expect("an unmanaged list");
     assert_eq!(
         Some(unmanaged.len() as u64),
@@ -400,8 +314,10 @@ fn plan_reports_the_sims_a_spec_does_not_cover() {
         .to_string();
     assert!(first < last, "ordered by ICCID");
 
-    let verbose = simfleet(&["plan", path(&spec), "--endpoint", &server.url, "--verbose"]);
-    let listing = text(&verbose.stdout);
+    let listing = server
+        .simfleet(&["plan", path(&spec), "--verbose"])
+        .run()
+        .stdout();
     assert!(
         listing.contains("Unmanaged (no rule or entry applies; never touched)"),
         "{listing}"
@@ -410,8 +326,7 @@ fn plan_reports_the_sims_a_spec_does_not_cover() {
         listing.contains(&first) && listing.contains(&last),
         "{listing}"
     );
-    let short = simfleet(&["plan", path(&spec), "--endpoint", &server.url]);
-    let summary = text(&short.stdout);
+    let summary = server.simfleet(&["plan", path(&spec)]).run().stdout();
     assert!(
         summary.contains(&format!("{} unmanaged", unmanaged.len())),
         "{summary}"
