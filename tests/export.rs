@@ -269,7 +269,7 @@ fn a_malformed_snapshot_is_refused_clearly() {
     ok(Simfleet::new(&["export", "--spec", path(&spec), "--live", path(&bad)]).run());
     let entries = std::fs::read_to_string(spec.join("sims/001.yaml")).expect("entries");
     assert!(
-        entries.contains(r#""89490000000000000015": {monthly_data_limit: 500MB"#),
+        entries.contains(r#""89490000000000000015": { monthly_data_limit: 500MB"#),
         "{entries}"
     );
 }

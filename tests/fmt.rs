@@ -48,7 +48,7 @@ fn fmt_rewrites_messy_files_keeps_every_comment_and_is_idempotent() {
     let formatted = std::fs::read_to_string(&file).expect("read back");
     assert_eq!(
         formatted,
-        "# Fleet rules for ACME\n\nrules:\n  - name: acme  # the big customer\n    match:\n      end_customer_label: ACME\n      iccid: {prefix: \"894900\"}\n    set:\n      monthly_data_limit: 1GB\n      # unlimited texts\n      monthly_sms_mo_limit: unlimited\nsims:\n  \"89490000000000000015\":\n    imei_lock: \"356938035643809\"   # pinned\n"
+        "# Fleet rules for ACME\n\nrules:\n  - name: acme  # the big customer\n    match:\n      end_customer_label: ACME\n      iccid: { prefix: \"894900\" }\n    set:\n      monthly_data_limit: 1GB\n      # unlimited texts\n      monthly_sms_mo_limit: unlimited\nsims:\n  \"89490000000000000015\":\n    imei_lock: \"356938035643809\"   # pinned\n"
     );
     assert_eq!(comments(MESSY), comments(&formatted));
     assert_eq!(
@@ -109,7 +109,7 @@ fn a_file_that_cannot_be_laid_out_safely_is_refused_and_left_alone() {
     // The other file is still formatted.
     assert_eq!(
         std::fs::read_to_string(&fine).expect("read"),
-        "sims:\n  \"89490000000000000015\": {status: activated}\n"
+        "sims:\n  \"89490000000000000015\": { status: activated }\n"
     );
 }
 

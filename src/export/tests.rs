@@ -112,14 +112,16 @@ fn uniform_groups_become_one_rule_and_outliers_entries() {
     let rules = &exported.files[0].text;
     assert!(
         rules.contains(
-            "match: {end_customer_label: \"ACME\", status: activated, provider: \"link+\"}"
+            "match: { end_customer_label: \"ACME\", status: activated, provider: \"link+\" }"
         ),
         "{rules}"
     );
     assert!(rules.contains("monthly_data_limit: 500MB"), "{rules}");
     assert!(rules.contains("imei_lock: auto"), "{rules}");
     assert!(rules.contains("monthly_sms_mo_limit: unlimited"), "{rules}");
-    assert!(exported.files[1].text.contains("{monthly_data_limit: 1GB}"));
+    assert!(exported.files[1]
+        .text
+        .contains("{ monthly_data_limit: 1GB }"));
 }
 
 #[test]

@@ -122,16 +122,16 @@ pub(super) fn config_file(header: &Header) -> String {
     out
 }
 
-/// `  "8949...": {status: activated, monthly_data_limit: 500MB}`
+/// `  "8949...": { status: activated, monthly_data_limit: 500MB }`
 pub(super) fn entry_line(iccid: &str, values: &[(Field, DesiredValue)]) -> String {
-    let mut line = format!("  {}: {{", quote(iccid));
+    let mut line = format!("  {}: {{ ", quote(iccid));
     for (n, (field, value)) in values.iter().enumerate() {
         if n > 0 {
             line.push_str(", ");
         }
         let _ = write!(line, "{}: {}", field.name(), value_text(*field, value));
     }
-    line.push_str("}\n");
+    line.push_str(" }\n");
     line
 }
 
@@ -165,7 +165,7 @@ fn key_value_text(key: GroupKey, value: &KeyValue) -> String {
     }
 }
 
-/// `{end_customer_label: "ACME", status: [activated, test-ready], provider: "link+"}`, or
+/// `{ end_customer_label: "ACME", status: [activated, test-ready], provider: "link+" }`, or
 /// `all` with no group keys.
 fn selector(keys: &[GroupKey], selector: &[Vec<KeyValue>]) -> String {
     if keys.is_empty() {
@@ -183,7 +183,7 @@ fn selector(keys: &[GroupKey], selector: &[Vec<KeyValue>]) -> String {
             }
         })
         .collect();
-    format!("{{{}}}", parts.join(", "))
+    format!("{{ {} }}", parts.join(", "))
 }
 
 /// A readable name from the selector's values, e.g. `acme-activated-link-plus`.

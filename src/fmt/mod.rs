@@ -2,7 +2,7 @@
 //!
 //! The YAML library cannot keep comments, so formatting never goes through it: each line is
 //! scanned (quote- and comment-aware), re-indented to two spaces per level and re-spaced
-//! (`key: value`, `- item`, `{a: b, c: [d, e]}`), ICCIDs and IMEIs are double-quoted, a size's
+//! (`key: value`, `- item`, `{ a: b, c: [d, e] }` as Prettier writes them), ICCIDs and IMEIs are double-quoted, a size's
 //! stray space (`500 MB`) is dropped, and trailing whitespace, blank-line runs and the final
 //! newline are normalised. Comments, key order and every other value stay as written. A line
 //! this cannot lay out safely (a multi-line plain or quoted scalar, a flow collection over

@@ -249,7 +249,7 @@ fn tokenize(text: &str) -> Option<Vec<Token>> {
     Some(tokens)
 }
 
-/// `{ a:b ,c: [ d,e ] }` → `{a: b, c: [d, e]}`, with scalars normalised for their keys; `None`
+/// `{a:b ,c: [ d,e ]}` → `{ a: b, c: [d, e] }` (Prettier's spacing), with scalars normalised for their keys; `None`
 /// when the text is not one flow collection the formatter understands.
 pub(super) fn normalise_flow(text: &str, key: Option<&str>) -> Option<String> {
     let tokens = tokenize(text)?;
@@ -304,7 +304,11 @@ fn node(tokens: &[Token], pos: &mut usize, key: Option<&str>) -> Option<String> 
                     _ => return None,
                 }
             }
-            Some(format!("{{{}}}", items.join(", ")))
+            if items.is_empty() {
+                Some("{}".to_string())
+            } else {
+                Some(format!("{{ {} }}", items.join(", ")))
+            }
         }
         Token::Open('[') => {
             *pos += 1;

@@ -54,20 +54,20 @@ rules:
     match:
       end_customer_label: ACME
       status: [activated, test-ready]    # list = in
-      iccid: {prefix: \"894900\"}
+      iccid: { prefix: \"894900\" }
     set:
       monthly_data_limit: 500MB
       imei_lock: auto
   # between rules
   - name: all
     match: all
-    set: {monthly_sms_mo_limit: 100}
+    set: { monthly_sms_mo_limit: 100 }
 sims:
   \"89490000000000000015\":
     # a pinned SIM
     imei_lock: \"356938035643809\"
     custom_field_1: \"truck #17\"
-  \"89490000000000000023\": {status: activated, end_customer_label: none}
+  \"89490000000000000023\": { status: activated, end_customer_label: none }
 ";
 
 #[test]
@@ -122,7 +122,7 @@ fn indentless_and_nested_sequences_and_block_scalars() {
 #[test]
 fn iccid_lists_and_digit_keys_are_quoted_but_other_numbers_are_not() {
     let text = "rules:\n  - name: r\n    match:\n      iccid:\n        - 89490000000000000015\n        - '89490000000000000023'\n      imsi: [262011234567890]\n    set: {monthly_sms_mo_limit: 100, custom_field_1: 123}\n";
-    let want = "rules:\n  - name: r\n    match:\n      iccid:\n        - \"89490000000000000015\"\n        - \"89490000000000000023\"\n      imsi: [\"262011234567890\"]\n    set: {monthly_sms_mo_limit: 100, custom_field_1: 123}\n";
+    let want = "rules:\n  - name: r\n    match:\n      iccid:\n        - \"89490000000000000015\"\n        - \"89490000000000000023\"\n      imsi: [\"262011234567890\"]\n    set: { monthly_sms_mo_limit: 100, custom_field_1: 123 }\n";
     assert_eq!(fmt(text), want);
 }
 
