@@ -152,3 +152,139 @@ fn empty_and_comment_only_files() {
     assert_eq!(fmt("\n\n"), "");
     assert_eq!(fmt("# only a comment   \n\n"), "# only a comment\n");
 }
+
+mod layouts {
+    //! Spec-like files written with random (valid) layouts: fmt must accept them, keep their
+    //! meaning and comments (its own guard checks both), and reach a fixed point in one pass.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    struct Layout {
+        unit: usize,
+        indentless: bool,
+        colon_spaces: usize,
+        blank_lines: usize,
+        comments: bool,
+        flow_spaces: bool,
+    }
+
+    fn layouts() -> impl Strategy<Value = Layout> {
+        (
+            2usize..=4,
+            any::<bool>(),
+            1usize..=3,
+            0usize..=2,
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(unit, indentless, colon_spaces, blank_lines, comments, flow_spaces)| Layout {
+                    unit,
+                    indentless,
+                    colon_spaces,
+                    blank_lines,
+                    comments,
+                    flow_spaces,
+                },
+            )
+    }
+
+    const VALUES: [&str; 8] = [
+        "500MB",
+        "500 MB",
+        "unlimited",
+        "100",
+        "auto",
+        "\"quoted: # not a comment\"",
+        "'single'",
+        "ACME",
+    ];
+    const ICCIDS: [&str; 3] = [
+        "89490000000000000015",
+        "'89490000000000000023'",
+        "\"89490000000000000031\"",
+    ];
+
+    fn write(l: &Layout, picks: &[usize]) -> String {
+        let pad = |level: usize| " ".repeat(level * l.unit);
+        let colon = |key: &str| format!("{key}:{}", " ".repeat(l.colon_spaces));
+        let pick = |i: usize| picks[i % picks.len()];
+        let mut out = String::new();
+        let mut line = |text: String, n: usize| {
+            out.push_str(&text);
+            if l.comments && n % 3 == 0 {
+                out.push_str(&format!("   # note {n}"));
+            }
+            out.push('\n');
+            for _ in 0..(if n % 4 == 0 { l.blank_lines } else { 0 }) {
+                out.push('\n');
+            }
+        };
+        if l.comments {
+            line("# header".to_string(), 1);
+        }
+        line("rules:".to_string(), 2);
+        let item = if l.indentless { 0 } else { 1 };
+        for r in 0..3 {
+            line(format!("{}- {}rule-{r}", pad(item), colon("name")), 3 + r);
+            let inner = format!("{}  ", pad(item));
+            line(format!("{inner}match:"), 10 + r);
+            let list = if l.flow_spaces {
+                "[ activated ,test-ready ]"
+            } else {
+                "[activated, test-ready]"
+            };
+            line(
+                format!("{inner}{}{}", pad(1), colon("status") + list),
+                20 + r,
+            );
+            line(
+                format!("{inner}{}{}{}", pad(1), colon("iccid"), "{prefix: 894900}"),
+                30 + r,
+            );
+            line(format!("{inner}set:"), 40 + r);
+            line(
+                format!(
+                    "{inner}{}{}{}",
+                    pad(1),
+                    colon("custom_field_1"),
+                    VALUES[pick(r) % VALUES.len()]
+                ),
+                50 + r,
+            );
+            line(
+                format!("{inner}{}{}{}", pad(1), colon("monthly_data_limit"), "1 GB"),
+                60 + r,
+            );
+        }
+        line("sims:".to_string(), 70);
+        for (n, iccid) in ICCIDS.iter().enumerate() {
+            line(format!("{}{iccid}:", pad(1)), 71 + n);
+            line(
+                format!("{}{}{}", pad(2), colon("imei_lock"), "356938035643809"),
+                80 + n,
+            );
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_layout_formats_to_a_fixed_point(layout in layouts(), picks in proptest::collection::vec(0usize..8, 3)) {
+            let text = write(&layout, &picks);
+            let once = format_text(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            prop_assert_eq!(format_text(&once).ok(), Some(once.clone()));
+            for line in once.lines() {
+                let indent = line.len() - line.trim_start().len();
+                prop_assert!(indent % 2 == 0, "{}", once);
+                prop_assert_eq!(line.trim_end(), line);
+            }
+            prop_assert!(once.contains("\"89490000000000000015\":"), "{}", once);
+            prop_assert!(once.contains("monthly_data_limit: 1GB"), "{}", once);
+            prop_assert!(once.contains("iccid: { prefix: \"894900\" }"), "{}", once);
+        }
+    }
+}
