@@ -214,11 +214,11 @@ mod layouts {
         let mut out = String::new();
         let mut line = |text: String, n: usize| {
             out.push_str(&text);
-            if l.comments && n % 3 == 0 {
+            if l.comments && n.is_multiple_of(3) {
                 out.push_str(&format!("   # note {n}"));
             }
             out.push('\n');
-            for _ in 0..(if n % 4 == 0 { l.blank_lines } else { 0 }) {
+            for _ in 0..(if n.is_multiple_of(4) { l.blank_lines } else { 0 }) {
                 out.push('\n');
             }
         };
@@ -279,7 +279,7 @@ mod layouts {
             prop_assert_eq!(format_text(&once).ok(), Some(once.clone()));
             for line in once.lines() {
                 let indent = line.len() - line.trim_start().len();
-                prop_assert!(indent % 2 == 0, "{}", once);
+                prop_assert!(indent.is_multiple_of(2), "{}", once);
                 prop_assert_eq!(line.trim_end(), line);
             }
             prop_assert!(once.contains("\"89490000000000000015\":"), "{}", once);
