@@ -10,6 +10,8 @@ pub enum Error {
     Snapshot(#[from] crate::fleet::SnapshotError),
     #[error(transparent)]
     Sandbox(#[from] crate::sandbox::SandboxError),
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]

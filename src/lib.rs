@@ -7,6 +7,7 @@
 //! logic so that `main.rs` only parses arguments and maps outcomes to exit codes.
 
 pub mod api;
+pub mod apply;
 pub mod error;
 pub mod export;
 pub mod fleet;

@@ -24,6 +24,7 @@ enum Command {
     Show(commands::show::ShowArgs),
     Export(commands::export::ExportArgs),
     Fmt(commands::fmt::FmtArgs),
+    Apply(commands::apply::ApplyArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
             let detailed = args.detailed_exitcode;
             (commands::show::run(args), detailed)
         }
+        Command::Apply(args) => (commands::apply::run(args), false),
     };
     if let Err(error) = &result {
         eprintln!("error: {error}");

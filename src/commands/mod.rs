@@ -4,6 +4,7 @@ pub mod connect;
 pub mod export;
 pub mod fmt;
 pub mod plan;
+pub mod apply;
 pub mod sandbox;
 pub mod schema;
 pub mod show;

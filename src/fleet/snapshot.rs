@@ -3,10 +3,12 @@
 //! `simfleet export --snapshot` writes it, `plan --live` reads it, and the sandbox's `--fleet`
 //! seeds from it, so one serde type serves all three and they cannot disagree.
 
+use std::fmt;
 use std::path::Path;
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::sim::{Sim, Transition};
 
@@ -54,14 +56,54 @@ impl Snapshot {
                 path: path.to_string(),
                 source,
             })?;
-        if snapshot.format_version != SNAPSHOT_FORMAT_VERSION {
+        snapshot.check(path)
+    }
+
+    /// Reads a snapshot file.
+    pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
+        Snapshot::load_trimmed(path, |_| {})
+    }
+
+    /// Reads a snapshot file, passing every SIM through `trim` as soon as it is parsed: a caller
+    /// that needs only some fields drops the rest before the next SIM is read, so a million-SIM
+    /// snapshot never sits in memory whole, neither as text nor as full SIMs.
+    pub fn load_trimmed(
+        path: &Path,
+        mut trim: impl FnMut(&mut Sim),
+    ) -> Result<Snapshot, SnapshotError> {
+        let shown = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| SnapshotError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let mut reader =
+            serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, file));
+        let snapshot = SnapshotSeed { trim: &mut trim }
+            .deserialize(&mut reader)
+            .and_then(|s| reader.end().map(|()| s))
+            .map_err(|source| match source.io_error_kind() {
+                Some(_) => SnapshotError::Read {
+                    path: shown.clone(),
+                    source: std::io::Error::other(source.to_string()),
+                },
+                None => SnapshotError::Parse {
+                    path: shown.clone(),
+                    source,
+                },
+            })?;
+        snapshot.check(&shown)
+    }
+
+    /// The checks every loaded snapshot passes: its version and unique ICCIDs.
+    fn check(self, path: &str) -> Result<Snapshot, SnapshotError> {
+        if self.format_version != SNAPSHOT_FORMAT_VERSION {
             return Err(SnapshotError::Version {
                 path: path.to_string(),
-                found: snapshot.format_version,
+                found: self.format_version,
             });
         }
-        let mut seen = std::collections::HashSet::with_capacity(snapshot.sims.len());
-        for sim in &snapshot.sims {
+        let mut seen = std::collections::HashSet::with_capacity(self.sims.len());
+        for sim in &self.sims {
             if !seen.insert(sim.iccid.as_str()) {
                 return Err(SnapshotError::DuplicateIccid {
                     path: path.to_string(),
@@ -69,16 +111,129 @@ impl Snapshot {
                 });
             }
         }
-        Ok(snapshot)
+        Ok(self)
+    }
+}
+
+/// Deserialises a [`Snapshot`] with the same rules as its derive (unknown keys refused,
+/// `taken_at` and `transitions` optional), trimming each SIM as it arrives.
+struct SnapshotSeed<'t, F> {
+    trim: &'t mut F,
+}
+
+impl<'de, F: FnMut(&mut Sim)> DeserializeSeed<'de> for SnapshotSeed<'_, F> {
+    type Value = Snapshot;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Snapshot, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, F: FnMut(&mut Sim)> Visitor<'de> for SnapshotSeed<'_, F> {
+    type Value = Snapshot;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a snapshot object {format_version, taken_at, transitions, sims}")
     }
 
-    /// Reads a snapshot file.
-    pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        Snapshot::from_json(&text, &shown)
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Snapshot, A::Error> {
+        const FIELDS: &[&str] = &["format_version", "taken_at", "transitions", "sims"];
+        let mut format_version = None;
+        let mut taken_at = None;
+        let mut transitions = None;
+        let mut sims = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let duplicate = || serde::de::Error::custom(format!("duplicate field `{key}`"));
+            match key.as_str() {
+                "format_version" if format_version.is_none() => {
+                    format_version = Some(map.next_value()?)
+                }
+                "taken_at" if taken_at.is_none() => taken_at = Some(map.next_value()?),
+                "transitions" if transitions.is_none() => transitions = Some(map.next_value()?),
+                "sims" if sims.is_none() => {
+                    sims = Some(map.next_value_seed(SimsSeed {
+                        trim: &mut *self.trim,
+                    })?)
+                }
+                k if FIELDS.contains(&k) => return Err(duplicate()),
+                k => return Err(serde::de::Error::unknown_field(k, FIELDS)),
+            }
+        }
+        Ok(Snapshot {
+            format_version: format_version
+                .ok_or_else(|| serde::de::Error::missing_field("format_version"))?,
+            taken_at: taken_at.flatten(),
+            transitions: transitions.flatten(),
+            sims: sims.ok_or_else(|| serde::de::Error::missing_field("sims"))?,
+        })
+    }
+}
+
+struct SimsSeed<'t, F> {
+    trim: &'t mut F,
+}
+
+impl<'de, F: FnMut(&mut Sim)> DeserializeSeed<'de> for SimsSeed<'_, F> {
+    type Value = Vec<Sim>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Sim>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, F: FnMut(&mut Sim)> Visitor<'de> for SimsSeed<'_, F> {
+    type Value = Vec<Sim>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of SIM objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Sim>, A::Error> {
+        let mut sims = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(mut sim) = seq.next_element::<Sim>()? {
+            (self.trim)(&mut sim);
+            sims.push(sim);
+        }
+        sims.shrink_to_fit();
+        Ok(sims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = r#"{"format_version": 1, "taken_at": "2026-11-28T00:00:00Z",
+        "sims": [{"iccid": "1", "statusid": 2, "providerid": 5, "apn": "x"}]}"#;
+
+    #[test]
+    fn trimmed_loading_reads_what_the_derive_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, ONE).unwrap();
+        let full = Snapshot::load(&path).unwrap();
+        assert_eq!(full, Snapshot::from_json(ONE, "s.json").unwrap());
+        let trimmed = Snapshot::load_trimmed(&path, |s| s.apn = None).unwrap();
+        assert_eq!(trimmed.sims[0].apn, None);
+        assert_eq!(trimmed.sims[0].iccid, "1");
+    }
+
+    #[test]
+    fn trimmed_loading_refuses_what_the_derive_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        for bad in [
+            r#"{"format_version": 1, "sims": [], "extra": 1}"#,
+            r#"{"sims": []}"#,
+            r#"{"format_version": 1}"#,
+            r#"{"format_version": 2, "sims": []}"#,
+            r#"{"format_version": 1, "sims": [{"iccid": "1"}]}"#,
+            r#"{"format_version": 1, "sims": []} trailing"#,
+            r#"{"format_version": 1, "format_version": 1, "sims": []}"#,
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            assert!(Snapshot::load(&path).is_err(), "{bad}");
+            assert!(Snapshot::from_json(bad, "s").is_err(), "{bad}");
+        }
     }
 }

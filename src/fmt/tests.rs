@@ -218,7 +218,11 @@ mod layouts {
                 out.push_str(&format!("   # note {n}"));
             }
             out.push('\n');
-            for _ in 0..(if n.is_multiple_of(4) { l.blank_lines } else { 0 }) {
+            for _ in 0..(if n.is_multiple_of(4) {
+                l.blank_lines
+            } else {
+                0
+            }) {
                 out.push('\n');
             }
         };

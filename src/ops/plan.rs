@@ -14,7 +14,7 @@ use crate::api::{self, BatchJobStatus, FetchOptions, FetchScope, SimFields};
 use crate::fleet::{Coverage, LiveFleet, SimFilter, Snapshot};
 use crate::plan::{self, Guards, Plan, PlanError, PlanInput};
 use crate::render::{self, MarkdownOptions, TextOptions};
-use crate::spec::{self, DesiredSim, Matcher};
+use crate::spec::{self, Matcher};
 use crate::{Error, Outcome};
 
 use super::connect::{ConnectOptions, Connection};
@@ -85,7 +85,9 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
     };
 
     let live = match &opts.source {
-        LiveSource::Snapshot(path) => live_from_snapshot(Snapshot::load(path)?),
+        LiveSource::Snapshot(path) => {
+            live_from_snapshot(Snapshot::load_trimmed(path, keep_plan_fields)?)
+        }
         LiveSource::Api(connect) => {
             let mut connect = connect.clone();
             if connect.requests_per_second.is_none() {
@@ -101,24 +103,33 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
         }
     };
 
-    let (sims, desired) = resolve(&spec, &live, target.as_ref())?;
+    check_resolution(&spec, &live, target.as_ref())?;
+    // With --target only the selected SIMs are in view (a copy of just those).
+    let targeted: Option<Vec<crate::fleet::Sim>> = target
+        .as_ref()
+        .map(|t| live.sims.iter().filter(|s| t.matches(s)).cloned().collect());
+    let sims = targeted.as_deref().unwrap_or(&live.sims);
     let guards = Guards {
         max_changes: opts.max_changes.or(config.max_changes),
         max_percent: opts.max_percent.or(config.max_percent),
         allow_status_cuts: opts.allow_status_cuts || config.allow_status_cuts,
         allow_irreversible: opts.allow_irreversible || config.allow_irreversible,
     };
-    let mut plan = plan::build(PlanInput {
-        sims: &sims,
-        desired: &desired,
-        sims_total: live.sims_total,
-        coverage: live.coverage.clone(),
-        transitions: live.transitions.as_deref(),
-        running_batch_jobs: &live.running_batch_jobs,
-        guards,
-        spec_digest: spec.digest(),
-        updates_per_request: 1,
-    })
+    // Resolved on the fly: only changing SIMs keep desired state (see plan::build_resolving).
+    let mut plan = plan::build_resolving(
+        PlanInput {
+            sims,
+            desired: &[],
+            sims_total: live.sims_total,
+            coverage: live.coverage.clone(),
+            transitions: live.transitions.as_deref(),
+            running_batch_jobs: &live.running_batch_jobs,
+            guards,
+            spec_digest: spec.digest(),
+            updates_per_request: 1,
+        },
+        |sim| spec.resolve(sim).ok().flatten(),
+    )
     .map_err(Error::Plan)?;
     plan.generated_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
     Ok(MadePlan { plan, notes })
@@ -223,6 +234,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// Drops what no plan reads (usage counters, session and network details) from a SIM read from a
+/// snapshot; what stays is what `api::SimFields::Plan` asks the API for.
+fn keep_plan_fields(sim: &mut crate::fleet::Sim) {
+    sim.activation_timestamp = None;
+    sim.in_session_since = None;
+    sim.monthly_data_volume = None;
+    sim.monthly_sms_mo = None;
+    sim.monthly_sms_mt = None;
+    sim.monthly_voice_mo = None;
+    sim.previous_month_data_volume = None;
+    sim.nwc = None;
+    sim.apn = None;
+    sim.ip_address = None;
+}
+
 fn live_from_snapshot(snapshot: Snapshot) -> LiveFleet {
     let mut sims = snapshot.sims;
     sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
@@ -325,27 +351,20 @@ async fn read_live(
     ))
 }
 
-/// Resolves every live SIM (inside `--target`) against the spec. Returns the SIMs the plan
-/// looks at and the desired state of the managed ones; every conflict and every `sims:` entry
-/// that the live fleet lacks is an error, all reported together.
-fn resolve(
+/// Checks the spec against the live fleet before planning: every conflict between rules (for the
+/// SIMs in view) and every `sims:` entry that the fleet lacks is an error, all reported together.
+/// Resolution here borrows and allocates nothing, so this pass is cheap on large fleets.
+fn check_resolution(
     spec: &spec::Spec,
     live: &LiveFleet,
     target: Option<&Matcher>,
-) -> Result<(Vec<crate::fleet::Sim>, Vec<DesiredSim>), Error> {
-    let sims: Vec<crate::fleet::Sim> = match target {
-        Some(t) => live.sims.iter().filter(|s| t.matches(s)).cloned().collect(),
-        None => live.sims.clone(),
-    };
-    let mut desired = Vec::new();
-    let mut conflicts = Vec::new();
-    for sim in &sims {
-        match spec.resolve(sim) {
-            Ok(Some(d)) => desired.push(d),
-            Ok(None) => {}
-            Err(conflict) => conflicts.push(conflict),
-        }
-    }
+) -> Result<(), Error> {
+    let conflicts: Vec<spec::Conflict> = live
+        .sims
+        .iter()
+        .filter(|s| target.is_none_or(|t| t.matches(s)))
+        .filter_map(|sim| spec.resolve_borrowed(sim).err())
+        .collect();
     if !conflicts.is_empty() {
         return Err(Error::Conflicts(conflicts));
     }
@@ -364,5 +383,5 @@ fn resolve(
             return Err(Error::Plan(PlanError::UnknownIccids(missing)));
         }
     }
-    Ok((sims, desired))
+    Ok(())
 }

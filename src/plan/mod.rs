@@ -18,6 +18,7 @@ pub mod actions;
 pub mod compare;
 mod file;
 mod model;
+pub mod recheck;
 pub mod status;
 
 use std::collections::{BTreeMap, HashMap};
@@ -254,23 +255,13 @@ fn risk_flags(field: Field, value: &DesiredValue, sim: &Sim) -> Vec<RiskFlag> {
 /// change and no transition table is known.
 pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     let index = SimIndex::new(input.sims);
-    let table = input.transitions.map(TransitionSet::new);
 
     let mut order: Vec<usize> = (0..input.desired.len()).collect();
     if !input.desired.windows(2).all(|w| w[0].iccid <= w[1].iccid) {
         order.sort_by(|&a, &b| input.desired[a].iccid.cmp(&input.desired[b].iccid));
     }
 
-    let wrong_kind: Vec<String> = input
-        .desired
-        .iter()
-        .flat_map(|d| {
-            d.fields
-                .iter()
-                .filter(|(f, r)| !kind_matches(**f, &r.value))
-                .map(move |(f, r)| format!("{} {f} = {:?} ({})", d.iccid, r.value, r.origin))
-        })
-        .collect();
+    let wrong_kind: Vec<String> = input.desired.iter().flat_map(wrong_kinds).collect();
     if !wrong_kind.is_empty() {
         return Err(PlanError::WrongKind(wrong_kind));
     }
@@ -299,34 +290,119 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
         return Err(PlanError::UnknownIccids(unknown));
     }
 
-    let mut changes = Vec::new();
-    let mut blocked = Vec::new();
-    let mut pending = Vec::new();
-    let mut held = Vec::new();
-    let mut skipped = Vec::new();
-    let mut work: Vec<SimWork<'_>> = Vec::new();
-    let mut changes_per_field: BTreeMap<Field, u64> = BTreeMap::new();
-    let mut field_changes = 0u64;
-    let mut implied_changes = 0u64;
-    let (mut cut_sims, mut retire_sims) = (0u64, 0u64);
-
+    let table = input.transitions.map(TransitionSet::new);
+    let mut acc = Accumulator::default();
     for &(sim, desired) in &pairs {
+        acc.visit(sim, desired, table.as_ref())?;
+    }
+    if input.coverage == Coverage::Full {
+        let managed: std::collections::HashSet<&str> =
+            pairs.iter().map(|(sim, _)| sim.iccid.as_str()).collect();
+        acc.unmanaged = input
+            .sims
+            .iter()
+            .filter(|sim| !managed.contains(sim.iccid.as_str()))
+            .map(|sim| sim.iccid.clone())
+            .collect();
+    }
+    Ok(acc.finish(&input))
+}
+
+/// Computes the plan like [`build`], but resolves each live SIM on the fly with `resolve`
+/// instead of reading `input.desired` (which is ignored). Only the SIMs that change keep any
+/// desired state, so a million-SIM plan never holds a million resolved SIMs at once. `resolve`
+/// returns `None` for unmanaged SIMs; checking `sims:` entries against the fleet is the caller's
+/// job here, since only the caller knows which ICCIDs the spec names.
+pub fn build_resolving<F>(input: PlanInput<'_>, resolve: F) -> Result<Plan, PlanError>
+where
+    F: Fn(&Sim) -> Option<DesiredSim>,
+{
+    let table = input.transitions.map(TransitionSet::new);
+    let mut acc = Accumulator::default();
+    let mut wrong_kind = Vec::new();
+    let mut previous: Option<&str> = None;
+    let mut sorted = true;
+    for sim in input.sims {
+        sorted &= previous.is_none_or(|p| p < sim.iccid.as_str());
+        previous = Some(&sim.iccid);
+        let Some(desired) = resolve(sim) else {
+            if input.coverage == Coverage::Full {
+                acc.unmanaged.push(sim.iccid.clone());
+            }
+            continue;
+        };
+        let wrong = wrong_kinds(&desired);
+        if !wrong.is_empty() {
+            wrong_kind.extend(wrong);
+            continue;
+        }
+        acc.visit(sim, &desired, table.as_ref())?;
+    }
+    if !wrong_kind.is_empty() {
+        return Err(PlanError::WrongKind(wrong_kind));
+    }
+    if !sorted {
+        // The plan lists SIMs by ICCID whatever order they were read in.
+        acc.sort();
+    }
+    Ok(acc.finish(&input))
+}
+
+/// Desired values whose type does not fit their field, as messages.
+fn wrong_kinds(d: &DesiredSim) -> Vec<String> {
+    d.fields
+        .iter()
+        .filter(|(f, r)| !kind_matches(**f, &r.value))
+        .map(|(f, r)| format!("{} {f} = {:?} ({})", d.iccid, r.value, r.origin))
+        .collect()
+}
+
+/// Everything the per-SIM pass collects; turned into a [`Plan`] by [`Accumulator::finish`].
+#[derive(Default)]
+struct Accumulator {
+    changes: Vec<SimChange>,
+    blocked: Vec<BlockedChange>,
+    pending: Vec<PendingStatus>,
+    held: Vec<HeldStatus>,
+    skipped: Vec<SkippedSim>,
+    /// SIMs read that no rule or entry applies to (listed only when the whole fleet was read).
+    unmanaged: Vec<String>,
+    /// The mutations of each changing SIM (owned: with a resolver, desired state is dropped as
+    /// soon as its SIM is decided).
+    work: Vec<(String, Vec<(Field, DesiredValue)>)>,
+    changes_per_field: BTreeMap<Field, u64>,
+    field_changes: u64,
+    implied_changes: u64,
+    cut_sims: u64,
+    retire_sims: u64,
+    sims_managed: u64,
+}
+
+impl Accumulator {
+    /// Decides every managed field of one SIM.
+    fn visit(
+        &mut self,
+        sim: &Sim,
+        desired: &DesiredSim,
+        table: Option<&TransitionSet>,
+    ) -> Result<(), PlanError> {
+        self.sims_managed += 1;
         if TERMINAL.contains(&sim.statusid) {
-            skipped.push(SkippedSim {
+            self.skipped.push(SkippedSim {
                 iccid: sim.iccid.clone(),
                 statusid: sim.statusid,
             });
-            continue;
+            return Ok(());
         }
         let mut fields = Vec::new();
-        let mut mutations = Vec::new();
+        let mut mutations: Vec<(Field, DesiredValue)> = Vec::new();
         for (&field, resolved) in &desired.fields {
             let value = &resolved.value;
             if let DesiredValue::Status(want) = value {
-                match status::decide(sim.statusid, *want, sim.providerid, table.as_ref())? {
+                match status::decide(sim.statusid, *want, sim.providerid, table)? {
                     D::NoChange | D::Terminal => continue,
                     D::Pending => {
-                        pending.push(PendingStatus {
+                        self.pending.push(PendingStatus {
                             iccid: sim.iccid.clone(),
                             statusid: sim.statusid,
                             desired: *want,
@@ -335,7 +411,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
                         continue;
                     }
                     D::Held { reason } => {
-                        held.push(HeldStatus {
+                        self.held.push(HeldStatus {
                             iccid: sim.iccid.clone(),
                             statusid: sim.statusid,
                             desired: *want,
@@ -345,7 +421,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
                         continue;
                     }
                     D::Blocked { reason } => {
-                        blocked.push(BlockedChange {
+                        self.blocked.push(BlockedChange {
                             iccid: sim.iccid.clone(),
                             field,
                             from: compare::live_value(sim, field),
@@ -362,10 +438,10 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
             }
             let flags = risk_flags(field, value, sim);
             if flags.contains(&RiskFlag::StatusCut) {
-                cut_sims += 1;
+                self.cut_sims += 1;
             }
             if flags.contains(&RiskFlag::Irreversible) {
-                retire_sims += 1;
+                self.retire_sims += 1;
             }
             fields.push(FieldChange {
                 field,
@@ -375,12 +451,12 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
                 flags,
                 implied: false,
             });
-            mutations.push((field, value));
-            *changes_per_field.entry(field).or_insert(0) += 1;
-            field_changes += 1;
+            mutations.push((field, value.clone()));
+            *self.changes_per_field.entry(field).or_insert(0) += 1;
+            self.field_changes += 1;
         }
         if fields.is_empty() {
-            continue;
+            return Ok(());
         }
         // The reference: unlocking a SIM in IMEI unauthorized sets it to Activated. Unless the
         // plan moves its status first (phase 0), that is a status change the reviewer must see.
@@ -399,92 +475,97 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
                     implied: true,
                 };
                 fields.insert(0, implied);
-                implied_changes += 1;
+                self.implied_changes += 1;
             }
         }
-        changes.push(SimChange {
+        self.changes.push(SimChange {
             iccid: sim.iccid.clone(),
             fingerprint: fingerprint(sim, mutations.iter().map(|(f, _)| *f)),
             fields,
         });
-        work.push(SimWork {
-            iccid: &sim.iccid,
-            changes: mutations,
-        });
+        self.work.push((sim.iccid.clone(), mutations));
+        Ok(())
     }
 
-    let grouped = actions::group(&work, input.updates_per_request);
-    drop(work);
+    /// Orders every list by ICCID (needed only when the SIMs were not visited in that order).
+    fn sort(&mut self) {
+        self.changes.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+        self.blocked.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+        self.pending.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+        self.held.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+        self.skipped.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+        self.work.sort_by(|a, b| a.0.cmp(&b.0));
+    }
 
-    let sims_managed = pairs.len() as u64;
-    let sims_changing = changes.len() as u64;
-    let guards = evaluate_guards(
-        &input.guards,
-        sims_changing,
-        input.sims_total,
-        cut_sims,
-        retire_sims,
-        implied_changes,
-    );
-    let warnings = warnings(input.running_batch_jobs, &skipped, &held);
-    let unmanaged: Vec<String> = match input.coverage {
-        Coverage::Full => {
-            let managed: std::collections::HashSet<&str> =
-                pairs.iter().map(|(sim, _)| sim.iccid.as_str()).collect();
-            let mut list: Vec<String> = input
-                .sims
-                .iter()
-                .filter(|sim| !managed.contains(sim.iccid.as_str()))
-                .map(|sim| sim.iccid.clone())
-                .collect();
-            list.sort_unstable();
-            list
-        }
-        Coverage::PushedDown => Vec::new(),
-    };
-    let (sims_unmanaged, unmanaged_is_count) = match input.coverage {
-        Coverage::Full => (
-            (input.sims.len() as u64).saturating_sub(sims_managed),
-            false,
-        ),
-        Coverage::PushedDown => (input.sims_total.saturating_sub(sims_managed), true),
-    };
+    fn finish(self, input: &PlanInput<'_>) -> Plan {
+        let work: Vec<SimWork<'_>> = self
+            .work
+            .iter()
+            .map(|(iccid, mutations)| SimWork {
+                iccid,
+                changes: mutations.iter().map(|(f, v)| (*f, v)).collect(),
+            })
+            .collect();
+        let grouped = actions::group(&work, input.updates_per_request);
+        drop(work);
 
-    let mut plan = Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        generated_at: None,
-        summary: Summary {
-            sims_total: input.sims_total,
-            sims_seen: input.sims.len() as u64,
-            sims_managed,
-            sims_unmanaged,
-            unmanaged_is_count,
+        let sims_managed = self.sims_managed;
+        let sims_changing = self.changes.len() as u64;
+        let guards = evaluate_guards(
+            &input.guards,
             sims_changing,
-            field_changes,
-            changes_per_field,
-            implied_changes,
-            blocked: blocked.len() as u64,
-            pending: pending.len() as u64,
-            held: held.len() as u64,
-            skipped: skipped.len() as u64,
-            api_calls: grouped.api_calls,
-            http_requests: grouped.http_requests,
-            lower_bound: grouped.lower_bound,
-        },
-        changes,
-        blocked,
-        pending,
-        held,
-        skipped,
-        unmanaged,
-        guards,
-        warnings,
-        actions: grouped.actions,
-        spec_digest: input.spec_digest,
-        checksum: String::new(),
-    };
-    plan.checksum = plan.compute_checksum();
-    Ok(plan)
+            input.sims_total,
+            self.cut_sims,
+            self.retire_sims,
+            self.implied_changes,
+        );
+        let warnings = warnings(input.running_batch_jobs, &self.skipped, &self.held);
+        let (sims_unmanaged, unmanaged_is_count) = match input.coverage {
+            Coverage::Full => (
+                (input.sims.len() as u64).saturating_sub(sims_managed),
+                false,
+            ),
+            Coverage::PushedDown => (input.sims_total.saturating_sub(sims_managed), true),
+        };
+
+        let mut unmanaged = self.unmanaged;
+        unmanaged.sort_unstable();
+        let mut plan = Plan {
+            format_version: PLAN_FORMAT_VERSION,
+            generated_at: None,
+            summary: Summary {
+                sims_total: input.sims_total,
+                sims_seen: input.sims.len() as u64,
+                sims_managed,
+                sims_unmanaged,
+                unmanaged_is_count,
+                sims_changing,
+                field_changes: self.field_changes,
+                changes_per_field: self.changes_per_field,
+                implied_changes: self.implied_changes,
+                blocked: self.blocked.len() as u64,
+                pending: self.pending.len() as u64,
+                held: self.held.len() as u64,
+                skipped: self.skipped.len() as u64,
+                api_calls: grouped.api_calls,
+                http_requests: grouped.http_requests,
+                lower_bound: grouped.lower_bound,
+            },
+            changes: self.changes,
+            blocked: self.blocked,
+            pending: self.pending,
+            held: self.held,
+            skipped: self.skipped,
+            unmanaged,
+            guards,
+            warnings,
+            actions: grouped.actions,
+            spec_digest: input.spec_digest.clone(),
+            checksum: String::new(),
+        };
+        plan.checksum = plan.compute_checksum();
+        plan
+    }
 }
 
 fn evaluate_guards(

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::fleet::{EndCustomerLabel, ImeiLock};
+use crate::fleet::{EndCustomerLabel, ImeiLock, Sim};
 
 use super::store::{now_ms, Store};
 use super::token::{self, Cursor};
@@ -412,7 +412,11 @@ impl Store {
         let mut restores_service = false;
         if let Some(lock) = c.imei_lock {
             let enabled = next.imei_lock.as_ref().is_some_and(|l| l.enabled);
-            if enabled == lock {
+            if fails_imei_lock_writes(&sim) {
+                codes.push(701);
+                failed = true;
+                bump(&mut job.failures.imei_lock);
+            } else if enabled == lock {
                 codes.push(700);
             } else {
                 next.imei_lock = Some(ImeiLock {
@@ -610,4 +614,15 @@ impl Store {
             total_count: Long(total as i64),
         })
     }
+}
+
+/// The failure knob (docs/sandbox.md, "Failure knobs"): a SIM whose `custom_field_1` starts
+/// with this fails every IMEI lock write, with code 701 in a batch job, so tests can produce
+/// per-SIM failures and, when every SIM of a job has it, a FAILED batch job.
+pub const FAIL_IMEI_LOCK_PREFIX: &str = "sandbox-fail-imei-lock";
+
+pub(crate) fn fails_imei_lock_writes(sim: &Sim) -> bool {
+    sim.custom_field_1
+        .as_deref()
+        .is_some_and(|v| v.starts_with(FAIL_IMEI_LOCK_PREFIX))
 }

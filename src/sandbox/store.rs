@@ -700,6 +700,10 @@ impl Store {
         let mut restores_service = false;
         match &u.imei_lock {
             Arg::Absent | Arg::Null => {}
+            Arg::Value(_) if super::batch::fails_imei_lock_writes(sim) => problems.push(format!(
+                "General error while writing IMEI lock (sandbox failure knob: custom_field_1 starts with {:?})",
+                super::batch::FAIL_IMEI_LOCK_PREFIX
+            )),
             Arg::Value(l) if !l.lock => {
                 next.imei_lock = Some(ImeiLock {
                     imei: None,

@@ -1,0 +1,429 @@
+//! `apply`: turn a plan into API calls, safely, and prove the fleet converged.
+//!
+//! Order of work, each step a file: [`preflight`] (checksum, guards with apply's own flags, and
+//! for a saved plan a re-read of the touched SIMs: stale → nothing applied, already at target →
+//! done, so an interrupted apply resumes), execution in the plan's phases ([`batch`] jobs and
+//! [`update`] calls, bounded in flight; a SIM whose phase-0/1 change failed or is uncertain is
+//! left out of its phase-2 activation), then [`verify`] (re-read what was touched and check
+//! every planned field). Everything that happened is written into a [`Ledger`] and ends up in
+//! the [`ApplyReport`]. Depends on `plan` and `api`; never on the sandbox.
+//!
+//! Interruption: the first cancel (Ctrl-C / SIGTERM) stops starting new actions and waits for
+//! those in flight; [`ApplyOptions::abort`] (the second signal) also sends `cancelBatchJob` for
+//! jobs still running. Either way the report says what was done; running again converges.
+
+mod batch;
+mod preflight;
+mod progress;
+mod report;
+mod update;
+mod verify;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, ApiError, Client};
+use crate::plan::{Action, Guards, Plan};
+
+pub use preflight::{StaleField, StaleSim};
+pub use progress::{ProgressMode, LINE_INTERVAL};
+pub use report::{
+    ApplyReport, ApplyStatus, BatchJobReport, CallCounts, SimFailure, SkippedSim,
+    APPLY_REPORT_FORMAT_VERSION,
+};
+
+use progress::Progress;
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Actions (batch jobs and updateSim calls) in flight at once.
+    pub concurrency: usize,
+    /// A batch job still PREPARING or RUNNING after this long is reported (and left running).
+    pub job_timeout: Duration,
+    /// First delay between two `getBatchJob` polls; it grows by half each poll…
+    pub poll_min: Duration,
+    /// …up to this.
+    pub poll_max: Duration,
+    /// Guards with the flags and `simfleet.yaml` settings of this run.
+    pub guards: Guards,
+    /// Refuse a plan whose checksum is not this one (`--expect-checksum`).
+    pub expect_checksum: Option<String>,
+    /// Re-read the touched SIMs before applying (a saved plan); `false` trusts a plan just made.
+    pub recheck: bool,
+    pub progress: ProgressMode,
+    /// Cancelled by the second signal: send `cancelBatchJob` for running jobs.
+    pub abort: CancellationToken,
+    /// How far back (before it was sent) a batch job found after a lost `startBatchJob` answer
+    /// may have started to count as that start.
+    pub lookup_window: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            concurrency: 8,
+            job_timeout: Duration::from_secs(30 * 60),
+            poll_min: Duration::from_millis(500),
+            poll_max: Duration::from_secs(10),
+            guards: Guards::default(),
+            expect_checksum: None,
+            recheck: true,
+            progress: ProgressMode::Off,
+            abort: CancellationToken::new(),
+            lookup_window: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Why an apply made no calls, or could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("plan checksum {actual} is not the approved {expected} (--expect-checksum): the plan changed after review; nothing was applied")]
+    Checksum { expected: String, actual: String },
+    #[error("the plan is stale: {} SIM(s) changed since it was made, so nothing was applied. Make a new plan.{}", .0.len(), stale_list(.0))]
+    Stale(Vec<StaleSim>),
+    #[error("re-reading the SIMs the plan touches failed, nothing was applied: {0}")]
+    Recheck(#[source] ApiError),
+    #[error("cannot set up the API client: {0}")]
+    Client(#[source] ApiError),
+    #[error("apply did not converge: {failed} SIM(s) failed or did not reach their planned values (see the report above); fix the cause and run apply again")]
+    NotConverged { failed: u64 },
+}
+
+/// Stale SIMs listed in the error; the rest are counted.
+const STALE_SHOWN: usize = 100;
+
+fn stale_list(sims: &[StaleSim]) -> String {
+    let mut out = String::new();
+    for sim in sims.iter().take(STALE_SHOWN) {
+        out.push_str(&format!("\n  {sim}"));
+    }
+    if sims.len() > STALE_SHOWN {
+        out.push_str(&format!("\n  … and {} more", sims.len() - STALE_SHOWN));
+    }
+    out
+}
+
+/// What happened so far, shared by the actions in flight.
+#[derive(Debug, Default)]
+pub(crate) struct Ledger {
+    /// Per ICCID, everything that went wrong.
+    failures: BTreeMap<String, Vec<SimFailure>>,
+    /// SIMs whose outcome is not known (timed-out or cancelled job, ambiguous start): decided by
+    /// verification, and never activated in phase 2.
+    uncertain: BTreeMap<String, String>,
+    /// SIMs at least one call was sent for (verification re-reads them).
+    attempted: BTreeSet<String>,
+    skipped: BTreeMap<String, String>,
+    jobs: Vec<BatchJobReport>,
+    start_batch_job: u64,
+    update_sim: u64,
+    cancel_batch_job: u64,
+}
+
+impl Ledger {
+    fn fail(&mut self, failure: SimFailure) {
+        self.failures
+            .entry(failure.iccid.clone())
+            .or_default()
+            .push(failure);
+    }
+
+    fn fail_all(&mut self, iccids: &[String], reason: &str, batch_job_id: Option<i64>) {
+        for iccid in iccids {
+            self.fail(SimFailure {
+                iccid: iccid.clone(),
+                field: None,
+                code: None,
+                reason: reason.to_string(),
+                batch_job_id,
+                expected: None,
+                found: None,
+            });
+        }
+    }
+
+    fn job_mut(&mut self, id: i64) -> Option<&mut BatchJobReport> {
+        self.jobs.iter_mut().find(|j| j.id == id)
+    }
+}
+
+/// What one run shares between its actions.
+pub(crate) struct Run<'a> {
+    client: &'a Client,
+    opts: &'a ApplyOptions,
+    cancel: &'a CancellationToken,
+    ledger: Mutex<Ledger>,
+    progress: Progress,
+    /// startBatchJob calls are made one at a time, so that when an answer is lost every other
+    /// job this run started is already known and the lookup can tell them apart.
+    start_lock: tokio::sync::Mutex<()>,
+}
+
+impl Run<'_> {
+    fn ledger<R>(&self, f: impl FnOnce(&mut Ledger) -> R) -> R {
+        match self.ledger.lock() {
+            Ok(mut guard) => f(&mut guard),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+}
+
+/// One action as it will be sent: the plan's action minus the SIMs already done or excluded.
+#[derive(Debug, Clone)]
+enum Work {
+    Batch {
+        phase: u8,
+        params: api::BatchJobParams,
+    },
+    Update(api::UpdateSimArgs),
+}
+
+impl Work {
+    fn iccids(&self) -> Vec<String> {
+        match self {
+            Work::Batch { params, .. } => params.include_iccids().to_vec(),
+            Work::Update(args) => vec![args.iccid.clone()],
+        }
+    }
+}
+
+/// Applies `plan` through `client`; see the module documentation. Errors mean nothing was
+/// applied (checksum, staleness, re-read failure); failures during execution are in the report.
+pub async fn apply(
+    plan: &Plan,
+    client: &Client,
+    opts: ApplyOptions,
+    cancel: CancellationToken,
+) -> Result<ApplyReport, ApplyError> {
+    let started = Instant::now();
+    let requests_before = client.requests_sent();
+    preflight::check_checksum(plan, opts.expect_checksum.as_deref())?;
+
+    let mut report = ApplyReport {
+        format_version: APPLY_REPORT_FORMAT_VERSION,
+        status: ApplyStatus::NothingToDo,
+        plan_checksum: plan.checksum.clone(),
+        sims_planned: plan.changes.len() as u64,
+        sims_changed: 0,
+        sims_already_done: 0,
+        sims_failed: 0,
+        sims_skipped: 0,
+        blocked: plan.summary.blocked,
+        pending: Vec::new(),
+        failures: Vec::new(),
+        skipped: Vec::new(),
+        batch_jobs: Vec::new(),
+        guards: Vec::new(),
+        calls: CallCounts {
+            planned: plan.summary.api_calls,
+            lower_bound: plan.summary.lower_bound,
+            ..CallCounts::default()
+        },
+        wall_time_ms: 0,
+    };
+    let stops = preflight::stopping_guards(plan, &opts.guards);
+    if !stops.is_empty() {
+        report.status = ApplyStatus::StoppedByGuard;
+        report.guards = stops;
+        return Ok(report);
+    }
+
+    let done: BTreeSet<String> = if opts.recheck && !plan.changes.is_empty() {
+        preflight::recheck(plan, client, opts.concurrency).await?
+    } else {
+        BTreeSet::new()
+    };
+    report.sims_already_done = done.len() as u64;
+
+    let run = Run {
+        client,
+        opts: &opts,
+        cancel: &cancel,
+        ledger: Mutex::new(Ledger::default()),
+        progress: Progress::new(opts.progress),
+        start_lock: tokio::sync::Mutex::new(()),
+    };
+    execute(plan, &run, &done).await;
+    run.progress.finish();
+
+    let ledger = run
+        .ledger
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let verified = verify::verify(plan, client, &ledger, opts.concurrency).await;
+    report.calls.start_batch_job = ledger.start_batch_job;
+    report.calls.update_sim = ledger.update_sim;
+    report.calls.cancel_batch_job = ledger.cancel_batch_job;
+    report.calls.made = ledger.start_batch_job + ledger.update_sim + ledger.cancel_batch_job;
+    report.batch_jobs = ledger.jobs.clone();
+    report.batch_jobs.sort_by_key(|j| (j.phase, j.id));
+    report.skipped = ledger
+        .skipped
+        .iter()
+        .filter(|(iccid, _)| !verified.converged.contains(*iccid))
+        .map(|(iccid, reason)| SkippedSim {
+            iccid: iccid.clone(),
+            reason: reason.clone(),
+        })
+        .collect();
+    report.sims_skipped = report.skipped.len() as u64;
+    report.sims_changed = verified.converged.len() as u64;
+    report.pending = verified.pending;
+    report.failures = verified.failures;
+    report.sims_failed = report
+        .failures
+        .iter()
+        .map(|f| f.iccid.as_str())
+        .collect::<BTreeSet<_>>()
+        .len() as u64;
+    report.status = if cancel.is_cancelled() {
+        ApplyStatus::Interrupted
+    } else if report.sims_failed > 0 {
+        ApplyStatus::Failed
+    } else if report.sims_changed > 0 {
+        ApplyStatus::Converged
+    } else {
+        ApplyStatus::NothingToDo
+    };
+    report.calls.http_requests = client.requests_sent().saturating_sub(requests_before);
+    report.wall_time_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Runs the plan's actions phase by phase.
+async fn execute(plan: &Plan, run: &Run<'_>, done: &BTreeSet<String>) {
+    for phase in 0u8..=2 {
+        // An activation only follows limits and locks that succeeded: a SIM whose earlier
+        // change failed, or whose outcome is unknown, is not activated.
+        let excluded: BTreeMap<String, String> = if phase == 2 {
+            run.ledger(|l| {
+                let mut out: BTreeMap<String, String> = l
+                    .failures
+                    .keys()
+                    .map(|i| {
+                        (
+                            i.clone(),
+                            "not activated: an earlier change of this SIM failed".to_string(),
+                        )
+                    })
+                    .collect();
+                for (iccid, why) in &l.uncertain {
+                    out.entry(iccid.clone()).or_insert_with(|| {
+                        format!(
+                            "not activated: the outcome of an earlier change is unknown ({why})"
+                        )
+                    });
+                }
+                out
+            })
+        } else {
+            BTreeMap::new()
+        };
+        let mut work = Vec::new();
+        for action in plan.actions.iter().filter(|a| a.phase() == phase) {
+            let mut keep = Vec::new();
+            for iccid in action.iccids() {
+                if done.contains(iccid) {
+                    continue;
+                }
+                if let Some(why) = excluded.get(iccid) {
+                    run.ledger(|l| l.skipped.insert(iccid.clone(), why.clone()));
+                    continue;
+                }
+                keep.push(iccid.clone());
+            }
+            // A batch include list that lost every SIM is not sent: an empty list would select
+            // the whole fleet.
+            if keep.is_empty() {
+                continue;
+            }
+            match to_work(action, keep) {
+                Ok(w) => work.push(w),
+                Err(e) => run.ledger(|l| l.fail_all(action.iccids(), &e.to_string(), None)),
+            }
+        }
+        run.progress
+            .add_total(work.iter().map(|w| w.iccids().len() as u64).sum());
+        stream::iter(work)
+            .map(|w| run_work(run, w))
+            .buffer_unordered(run.opts.concurrency.max(1))
+            .collect::<Vec<()>>()
+            .await;
+    }
+}
+
+async fn run_work(run: &Run<'_>, work: Work) {
+    if run.cancel.is_cancelled() {
+        let iccids = work.iccids();
+        run.ledger(|l| {
+            for iccid in &iccids {
+                l.skipped
+                    .entry(iccid.clone())
+                    .or_insert_with(|| "interrupted before its change was sent".to_string());
+            }
+        });
+        run.progress.advance(iccids.len() as u64);
+        return;
+    }
+    match work {
+        Work::Batch { phase, params } => batch::run_batch(run, phase, params).await,
+        Work::Update(args) => update::run_update(run, args).await,
+    }
+}
+
+/// The client call for a plan action restricted to `iccids`.
+fn to_work(action: &Action, iccids: Vec<String>) -> Result<Work, ApiError> {
+    Ok(match action {
+        Action::BatchJob(b) => {
+            let c = &b.changes;
+            let changes = api::BatchJobChanges {
+                statusid: c.statusid,
+                custom_field_1: c.custom_field_1.clone(),
+                monthly_data_limit: c.monthly_data_limit,
+                monthly_sms_mo_limit: c.monthly_sms_mo_limit,
+                monthly_sms_mt_limit: c.monthly_sms_mt_limit,
+                monthly_voice_mo_limit: c.monthly_voice_mo_limit,
+                end_customer_label: c.end_customer_label.clone(),
+                imei_lock: c.imei_lock,
+            };
+            Work::Batch {
+                phase: b.phase,
+                params: api::BatchJobParams::new(iccids, changes)?,
+            }
+        }
+        Action::UpdateSim(u) => {
+            let c = &u.changes;
+            Work::Update(api::UpdateSimArgs {
+                iccid: u.iccid.clone(),
+                statusid: c.statusid,
+                monthly_data_limit: c.monthly_data_limit,
+                custom_field_1: c.custom_field_1.clone(),
+                monthly_sms_mo_limit: c.monthly_sms_mo_limit,
+                monthly_sms_mt_limit: c.monthly_sms_mt_limit,
+                monthly_voice_mo_limit: c.monthly_voice_mo_limit,
+                end_customer_label: c.end_customer_label.clone(),
+                imei_lock: c.imei_lock.as_ref().map(|l| api::ImeiLockInput {
+                    lock: l.lock,
+                    imei: l.imei.clone(),
+                }),
+            })
+        }
+    })
+}
+
+/// Milliseconds since the Unix epoch (the API's timestamps).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;

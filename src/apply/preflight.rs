@@ -1,0 +1,162 @@
+//! Before the first mutation: the approved checksum, the guards with apply's own flags, and —
+//! for a saved plan — a re-read of exactly the SIMs it touches.
+//!
+//! The re-read classifies each SIM by its planned field changes (see `plan::recheck`): every
+//! field at `to` → already done (an interrupted apply resumes); otherwise every field at `from`
+//! or `to` → to do (its actions set values, so redoing the done ones is harmless); any field at
+//! neither → the plan is stale and nothing is applied. Fields the plan does not manage and SIMs
+//! it does not touch are never looked at, so their changes cannot make it stale.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::api::{self, Client, FetchOptions, FetchScope};
+use crate::fleet::{SimFilter, StringFilter};
+use crate::plan::compare::live_value;
+use crate::plan::recheck::{field_state, guards_for, FieldState};
+use crate::plan::{GuardResult, Guards, Plan};
+
+use super::ApplyError;
+
+/// ICCIDs per `iccid: {in: [...]}` filter when re-reading SIMs (one page each).
+pub const ICCIDS_PER_FILTER: usize = 100;
+
+/// A SIM whose managed fields changed since the plan was made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaleSim {
+    pub iccid: String,
+    pub fields: Vec<StaleField>,
+}
+
+/// One field at neither the plan's `from` nor its `to` (`now` is `None` for a vanished SIM).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaleField {
+    pub field: String,
+    pub planned_from: Value,
+    pub planned_to: Value,
+    pub now: Option<Value>,
+}
+
+impl fmt::Display for StaleSim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.iccid)?;
+        for (i, field) in self.fields.iter().enumerate() {
+            let sep = if i == 0 { " " } else { "; " };
+            match &field.now {
+                Some(now) => write!(
+                    f,
+                    "{sep}{} planned from {} to {}, now {}",
+                    field.field, field.planned_from, field.planned_to, now
+                )?,
+                None => write!(f, "{sep}no longer in the fleet")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `--expect-checksum`: with or without the `sha256:` prefix.
+pub fn check_checksum(plan: &Plan, expected: Option<&str>) -> Result<(), ApplyError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let bare = |s: &str| s.trim().trim_start_matches("sha256:").to_ascii_lowercase();
+    if bare(expected) == bare(&plan.checksum) {
+        Ok(())
+    } else {
+        Err(ApplyError::Checksum {
+            expected: expected.trim().to_string(),
+            actual: plan.checksum.clone(),
+        })
+    }
+}
+
+/// The guards that stop this plan under the apply's flags and settings.
+pub fn stopping_guards(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
+    guards_for(plan, guards)
+        .into_iter()
+        .filter(|g| g.stops)
+        .collect()
+}
+
+/// `iccid in [...]` filters of at most [`ICCIDS_PER_FILTER`].
+pub(crate) fn iccid_filters<'a>(iccids: impl IntoIterator<Item = &'a String>) -> Vec<SimFilter> {
+    let all: Vec<String> = iccids.into_iter().cloned().collect();
+    all.chunks(ICCIDS_PER_FILTER)
+        .map(|chunk| SimFilter {
+            iccid: Some(StringFilter {
+                in_: Some(chunk.to_vec()),
+                ..StringFilter::default()
+            }),
+            ..SimFilter::default()
+        })
+        .collect()
+}
+
+/// Re-reads the touched SIMs; returns the ICCIDs already at their targets, or the stale SIMs.
+pub async fn recheck(
+    plan: &Plan,
+    client: &Client,
+    concurrency: usize,
+) -> Result<BTreeSet<String>, ApplyError> {
+    let filters = iccid_filters(plan.changes.iter().map(|c| &c.iccid));
+    let fetched = api::fetch_sims(
+        client,
+        FetchScope::Filters(filters),
+        FetchOptions {
+            concurrency: concurrency.max(1),
+            ..FetchOptions::default()
+        },
+    )
+    .await
+    .map_err(ApplyError::Recheck)?;
+    let live: HashMap<&str, &crate::fleet::Sim> =
+        fetched.sims.iter().map(|s| (s.iccid.as_str(), s)).collect();
+
+    let mut done = BTreeSet::new();
+    let mut stale = Vec::new();
+    for change in &plan.changes {
+        let fields = change.fields.iter().filter(|f| !f.implied);
+        let Some(sim) = live.get(change.iccid.as_str()) else {
+            stale.push(StaleSim {
+                iccid: change.iccid.clone(),
+                fields: vec![StaleField {
+                    field: "iccid".into(),
+                    planned_from: Value::Null,
+                    planned_to: Value::Null,
+                    now: None,
+                }],
+            });
+            continue;
+        };
+        let mut all_done = true;
+        let mut moved = Vec::new();
+        for f in fields {
+            match field_state(sim, f) {
+                FieldState::AtTo | FieldState::Converging => {}
+                FieldState::AtFrom => all_done = false,
+                FieldState::Neither => moved.push(StaleField {
+                    field: f.field.name().to_string(),
+                    planned_from: f.from.clone(),
+                    planned_to: f.to.clone(),
+                    now: Some(live_value(sim, f.field)),
+                }),
+            }
+        }
+        if !moved.is_empty() {
+            stale.push(StaleSim {
+                iccid: change.iccid.clone(),
+                fields: moved,
+            });
+        } else if all_done {
+            done.insert(change.iccid.clone());
+        }
+    }
+    if stale.is_empty() {
+        Ok(done)
+    } else {
+        Err(ApplyError::Stale(stale))
+    }
+}

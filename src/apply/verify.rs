@@ -1,0 +1,131 @@
+//! After the last action: re-read every SIM a call was sent for and check each planned field.
+//!
+//! This is what the report's numbers rest on, not the calls' answers: a SIM counts as changed
+//! only when every planned field holds (a status moving to its target counts as converging).
+//! A SIM that did not converge is reported with the failures recorded for it (decoded batch
+//! codes, updateSim errors, unknown outcomes) and what was read back.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::api::{self, Client, FetchOptions, FetchScope};
+use crate::plan::compare::live_value;
+use crate::plan::recheck::{field_state, FieldState};
+use crate::plan::Plan;
+
+use super::preflight::iccid_filters;
+use super::{Ledger, SimFailure};
+
+/// What verification found.
+pub(crate) struct Verified {
+    pub converged: BTreeSet<String>,
+    pub pending: Vec<String>,
+    pub failures: Vec<SimFailure>,
+}
+
+pub(crate) async fn verify(
+    plan: &Plan,
+    client: &Client,
+    ledger: &Ledger,
+    concurrency: usize,
+) -> Verified {
+    let mut touched: BTreeSet<String> = ledger.attempted.clone();
+    touched.extend(ledger.failures.keys().cloned());
+    let mut out = Verified {
+        converged: BTreeSet::new(),
+        pending: Vec::new(),
+        failures: Vec::new(),
+    };
+    if touched.is_empty() {
+        return out;
+    }
+    let fetched = api::fetch_sims(
+        client,
+        FetchScope::Filters(iccid_filters(touched.iter())),
+        FetchOptions {
+            concurrency: concurrency.max(1),
+            ..FetchOptions::default()
+        },
+    )
+    .await;
+    let sims = match fetched {
+        Ok(f) => f.sims,
+        Err(e) => {
+            for iccid in &touched {
+                out.failures.extend(recorded(ledger, iccid));
+                out.failures.push(failure(
+                    iccid,
+                    format!("could not be verified: re-reading it failed ({e})"),
+                ));
+            }
+            return out;
+        }
+    };
+    let live: HashMap<&str, &crate::fleet::Sim> =
+        sims.iter().map(|s| (s.iccid.as_str(), s)).collect();
+
+    for change in plan.changes.iter().filter(|c| touched.contains(&c.iccid)) {
+        let Some(sim) = live.get(change.iccid.as_str()) else {
+            out.failures.extend(recorded(ledger, &change.iccid));
+            out.failures.push(failure(
+                &change.iccid,
+                "not found when re-read after the apply".to_string(),
+            ));
+            continue;
+        };
+        let mut converging = false;
+        let mut missed = Vec::new();
+        for f in change.fields.iter().filter(|f| !f.implied) {
+            match field_state(sim, f) {
+                FieldState::AtTo => {}
+                FieldState::Converging => converging = true,
+                FieldState::AtFrom | FieldState::Neither => missed.push(f),
+            }
+        }
+        if missed.is_empty() {
+            out.converged.insert(change.iccid.clone());
+            if converging {
+                out.pending.push(change.iccid.clone());
+            }
+            continue;
+        }
+        let known = recorded(ledger, &change.iccid);
+        let why = if known.is_empty() {
+            match ledger.uncertain.get(&change.iccid) {
+                Some(reason) => format!("did not converge: {reason}"),
+                None if ledger.skipped.contains_key(&change.iccid) => continue,
+                None => "did not converge: the call succeeded but the value did not change".into(),
+            }
+        } else {
+            "did not converge".into()
+        };
+        out.failures.extend(known);
+        for f in missed {
+            out.failures.push(SimFailure {
+                iccid: change.iccid.clone(),
+                field: Some(f.field.name().to_string()),
+                code: None,
+                reason: why.clone(),
+                batch_job_id: None,
+                expected: Some(f.to.clone()),
+                found: Some(live_value(sim, f.field)),
+            });
+        }
+    }
+    out
+}
+
+fn recorded(ledger: &Ledger, iccid: &str) -> Vec<SimFailure> {
+    ledger.failures.get(iccid).cloned().unwrap_or_default()
+}
+
+fn failure(iccid: &str, reason: String) -> SimFailure {
+    SimFailure {
+        iccid: iccid.to_string(),
+        field: None,
+        code: None,
+        reason,
+        batch_job_id: None,
+        expected: None,
+        found: None,
+    }
+}

@@ -1,0 +1,210 @@
+//! Re-checking a plan against SIMs read again later: does a live SIM still hold a change's
+//! `from`, already hold its `to`, or neither (the plan is stale for it)?
+//!
+//! `apply` asks this twice: before the first mutation (staleness of a saved plan, and which SIMs
+//! an interrupted apply already finished) and after the last one (did the fleet converge). The
+//! comparison is semantic, like the rest of the plan: the two spellings of unlimited, none and
+//! "no lock" are equal, an auto-detect lock equals any enabled lock, and a SIM moving towards a
+//! wanted status (13, 14, 17, 11) counts as converging. Guards are re-evaluated here too, with
+//! the flags `apply` runs with rather than those the plan was made with.
+
+use serde_json::Value;
+
+use crate::fleet::Sim;
+use crate::spec::Field;
+
+use super::compare::live_value;
+use super::model::{FieldChange, GuardResult, Plan, RiskFlag};
+use super::status::converging;
+use super::Guards;
+
+/// Where one planned field change stands on a live SIM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldState {
+    /// The live value is still the plan's `from`: the change is still to do.
+    AtFrom,
+    /// The live value is the plan's `to`: done.
+    AtTo,
+    /// The status is in transition to the plan's `to` (13 for 2, 14 for 5, 17 for 8, 11 for 2).
+    Converging,
+    /// Neither: someone else changed it since the plan was made.
+    Neither,
+}
+
+impl FieldState {
+    /// Done or on its way there.
+    pub fn holds(self) -> bool {
+        matches!(self, FieldState::AtTo | FieldState::Converging)
+    }
+}
+
+/// The plan's value and the live one, compared as the rules of meaning say.
+fn same(field: Field, planned: &Value, live: &Value) -> bool {
+    match field {
+        Field::MonthlyDataLimit
+        | Field::MonthlySmsMoLimit
+        | Field::MonthlySmsMtLimit
+        | Field::MonthlyVoiceMoLimit => limit(planned) == limit(live),
+        Field::CustomField1 | Field::EndCustomerLabel => text(planned) == text(live),
+        Field::Status => planned.as_i64().is_some() && planned.as_i64() == live.as_i64(),
+        Field::ImeiLock => {
+            let (want_on, want_imei) = lock(planned);
+            let (live_on, live_imei) = lock(live);
+            // An enabled lock without an IMEI is auto-detect: any enabled lock matches it (the
+            // API fills the IMEI in once a device is seen).
+            want_on == live_on && (!want_on || want_imei.is_none() || want_imei == live_imei)
+        }
+    }
+}
+
+/// `null` and `0` are both unlimited.
+fn limit(value: &Value) -> Option<i64> {
+    value.as_i64().filter(|v| *v != 0)
+}
+
+/// `null` and `""` are both none.
+fn text(value: &Value) -> Option<&str> {
+    value.as_str().filter(|s| !s.is_empty())
+}
+
+/// `(enabled, imei)`; `null` and a disabled lock are both "no lock".
+fn lock(value: &Value) -> (bool, Option<&str>) {
+    let enabled = value
+        .get("enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    (enabled, value.get("imei").and_then(Value::as_str))
+}
+
+/// Where `change` stands on `sim`.
+pub fn field_state(sim: &Sim, change: &FieldChange) -> FieldState {
+    let live = live_value(sim, change.field);
+    if same(change.field, &change.to, &live) {
+        return FieldState::AtTo;
+    }
+    if change.field == Field::Status {
+        if let Some(want) = change.to.as_i64().and_then(|v| i32::try_from(v).ok()) {
+            if converging(sim.statusid, want) {
+                return FieldState::Converging;
+            }
+        }
+    }
+    if same(change.field, &change.from, &live) {
+        FieldState::AtFrom
+    } else {
+        FieldState::Neither
+    }
+}
+
+/// The guards of `plan` evaluated with `guards` (the flags and settings of the apply run).
+pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
+    let with_flag = |flag: RiskFlag| {
+        plan.changes
+            .iter()
+            .filter(|c| {
+                c.fields
+                    .iter()
+                    .any(|f| !f.implied && f.flags.contains(&flag))
+            })
+            .count() as u64
+    };
+    let implied = plan
+        .changes
+        .iter()
+        .map(|c| c.fields.iter().filter(|f| f.implied).count() as u64)
+        .sum();
+    super::evaluate_guards(
+        guards,
+        plan.summary.sims_changing,
+        plan.summary.sims_total,
+        with_flag(RiskFlag::StatusCut),
+        with_flag(RiskFlag::Irreversible),
+        implied,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::ImeiLock;
+    use crate::spec::{Origin, OriginKind};
+    use serde_json::json;
+
+    fn change(field: Field, from: Value, to: Value) -> FieldChange {
+        FieldChange {
+            field,
+            from,
+            to,
+            source: Origin {
+                file: "fleet/a.yaml".into(),
+                line: 1,
+                col: 1,
+                kind: OriginKind::Rule { name: "r".into() },
+            },
+            flags: Vec::new(),
+            implied: false,
+        }
+    }
+
+    #[test]
+    fn limits_compare_unlimited_spellings() {
+        let c = change(Field::MonthlyDataLimit, json!(0), json!(1000));
+        let mut sim = Sim::default();
+        assert_eq!(field_state(&sim, &c), FieldState::AtFrom);
+        sim.monthly_data_limit = Some(1000);
+        assert_eq!(field_state(&sim, &c), FieldState::AtTo);
+        sim.monthly_data_limit = Some(5);
+        assert_eq!(field_state(&sim, &c), FieldState::Neither);
+        let to_unlimited = change(Field::MonthlySmsMoLimit, json!(10), Value::Null);
+        sim.monthly_sms_mo_limit = Some(0);
+        assert_eq!(field_state(&sim, &to_unlimited), FieldState::AtTo);
+    }
+
+    #[test]
+    fn status_in_transition_converges() {
+        let c = change(Field::Status, json!(6), json!(2));
+        let mut sim = Sim {
+            statusid: 13,
+            ..Sim::default()
+        };
+        assert_eq!(field_state(&sim, &c), FieldState::Converging);
+        assert!(field_state(&sim, &c).holds());
+        sim.statusid = 6;
+        assert_eq!(field_state(&sim, &c), FieldState::AtFrom);
+        sim.statusid = 5;
+        assert_eq!(field_state(&sim, &c), FieldState::Neither);
+    }
+
+    #[test]
+    fn auto_lock_matches_any_enabled_lock_and_text_none_matches_empty() {
+        let c = change(
+            Field::ImeiLock,
+            Value::Null,
+            json!({"enabled": true, "imei": null}),
+        );
+        let mut sim = Sim {
+            imei_lock: Some(ImeiLock {
+                enabled: false,
+                imei: Some("356938035643809".into()),
+            }),
+            ..Sim::default()
+        };
+        assert_eq!(field_state(&sim, &c), FieldState::AtFrom);
+        sim.imei_lock = Some(ImeiLock {
+            enabled: true,
+            imei: Some("356938035643809".into()),
+        });
+        assert_eq!(field_state(&sim, &c), FieldState::AtTo);
+        let specific = change(
+            Field::ImeiLock,
+            Value::Null,
+            json!({"enabled": true, "imei": "490154203237518"}),
+        );
+        assert_eq!(field_state(&sim, &specific), FieldState::Neither);
+        let label = change(Field::EndCustomerLabel, json!("OLD"), Value::Null);
+        sim.end_customer_label = Some(crate::fleet::EndCustomerLabel {
+            name: String::new(),
+        });
+        assert_eq!(field_state(&sim, &label), FieldState::AtTo);
+    }
+}

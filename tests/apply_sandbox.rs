@@ -1,0 +1,372 @@
+//! `simfleet apply` end to end: the real binary against a real sandbox on loopback.
+//!
+//! Each test starts its own sandbox in-process (its server runs on this test's tokio runtime
+//! while the binary runs as a child process), writes a spec, and drives plan → apply → plan.
+//! What the sandbox holds afterwards (`GET /state`) and what it was asked (`GET /stats`) are the
+//! evidence, not the tool's own report.
+
+mod apply_common;
+
+use apply_common::*;
+use serde_json::{json, Value};
+
+fn failures_of<'a>(report: &'a Value, iccid: &str) -> Vec<&'a Value> {
+    report["failures"]
+        .as_array()
+        .map(|f| f.iter().filter(|x| x["iccid"] == iccid).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn plan_apply_plan_converges_and_leaves_the_rest_alone() {
+    let env = Env::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let before = env.state();
+    let plan_file = env.plan_out(&spec, &[]);
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan_file).expect("plan")).expect("JSON");
+
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let report = report.expect("a JSON report");
+    assert_eq!(report["status"], "converged");
+    assert_eq!(report["sims_changed"], 15);
+    assert_eq!(report["sims_failed"], 0);
+    // Exactly the planned calls, all of them mutations the plan listed.
+    assert_eq!(report["calls"]["made"], plan["summary"]["api_calls"]);
+    assert_eq!(
+        env.calls("startBatchJob") + env.calls("updateSim"),
+        plan["summary"]["api_calls"].as_u64().expect("count")
+    );
+    let jobs = report["batch_jobs"].as_array().expect("jobs");
+    assert!(!jobs.is_empty());
+    assert!(jobs
+        .iter()
+        .all(|j| j["status"] == "COMPLETED" && j["id"].is_i64()));
+
+    let (code, stdout) = env.replan_code(&spec);
+    assert_eq!(code, 0, "plan after apply still has changes:\n{stdout}");
+
+    let after = env.state();
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.iccid, a.iccid);
+        if b.label() == Some("Other") {
+            assert_eq!(b, a, "a SIM outside the spec changed");
+        }
+    }
+    let solo = env.sim(&iccid(14));
+    assert_eq!(solo.custom_field_1.as_deref(), Some("truck-17"));
+    assert_eq!(
+        solo.imei_lock.and_then(|l| l.imei).as_deref(),
+        Some("356938035643809")
+    );
+    let globex = env.sim(&iccid(10));
+    assert_eq!(globex.statusid, 2);
+    assert_eq!(globex.monthly_data_limit, None);
+
+    // The same plan file again: everything is already done, no mutation is sent.
+    let mutations = env.calls("startBatchJob") + env.calls("updateSim");
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(report.expect("report")["sims_already_done"], 15);
+    assert_eq!(
+        env.calls("startBatchJob") + env.calls("updateSim"),
+        mutations
+    );
+}
+
+#[test]
+fn a_stale_plan_applies_nothing_and_lists_the_sim() {
+    let env = Env::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan_file = env.plan_out(&spec, &[]);
+    // Someone changes a managed field of a planned SIM to a third value, and an unmanaged field
+    // of another (which alone would not make the plan stale).
+    let stale = iccid(3);
+    let changed = env.gql(
+        "mutation($i: ID!) { updateSim(iccid: $i, monthly_data_limit: 777) { iccid } }",
+        json!({"i": stale}),
+    );
+    assert!(changed.get("errors").is_none(), "{changed}");
+    let touched = env.gql(
+        "mutation($i: ID!) { updateSim(iccid: $i, custom_field_1: \"note\") { iccid } }",
+        json!({"i": iccid(4)}),
+    );
+    assert!(touched.get("errors").is_none(), "{touched}");
+    let before = env.state();
+    let (code, _, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("stale"), "{stderr}");
+    assert!(stderr.contains(&stale), "{stderr}");
+    assert!(
+        stderr.contains("monthly_data_limit") && stderr.contains("777"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&iccid(4)),
+        "an unmanaged change made it stale: {stderr}"
+    );
+    assert_eq!(env.calls("startBatchJob"), 0);
+    assert_eq!(env.state(), before, "a stale plan changed the fleet");
+}
+
+#[test]
+fn an_unmanaged_change_does_not_make_the_plan_stale() {
+    let env = Env::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan_file = env.plan_out(&spec, &[]);
+    let touched = env.gql(
+        "mutation($i: ID!) { updateSim(iccid: $i, custom_field_1: \"note\") { iccid } }",
+        json!({"i": iccid(4)}),
+    );
+    assert!(touched.get("errors").is_none(), "{touched}");
+    let (code, _, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(env.sim(&iccid(4)).custom_field_1.as_deref(), Some("note"));
+}
+
+#[test]
+fn a_wrong_checksum_is_refused_before_any_call() {
+    let env = Env::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan_file = env.plan_out(&spec, &[]);
+    let before = env.state();
+    let reads = env.calls("listSims");
+    let (code, _, stderr) = env.apply_json(
+        &plan_file,
+        &spec,
+        &[
+            "--expect-checksum",
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("--expect-checksum"), "{stderr}");
+    assert!(stderr.contains("nothing was applied"), "{stderr}");
+    assert_eq!(env.state(), before);
+    assert_eq!(
+        env.calls("listSims"),
+        reads,
+        "apply read the fleet before refusing"
+    );
+}
+
+#[test]
+fn guards_stop_with_exit_3_and_name_the_flag() {
+    let mut sims: Vec<Value> = (0..4).map(|i| sim(i, 2, "ACME", json!({}))).collect();
+    sims.push(sim(4, 2, "Cut", json!({})));
+    let env = Env::new(fleet(sims));
+    let spec = env.spec(
+        "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 5 }\n  - name: cut\n    match: { end_customer_label: Cut }\n    set: { status: suspended }\n",
+    );
+    // The reviewer allowed the cut when planning, but apply runs without the flag.
+    let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
+    let before = env.state();
+    let output = env
+        .simfleet(&["apply", path_str(&plan_file), "--spec", path_str(&spec)])
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("--allow-status-cuts"), "{stdout}");
+
+    let output = env
+        .simfleet(&[
+            "apply",
+            path_str(&plan_file),
+            "--spec",
+            path_str(&spec),
+            "--allow-status-cuts",
+            "--max-changes",
+            "2",
+        ])
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(3));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("max_changes"), "{stdout}");
+    assert_eq!(env.state(), before, "a guard let a change through");
+    assert_eq!(env.calls("startBatchJob") + env.calls("updateSim"), 0);
+
+    // simfleet.yaml's max_percent applies too.
+    std::fs::write(
+        spec.join("simfleet.yaml"),
+        "luhn_check: false\nmax_percent: 50\n",
+    )
+    .expect("config");
+    let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
+    let output = env
+        .simfleet(&[
+            "apply",
+            path_str(&plan_file),
+            "--spec",
+            path_str(&spec),
+            "--allow-status-cuts",
+        ])
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("max_percent"));
+
+    let output = env
+        .simfleet(&[
+            "apply",
+            path_str(&plan_file),
+            "--spec",
+            path_str(&spec),
+            "--allow-status-cuts",
+            "--max-percent",
+            "100",
+        ])
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(env.sim(&iccid(4)).statusid, 12);
+}
+
+#[test]
+fn a_forbidden_transition_is_blocked_in_the_plan_and_never_sent() {
+    let env = Env::new(fleet(vec![
+        sim(0, 6, "ACME", json!({})),
+        sim(1, 2, "ACME", json!({})),
+    ]));
+    // Test-ready → suspended is not in the transition table; activated → suspended is.
+    let spec = env.spec(
+        "rules:\n  - name: park\n    match: { end_customer_label: ACME }\n    set: { status: suspended }\n",
+    );
+    let output = env
+        .simfleet(&["plan", path_str(&spec), "--allow-status-cuts"])
+        .output()
+        .expect("plan runs");
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(&iccid(0)), "{stdout}");
+    let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &["--allow-status-cuts"]);
+    assert_eq!(code, 0, "{stderr}");
+    let report = report.expect("report");
+    assert_eq!(report["blocked"], 1);
+    assert_eq!(env.sim(&iccid(0)).statusid, 6);
+    assert_eq!(env.sim(&iccid(1)).statusid, 12);
+}
+
+#[test]
+fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() {
+    let fail = json!({"custom_field_1": "sandbox-fail-imei-lock"});
+    let env = Env::new(fleet(vec![
+        // A job whose every SIM fails: FAILED.
+        sim(0, 2, "Doomed", fail.clone()),
+        sim(1, 2, "Doomed", fail.clone()),
+        // A job with one failing SIM among good ones: COMPLETED, partial; and activation after.
+        sim(2, 6, "Mixed", fail.clone()),
+        sim(3, 6, "Mixed", json!({})),
+        sim(4, 6, "Mixed", json!({})),
+    ]));
+    let spec = env.spec(
+        "rules:\n  - name: doomed\n    match: { end_customer_label: Doomed }\n    set: { imei_lock: auto, monthly_sms_mo_limit: 5 }\n  - name: mixed\n    match: { end_customer_label: Mixed }\n    set: { imei_lock: auto, status: activated }\n",
+    );
+    let plan_file = env.plan_out(&spec, &[]);
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("did not converge"), "{stderr}");
+    let report = report.expect("report");
+    assert_eq!(report["status"], "failed");
+    assert_eq!(report["sims_failed"], 3);
+    for i in [0, 1, 2] {
+        let f = failures_of(&report, &iccid(i));
+        assert!(
+            f.iter().any(|x| x["code"] == 701
+                && x["field"] == "imei_lock"
+                && x["reason"] == "General error while writing IMEI lock"
+                && x["batch_job_id"].is_i64()),
+            "{i}: {f:?}"
+        );
+    }
+    let jobs = report["batch_jobs"].as_array().expect("jobs");
+    let statuses: Vec<(&Value, &Value)> =
+        jobs.iter().map(|j| (&j["status"], &j["partial"])).collect();
+    assert!(
+        statuses.contains(&(&json!("FAILED"), &json!(false))),
+        "{jobs:?}"
+    );
+    assert!(
+        statuses.contains(&(&json!("COMPLETED"), &json!(true))),
+        "{jobs:?}"
+    );
+    // The SIM whose lock failed was not activated; the others were.
+    assert_eq!(env.sim(&iccid(2)).statusid, 6);
+    assert!(
+        report["skipped"]
+            .as_array()
+            .expect("skipped")
+            .iter()
+            .any(|s| s["iccid"] == iccid(2)
+                && s["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("not activated"))),
+        "{report}"
+    );
+    assert_eq!(env.sim(&iccid(3)).statusid, 2);
+    assert_eq!(env.sim(&iccid(4)).statusid, 2);
+
+    // The text report says the same, by ICCID.
+    let output = env
+        .simfleet(&["apply", path_str(&plan_file), "--spec", path_str(&spec)])
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains(&format!(
+            "{} imei_lock (code 701): General error while writing IMEI lock",
+            iccid(0)
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_update_sim_error_is_reported_with_the_api_message() {
+    let env = Env::new(fleet(vec![sim(
+        0,
+        2,
+        "Solo",
+        json!({"custom_field_1": "sandbox-fail-imei-lock"}),
+    )]));
+    let spec = env.spec(&format!(
+        "sims:\n  \"{}\":\n    imei_lock: \"356938035643809\"\n",
+        iccid(0)
+    ));
+    let plan_file = env.plan_out(&spec, &[]);
+    let (code, report, _) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1);
+    let report = report.expect("report");
+    let f = failures_of(&report, &iccid(0));
+    assert!(
+        f.iter().any(|x| x["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("updateSim failed") && r.contains("IMEI lock"))),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn a_directory_needs_auto_approve_without_a_terminal() {
+    let env = Env::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let before = env.state();
+    let output = env
+        .simfleet(&["apply", path_str(&spec)])
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--auto-approve"));
+    assert_eq!(env.state(), before);
+
+    let output = env
+        .simfleet(&["apply", path_str(&spec), "--auto-approve"])
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(env.replan_code(&spec).0, 0);
+}
