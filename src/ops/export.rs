@@ -107,7 +107,7 @@ pub async fn run(opts: &ExportOptions, err: &mut dyn Write) -> Result<Outcome, E
             let source = if connect.sandbox {
                 "the embedded sandbox".to_string()
             } else {
-                endpoint
+                shown_endpoint(&endpoint)
             };
             (sims, Some(transitions), source)
         }
@@ -153,6 +153,20 @@ pub async fn run(opts: &ExportOptions, err: &mut dyn Write) -> Result<Outcome, E
         );
     }
     Ok(Outcome::Success)
+}
+
+/// The endpoint as the files' header shows it: without user info or query, which could hold
+/// credentials that must not be committed.
+fn shown_endpoint(endpoint: &str) -> String {
+    let without_query = endpoint.split(['?', '#']).next().unwrap_or(endpoint);
+    match without_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            format!("{scheme}://{host}{path}")
+        }
+        None => without_query.to_string(),
+    }
 }
 
 /// The transition table and every SIM with every field, read with the partitioned fetch.
@@ -370,5 +384,45 @@ fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_never_shows_credentials_in_the_endpoint() {
+        assert_eq!(
+            shown_endpoint("https://graphql.api.whereversim.de/graphql"),
+            "https://graphql.api.whereversim.de/graphql"
+        );
+        assert_eq!(
+            shown_endpoint("https://user:secret@example.com/graphql?token=x"),
+            "https://example.com/graphql"
+        );
+        assert_eq!(
+            shown_endpoint("http://127.0.0.1:9/g#frag"),
+            "http://127.0.0.1:9/g"
+        );
+    }
+
+    #[test]
+    fn snapshots_are_one_sim_per_line_and_read_back() {
+        let fleet = crate::sandbox::generate(5, 1);
+        let head = Snapshot {
+            sims: Vec::new(),
+            taken_at: Some("2026-11-28T00:00:00Z".into()),
+            ..fleet.clone()
+        };
+        let text = snapshot_json(&head, &fleet.sims);
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("{\"iccid\"")).count(),
+            5
+        );
+        let back = Snapshot::from_json(&text, "test").expect("reads back");
+        assert_eq!(back.sims, fleet.sims);
+        assert_eq!(back.transitions, fleet.transitions);
+        assert_eq!(back.taken_at.as_deref(), Some("2026-11-28T00:00:00Z"));
     }
 }
