@@ -19,7 +19,8 @@ pub struct ExportArgs {
     /// Write a spec reproducing the fleet's settings into DIR (new or empty, or --force).
     #[arg(long, value_name = "DIR")]
     pub spec: Option<PathBuf>,
-    /// Fields the spec sets: limits, label, status, imei_lock, custom_field_1 or any field name.
+    /// Fields to reproduce: limits, label, status, imei_lock, custom_field_1 or any field name.
+    /// A field that is also a --group-by key is expressed by the rules' selectors, not set.
     #[arg(
         long,
         value_name = "F,...",
