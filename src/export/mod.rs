@@ -274,7 +274,17 @@ pub fn export_spec(sims: &[Sim], opts: &ExportOptions) -> ExportedSpec {
                 .iter()
                 .map(|&i| exported_value(&sims[i], field))
                 .collect();
-            let rule_value = group_value(&values, opts.min_rule_sims);
+            let mut rule_value = group_value(&values, opts.min_rule_sims);
+            // A SIM no `sims:` entry can name cannot be an exception to its group's rule.
+            if let Some(v) = &rule_value {
+                let unpinnable_differs = members
+                    .iter()
+                    .zip(&values)
+                    .any(|(&i, value)| !can_pin(&sims[i]) && value.as_ref() != Some(v));
+                if unpinnable_differs {
+                    rule_value = None;
+                }
+            }
             for (&i, value) in members.iter().zip(values) {
                 match value {
                     Some(v) if Some(&v) != rule_value.as_ref() => entries[i].push((field, v)),
@@ -314,7 +324,7 @@ pub fn export_spec(sims: &[Sim], opts: &ExportOptions) -> ExportedSpec {
             continue;
         }
         let iccid = sims[i].iccid.as_str();
-        if spec_values::check_iccid(iccid, false).is_err() {
+        if !can_pin(&sims[i]) {
             skipped.extend(fields.iter().map(|(field, _)| Skipped {
                 iccid: iccid.to_string(),
                 field: *field,
@@ -387,6 +397,11 @@ fn group_value(values: &[Option<DesiredValue>], min: usize) -> Option<DesiredVal
         .into_iter()
         .max_by(|(va, ca), (vb, cb)| ca.cmp(cb).then_with(|| vb.cmp(va)))?;
     (count >= min.max(1)).then(|| best.clone())
+}
+
+/// True when a `sims:` entry can name this SIM (19–20 digits; the Luhn check can be turned off).
+fn can_pin(sim: &Sim) -> bool {
+    spec_values::check_iccid(&sim.iccid, false).is_ok()
 }
 
 fn unexportable(sim: &Sim, field: Field) -> Skipped {

@@ -183,6 +183,25 @@ fn iccids_without_luhn_digit_turn_the_check_off() {
 }
 
 #[test]
+fn a_sim_no_entry_can_name_is_never_an_exception_to_a_rule() {
+    let mut sims = generate(30, 2).sims;
+    for sim in &mut sims {
+        sim.statusid = 2;
+        sim.providerid = 5;
+        sim.end_customer_label = None;
+        sim.monthly_data_limit = Some(500_000_000);
+    }
+    sims[0].iccid = "894900000000000001".into(); // 18 digits
+    sims[0].monthly_data_limit = Some(1_000_000_000);
+    let exported = round_trip(&sims, &opts());
+    assert!(exported
+        .skipped
+        .iter()
+        .any(|s| s.iccid == sims[0].iccid && s.field == Field::MonthlyDataLimit));
+    assert!(!exported.files[0].text.contains("monthly_data_limit: 500MB"));
+}
+
+#[test]
 fn the_export_is_smaller_than_one_entry_per_sim_and_deterministic() {
     let fleet = generate(2000, 5);
     let a = export_spec(&fleet.sims, &opts());
