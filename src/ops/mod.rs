@@ -3,11 +3,11 @@
 //! Like cargo's `ops`, these functions take plain options and return an [`crate::Outcome`], so
 //! the binary stays a thin argument parser and tests can drive the same code.
 
+pub mod apply;
 pub mod connect;
 pub mod export;
 pub mod fmt;
 pub mod plan;
-pub mod apply;
 pub mod sandbox;
 pub mod schema;
 pub mod validate;

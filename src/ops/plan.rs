@@ -199,6 +199,7 @@ pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut dyn Write)
                 mask: render_opts.mask,
             },
         ),
+        PlanFormat::Json if render_opts.mask => render::json_masked(plan),
         PlanFormat::Json => render::json(plan),
     };
     let _ = out.write_all(text.as_bytes());

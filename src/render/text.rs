@@ -164,7 +164,7 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
                     values::value(b.field, &b.to, opts.mask)
                 ),
                 values::source(&b.source, opts.mask),
-                b.reason.clone(),
+                values::text(&b.reason, opts.mask),
             );
             groups.entry(key).or_default().push(&b.iccid);
         }
@@ -217,7 +217,7 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
                 (
                     format!(
                         "{} (wanted {}, {})",
-                        x.reason,
+                        values::text(&x.reason, opts.mask),
                         status_label(x.desired),
                         values::source(&x.source, opts.mask)
                     ),
@@ -255,13 +255,13 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
             } else {
                 p.paint(DIM, "ok")
             };
-            let _ = writeln!(out, "  [{mark}] {}", g.message);
+            let _ = writeln!(out, "  [{mark}] {}", values::text(&g.message, opts.mask));
         }
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\n{}", p.paint(RISK, "Warnings"));
         for w in &plan.warnings {
-            let _ = writeln!(out, "  warning: {}", w.message);
+            let _ = writeln!(out, "  warning: {}", values::text(&w.message, opts.mask));
         }
     }
     let lines = action_lines(plan);
