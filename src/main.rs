@@ -24,6 +24,8 @@ enum Command {
     Sandbox(commands::sandbox::SandboxArgs),
     Plan(commands::plan::PlanArgs),
     Show(commands::show::ShowArgs),
+    Export(commands::export::ExportArgs),
+    Fmt(commands::fmt::FmtArgs),
     Apply(commands::apply::ApplyArgs),
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page, or write all of them into a directory.
@@ -43,6 +45,8 @@ fn main() -> ExitCode {
             let detailed = args.detailed_exitcode;
             (commands::plan::run(args), detailed)
         }
+        Command::Export(args) => (commands::export::run(args), false),
+        Command::Fmt(args) => (commands::fmt::run(args), false),
         Command::Show(args) => {
             let detailed = args.detailed_exitcode;
             (commands::show::run(args), detailed)

@@ -3,6 +3,8 @@
 pub mod apply;
 pub mod completions;
 pub mod connect;
+pub mod export;
+pub mod fmt;
 pub mod logging;
 pub mod man;
 pub mod plan;

@@ -1,6 +1,6 @@
 //! The default, human renderer: summary first, then changes grouped by (field, from → to,
-//! source) with a few ICCIDs each, then what is blocked, pending, held or skipped, guards,
-//! warnings, the calls, and the checksum a reviewer approves.
+//! source) with a few ICCIDs each, then what is blocked, pending, held or skipped (and, with
+//! `--verbose`, unmanaged), guards, warnings, the calls, and the checksum a reviewer approves.
 //!
 //! Colour is the caller's decision (terminal and `NO_COLOR`); this function only honours it.
 
@@ -234,6 +234,18 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
             .map(|x| (status_label(x.statusid), x.iccid.as_str()))
             .collect(),
     );
+
+    if opts.verbose && !plan.unmanaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.paint(BOLD, "Unmanaged (no rule or entry applies; never touched)")
+        );
+        for chunk in plan.unmanaged.chunks(4) {
+            let shown: Vec<String> = chunk.iter().map(|i| values::iccid(i, opts.mask)).collect();
+            let _ = writeln!(out, "  {}", shown.join(", "));
+        }
+    }
 
     if !plan.guards.is_empty() {
         let _ = writeln!(out, "\n{}", p.paint(BOLD, "Guards"));
