@@ -42,4 +42,8 @@ pub enum Error {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Export(#[from] crate::ops::export::ExportError),
+    #[error(transparent)]
+    Fmt(#[from] crate::ops::fmt::FmtError),
 }

@@ -9,7 +9,9 @@
 pub mod api;
 pub mod apply;
 pub mod error;
+pub mod export;
 pub mod fleet;
+pub mod fmt;
 pub mod ops;
 pub mod outcome;
 pub mod plan;

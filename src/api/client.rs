@@ -18,6 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use super::error::ApiError;
 
@@ -278,16 +279,18 @@ impl Client {
             if let Some(counter) = counter {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
-            let failure = match self.attempt::<T>(&request, &body).await {
+            // Operation and attempt, never headers: the token must not reach a log line.
+            let span =
+                tracing::info_span!("api", operation = request.operation, attempt = attempts);
+            let failure = match self
+                .attempt::<T>(&request, &body)
+                .instrument(span.clone())
+                .await
+            {
                 Ok(value) => return Ok(value),
                 Err(failure) => failure,
             };
-            tracing::debug!(
-                operation = request.operation,
-                attempt = attempts,
-                failure = ?failure,
-                "API request failed"
-            );
+            span.in_scope(|| tracing::debug!(failure = ?failure, "API request failed"));
             if failure.retryable(request.safety) {
                 let retry_after = match &failure {
                     Failure::RateLimited(after) => *after,
@@ -382,6 +385,7 @@ impl Client {
             limiter.until_ready().await;
         }
         inner.requests.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let response = inner
             .http
             .post(inner.endpoint.clone())
@@ -409,6 +413,12 @@ impl Client {
         })?;
         let text = self.scrub(&String::from_utf8_lossy(&bytes));
         let code = status.as_u16();
+        tracing::info!(
+            status = code,
+            duration_ms = started.elapsed().as_millis() as u64,
+            bytes = bytes.len(),
+            "API response"
+        );
         if code == 401 || code == 403 {
             return Err(Failure::Unauthorized(code, graphql_messages(&text)));
         }

@@ -46,6 +46,10 @@ pub struct ApplyArgs {
     /// Spec directory whose simfleet.yaml holds guard settings, when applying a plan file.
     #[arg(long, value_name = "DIR", default_value = "fleet")]
     pub spec: PathBuf,
+    /// Mask ICCIDs, IMEIs and MSISDNs but their last 4 digits in the plan, report and errors
+    /// (for public CI logs).
+    #[arg(long)]
+    pub mask: bool,
 }
 
 pub fn run(args: ApplyArgs) -> Result<simfleet::Outcome, simfleet::Error> {
@@ -62,9 +66,15 @@ pub fn run(args: ApplyArgs) -> Result<simfleet::Outcome, simfleet::Error> {
         job_timeout: args.job_timeout,
         format: args.format,
         connect: args.connect.options(),
+        mask: args.mask,
     };
-    super::runtime()?.block_on(simfleet::ops::apply::run(
+    let result = super::runtime()?.block_on(simfleet::ops::apply::run(
         cmd,
         &mut std::io::stdout().lock(),
-    ))
+    ));
+    // Errors list ICCIDs too (stale SIMs, failures): masked like the report.
+    result.map_err(|e| match args.mask {
+        true => simfleet::Error::Usage(simfleet::render::mask_text(&e.to_string())),
+        false => e,
+    })
 }

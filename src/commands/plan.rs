@@ -49,7 +49,8 @@ pub struct PlanArgs {
     /// List every SIM, not a few per group.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Mask ICCIDs and IMEIs but their last 4 digits (for public PR comments).
+    /// Mask ICCIDs, IMEIs and MSISDNs but their last 4 digits (for public PR comments and artifacts;
+    /// masked JSON is for reading only).
     #[arg(long)]
     pub mask: bool,
 }
@@ -68,7 +69,7 @@ pub fn run(args: PlanArgs) -> Result<simfleet::Outcome, simfleet::Error> {
         allow_irreversible: args.allow_irreversible,
         max_changes: args.max_changes,
         max_percent: args.max_percent,
-        progress: simfleet::ops::plan::interactive_progress(),
+        progress: simfleet::ops::plan::interactive_progress() && !super::logging::quiet(),
     };
     let render = RenderOptions {
         format: args.format,
@@ -80,6 +81,6 @@ pub fn run(args: PlanArgs) -> Result<simfleet::Outcome, simfleet::Error> {
         &opts,
         &render,
         &mut std::io::stdout().lock(),
-        &mut std::io::stderr(),
+        &mut super::notes(),
     ))
 }

@@ -20,7 +20,7 @@ pub struct ShowArgs {
     /// List every SIM, not a few per group.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Mask ICCIDs and IMEIs but their last 4 digits.
+    /// Mask ICCIDs, IMEIs and MSISDNs but their last 4 digits (masked JSON is for reading only).
     #[arg(long)]
     pub mask: bool,
 }

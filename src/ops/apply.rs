@@ -46,6 +46,8 @@ pub struct ApplyCommand {
     pub job_timeout: Duration,
     pub format: ReportFormat,
     pub connect: ConnectOptions,
+    /// `--mask`: identifiers in the shown plan and the report keep only their last 4 digits.
+    pub mask: bool,
 }
 
 /// Runs `apply`; the report goes to `out`, the plan (for a directory), prompts and progress to
@@ -103,7 +105,7 @@ async fn apply_async(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, 
     signals.abort();
     connection.close().await;
     let report = result?;
-    write_report(&report, cmd.format, out)?;
+    write_report(&report, cmd.format, cmd.mask, out)?;
     outcome(&report)
 }
 
@@ -126,21 +128,38 @@ pub fn outcome(report: &ApplyReport) -> Result<Outcome, Error> {
 fn write_report(
     report: &ApplyReport,
     format: ReportFormat,
+    mask: bool,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let text = match format {
-        ReportFormat::Text => report.to_text(),
-        ReportFormat::Json => {
-            serde_json::to_string_pretty(report)
-                .map_err(|e| Error::Usage(format!("cannot write the report as JSON: {e}")))?
-                + "\n"
-        }
-    };
+    let text = render_report(report, format, mask)?;
     out.write_all(text.as_bytes())
         .map_err(|source| Error::WriteFile {
             path: "stdout".into(),
             source,
         })
+}
+
+/// The report as text or JSON; `mask` hides identifiers but their last 4 digits (batch job ids
+/// and counts stay readable).
+pub fn render_report(
+    report: &ApplyReport,
+    format: ReportFormat,
+    mask: bool,
+) -> Result<String, Error> {
+    let json_error =
+        |e: serde_json::Error| Error::Usage(format!("cannot write the report as JSON: {e}"));
+    Ok(match (format, mask) {
+        (ReportFormat::Text, false) => report.to_text(),
+        (ReportFormat::Text, true) => crate::render::mask_text(&report.to_text()),
+        (ReportFormat::Json, false) => {
+            serde_json::to_string_pretty(report).map_err(json_error)? + "\n"
+        }
+        (ReportFormat::Json, true) => {
+            let mut value = serde_json::to_value(report).map_err(json_error)?;
+            crate::render::mask_json(&mut value);
+            serde_json::to_string_pretty(&value).map_err(json_error)? + "\n"
+        }
+    })
 }
 
 /// `simfleet.yaml` of the spec directory, or the defaults when there is none.
@@ -186,7 +205,7 @@ async fn plan_directory(
         &RenderOptions {
             format: PlanFormat::Text,
             verbose: false,
-            mask: false,
+            mask: cmd.mask,
             out: None,
         },
         &mut err,

@@ -5,6 +5,8 @@
 
 pub mod apply;
 pub mod connect;
+pub mod export;
+pub mod fmt;
 pub mod plan;
 pub mod sandbox;
 pub mod schema;

@@ -147,7 +147,7 @@ pub async fn run(
         let _ = writeln!(err, "{note}");
     }
     if let Some(path) = &render_opts.out {
-        write_atomically(path, made.plan.to_file_json().as_bytes())?;
+        write_atomically_with(path, |w| made.plan.write_file_json(w))?;
         let _ = writeln!(
             err,
             "plan saved to {} ({})",
@@ -184,6 +184,11 @@ pub fn load_plan_file(path: &Path) -> Result<Plan, Error> {
 
 /// Prints a plan in the chosen format on `out`.
 pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut dyn Write) {
+    if render_opts.format == PlanFormat::Json && !render_opts.mask {
+        // Streamed: the JSON of a million-SIM plan need not exist in memory as one string.
+        let _ = render::write_json(plan, out);
+        return;
+    }
     let text = match render_opts.format {
         PlanFormat::Text => render::text(
             plan,
@@ -199,6 +204,7 @@ pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut dyn Write)
                 mask: render_opts.mask,
             },
         ),
+        PlanFormat::Json if render_opts.mask => render::json_masked(plan),
         PlanFormat::Json => render::json(plan),
     };
     let _ = out.write_all(text.as_bytes());
@@ -220,6 +226,14 @@ pub fn interactive_progress() -> bool {
 /// Writes `bytes` to `path` through a temporary file in the same directory, so a crash never
 /// leaves half a plan behind.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_atomically_with(path, |w| w.write_all(bytes))
+}
+
+/// Like [`write_atomically`], with the content written by `write` into the temporary file.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -229,7 +243,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         source,
     };
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
+    write(tmp.as_file_mut()).map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }

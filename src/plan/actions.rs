@@ -12,6 +12,10 @@
 //! - Unlimited data is only ever set by a batch job (`0` = unlimited there), even for one SIM:
 //!   updateSim does not define `monthly_data_limit: 0`. A SIM with a specific IMEI that also needs
 //!   unlimited data gets both its updateSim and a batch job for the data limit.
+//! - Per phase, two groupings are computed and the one with fewer calls is kept: one batch job
+//!   per exact set of changes (each SIM in one job), or one batch job per (field, value) (a SIM
+//!   in one job per field it changes). The second is what the lower bound counts, and wins when
+//!   SIMs share values field by field but rarely all at once; on a tie the first is kept.
 //! - A group of a single SIM uses updateSim instead of a one-SIM batch job (unless it needs
 //!   unlimited data): both are one mutation call, but updateSim answers synchronously while a batch
 //!   job needs polling requests until it finishes. From two SIMs on, one batch job is fewer calls.
@@ -305,6 +309,93 @@ fn key_changes<'a>(
         .collect()
 }
 
+/// Batch jobs plus the updateSim calls for SIMs that ended up alone, for one phase.
+type PhaseCalls = (Vec<Action>, Vec<UpdateSimAction>);
+
+/// One batch job per exact set of changes (and per 1000 SIMs): each SIM is in one job.
+fn by_change_set<'a>(
+    phase: u8,
+    groups: BTreeMap<BatchKey<'a>, Vec<(&'a str, usize)>>,
+    phase_changes: &[Vec<(Field, &'a DesiredValue)>],
+) -> PhaseCalls {
+    let mut batches = Vec::new();
+    let mut updates = Vec::new();
+    for (key, mut members) in groups {
+        if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(&key) {
+            for (iccid, index) in members {
+                updates.push(UpdateSimAction {
+                    phase,
+                    iccid: iccid.to_string(),
+                    changes: update_changes(&key_changes(&key, &phase_changes[index])),
+                });
+            }
+            continue;
+        }
+        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let changes = batch_changes(&key);
+        for chunk in members.chunks(MAX_BATCH_ICCIDS) {
+            batches.push(Action::BatchJob(BatchAction {
+                phase,
+                iccids: chunk.iter().map(|(i, _)| i.to_string()).collect(),
+                changes: changes.clone(),
+            }));
+        }
+    }
+    (batches, updates)
+}
+
+/// One batch job per (field, value) (and per 1000 SIMs): a SIM with several changes is in
+/// several jobs. Wins when SIMs share values field by field but rarely all at once, which is
+/// what the lower bound counts. Changes left alone in their (field, value) go into one
+/// updateSim per SIM.
+fn by_field<'a>(
+    phase: u8,
+    keys: &[(&'a str, BatchKey<'a>)],
+    phase_changes: &[Vec<(Field, &'a DesiredValue)>],
+) -> PhaseCalls {
+    let mut groups: BTreeMap<(Field, BatchValue<'a>), Vec<usize>> = BTreeMap::new();
+    for (index, (_, key)) in keys.iter().enumerate() {
+        for entry in key {
+            groups.entry(*entry).or_default().push(index);
+        }
+    }
+    let mut batches = Vec::new();
+    let mut left: BTreeMap<usize, BatchKey<'a>> = BTreeMap::new();
+    for ((field, value), members) in groups {
+        let single = [(field, value)];
+        if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(&single) {
+            for index in members {
+                left.entry(index).or_default().push((field, value));
+            }
+            continue;
+        }
+        let mut iccids: Vec<&str> = members.iter().map(|&i| keys[i].0).collect();
+        iccids.sort_unstable();
+        let changes = batch_changes(&single);
+        for chunk in iccids.chunks(MAX_BATCH_ICCIDS) {
+            batches.push(Action::BatchJob(BatchAction {
+                phase,
+                iccids: chunk.iter().map(|i| i.to_string()).collect(),
+                changes: changes.clone(),
+            }));
+        }
+    }
+    let updates = left
+        .into_iter()
+        .map(|(index, key)| UpdateSimAction {
+            phase,
+            iccid: keys[index].0.to_string(),
+            changes: update_changes(&key_changes(&key, &phase_changes[index])),
+        })
+        .collect();
+    (batches, updates)
+}
+
+fn has_unlimited_data(key: &[(Field, BatchValue<'_>)]) -> bool {
+    key.iter()
+        .any(|(f, v)| *f == Field::MonthlyDataLimit && *v == BatchValue::Limit(0))
+}
+
 /// Groups every SIM's mutations into calls. `updates_per_request` is how many updateSim
 /// mutations `apply` sends in one HTTP request (1 when it sends each alone).
 pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
@@ -323,6 +414,8 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
         let mut must_update = 0u64;
         let mut counts: HashMap<(Field, BatchValue<'_>), u64> = HashMap::new();
         let mut phase_changes: Vec<Vec<(Field, &DesiredValue)>> = Vec::new();
+        // Each SIM's batch changes, in `phase_changes` order, for the per-field grouping.
+        let mut keys: Vec<(&str, BatchKey<'_>)> = Vec::new();
 
         for sim in work {
             let changes: Vec<(Field, &DesiredValue)> = sim
@@ -366,35 +459,21 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
                 key.sort();
                 let index = phase_changes.len();
                 phase_changes.push(changes);
+                keys.push((sim.iccid, key.clone()));
                 groups.entry(key).or_default().push((sim.iccid, index));
             }
         }
 
-        let mut batches = Vec::new();
-        for (key, mut members) in groups {
-            let unlimited_data = key
-                .iter()
-                .any(|(f, v)| *f == Field::MonthlyDataLimit && *v == BatchValue::Limit(0));
-            if members.len() < MIN_BATCH_SIMS && !unlimited_data {
-                for (iccid, index) in members {
-                    updates.push(UpdateSimAction {
-                        phase,
-                        iccid: iccid.to_string(),
-                        changes: update_changes(&key_changes(&key, &phase_changes[index])),
-                    });
-                }
-                continue;
-            }
-            members.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            let changes = batch_changes(&key);
-            for chunk in members.chunks(MAX_BATCH_ICCIDS) {
-                batches.push(Action::BatchJob(BatchAction {
-                    phase,
-                    iccids: chunk.iter().map(|(i, _)| i.to_string()).collect(),
-                    changes: changes.clone(),
-                }));
-            }
-        }
+        let combined = by_change_set(phase, groups, &phase_changes);
+        let per_field = by_field(phase, &keys, &phase_changes);
+        // Whichever needs fewer calls; on a tie, one job per SIM set is easier to review.
+        let (batches, singles) =
+            if per_field.0.len() + per_field.1.len() < combined.0.len() + combined.1.len() {
+                per_field
+            } else {
+                combined
+            };
+        updates.extend(singles);
         updates.sort_by(|a, b| a.iccid.cmp(&b.iccid));
 
         let batch_calls = batches.len() as u64;
@@ -436,6 +515,66 @@ mod tests {
                 changes: changes.to_vec(),
             })
             .collect()
+    }
+
+    #[test]
+    fn values_shared_field_by_field_get_one_job_per_field_value() {
+        // Eight SIMs, three fields with two values each: every SIM has its own combination, so
+        // one job per change set would be eight calls; one job per (field, value) is six.
+        let iccids: Vec<String> = (0..8).map(iccid).collect();
+        let data = [
+            DesiredValue::Limit(Limit::Value(1_000_000)),
+            DesiredValue::Limit(Limit::Value(2_000_000)),
+        ];
+        let sms = [
+            DesiredValue::Limit(Limit::Value(10)),
+            DesiredValue::Limit(Limit::Value(20)),
+        ];
+        let voice = [
+            DesiredValue::Limit(Limit::Value(60)),
+            DesiredValue::Limit(Limit::Value(120)),
+        ];
+        let work: Vec<SimWork<'_>> = iccids
+            .iter()
+            .enumerate()
+            .map(|(i, iccid)| SimWork {
+                iccid,
+                changes: vec![
+                    (Field::MonthlyDataLimit, &data[i % 2]),
+                    (Field::MonthlySmsMoLimit, &sms[(i / 2) % 2]),
+                    (Field::MonthlyVoiceMoLimit, &voice[(i / 4) % 2]),
+                ],
+            })
+            .collect();
+        let plan = group(&work, 1);
+        assert_eq!(plan.api_calls, 6);
+        assert_eq!(plan.lower_bound, 2);
+        // Every SIM still gets each of its three changes exactly once.
+        for (i, iccid) in iccids.iter().enumerate() {
+            let mut seen = BatchChanges::default();
+            for action in &plan.actions {
+                let Action::BatchJob(b) = action else {
+                    panic!("expected batch jobs only: {action:?}")
+                };
+                if b.iccids.contains(iccid) {
+                    assert_eq!(b.iccids.len(), 4);
+                    let c = &b.changes;
+                    for (mine, theirs) in [
+                        (&mut seen.monthly_data_limit, c.monthly_data_limit),
+                        (&mut seen.monthly_sms_mo_limit, c.monthly_sms_mo_limit),
+                        (&mut seen.monthly_voice_mo_limit, c.monthly_voice_mo_limit),
+                    ] {
+                        if theirs.is_some() {
+                            assert!(mine.is_none(), "a field set twice for {iccid}");
+                            *mine = theirs;
+                        }
+                    }
+                }
+            }
+            assert_eq!(seen.monthly_data_limit, Some([1_000_000, 2_000_000][i % 2]));
+            assert_eq!(seen.monthly_sms_mo_limit, Some([10, 20][(i / 2) % 2]));
+            assert_eq!(seen.monthly_voice_mo_limit, Some([60, 120][(i / 4) % 2]));
+        }
     }
 
     #[test]

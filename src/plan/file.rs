@@ -81,6 +81,15 @@ impl Plan {
         }
     }
 
+    /// Writes the plan file's text to `out` without building it in memory first (a million-SIM
+    /// plan is over a gigabyte of JSON).
+    pub fn write_file_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        serde_json::to_writer(&mut out, self)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    }
+
     /// The plan file's text (compact JSON, one trailing newline).
     pub fn to_file_json(&self) -> String {
         let mut text = serde_json::to_string(self).unwrap_or_default();

@@ -295,6 +295,16 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     for &(sim, desired) in &pairs {
         acc.visit(sim, desired, table.as_ref())?;
     }
+    if input.coverage == Coverage::Full {
+        let managed: std::collections::HashSet<&str> =
+            pairs.iter().map(|(sim, _)| sim.iccid.as_str()).collect();
+        acc.unmanaged = input
+            .sims
+            .iter()
+            .filter(|sim| !managed.contains(sim.iccid.as_str()))
+            .map(|sim| sim.iccid.clone())
+            .collect();
+    }
     Ok(acc.finish(&input))
 }
 
@@ -316,6 +326,9 @@ where
         sorted &= previous.is_none_or(|p| p < sim.iccid.as_str());
         previous = Some(&sim.iccid);
         let Some(desired) = resolve(sim) else {
+            if input.coverage == Coverage::Full {
+                acc.unmanaged.push(sim.iccid.clone());
+            }
             continue;
         };
         let wrong = wrong_kinds(&desired);
@@ -352,6 +365,8 @@ struct Accumulator {
     pending: Vec<PendingStatus>,
     held: Vec<HeldStatus>,
     skipped: Vec<SkippedSim>,
+    /// SIMs read that no rule or entry applies to (listed only when the whole fleet was read).
+    unmanaged: Vec<String>,
     /// The mutations of each changing SIM (owned: with a resolver, desired state is dropped as
     /// soon as its SIM is decided).
     work: Vec<(String, Vec<(Field, DesiredValue)>)>,
@@ -513,6 +528,8 @@ impl Accumulator {
             Coverage::PushedDown => (input.sims_total.saturating_sub(sims_managed), true),
         };
 
+        let mut unmanaged = self.unmanaged;
+        unmanaged.sort_unstable();
         let mut plan = Plan {
             format_version: PLAN_FORMAT_VERSION,
             generated_at: None,
@@ -539,6 +556,7 @@ impl Accumulator {
             pending: self.pending,
             held: self.held,
             skipped: self.skipped,
+            unmanaged,
             guards,
             warnings,
             actions: grouped.actions,

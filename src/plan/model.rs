@@ -37,6 +37,10 @@ pub struct Plan {
     pub held: Vec<HeldStatus>,
     /// Managed SIMs in a terminal status (deleted, retired, replaced): never changed.
     pub skipped: Vec<SkippedSim>,
+    /// ICCIDs of the SIMs read that no rule or `sims:` entry applies to (never touched), in
+    /// ICCID order. Empty when `summary.unmanaged_is_count`: those SIMs were never read.
+    #[serde(default)]
+    pub unmanaged: Vec<String>,
     /// Guards that this plan triggers, and whether they stop it.
     pub guards: Vec<GuardResult>,
     pub warnings: Vec<Warning>,

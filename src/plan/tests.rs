@@ -476,7 +476,21 @@ fn pushed_down_coverage_reports_unmanaged_as_a_count() {
     let p = build(i).expect("plan");
     assert_eq!(p.summary.sims_unmanaged, 999);
     assert!(p.summary.unmanaged_is_count);
+    assert!(p.unmanaged.is_empty(), "never read, so not listed");
     assert!(p.warnings[0].message.contains("7, 42"));
+}
+
+#[test]
+fn full_coverage_lists_the_unmanaged_sims_by_iccid() {
+    let sims = [sim(3, 2), sim(1, 2), sim(2, 2)];
+    let desired = [want(
+        2,
+        &[(Field::CustomField1, DesiredValue::Text(Some("a".into())))],
+    )];
+    let p = build(input(&sims, &desired, None)).expect("plan");
+    assert_eq!(p.summary.sims_unmanaged, 2);
+    assert!(!p.summary.unmanaged_is_count);
+    assert_eq!(p.unmanaged, vec![sim(1, 2).iccid, sim(3, 2).iccid]);
 }
 
 /// Million-SIM build time: `cargo test --lib plan::tests::million -- --ignored --nocapture`.

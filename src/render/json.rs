@@ -15,6 +15,53 @@ pub fn json(plan: &Plan) -> String {
     text
 }
 
+/// Writes [`json`]'s output to `out` as it is serialised, without holding it in memory.
+pub fn write_json(plan: &Plan, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, plan)?;
+    std::io::Write::write_all(&mut out, b"\n")?;
+    std::io::Write::flush(&mut out)
+}
+
+/// Keys whose strings are digests, not identifiers: kept so a reader can match the masked copy
+/// to the plan it came from.
+const DIGEST_KEYS: [&str; 5] = [
+    "checksum",
+    "plan_checksum",
+    "spec_digest",
+    "fingerprint",
+    "generated_at",
+];
+
+/// The plan as pretty JSON with identifiers masked (ICCIDs, IMEIs, MSISDNs in every string but
+/// their last 4 digits), for artifacts of public repositories. It is for reading: its ICCIDs no
+/// longer match the checksum, so `show` and `apply` refuse it.
+pub fn json_masked(plan: &Plan) -> String {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    mask_json(&mut value);
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Masks identifiers in every string of a JSON document (a plan, an apply report), except
+/// digests and timestamps.
+pub fn mask_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => *s = super::values::mask_text(s),
+        Value::Array(items) => items.iter_mut().for_each(mask_json),
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if !DIGEST_KEYS.contains(&key.as_str()) {
+                    mask_json(v);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The JSON Schema of [`json`]'s output (and of the plan file).
 pub fn plan_schema() -> String {
     let schema = schemars::schema_for!(Plan);

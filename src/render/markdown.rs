@@ -213,13 +213,13 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
         let _ = writeln!(head, "\n#### Guards\n");
         for g in &plan.guards {
             let mark = if g.stops { "⛔" } else { "ℹ️" };
-            let _ = writeln!(head, "- {mark} {}", html(&g.message));
+            let _ = writeln!(head, "- {mark} {}", html(&values::text(&g.message, mask)));
         }
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(head, "\n#### Warnings\n");
         for w in &plan.warnings {
-            let _ = writeln!(head, "- ⚠️ {}", html(&w.message));
+            let _ = writeln!(head, "- ⚠️ {}", html(&values::text(&w.message, mask)));
         }
     }
 
@@ -251,7 +251,7 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
                         values::value(b.field, &b.from, mask),
                         values::value(b.field, &b.to, mask),
                         values::source(&b.source, mask),
-                        b.reason
+                        values::text(&b.reason, mask)
                     ),
                     b.iccid.as_str(),
                 )
@@ -299,7 +299,7 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
         "Held",
         plan.held
             .iter()
-            .map(|x| (x.reason.clone(), x.iccid.as_str()))
+            .map(|x| (values::text(&x.reason, mask), x.iccid.as_str()))
             .collect(),
         mask,
     );

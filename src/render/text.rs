@@ -1,6 +1,6 @@
 //! The default, human renderer: summary first, then changes grouped by (field, from → to,
-//! source) with a few ICCIDs each, then what is blocked, pending, held or skipped, guards,
-//! warnings, the calls, and the checksum a reviewer approves.
+//! source) with a few ICCIDs each, then what is blocked, pending, held or skipped (and, with
+//! `--verbose`, unmanaged), guards, warnings, the calls, and the checksum a reviewer approves.
 //!
 //! Colour is the caller's decision (terminal and `NO_COLOR`); this function only honours it.
 
@@ -164,7 +164,7 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
                     values::value(b.field, &b.to, opts.mask)
                 ),
                 values::source(&b.source, opts.mask),
-                b.reason.clone(),
+                values::text(&b.reason, opts.mask),
             );
             groups.entry(key).or_default().push(&b.iccid);
         }
@@ -217,7 +217,7 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
                 (
                     format!(
                         "{} (wanted {}, {})",
-                        x.reason,
+                        values::text(&x.reason, opts.mask),
                         status_label(x.desired),
                         values::source(&x.source, opts.mask)
                     ),
@@ -235,6 +235,18 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
             .collect(),
     );
 
+    if opts.verbose && !plan.unmanaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.paint(BOLD, "Unmanaged (no rule or entry applies; never touched)")
+        );
+        for chunk in plan.unmanaged.chunks(4) {
+            let shown: Vec<String> = chunk.iter().map(|i| values::iccid(i, opts.mask)).collect();
+            let _ = writeln!(out, "  {}", shown.join(", "));
+        }
+    }
+
     if !plan.guards.is_empty() {
         let _ = writeln!(out, "\n{}", p.paint(BOLD, "Guards"));
         for g in &plan.guards {
@@ -243,13 +255,13 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
             } else {
                 p.paint(DIM, "ok")
             };
-            let _ = writeln!(out, "  [{mark}] {}", g.message);
+            let _ = writeln!(out, "  [{mark}] {}", values::text(&g.message, opts.mask));
         }
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\n{}", p.paint(RISK, "Warnings"));
         for w in &plan.warnings {
-            let _ = writeln!(out, "  warning: {}", w.message);
+            let _ = writeln!(out, "  warning: {}", values::text(&w.message, opts.mask));
         }
     }
     let lines = action_lines(plan);

@@ -21,6 +21,46 @@ pub fn mask(id: &str) -> String {
     format!("{}{tail}", "*".repeat(n - 4))
 }
 
+/// Digit runs at least this long are identifiers (ICCIDs 19–20, IMEIs 15, MSISDNs with a
+/// country code 11–15); shorter runs are counts, limits, line numbers and batch job ids (32-bit,
+/// at most 10 digits) and stay readable.
+const IDENTIFIER_DIGITS: usize = 11;
+
+/// Masks every identifier-length digit run in free text (labels, custom fields, rule names,
+/// reasons, messages) but its last 4 digits, so an MSISDN or ICCID written anywhere in a spec
+/// or a message does not end up in a public comment.
+pub fn mask_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= IDENTIFIER_DIGITS {
+            out.push_str(&mask(run));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// Free text as shown: identifiers in it masked when asked.
+pub fn text(text: &str, masked: bool) -> String {
+    if masked {
+        mask_text(text)
+    } else {
+        text.to_string()
+    }
+}
+
 /// An ICCID as shown: masked when asked.
 pub fn iccid(id: &str, masked: bool) -> String {
     if masked {
@@ -82,7 +122,7 @@ pub fn value(field: Field, v: &Value, masked: bool) -> String {
         Field::CustomField1 | Field::EndCustomerLabel => match v {
             Value::Null => "none".into(),
             Value::String(s) if s.is_empty() => "none (\"\")".into(),
-            Value::String(s) => format!("{s:?}"),
+            Value::String(s) => format!("{:?}", text(s, masked)),
             _ => v.to_string(),
         },
         Field::ImeiLock => match v {
@@ -103,14 +143,10 @@ pub fn value(field: Field, v: &Value, masked: bool) -> String {
     }
 }
 
-/// `fleet/eu.yaml:12:5 (rule eu-trackers)`; a `sims:` entry's ICCID is masked when asked.
+/// `fleet/eu.yaml:12:5 (rule eu-trackers)`; when asked, a `sims:` entry's ICCID and any
+/// identifier in a rule name are masked.
 pub fn source(origin: &Origin, masked: bool) -> String {
-    match (&origin.kind, masked) {
-        (crate::plan::OriginKind::SimEntry { iccid }, true) => {
-            format!("{} (sims entry {})", origin.location(), mask(iccid))
-        }
-        _ => origin.to_string(),
-    }
+    text(&origin.to_string(), masked)
 }
 
 /// Short words for risk flags.
@@ -175,23 +211,22 @@ pub fn sims(n: usize) -> String {
 
 /// Counts of batch jobs and updateSim calls per phase, e.g. `phase 1: 2 batch jobs, 3 updateSim`.
 pub fn action_lines(plan: &Plan) -> Vec<String> {
-    let mut per_phase: BTreeMap<u8, (usize, usize, usize)> = BTreeMap::new();
+    // A SIM may be in several calls of one phase (one batch job per field value), so SIMs are
+    // counted once per phase.
+    let mut per_phase: BTreeMap<u8, (usize, usize, std::collections::BTreeSet<&str>)> =
+        BTreeMap::new();
     for action in &plan.actions {
         let entry = per_phase.entry(action.phase()).or_default();
         match action {
-            crate::plan::Action::BatchJob(b) => {
-                entry.0 += 1;
-                entry.2 += b.iccids.len();
-            }
-            crate::plan::Action::UpdateSim(_) => {
-                entry.1 += 1;
-                entry.2 += 1;
-            }
+            crate::plan::Action::BatchJob(_) => entry.0 += 1,
+            crate::plan::Action::UpdateSim(_) => entry.1 += 1,
         }
+        entry.2.extend(action.iccids().iter().map(String::as_str));
     }
     per_phase
         .into_iter()
-        .map(|(phase, (batches, updates, n))| {
+        .map(|(phase, (batches, updates, iccids))| {
+            let n = iccids.len();
             let what = match phase {
                 0 => "status cuts first",
                 1 => "limits, labels, IMEI locks",
@@ -259,5 +294,25 @@ mod tests {
         );
         assert_eq!(value(Field::ImeiLock, &json!(null), false), "off");
         assert_eq!(mask("89490000000000000015"), "****************0015");
+    }
+
+    #[test]
+    fn masking_free_text_hides_msisdns_iccids_and_imeis_but_keeps_counts() {
+        assert_eq!(
+            mask_text("call +491761234567 or 4915112345678, sims entry 89490000000000000015"),
+            "call +********4567 or *********5678, sims entry ****************0015"
+        );
+        assert_eq!(
+            mask_text("125 SIMs would change, more than max_changes = 100000; job 2147483647"),
+            "125 SIMs would change, more than max_changes = 100000; job 2147483647"
+        );
+        assert_eq!(
+            value(Field::CustomField1, &json!("driver +491761234567"), true),
+            "\"driver +********4567\""
+        );
+        assert_eq!(
+            value(Field::EndCustomerLabel, &json!("ACME 4915112345678"), false),
+            "\"ACME 4915112345678\""
+        );
     }
 }

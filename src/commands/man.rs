@@ -1,0 +1,40 @@
+//! `simfleet man`: the manual pages, rendered by clap_mangen from the clap definitions — one page
+//! on stdout, or `simfleet.1` plus one page per subcommand (`simfleet-plan.1`, …) into a
+//! directory for release artifacts and packages.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Print the man page (roff), or write every page into a directory.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write simfleet.1 and one page per subcommand into this directory instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+pub fn run(args: ManArgs, cli: clap::Command) -> Result<simfleet::Outcome, simfleet::Error> {
+    match args.out_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)
+                .and_then(|()| clap_mangen::generate_to(cli, &dir))
+                .map_err(|source| simfleet::Error::WriteFile {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            eprintln!("man pages written to {}", dir.display());
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cli)
+                .render(&mut out)
+                .and_then(|()| std::io::Write::write_all(&mut std::io::stdout().lock(), &out))
+                .map_err(|source| simfleet::Error::WriteFile {
+                    path: "stdout".into(),
+                    source,
+                })?;
+        }
+    }
+    Ok(simfleet::Outcome::Success)
+}

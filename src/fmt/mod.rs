@@ -1,0 +1,388 @@
+//! `simfleet fmt`: the canonical layout of a spec file, made by editing its text.
+//!
+//! The YAML library cannot keep comments, so formatting never goes through it: each line is
+//! scanned (quote- and comment-aware), re-indented to two spaces per level and re-spaced
+//! (`key: value`, `- item`, `{ a: b, c: [d, e] }` as Prettier writes them), ICCIDs and IMEIs are double-quoted, a size's
+//! stray space (`500 MB`) is dropped, and trailing whitespace, blank-line runs and the final
+//! newline are normalised. Comments, key order and every other value stay as written. A line
+//! this cannot lay out safely (a multi-line plain or quoted scalar, a flow collection over
+//! several lines, tabs) refuses the whole file with its line number. As a last guard the result
+//! is parsed again and must mean the same YAML and carry the same comments, or the file is
+//! refused unchanged.
+
+mod scan;
+mod verify;
+
+use scan::{scan_line, split_key, Scanned};
+
+/// Why a file was left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct Refusal {
+    /// 1-based; 0 when the problem concerns the whole file.
+    pub line: usize,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(line: usize, message: impl Into<String>) -> Refusal {
+        Refusal {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// Keys whose values are strings of digits a YAML number would corrupt.
+const DIGIT_KEYS: [&str; 6] = ["iccid", "imei", "imsi", "msisdn", "prefix", "imei_lock"];
+
+/// One indentation level: the column it had and the column it gets, and the key that opened it.
+#[derive(Debug, Clone)]
+struct Level {
+    orig: usize,
+    new: usize,
+    key: Option<String>,
+    /// A block sequence written at its key's own column (`key:\n- item`).
+    indentless: bool,
+}
+
+/// A `|` or `>` scalar being copied: its lines keep their relative indentation.
+struct BlockScalar {
+    /// The column of the key that opened it, as written.
+    key_col: usize,
+    /// How far that key moved.
+    delta: isize,
+    /// Where the content starts after formatting: two past the key.
+    content_new: usize,
+    /// The column of its first line as written.
+    base: Option<usize>,
+    /// An explicit indentation indicator (`|2`) fixes the columns: only shift them.
+    explicit: bool,
+}
+
+/// Lines waiting for the next content line to decide their indentation.
+enum Pending {
+    Blank,
+    Comment { orig: usize, text: String },
+}
+
+/// Formats one spec file's text.
+pub fn format_text(text: &str) -> Result<String, Refusal> {
+    let formatted = layout(text)?;
+    verify::same_meaning(text, &formatted)?;
+    Ok(formatted)
+}
+
+fn layout(text: &str) -> Result<String, Refusal> {
+    let mut out: Vec<String> = Vec::new();
+    let mut stack = vec![Level {
+        orig: 0,
+        new: 0,
+        key: None,
+        indentless: false,
+    }];
+    let mut seen_content = false;
+    // The last content line opened a block: `key:` or a bare `-`, with the key if any.
+    let mut opener: Option<Option<String>> = None;
+    let mut pending: Vec<Pending> = Vec::new();
+    // Inside a block scalar.
+    let mut block: Option<BlockScalar> = None;
+
+    for (index, raw_line) in text.lines().enumerate() {
+        let number = index + 1;
+        let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let content = &line[indent..];
+
+        if let Some(b) = &mut block {
+            if content.trim().is_empty() {
+                out.push(String::new());
+                continue;
+            }
+            if indent > b.key_col {
+                let base = *b.base.get_or_insert(indent);
+                let column = if b.explicit || indent < base {
+                    (indent as isize + b.delta).max(0) as usize
+                } else {
+                    b.content_new + (indent - base)
+                };
+                out.push(format!("{}{}", " ".repeat(column), content));
+                continue;
+            }
+            block = None;
+        }
+
+        if content.trim().is_empty() {
+            pending.push(Pending::Blank);
+            continue;
+        }
+        if content.starts_with('\t') {
+            return Err(Refusal::new(
+                number,
+                "indented with a tab; YAML indents with spaces",
+            ));
+        }
+        if content.starts_with('#') {
+            pending.push(Pending::Comment {
+                orig: indent,
+                text: content.trim_end().to_string(),
+            });
+            continue;
+        }
+        if indent == 0
+            && (content.starts_with("---")
+                || content.starts_with("...")
+                || content.starts_with('%'))
+        {
+            flush(&mut out, &mut pending, &stack, None, seen_content);
+            out.push(content.trim_end().to_string());
+            stack.truncate(1);
+            stack[0].orig = 0;
+            seen_content = false;
+            opener = None;
+            continue;
+        }
+
+        let scanned = scan_line(content).map_err(|m| Refusal::new(number, m))?;
+        let dashes = scanned.dashes();
+
+        // Place the line: which level it belongs to.
+        if !seen_content {
+            stack[0].orig = indent;
+        }
+        match opener.take() {
+            Some(key) if indent > top(&stack).orig => {
+                let new = top(&stack).new + 2;
+                stack.push(Level {
+                    orig: indent,
+                    new,
+                    key,
+                    indentless: false,
+                });
+            }
+            Some(key) if indent == top(&stack).orig && dashes.count > 0 => {
+                let new = top(&stack).new + 2;
+                stack.push(Level {
+                    orig: indent,
+                    new,
+                    key,
+                    indentless: true,
+                });
+            }
+            _ => {
+                while stack.len() > 1
+                    && (top(&stack).orig > indent
+                        || (top(&stack).orig == indent
+                            && top(&stack).indentless
+                            && dashes.count == 0))
+                {
+                    stack.pop();
+                }
+                if top(&stack).orig != indent {
+                    return Err(Refusal::new(
+                        number,
+                        "this line continues the value above (a multi-line scalar) or is indented inconsistently; put the value on one line, quoted if need be",
+                    ));
+                }
+            }
+        }
+        seen_content = true;
+        let new_indent = top(&stack).new;
+        let context = top(&stack).key.clone();
+        flush(
+            &mut out,
+            &mut pending,
+            &stack,
+            Some((indent, new_indent)),
+            true,
+        );
+
+        let mut rendered = " ".repeat(new_indent);
+        rendered.push_str(&"- ".repeat(dashes.count));
+        let rest = dashes.rest;
+        let item_new = new_indent + 2 * dashes.count;
+        if dashes.count > 0 {
+            if rest.is_empty() {
+                // A bare `-`: the item's content follows on the next lines.
+                rendered.truncate(rendered.trim_end().len());
+                opener = Some(context.clone());
+            } else {
+                stack.push(Level {
+                    orig: indent + dashes.width,
+                    new: item_new,
+                    key: None,
+                    indentless: false,
+                });
+            }
+        }
+        match split_key(rest) {
+            Some((key, value)) => {
+                let key_text = if context.as_deref() == Some("sims") && dashes.count == 0 {
+                    quote_digits(key)
+                } else {
+                    key.to_string()
+                };
+                let bare_key = unquote(key);
+                rendered.push_str(&key_text);
+                rendered.push(':');
+                if value.is_empty() {
+                    opener = Some(Some(bare_key));
+                } else if is_block_scalar_indicator(value) {
+                    rendered.push(' ');
+                    rendered.push_str(value);
+                    let key_col = indent + if dashes.count > 0 { dashes.width } else { 0 };
+                    block = Some(BlockScalar {
+                        key_col,
+                        delta: item_new as isize - key_col as isize,
+                        content_new: item_new + 2,
+                        base: None,
+                        explicit: value.bytes().any(|b| b.is_ascii_digit()),
+                    });
+                } else {
+                    rendered.push(' ');
+                    rendered.push_str(&normalise_value(value, Some(&bare_key)));
+                }
+            }
+            None if !rest.is_empty() => {
+                let value_context = if dashes.count > 0 {
+                    context.as_deref()
+                } else {
+                    None
+                };
+                rendered.push_str(&normalise_value(rest, value_context));
+            }
+            None => {}
+        }
+        push_with_comment(&mut out, rendered, &scanned, line);
+    }
+    flush(&mut out, &mut pending, &stack, None, seen_content);
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    if out.is_empty() {
+        return Ok(String::new());
+    }
+    let mut text = out.join("\n");
+    text.push('\n');
+    Ok(text)
+}
+
+fn top(stack: &[Level]) -> &Level {
+    &stack[stack.len() - 1]
+}
+
+/// Emits waiting comments and blank lines: a comment at the next line's column takes its new
+/// column; one at the column of an open level takes that level's; others keep theirs. Runs of
+/// blank lines become one, and none lead the file.
+fn flush(
+    out: &mut Vec<String>,
+    pending: &mut Vec<Pending>,
+    stack: &[Level],
+    next: Option<(usize, usize)>,
+    seen_content: bool,
+) {
+    for item in pending.drain(..) {
+        match item {
+            Pending::Blank => {
+                if !out.is_empty() && out.last().is_some_and(|l| !l.is_empty()) {
+                    out.push(String::new());
+                }
+            }
+            Pending::Comment { orig, text } => {
+                let column = match next {
+                    Some((orig_next, new_next)) if orig == orig_next => new_next,
+                    _ if orig == 0 => 0,
+                    _ => match stack.iter().rev().find(|l| l.orig == orig) {
+                        Some(level) if seen_content => level.new,
+                        _ => next.map_or(orig, |(_, new_next)| new_next),
+                    },
+                };
+                out.push(format!("{}{}", " ".repeat(column), text));
+            }
+        }
+    }
+}
+
+/// Appends the line, with its inline comment kept at its column when there is room.
+/// (`scanned.code` is trimmed, so the gap as written is the distance from its end.)
+fn push_with_comment(out: &mut Vec<String>, mut rendered: String, scanned: &Scanned, line: &str) {
+    if let Some(comment) = scanned.comment {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let column = indent + scanned.comment_at;
+        let written_gap = scanned.comment_at - scanned.code.len();
+        // Keep the comment's column (aligned comments stay aligned), but never squeeze it
+        // closer than it was written, up to two spaces.
+        let gap = column
+            .saturating_sub(rendered.len())
+            .max(written_gap.min(2))
+            .max(1);
+        rendered.push_str(&" ".repeat(gap));
+        rendered.push_str(comment.trim_end());
+    }
+    out.push(rendered);
+}
+
+fn is_block_scalar_indicator(value: &str) -> bool {
+    let mut chars = value.chars();
+    matches!(chars.next(), Some('|' | '>'))
+        && chars.all(|c| c == '-' || c == '+' || c.is_ascii_digit())
+}
+
+/// A key or scalar without its quotes (for deciding what it is, never for output).
+fn unquote(text: &str) -> String {
+    let t = text.trim();
+    if t.len() >= 2
+        && ((t.starts_with('"') && t.ends_with('"')) || (t.starts_with('\'') && t.ends_with('\'')))
+    {
+        t[1..t.len() - 1].to_string()
+    } else {
+        t.to_string()
+    }
+}
+
+/// `8949...` or `'8949...'` → `"8949..."`; anything else unchanged.
+fn quote_digits(text: &str) -> String {
+    let t = text.trim();
+    let inner = if t.len() >= 2 && t.starts_with('\'') && t.ends_with('\'') {
+        &t[1..t.len() - 1]
+    } else {
+        t
+    };
+    if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) {
+        format!("\"{inner}\"")
+    } else {
+        t.to_string()
+    }
+}
+
+/// A value in block or flow context, normalised for the key it belongs to.
+fn normalise_value(value: &str, key: Option<&str>) -> String {
+    let value = value.trim();
+    if value.starts_with('{') || value.starts_with('[') {
+        return scan::normalise_flow(value, key).unwrap_or_else(|| value.to_string());
+    }
+    normalise_scalar(value, key)
+}
+
+/// Quotes digit strings under ICCID/IMEI-like keys and drops the space in `500 MB`.
+fn normalise_scalar(value: &str, key: Option<&str>) -> String {
+    match key {
+        Some(k) if DIGIT_KEYS.contains(&k) => quote_digits(value),
+        Some("monthly_data_limit") => {
+            let compact: String = value.split(' ').filter(|p| !p.is_empty()).collect();
+            let is_size = value.contains(' ')
+                && value.starts_with(|c: char| c.is_ascii_digit())
+                && crate::spec::values::parse_size(&compact).is_ok()
+                && !value.contains('#');
+            if is_size {
+                compact
+            } else {
+                value.to_string()
+            }
+        }
+        _ => value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

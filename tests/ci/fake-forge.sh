@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Stands in for `gh` (GitHub) and `curl` (GitLab REST) in tests/ci_workflow.rs: keeps pull-request
+# comments / merge-request notes as files under $FAKE_FORGE/threads/<number>/<id>.md and logs
+# every call to $FAKE_FORGE/calls. Only the calls the example workflows make are understood;
+# anything else fails loudly so a workflow change cannot slip past the test.
+set -euo pipefail
+: "${FAKE_FORGE:?}"
+echo "$(basename "$0") $*" >> "$FAKE_FORGE/calls"
+
+list() { # thread number -> JSON array of {id, body}
+  local dir="$FAKE_FORGE/threads/$1" json='[]' f
+  mkdir -p "$dir"
+  for f in $(ls "$dir" | sort -n); do
+    json=$(jq --argjson id "${f%.md}" --rawfile body "$dir/$f" '. + [{id: $id, body: $body}]' <<<"$json")
+  done
+  echo "$json"
+}
+create() { # thread number, body file
+  local n
+  n=$(( $(cat "$FAKE_FORGE/next_id" 2>/dev/null || echo 100) + 1 ))
+  echo "$n" > "$FAKE_FORGE/next_id"
+  mkdir -p "$FAKE_FORGE/threads/$1"
+  cp "$2" "$FAKE_FORGE/threads/$1/$n.md"
+  jq -n --argjson id "$n" '{id: $id}'
+}
+update() { # comment id, body file
+  local found
+  found=$(ls "$FAKE_FORGE"/threads/*/"$1.md" 2>/dev/null | head -n 1)
+  [ -n "$found" ] || { echo "fake-forge: no comment $1" >&2; exit 22; }
+  cp "$2" "$found"
+  jq -n --argjson id "$1" '{id: $id}'
+}
+
+case "$(basename "$0")" in
+gh)
+  [ "${1:-}" = api ] || { echo "fake gh: only 'gh api' is faked: $*" >&2; exit 2; }
+  shift
+  method=GET path="" filter="" body=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --method|-X) method=$2; shift 2 ;;
+      --paginate) shift ;;
+      --jq|-q) filter=$2; shift 2 ;;
+      -F|--field) case "$2" in body=@*) body=${2#body=@} ;; *) echo "fake gh: field $2" >&2; exit 2 ;; esac; shift 2 ;;
+      -*) echo "fake gh: unknown flag $1" >&2; exit 2 ;;
+      *) path=$1; shift ;;
+    esac
+  done
+  case "$method $path" in
+    "GET repos/"*/issues/*/comments) out=$(list "$(basename "$(dirname "$path")")") ;;
+    "POST repos/"*/issues/*/comments) out=$(create "$(basename "$(dirname "$path")")" "$body") ;;
+    "PATCH repos/"*/issues/comments/*) out=$(update "$(basename "$path")" "$body") ;;
+    "GET repos/"*/commits/*/pulls)
+      if [ -n "${FAKE_PR_FOR_COMMIT:-}" ]; then out="[{\"number\": $FAKE_PR_FOR_COMMIT}]"; else out='[]'; fi ;;
+    *) echo "fake gh: unexpected call $method $path" >&2; exit 2 ;;
+  esac
+  if [ -n "$filter" ]; then jq -r "$filter" <<<"$out"; else echo "$out"; fi
+  ;;
+curl)
+  method=GET url="" body=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --request|-X) method=$2; shift 2 ;;
+      --header|-H) case "$2" in "PRIVATE-TOKEN: "?*) ;; *) echo "fake curl: header $2" >&2; exit 2 ;; esac; shift 2 ;;
+      --data-urlencode) case "$2" in body@*) body=${2#body@} ;; *) echo "fake curl: data $2" >&2; exit 2 ;; esac
+                        [ "$method" != GET ] || method=POST; shift 2 ;;
+      --fail|--silent|--show-error|-f|-s|-S|-sS|-fsS) shift ;;
+      -*) echo "fake curl: unknown flag $1" >&2; exit 2 ;;
+      *) url=$1; shift ;;
+    esac
+  done
+  path=${url%%\?*}
+  case "$method $path" in
+    "GET "*/merge_requests/*/notes) list "$(basename "$(dirname "$path")")" ;;
+    "POST "*/merge_requests/*/notes) create "$(basename "$(dirname "$path")")" "$body" ;;
+    "PUT "*/merge_requests/*/notes/*) update "$(basename "$path")" "$body" ;;
+    "GET "*/repository/commits/*/merge_requests)
+      if [ -n "${FAKE_PR_FOR_COMMIT:-}" ]; then echo "[{\"iid\": $FAKE_PR_FOR_COMMIT}]"; else echo '[]'; fi ;;
+    *) echo "fake curl: unexpected call $method $url" >&2; exit 22 ;;
+  esac
+  ;;
+*) echo "fake-forge: called as $(basename "$0")" >&2; exit 2 ;;
+esac

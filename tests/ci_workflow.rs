@@ -1,0 +1,674 @@
+//! The example CI set-ups cannot rot: this test reads examples/ci/github-actions.yml and
+//! examples/ci/gitlab-ci.yml, and runs their shell steps as the runner would (bash, the same
+//! environment variables and expressions) against the simfleet sandbox on loopback, with `gh`
+//! and `curl` replaced by tests/ci/fake-forge.sh, which keeps comments as files. It checks the
+//! exit codes, that the comment posted is the plan's markdown, that a second run edits the same
+//! comment instead of adding one, that a fork's pull request only validates, and that the merge
+//! job applies exactly the approved plan and refuses any other.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use simfleet::sandbox::{demo_fleet, RunningSandbox, Sandbox, SandboxConfig};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+const PR: &str = "7";
+
+/// A sandbox serving the demo fleet, and the directories a job runs in.
+struct World {
+    rt: tokio::runtime::Runtime,
+    sandbox: Option<RunningSandbox>,
+    url: String,
+    root: tempfile::TempDir,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.rt.block_on(sandbox.shutdown());
+        }
+    }
+}
+
+/// What one job run left behind.
+struct JobRun {
+    /// The exit code of the step that failed, or 0.
+    code: i32,
+    /// Outputs of each step by id (`GITHUB_OUTPUT`).
+    outputs: BTreeMap<String, BTreeMap<String, String>>,
+    log: String,
+}
+
+impl World {
+    fn new() -> World {
+        // The workflows (and gh's --jq, which the fake evaluates) use jq, as hosted runners have it.
+        let jq = Command::new("jq").arg("--version").output();
+        assert!(
+            jq.is_ok_and(|o| o.status.success()),
+            "the CI workflow test needs jq on PATH (apt-get install jq / brew install jq)"
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let sandbox = rt
+            .block_on(Sandbox::start(
+                SandboxConfig {
+                    batch_rate: 100_000.0,
+                    ..SandboxConfig::default()
+                },
+                demo_fleet(),
+            ))
+            .expect("sandbox starts");
+        let url = sandbox.url();
+        let root = tempfile::tempdir().expect("temp dir");
+        // The runner's tools: simfleet (the binary under test), and gh/curl faked.
+        let bin = root.path().join("bin");
+        std::fs::create_dir_all(&bin).expect("bin dir");
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_simfleet"), bin.join("simfleet"))
+            .expect("simfleet on PATH");
+        let fake = Path::new(REPO).join("tests/ci/fake-forge.sh");
+        for tool in ["gh", "curl"] {
+            std::os::unix::fs::symlink(&fake, bin.join(tool)).expect("fake tool on PATH");
+        }
+        std::fs::create_dir_all(root.path().join("forge")).expect("forge dir");
+        World {
+            rt,
+            sandbox: Some(sandbox),
+            url,
+            root,
+        }
+    }
+
+    /// A fresh checkout of examples/fleet without `allow_status_cuts`: the guard stops the
+    /// example's one suspension, as it would in a repository that has not allowed it yet.
+    fn checkout_blocked(&self, name: &str) -> PathBuf {
+        let dir = self.checkout(name);
+        let path = dir.join("fleet/simfleet.yaml");
+        let text = std::fs::read_to_string(&path).expect("simfleet.yaml");
+        assert!(text.contains("allow_status_cuts: true"), "{text}");
+        std::fs::write(
+            &path,
+            text.replace("allow_status_cuts: true", "allow_status_cuts: false"),
+        )
+        .expect("simfleet.yaml written");
+        dir
+    }
+
+    /// A fresh checkout of a repository whose fleet/ is examples/fleet.
+    fn checkout(&self, name: &str) -> PathBuf {
+        let dir = self.root.path().join(name);
+        let fleet = dir.join("fleet");
+        std::fs::create_dir_all(&fleet).expect("checkout dir");
+        for entry in std::fs::read_dir(Path::new(REPO).join("examples/fleet")).expect("examples") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), fleet.join(entry.file_name())).expect("copy spec");
+        }
+        dir
+    }
+
+    fn forge(&self) -> PathBuf {
+        self.root.path().join("forge")
+    }
+
+    /// The comments on the pull request, oldest first, as (id, body).
+    fn comments(&self, thread: &str) -> Vec<(u64, String)> {
+        let dir = self.forge().join("threads").join(thread);
+        let mut out: Vec<(u64, String)> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| {
+                        let id = e.path().file_stem()?.to_str()?.parse().ok()?;
+                        Some((id, std::fs::read_to_string(e.path()).ok()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    fn calls(&self) -> String {
+        std::fs::read_to_string(self.forge().join("calls")).unwrap_or_default()
+    }
+
+    /// Runs one bash script as the runner does, in `dir`, with `env`.
+    fn bash(&self, dir: &Path, script: &str, env: &BTreeMap<String, String>) -> (i32, String) {
+        let path = std::env::var("PATH").unwrap_or_default();
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+            .current_dir(dir)
+            .env_clear()
+            .env(
+                "PATH",
+                format!("{}:{path}", self.root.path().join("bin").display()),
+            )
+            .env("HOME", self.root.path())
+            .env("FAKE_FORGE", self.forge())
+            .env("WHEREVER_SIM_ENDPOINT", &self.url)
+            .env("CI", "true")
+            .env("NO_COLOR", "1")
+            // Every commit the fake forge is asked about came from pull request PR.
+            .env("FAKE_PR_FOR_COMMIT", PR)
+            .envs(env)
+            .output()
+            .expect("bash runs");
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap_or(-1), log)
+    }
+
+    /// Runs a GitHub Actions job's steps in order, as the runner would, until one fails.
+    /// `uses:` steps (checkout, cache, upload) are the runner's business and are skipped; the
+    /// files an upload step names must exist.
+    fn run_github_job(
+        &self,
+        workflow: &Value,
+        job: &str,
+        dir: &Path,
+        ctx: &GithubContext,
+    ) -> JobRun {
+        let job_def = &workflow["jobs"][job];
+        let steps = job_def["steps"].as_array().expect("steps");
+        let mut run = JobRun {
+            code: 0,
+            outputs: BTreeMap::new(),
+            log: String::new(),
+        };
+        for (n, step) in steps.iter().enumerate() {
+            if let Some(cond) = step.get("if").and_then(Value::as_str) {
+                if !github_condition(cond, &run.outputs) {
+                    continue;
+                }
+            }
+            if let Some(action) = step.get("uses").and_then(Value::as_str) {
+                if action.starts_with("actions/upload-artifact") {
+                    let file = step["with"]["path"].as_str().expect("upload path");
+                    assert!(
+                        dir.join(file).is_file(),
+                        "the artifact {file} was not written"
+                    );
+                }
+                continue;
+            }
+            let script = step["run"].as_str().expect("a run step");
+            assert!(
+                !script.contains("${{"),
+                "keep ${{{{ }}}} out of run scripts: {script}"
+            );
+            let mut env = BTreeMap::new();
+            for scope in [&workflow["env"], &job_def["env"], &step["env"]] {
+                if let Some(map) = scope.as_object() {
+                    for (k, v) in map {
+                        let v = v
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string());
+                        env.insert(k.clone(), github_expand(&v, ctx, &run.outputs));
+                    }
+                }
+            }
+            let output = self.root.path().join(format!("output-{job}-{n}"));
+            let _ = std::fs::remove_file(&output);
+            env.insert("GITHUB_OUTPUT".into(), output.display().to_string());
+            env.insert(
+                "GITHUB_STEP_SUMMARY".into(),
+                self.root.path().join("summary.md").display().to_string(),
+            );
+            env.insert("GITHUB_REPOSITORY".into(), "acme/fleet".into());
+            env.insert("GITHUB_SHA".into(), ctx.sha.clone());
+            let (code, log) = self.bash(dir, script, &env);
+            run.log
+                .push_str(&format!("--- step {n}: {}\n{log}", step["name"]));
+            if let Some(id) = step.get("id").and_then(Value::as_str) {
+                let text = std::fs::read_to_string(&output).unwrap_or_default();
+                let map = text
+                    .lines()
+                    .filter_map(|l| l.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                run.outputs.insert(id.to_string(), map);
+            }
+            if code != 0 {
+                run.code = code;
+                return run;
+            }
+        }
+        run
+    }
+
+    /// Runs a GitLab CI job: `before_script` then `script`, in one bash, with the project's
+    /// variables and the predefined ones a merge-request or branch pipeline has.
+    fn run_gitlab_job(&self, ci: &Value, job: &str, dir: &Path, vars: &[(&str, &str)]) -> JobRun {
+        let mut lines: Vec<String> = Vec::new();
+        for section in [&ci["default"]["before_script"], &ci[job]["script"]] {
+            for line in section.as_array().expect("script lines") {
+                lines.push(line.as_str().expect("a script line").to_string());
+            }
+        }
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(map) = ci["variables"].as_object() {
+            for (k, v) in map {
+                env.insert(k.clone(), v.as_str().expect("string variable").to_string());
+            }
+        }
+        for (k, v) in [
+            ("CI_PROJECT_DIR", dir.display().to_string().as_str()),
+            ("CI_API_V4_URL", "https://gitlab.example/api/v4"),
+            ("CI_PROJECT_ID", "42"),
+            ("GITLAB_API_TOKEN", "glpat-test"),
+        ]
+        .into_iter()
+        .chain(vars.iter().copied())
+        {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let (code, log) = self.bash(dir, &lines.join("\n"), &env);
+        JobRun {
+            code,
+            outputs: BTreeMap::new(),
+            log,
+        }
+    }
+
+    /// `simfleet plan` of a checkout, exit code only (2 = changes, 0 = none).
+    fn plan_exit(&self, dir: &Path) -> i32 {
+        let (code, log) = self.bash(
+            dir,
+            "simfleet plan fleet --detailed-exitcode > /dev/null",
+            &BTreeMap::from([("WHEREVER_SIM_TOKEN".to_string(), "sandbox".to_string())]),
+        );
+        assert!(code == 0 || code == 2, "plan failed: {log}");
+        code
+    }
+}
+
+/// The reviewer's fix for a blocked plan: allow the deactivation.
+fn allow_status_cuts(dir: &Path) {
+    let path = dir.join("fleet/simfleet.yaml");
+    let text = std::fs::read_to_string(&path).expect("simfleet.yaml");
+    assert!(text.contains("allow_status_cuts: false"), "{text}");
+    std::fs::write(
+        &path,
+        text.replace("allow_status_cuts: false", "allow_status_cuts: true"),
+    )
+    .expect("simfleet.yaml written");
+}
+
+/// The GitHub context of one run.
+struct GithubContext {
+    token: String,
+    sha: String,
+    dispatch_checksum: String,
+}
+
+/// Replaces the `${{ }}` expressions the workflow uses; any other expression fails the test,
+/// so a new one must be given a meaning here first.
+fn github_expand(
+    text: &str,
+    ctx: &GithubContext,
+    outputs: &BTreeMap<String, BTreeMap<String, String>>,
+) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("}}").expect("closed expression") + start;
+        let expr = rest[start + 3..end].trim();
+        let value = match expr {
+            "secrets.WHEREVER_SIM_TOKEN" => ctx.token.clone(),
+            "github.token" => "ghs_fake".into(),
+            "github.event.pull_request.number" => PR.into(),
+            "github.event.inputs.checksum" => ctx.dispatch_checksum.clone(),
+            _ => match expr
+                .strip_prefix("steps.")
+                .and_then(|e| e.split_once(".outputs."))
+            {
+                Some((id, key)) => outputs
+                    .get(id)
+                    .and_then(|o| o.get(key))
+                    .cloned()
+                    .unwrap_or_default(),
+                None => panic!("the test does not know the expression ${{{{ {expr} }}}}"),
+            },
+        };
+        out.push_str(&value);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Evaluates the `if:` forms the workflow uses: `steps.ID.outputs.KEY == 'VALUE'`.
+fn github_condition(cond: &str, outputs: &BTreeMap<String, BTreeMap<String, String>>) -> bool {
+    let (lhs, rhs) = cond
+        .split_once("==")
+        .unwrap_or_else(|| panic!("the test does not know the condition {cond:?}"));
+    let (id, key) = lhs
+        .trim()
+        .strip_prefix("steps.")
+        .and_then(|e| e.split_once(".outputs."))
+        .unwrap_or_else(|| panic!("the test does not know the condition {cond:?}"));
+    let want = rhs.trim().trim_matches('\'');
+    outputs.get(id).and_then(|o| o.get(key)).map(String::as_str) == Some(want)
+}
+
+fn yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(Path::new(REPO).join(path)).expect("example exists");
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path} is not YAML: {e}"))
+}
+
+fn apply_available() -> bool {
+    Command::new(env!("CARGO_BIN_EXE_simfleet"))
+        .args(["apply", "--help"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// The plan's markdown exactly as `show --format markdown --mask` renders it.
+fn shown_markdown(world: &World, dir: &Path) -> String {
+    let (code, log) = world.bash(
+        dir,
+        "simfleet show plan.json --format markdown --mask || [ $? -eq 3 ]",
+        &BTreeMap::new(),
+    );
+    assert_eq!(code, 0, "{log}");
+    log
+}
+
+fn checksum_of(dir: &Path) -> String {
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("plan.json")).expect("plan.json"))
+            .expect("plan JSON");
+    plan["checksum"].as_str().expect("checksum").to_string()
+}
+
+#[test]
+fn github_workflow_is_shaped_as_documented() {
+    let wf = yaml("examples/ci/github-actions.yml");
+    assert!(
+        wf["on"]["pull_request"].is_object(),
+        "runs on pull requests"
+    );
+    assert_eq!(wf["on"]["push"]["branches"][0], "main");
+    let apply = &wf["jobs"]["apply"];
+    assert_eq!(apply["concurrency"]["group"], "simfleet-apply");
+    assert_eq!(apply["concurrency"]["cancel-in-progress"], false);
+    assert!(
+        apply["if"]
+            .as_str()
+            .is_some_and(|c| c.contains("github.ref == 'refs/heads/main'")),
+        "only main is applied"
+    );
+    let scripts: Vec<&str> = wf["jobs"]["plan"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    let all = scripts.join("\n");
+    for needle in [
+        "simfleet validate",
+        "--out plan.json --detailed-exitcode",
+        "show plan.json --format markdown",
+        "show plan.json --format json",
+        "<!-- simfleet-plan",
+        "--method PATCH",
+    ] {
+        assert!(all.contains(needle), "the plan job lacks {needle}");
+    }
+    let apply_scripts: String = apply["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(apply_scripts.contains("simfleet apply plan.json --auto-approve --expect-checksum"));
+    // The token only ever comes from the secret, never a literal.
+    let text = std::fs::read_to_string(Path::new(REPO).join("examples/ci/github-actions.yml"))
+        .expect("workflow");
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("WHEREVER_SIM_TOKEN:"))
+    {
+        assert!(line.contains("${{ secrets.WHEREVER_SIM_TOKEN }}"), "{line}");
+    }
+}
+
+#[test]
+fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+
+    let pr = world.checkout_blocked("pr");
+    // First push: the example deactivates a SIM, which a guard stops. The plan is posted and
+    // the check fails.
+    let blocked = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(blocked.code, 3, "{}", blocked.log);
+    assert_eq!(
+        blocked.outputs["plan"].get("exitcode").map(String::as_str),
+        Some("3"),
+        "{:?}\n{}",
+        blocked.outputs,
+        blocked.log
+    );
+    let comments = world.comments(PR);
+    assert_eq!(comments.len(), 1, "{}", world.calls());
+    let title = comments[0].1.lines().nth(1).unwrap_or_default();
+    assert!(title.contains("blocked"), "titled blocked: {title}");
+
+    // Second push allows the deactivation: the same comment now shows the changes.
+    allow_status_cuts(&pr);
+    let first = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(first.code, 0, "{}", first.log);
+    assert_eq!(
+        first.outputs["plan"]["exitcode"], "2",
+        "the demo plan has changes"
+    );
+    let comments = world.comments(PR);
+    assert_eq!(comments.len(), 1, "edited, not added: {}", world.calls());
+    let (id, body) = &comments[0];
+    let checksum = checksum_of(&pr);
+    assert!(body.starts_with(&format!("<!-- simfleet-plan checksum={checksum} -->\n")));
+    let markdown = shown_markdown(&world, &pr);
+    assert!(
+        body.contains(&markdown),
+        "the comment is the plan's markdown"
+    );
+    let title = markdown.lines().next().unwrap_or_default();
+    assert!(
+        title.contains("SIMs changing") && !title.contains("blocked"),
+        "titled with the outcome: {title}"
+    );
+    assert!(body.len() < 65_536, "GitHub's comment limit");
+    // Masked: no changing SIM's full ICCID is in the comment.
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(pr.join("plan.json")).expect("plan"))
+            .expect("plan JSON");
+    for change in plan["changes"].as_array().expect("changes") {
+        let iccid = change["iccid"].as_str().expect("iccid");
+        assert!(!body.contains(iccid), "{iccid} is not masked");
+    }
+    assert!(pr.join("simfleet-plan.json").is_file());
+
+    // A new push: the same comment is edited, and an identical plan gives an identical comment.
+    let again = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(again.code, 0, "{}", again.log);
+    let comments_after = world.comments(PR);
+    assert_eq!(
+        comments_after.len(),
+        1,
+        "still one comment: {}",
+        world.calls()
+    );
+    assert_eq!(&comments_after[0].0, id, "edited in place");
+    assert_eq!(&comments_after[0].1, body, "same plan, same comment");
+    assert!(
+        world.calls().contains("--method PATCH"),
+        "{}",
+        world.calls()
+    );
+
+    // The merge: plan again on main, apply only the approved checksum.
+    let main = world.checkout("main");
+    let merged = GithubContext {
+        sha: "feedbeef".into(),
+        ..ctx
+    };
+    if !apply_available() {
+        eprintln!("simfleet apply is not built in yet: checking the approved checksum step only");
+        let mut job = wf.clone();
+        let steps = job["jobs"]["apply"]["steps"].as_array_mut().expect("steps");
+        steps.pop();
+        let run = world.run_github_job(&job, "apply", &main, &merged);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(run.outputs["approved"]["checksum"], checksum);
+        return;
+    }
+    let run = world.run_github_job(&wf, "apply", &main, &merged);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(run.outputs["approved"]["checksum"], checksum);
+    assert!(run.log.contains("Apply complete"), "{}", run.log);
+    for change in plan["changes"].as_array().expect("changes") {
+        let iccid = change["iccid"].as_str().expect("iccid");
+        assert!(
+            !run.log.contains(iccid),
+            "the public apply log shows {iccid}"
+        );
+    }
+    assert_eq!(
+        world.plan_exit(&main),
+        0,
+        "after the apply the fleet matches the spec"
+    );
+}
+
+#[test]
+fn github_merge_refuses_a_plan_nobody_approved() {
+    if !apply_available() {
+        eprintln!("simfleet apply is not built in yet");
+        return;
+    }
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    let main = world.checkout("main");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "feedbeef".into(),
+        dispatch_checksum: format!("sha256:{}", "0".repeat(64)),
+    };
+    let run = world.run_github_job(&wf, "apply", &main, &ctx);
+    assert_ne!(
+        run.code, 0,
+        "a different checksum must not be applied: {}",
+        run.log
+    );
+    assert_eq!(world.plan_exit(&main), 2, "nothing was applied");
+}
+
+#[test]
+fn github_fork_pull_request_only_validates() {
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    let pr = world.checkout("fork");
+    let ctx = GithubContext {
+        token: String::new(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+    let run = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(run.outputs["plan"]["planned"], "false");
+    assert!(run.log.contains("forks get no secrets"), "{}", run.log);
+    assert!(
+        world.calls().is_empty(),
+        "nothing posted: {}",
+        world.calls()
+    );
+    assert!(!pr.join("plan.json").exists());
+
+    // A broken spec fails the check even without a token.
+    std::fs::write(
+        pr.join("fleet/broken.yaml"),
+        "rules:\n  - name: x\n    set: {status: nope}\n",
+    )
+    .expect("broken spec");
+    let run = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(run.code, 1, "{}", run.log);
+}
+
+#[test]
+fn gitlab_merge_request_gets_one_note_and_merge_applies_it() {
+    let world = World::new();
+    let ci = yaml("examples/ci/gitlab-ci.yml");
+    assert_eq!(ci["simfleet-apply"]["resource_group"], "simfleet-apply");
+    let mr = world.checkout("mr");
+    let vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_MERGE_REQUEST_IID", PR),
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+    ];
+    let first = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &vars);
+    assert_eq!(first.code, 0, "{}", first.log);
+    let second = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &vars);
+    assert_eq!(second.code, 0, "{}", second.log);
+    let notes = world.comments(PR);
+    assert_eq!(
+        notes.len(),
+        1,
+        "one note, edited in place: {}",
+        world.calls()
+    );
+    let checksum = checksum_of(&mr);
+    assert!(notes[0]
+        .1
+        .starts_with(&format!("<!-- simfleet-plan checksum={checksum} -->\n")));
+    assert!(notes[0].1.contains(&shown_markdown(&world, &mr)));
+    assert!(world.calls().contains("--request PUT"), "{}", world.calls());
+    assert!(mr.join("simfleet-plan.json").is_file());
+
+    // A fork's merge request has no variables: validate only, no note.
+    let fork = world.checkout("fork");
+    let run = world.run_gitlab_job(
+        &ci,
+        "simfleet-plan",
+        &fork,
+        &[("CI_MERGE_REQUEST_IID", "8"), ("WHEREVER_SIM_TOKEN", "")],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(world.comments("8").is_empty());
+
+    if !apply_available() {
+        eprintln!("simfleet apply is not built in yet");
+        return;
+    }
+    let main = world.checkout("main");
+    let run = world.run_gitlab_job(
+        &ci,
+        "simfleet-apply",
+        &main,
+        &[
+            ("WHEREVER_SIM_TOKEN", "sandbox"),
+            ("CI_COMMIT_SHA", "feedbeef"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(
+        world.plan_exit(&main),
+        0,
+        "after the apply the fleet matches the spec"
+    );
+}
