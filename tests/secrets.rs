@@ -72,10 +72,19 @@ fn token_from_the_environment_appears_nowhere() {
                 .args(["--endpoint", &sandbox.url, "--format", format, "--verbose"])
                 .arg("--out")
                 .arg(&out)
+                // JSON log lines with the JSON plan, text lines otherwise.
+                .args([
+                    "--log-format",
+                    if format == "json" { "json" } else { "text" },
+                ])
                 .env("WHEREVER_SIM_TOKEN", TOKEN)
-                .env("RUST_LOG", format!("simfleet={level},{level}"))
+                .env("SIMFLEET_LOG", level)
                 .env("RUST_BACKTRACE", "1"));
             assert!(r.code == 0 || r.code == 2, "plan failed: {}", r.stderr);
+            if *level == "trace" {
+                // The logs really were on: API requests and HTTP internals at TRACE.
+                assert!(r.stderr.lines().count() > 20, "no trace logs: {}", r.stderr);
+            }
             assert_no_token(&format!("plan stdout ({level}, {format})"), &r.stdout);
             assert_no_token(&format!("plan stderr ({level}, {format})"), &r.stderr);
             let saved = std::fs::read_to_string(&out).expect("plan saved");
@@ -86,10 +95,44 @@ fn token_from_the_environment_appears_nowhere() {
                     .arg(&out)
                     .args(["--format", show_format])
                     .env("WHEREVER_SIM_TOKEN", TOKEN)
-                    .env("RUST_LOG", level));
+                    .env("SIMFLEET_LOG", level));
                 assert_eq!(r.code, 0, "show failed: {}", r.stderr);
                 assert_no_token("show stdout", &r.stdout);
                 assert_no_token("show stderr", &r.stderr);
+            }
+        }
+    }
+    // export: a snapshot file and a spec directory written from the live fleet.
+    for (i, level) in ["info", "trace"].iter().enumerate() {
+        let snapshot_out = work.path().join(format!("export-{i}.json"));
+        let spec_out = work.path().join(format!("exported-spec-{i}"));
+        let r = run(simfleet_command()
+            .arg("export")
+            .arg("--snapshot")
+            .arg(&snapshot_out)
+            .args(["--endpoint", &sandbox.url])
+            .env("WHEREVER_SIM_TOKEN", TOKEN)
+            .env("SIMFLEET_LOG", level));
+        assert_eq!(r.code, 0, "export --snapshot failed: {}", r.stderr);
+        assert_no_token("export stdout", &r.stdout);
+        assert_no_token("export stderr", &r.stderr);
+        let written = std::fs::read_to_string(&snapshot_out).expect("snapshot written");
+        assert_no_token("the exported snapshot", &written);
+        let r = run(simfleet_command()
+            .arg("export")
+            .arg("--spec")
+            .arg(&spec_out)
+            .args(["--endpoint", &sandbox.url])
+            .env("WHEREVER_SIM_TOKEN", TOKEN)
+            .env("SIMFLEET_LOG", level));
+        assert_eq!(r.code, 0, "export --spec failed: {}", r.stderr);
+        assert_no_token("export --spec stdout", &r.stdout);
+        assert_no_token("export --spec stderr", &r.stderr);
+        for entry in std::fs::read_dir(&spec_out).expect("spec dir written") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                assert_no_token(&format!("exported {}", path.display()), &text);
             }
         }
     }
@@ -128,7 +171,7 @@ fn errors_never_contain_the_token() {
                 .arg(spec.path())
                 .args(["--endpoint", url, "--format", "json"])
                 .env("WHEREVER_SIM_TOKEN", TOKEN)
-                .env("RUST_LOG", level));
+                .env("SIMFLEET_LOG", level));
             assert_eq!(r.code, 1, "{name}: {}", r.stderr);
             assert!(r.stderr.contains("error:"), "{name}: {}", r.stderr);
             assert_no_token(&format!("{name} stderr"), &r.stderr);
@@ -160,7 +203,7 @@ fn token_file_is_used_and_world_readable_files_warn() {
         .arg(spec.path())
         .args(["--endpoint", &sandbox.url, "--token-file"])
         .arg(&private)
-        .env("RUST_LOG", "trace"));
+        .env("SIMFLEET_LOG", "trace"));
     assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
     assert!(!r.stderr.contains("readable by every user"), "{}", r.stderr);
     assert_no_token("stdout", &r.stdout);
@@ -171,7 +214,7 @@ fn token_file_is_used_and_world_readable_files_warn() {
         .arg(spec.path())
         .args(["--endpoint", &sandbox.url, "--token-file"])
         .arg(&public)
-        .env("RUST_LOG", "trace"));
+        .env("SIMFLEET_LOG", "trace"));
     assert!(r.code == 0 || r.code == 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("readable by every user") && r.stderr.contains("chmod 600"),
@@ -330,7 +373,7 @@ fn apply_never_shows_the_token() {
             .arg(spec.path())
             .args(["--endpoint", &sandbox.url, "--format", format])
             .env("WHEREVER_SIM_TOKEN", TOKEN)
-            .env("RUST_LOG", level)
+            .env("SIMFLEET_LOG", level)
             .env("RUST_BACKTRACE", "1"));
         assert_eq!(r.code, 0, "apply ({level}, {format}): {}", r.stderr);
         assert_no_token(&format!("apply stdout ({level}, {format})"), &r.stdout);
@@ -344,7 +387,7 @@ fn apply_never_shows_the_token() {
             .arg(spec.path())
             .args(["--endpoint", &wrong.url, "--format", format])
             .env("WHEREVER_SIM_TOKEN", TOKEN)
-            .env("RUST_LOG", level));
+            .env("SIMFLEET_LOG", level));
         assert_ne!(
             r.code, 0,
             "apply against a sandbox refusing the token succeeded"
