@@ -211,4 +211,3 @@ fn the_export_is_smaller_than_one_entry_per_sim_and_deterministic() {
     assert_eq!(a.files, b.files);
     assert!(a.bytes() < naive_size(&fleet.sims, &opts().fields));
 }
-
