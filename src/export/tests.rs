@@ -211,12 +211,3 @@ fn the_export_is_smaller_than_one_entry_per_sim_and_deterministic() {
     assert_eq!(a.files, b.files);
     assert!(a.bytes() < naive_size(&fleet.sims, &opts().fields));
 }
-
-#[test]
-#[ignore = "prints a sample export"]
-fn print_sample() {
-    let fleet = generate(300, 7);
-    for f in export_spec(&fleet.sims, &opts()).files {
-        println!("=== {}\n{}", f.path, f.text);
-    }
-}

@@ -8,10 +8,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use crate::api::{self, FetchOptions, FetchScope, SimFields};
+use crate::api::{FetchScope, SimFields};
 use crate::export::{self, ExportedSpec, GroupKey};
 use crate::fleet::{Sim, Snapshot, Transition, SNAPSHOT_FORMAT_VERSION};
 use crate::spec::Field;
@@ -177,35 +176,14 @@ async fn read_fleet(
 ) -> Result<(Vec<Sim>, Vec<Transition>), Error> {
     let client = &conn.client;
     let transitions = client.status_transitions().await?;
-    let bar = progress.then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "reading fleet {bar:30} {pos}/{len} SIMs ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let progress_fn: Option<api::ProgressFn> = bar.clone().map(|bar| {
-        Arc::new(move |done: u64, total: u64| {
-            bar.set_length(total);
-            bar.set_position(done);
-        }) as api::ProgressFn
-    });
-    let fetched = api::fetch_sims(
+    let fetched = super::plan::fetch_with_progress(
         client,
         FetchScope::Everything,
-        FetchOptions {
-            concurrency: concurrency.max(1),
-            fields: SimFields::All,
-            progress: progress_fn,
-        },
+        SimFields::All,
+        concurrency,
+        progress,
     )
     .await?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
     Ok((fetched.sims, transitions))
 }
 

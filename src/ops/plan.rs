@@ -312,35 +312,8 @@ async fn read_live(
         FetchScope::Everything => Coverage::Full,
         FetchScope::Filters(_) => Coverage::PushedDown,
     };
-    let bar = progress.then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "reading fleet {bar:30} {pos}/{len} SIMs ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let progress_fn: Option<api::ProgressFn> = bar.clone().map(|bar| {
-        Arc::new(move |done: u64, total: u64| {
-            bar.set_length(total);
-            bar.set_position(done);
-        }) as api::ProgressFn
-    });
-    let fetched = api::fetch_sims(
-        client,
-        scope,
-        FetchOptions {
-            concurrency,
-            fields: SimFields::Plan,
-            progress: progress_fn,
-        },
-    )
-    .await?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let fetched =
+        fetch_with_progress(client, scope, SimFields::Plan, concurrency, progress).await?;
     let note = format!(
         "read {} of {} SIMs{} in {} requests ({:.1}s, concurrency {concurrency})",
         fetched.sims.len(),
@@ -363,6 +336,47 @@ async fn read_live(
         },
         note,
     ))
+}
+
+/// Reads `scope` with the partitioned fetch, with a progress bar on an interactive terminal.
+/// Shared by `plan` and `export`.
+pub async fn fetch_with_progress(
+    client: &api::Client,
+    scope: FetchScope,
+    fields: SimFields,
+    concurrency: usize,
+    progress: bool,
+) -> Result<api::FetchedSims, Error> {
+    let bar = progress.then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "reading fleet {bar:30} {pos}/{len} SIMs ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress_fn: Option<api::ProgressFn> = bar.clone().map(|bar| {
+        Arc::new(move |done: u64, total: u64| {
+            bar.set_length(total);
+            bar.set_position(done);
+        }) as api::ProgressFn
+    });
+    let fetched = api::fetch_sims(
+        client,
+        scope,
+        FetchOptions {
+            concurrency: concurrency.max(1),
+            fields,
+            progress: progress_fn,
+        },
+    )
+    .await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(fetched)
 }
 
 /// Checks the spec against the live fleet before planning: every conflict between rules (for the

@@ -495,7 +495,7 @@ fn full_coverage_lists_the_unmanaged_sims_by_iccid() {
 
 /// Million-SIM build time: `cargo test --lib plan::tests::million -- --ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "slow: a measurement; cargo test --release --lib plan::tests::million -- --ignored --nocapture"]
 fn million_sim_plan_is_fast() {
     let n = 1_000_000u64;
     let sims: Vec<Sim> = (0..n)
