@@ -6,6 +6,9 @@
 //! independent simulator of the API that depends on `fleet` only. `ops` holds the commands'
 //! logic so that `main.rs` only parses arguments and maps outcomes to exit codes.
 
+// No unwrap()/expect() outside tests: data from files and the network must fail with an error.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod api;
 pub mod apply;
 pub mod error;

@@ -1,5 +1,8 @@
 //! simfleet's command line: parse arguments, run one command, map its outcome to an exit code.
 
+// No unwrap()/expect() outside tests: data from files and the network must fail with an error.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod commands;
 
 use std::process::ExitCode;
