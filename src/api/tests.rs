@@ -796,6 +796,9 @@ fn logs_never_show_the_token() {
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::with_default(subscriber, || {
+        // Other tests run in parallel without a subscriber, and tracing caches a call site as
+        // disabled when it first fires there: without this, the events below may be skipped.
+        tracing::callsite::rebuild_interest_cache();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
