@@ -6,43 +6,19 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
-use simfleet::sandbox::{demo_fleet, RunningSandbox, Sandbox, SandboxConfig};
+mod common;
 
-struct Served {
-    rt: tokio::runtime::Runtime,
-    sandbox: Option<RunningSandbox>,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(sandbox) = self.sandbox.take() {
-            self.rt.block_on(sandbox.shutdown());
-        }
-    }
-}
+use common::Served;
+use simfleet::sandbox::{demo_fleet, SandboxConfig};
 
 fn serve() -> Served {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sandbox = rt
-        .block_on(Sandbox::start(
-            SandboxConfig {
-                batch_rate: 100_000.0,
-                ..SandboxConfig::default()
-            },
-            demo_fleet(),
-        ))
-        .expect("sandbox starts");
-    let url = sandbox.url();
-    Served {
-        rt,
-        sandbox: Some(sandbox),
-        url,
-    }
+    Served::start(
+        SandboxConfig {
+            batch_rate: 100_000.0,
+            ..SandboxConfig::default()
+        },
+        demo_fleet(),
+    )
 }
 
 fn simfleet(dir: &Path, url: &str, args: &[&str]) -> (i32, String, String) {

@@ -11,25 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use simfleet::sandbox::{demo_fleet, RunningSandbox, Sandbox, SandboxConfig};
+mod common;
+
+use common::Served;
+use simfleet::sandbox::{demo_fleet, SandboxConfig};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 const PR: &str = "7";
 
 /// A sandbox serving the demo fleet, and the directories a job runs in.
 struct World {
-    rt: tokio::runtime::Runtime,
-    sandbox: Option<RunningSandbox>,
-    url: String,
+    served: Served,
     root: tempfile::TempDir,
-}
-
-impl Drop for World {
-    fn drop(&mut self) {
-        if let Some(sandbox) = self.sandbox.take() {
-            self.rt.block_on(sandbox.shutdown());
-        }
-    }
 }
 
 /// What one job run left behind.
@@ -49,21 +42,13 @@ impl World {
             jq.is_ok_and(|o| o.status.success()),
             "the CI workflow test needs jq on PATH (apt-get install jq / brew install jq)"
         );
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let sandbox = rt
-            .block_on(Sandbox::start(
-                SandboxConfig {
-                    batch_rate: 100_000.0,
-                    ..SandboxConfig::default()
-                },
-                demo_fleet(),
-            ))
-            .expect("sandbox starts");
-        let url = sandbox.url();
+        let served = Served::start(
+            SandboxConfig {
+                batch_rate: 100_000.0,
+                ..SandboxConfig::default()
+            },
+            demo_fleet(),
+        );
         let root = tempfile::tempdir().expect("temp dir");
         // The runner's tools: simfleet (the binary under test), and gh/curl faked.
         let bin = root.path().join("bin");
@@ -75,12 +60,7 @@ impl World {
             std::os::unix::fs::symlink(&fake, bin.join(tool)).expect("fake tool on PATH");
         }
         std::fs::create_dir_all(root.path().join("forge")).expect("forge dir");
-        World {
-            rt,
-            sandbox: Some(sandbox),
-            url,
-            root,
-        }
+        World { served, root }
     }
 
     /// A fresh checkout of examples/fleet without `allow_status_cuts`: the guard stops the
@@ -149,7 +129,7 @@ impl World {
             )
             .env("HOME", self.root.path())
             .env("FAKE_FORGE", self.forge())
-            .env("WHEREVER_SIM_ENDPOINT", &self.url)
+            .env("WHEREVER_SIM_ENDPOINT", &self.served.url)
             .env("CI", "true")
             .env("NO_COLOR", "1")
             // Every commit the fake forge is asked about came from pull request PR.

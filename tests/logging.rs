@@ -7,48 +7,24 @@ use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
-use simfleet::sandbox::{demo_fleet, RunningSandbox, Sandbox, SandboxConfig};
+mod common;
+
+use common::Served;
+use simfleet::sandbox::{demo_fleet, SandboxConfig};
 
 /// Distinctive enough that any leak, whole or in the usual header forms, is found.
 const TOKEN: &str = "tok-Zq81-unmistakable-7Hh3";
 
-struct Served {
-    rt: tokio::runtime::Runtime,
-    sandbox: Option<RunningSandbox>,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(sandbox) = self.sandbox.take() {
-            self.rt.block_on(sandbox.shutdown());
-        }
-    }
-}
-
 fn serve(fault_rate: f64) -> Served {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let sandbox = rt
-        .block_on(Sandbox::start(
-            SandboxConfig {
-                token: TOKEN.into(),
-                fault_rate,
-                seed: 3,
-                ..SandboxConfig::default()
-            },
-            demo_fleet(),
-        ))
-        .expect("sandbox starts");
-    let url = sandbox.url();
-    Served {
-        rt,
-        sandbox: Some(sandbox),
-        url,
-    }
+    Served::start(
+        SandboxConfig {
+            token: TOKEN.into(),
+            fault_rate,
+            seed: 3,
+            ..SandboxConfig::default()
+        },
+        demo_fleet(),
+    )
 }
 
 fn examples() -> String {

@@ -293,3 +293,42 @@ pub fn snapshot_file(dir: &Path, n: usize, seed: u64) -> PathBuf {
     std::io::Write::flush(&mut writer).expect("flush snapshot");
     path
 }
+
+/// A sandbox served inside the test process on a runtime of its own, for tests that need a
+/// configuration or fleet the CLI flags cannot give (a custom token, a batch rate, a fleet built
+/// in code). Shut down when dropped.
+pub struct Served {
+    pub rt: tokio::runtime::Runtime,
+    sandbox: Option<simfleet::sandbox::RunningSandbox>,
+    pub url: String,
+}
+
+impl Served {
+    pub fn start(
+        config: simfleet::sandbox::SandboxConfig,
+        fleet: simfleet::fleet::Snapshot,
+    ) -> Served {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let sandbox = rt
+            .block_on(simfleet::sandbox::Sandbox::start(config, fleet))
+            .expect("sandbox starts");
+        let url = sandbox.url();
+        Served {
+            rt,
+            sandbox: Some(sandbox),
+            url,
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            self.rt.block_on(sandbox.shutdown());
+        }
+    }
+}
