@@ -280,7 +280,7 @@ fn an_include_list_that_a_resume_empties_is_never_sent() {
 }
 
 #[test]
-#[ignore = "slow: run with --ignored"]
+#[ignore = "slow: ~45 s in debug (50,000-SIM apply); cargo test --test apply_faults -- --ignored"]
 fn fifty_thousand_sims_with_one_new_limit_take_fifty_batch_jobs() {
     let env = Env::new(fleet((0..50_000).map(sim_50k).collect()));
     let spec =

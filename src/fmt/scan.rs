@@ -53,6 +53,28 @@ enum Quote {
     Single,
 }
 
+/// One character inside a quoted scalar: the quote still open after it (`None` once it closes).
+/// A backslash escapes the next character in double quotes; `''` is a quote in single quotes.
+fn close_quote(
+    open: Quote,
+    c: char,
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+) -> Option<Quote> {
+    match (open, c) {
+        (Quote::Double, '\\') => {
+            chars.next();
+            Some(open)
+        }
+        (Quote::Double, '"') => None,
+        (Quote::Single, '\'') if chars.peek().is_some_and(|(_, n)| *n == '\'') => {
+            chars.next();
+            Some(open)
+        }
+        (Quote::Single, '\'') => None,
+        _ => Some(open),
+    }
+}
+
 fn token_start(prev: Option<char>, depth: usize) -> bool {
     match prev {
         None => true,
@@ -73,22 +95,7 @@ pub(super) fn scan_line(content: &str) -> Result<Scanned<'_>, String> {
     let mut comment_at = None;
     while let Some((i, c)) = chars.next() {
         match quote {
-            Some(Quote::Double) => match c {
-                '\\' => {
-                    chars.next();
-                }
-                '"' => quote = None,
-                _ => {}
-            },
-            Some(Quote::Single) => {
-                if c == '\'' {
-                    if chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                        chars.next();
-                    } else {
-                        quote = None;
-                    }
-                }
-            }
+            Some(open) => quote = close_quote(open, c, &mut chars),
             None => match c {
                 '#' if prev.is_none_or(char::is_whitespace) => {
                     comment_at = Some(i);
@@ -134,22 +141,7 @@ pub(super) fn split_key(rest: &str) -> Option<(&str, &str)> {
     let mut chars = rest.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         match quote {
-            Some(Quote::Double) => match c {
-                '\\' => {
-                    chars.next();
-                }
-                '"' => quote = None,
-                _ => {}
-            },
-            Some(Quote::Single) => {
-                if c == '\'' {
-                    if chars.peek().is_some_and(|(_, n)| *n == '\'') {
-                        chars.next();
-                    } else {
-                        quote = None;
-                    }
-                }
-            }
+            Some(open) => quote = close_quote(open, c, &mut chars),
             None => match c {
                 '"' if token_start(prev, depth) => quote = Some(Quote::Double),
                 '\'' if token_start(prev, depth) => quote = Some(Quote::Single),
