@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod fmt;
 pub mod ops;
 pub mod outcome;
+pub mod parallel;
 pub mod plan;
 pub mod render;
 pub mod sandbox;

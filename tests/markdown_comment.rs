@@ -225,7 +225,7 @@ fn big_comment(n: usize, shuffle: bool) -> (String, String) {
                     f,
                     ResolvedValue {
                         value,
-                        origin: origin(&format!("rule-{rule}"), line),
+                        origin: origin(&format!("rule-{rule}"), line).into(),
                     },
                 );
             };

@@ -36,14 +36,14 @@ fn saved_plan() -> (tempfile::TempDir, std::path::PathBuf, Plan) {
                     Field::MonthlyDataLimit,
                     ResolvedValue {
                         value: DesiredValue::Limit(Limit::Value(500_000_000)),
-                        origin: origin.clone(),
+                        origin: origin.clone().into(),
                     },
                 ),
                 (
                     Field::Status,
                     ResolvedValue {
                         value: DesiredValue::Status(2),
-                        origin: origin.clone(),
+                        origin: origin.clone().into(),
                     },
                 ),
             ]),

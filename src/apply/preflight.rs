@@ -10,11 +10,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
-use serde_json::Value;
 
 use crate::api::{self, Client, FetchOptions, FetchScope};
 use crate::fleet::{SimFilter, StringFilter};
 use crate::plan::compare::live_value;
+use crate::plan::FieldValue;
 use crate::plan::recheck::{field_state, guards_for, FieldState};
 use crate::plan::{GuardResult, Guards, Plan};
 
@@ -34,9 +34,9 @@ pub struct StaleSim {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StaleField {
     pub field: String,
-    pub planned_from: Value,
-    pub planned_to: Value,
-    pub now: Option<Value>,
+    pub planned_from: FieldValue,
+    pub planned_to: FieldValue,
+    pub now: Option<FieldValue>,
 }
 
 impl fmt::Display for StaleSim {
@@ -124,8 +124,8 @@ pub async fn recheck(
                 iccid: change.iccid.clone(),
                 fields: vec![StaleField {
                     field: "iccid".into(),
-                    planned_from: Value::Null,
-                    planned_to: Value::Null,
+                    planned_from: FieldValue::Null,
+                    planned_to: FieldValue::Null,
                     now: None,
                 }],
             });

@@ -106,8 +106,8 @@ pub(crate) async fn verify(
                 code: None,
                 reason: why.clone(),
                 batch_job_id: None,
-                expected: Some(f.to.clone()),
-                found: Some(live_value(sim, f.field)),
+                expected: Some(f.to.to_json()),
+                found: Some(live_value(sim, f.field).to_json()),
             });
         }
     }

@@ -44,8 +44,109 @@ pub enum SnapshotError {
     },
     #[error("{path} has snapshot format_version {found}; this simfleet reads version {SNAPSHOT_FORMAT_VERSION}")]
     Version { path: String, found: u32 },
+    #[error("{path} is not a simfleet snapshot (format v1): SIM number {number} of `sims`: {source}")]
+    Sim {
+        path: String,
+        /// 1-based position in `sims`.
+        number: usize,
+        source: serde_json::Error,
+    },
     #[error("{path}: ICCID {iccid} appears more than once")]
     DuplicateIccid { path: String, iccid: String },
+}
+
+/// A snapshot whose header is parsed but whose SIMs are still JSON text, borrowed from the file's
+/// bytes.
+///
+/// This is how a plan reads a million-SIM snapshot: one fast pass finds where each SIM's text
+/// starts and ends (serde_json validates it on the way), then the SIMs are parsed one at a time,
+/// by as many threads as there are cores, and each is dropped as soon as the plan has looked at
+/// it. Parsing from memory is several times faster than from a reader, and no `Vec<Sim>` of the
+/// whole fleet ever exists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSnapshot<'a> {
+    format_version: u32,
+    #[serde(default)]
+    #[allow(dead_code)]
+    taken_at: Option<String>,
+    #[serde(default)]
+    transitions: Option<Vec<Transition>>,
+    #[serde(borrow)]
+    sims: Vec<&'a serde_json::value::RawValue>,
+}
+
+impl<'a> RawSnapshot<'a> {
+    /// Reads a snapshot file's bytes (to be split with [`RawSnapshot::parse`]).
+    pub fn read(path: &Path) -> Result<Vec<u8>, SnapshotError> {
+        std::fs::read(path).map_err(|source| SnapshotError::Read {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Checks the header and finds every SIM's text; `path` is only used in messages.
+    pub fn parse(bytes: &'a [u8], path: &str) -> Result<RawSnapshot<'a>, SnapshotError> {
+        let raw: RawSnapshot<'a> =
+            serde_json::from_slice(bytes).map_err(|source| SnapshotError::Parse {
+                path: path.to_string(),
+                source,
+            })?;
+        if raw.format_version != SNAPSHOT_FORMAT_VERSION {
+            return Err(SnapshotError::Version {
+                path: path.to_string(),
+                found: raw.format_version,
+            });
+        }
+        Ok(raw)
+    }
+
+    /// Number of SIMs.
+    pub fn len(&self) -> usize {
+        self.sims.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sims.is_empty()
+    }
+
+    /// The transition table, if the snapshot has one.
+    pub fn transitions(&self) -> Option<&[Transition]> {
+        self.transitions.as_deref()
+    }
+
+    /// Parses SIM `index` (0-based) with the same rules as [`Snapshot::load`].
+    pub fn sim(&self, index: usize, path: &str) -> Result<Sim, SnapshotError> {
+        let text = self.sims.get(index).map_or("null", |raw| raw.get());
+        serde_json::from_str(text).map_err(|source| SnapshotError::Sim {
+            path: path.to_string(),
+            number: index + 1,
+            source,
+        })
+    }
+
+    /// The first ICCID that appears twice, if any. Reads only the ICCIDs; a caller that saw the
+    /// SIMs in strictly ascending order already knows there is none.
+    pub fn duplicate_iccid(&self, path: &str) -> Result<Option<String>, SnapshotError> {
+        #[derive(Deserialize)]
+        struct IccidOnly<'s> {
+            #[serde(borrow)]
+            iccid: std::borrow::Cow<'s, str>,
+        }
+        let mut seen = std::collections::HashSet::with_capacity(self.sims.len());
+        for (index, raw) in self.sims.iter().enumerate() {
+            let sim: IccidOnly<'_> =
+                serde_json::from_str(raw.get()).map_err(|source| SnapshotError::Sim {
+                    path: path.to_string(),
+                    number: index + 1,
+                    source,
+                })?;
+            if !seen.insert(sim.iccid.clone()) {
+                return Ok(Some(sim.iccid.into_owned()));
+            }
+        }
+        Ok(None)
+    }
 }
 
 impl Snapshot {
@@ -216,6 +317,43 @@ mod tests {
         let trimmed = Snapshot::load_trimmed(&path, |s| s.apn = None).unwrap();
         assert_eq!(trimmed.sims[0].apn, None);
         assert_eq!(trimmed.sims[0].iccid, "1");
+    }
+
+    #[test]
+    fn raw_snapshots_read_what_the_derive_reads() {
+        let raw = RawSnapshot::parse(ONE.as_bytes(), "s.json").unwrap();
+        let full = Snapshot::from_json(ONE, "s.json").unwrap();
+        assert_eq!(raw.len(), 1);
+        assert_eq!(raw.sim(0, "s.json").unwrap(), full.sims[0]);
+        assert_eq!(raw.transitions(), None);
+        assert_eq!(raw.duplicate_iccid("s").unwrap(), None);
+        let twice = r#"{"format_version": 1, "sims": [{"iccid": "1", "statusid": 2, "providerid": 5},
+            {"iccid": "2", "statusid": 2, "providerid": 5}, {"iccid": "1", "statusid": 2, "providerid": 5}]}"#;
+        let raw = RawSnapshot::parse(twice.as_bytes(), "s").unwrap();
+        assert_eq!(raw.duplicate_iccid("s").unwrap(), Some("1".to_string()));
+    }
+
+    #[test]
+    fn raw_snapshots_refuse_what_the_derive_refuses() {
+        for bad in [
+            r#"{"format_version": 1, "sims": [], "extra": 1}"#,
+            r#"{"sims": []}"#,
+            r#"{"format_version": 1}"#,
+            r#"{"format_version": 2, "sims": []}"#,
+            r#"{"format_version": 1, "sims": []} trailing"#,
+            r#"{"format_version": 1, "format_version": 1, "sims": []}"#,
+            r#"{"format_version": 1, "sims": [{"iccid": "1", "statusid": 2, "providerid": 5}, ]}"#,
+        ] {
+            assert!(RawSnapshot::parse(bad.as_bytes(), "s").is_err(), "{bad}");
+        }
+        // A SIM's own errors show when it is parsed, with its position.
+        let bad_sim = r#"{"format_version": 1, "sims": [{"iccid": "1", "statusid": 2, "providerid": 5},
+            {"iccid": "2", "statusid": 2}]}"#;
+        let raw = RawSnapshot::parse(bad_sim.as_bytes(), "s").unwrap();
+        assert!(raw.sim(0, "s").is_ok());
+        let message = raw.sim(1, "s").unwrap_err().to_string();
+        assert!(message.contains("SIM number 2"), "{message}");
+        assert!(message.contains("providerid"), "{message}");
     }
 
     #[test]

@@ -5,14 +5,16 @@
 //! directory) and the tests call [`make_plan`] rather than repeating the wiring. Reading the
 //! fleet is the only part that talks to the network; everything after it is pure.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::api::{self, BatchJobStatus, FetchOptions, FetchScope, SimFields};
-use crate::fleet::{Coverage, LiveFleet, SimFilter, Snapshot};
-use crate::plan::{self, Guards, Plan, PlanError, PlanInput};
+use crate::fleet::{Coverage, LiveFleet, RawSnapshot, Sim, SimFilter, SnapshotError};
+use crate::plan::{Guards, PartialPlan, Plan, PlanError, PlanInput, TransitionSet};
 use crate::render::{self, MarkdownOptions, TextOptions};
 use crate::spec::{self, Matcher};
 use crate::{Error, Outcome};
@@ -84,9 +86,47 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
         None => None,
     };
 
-    let live = match &opts.source {
+    let guards = Guards {
+        max_changes: opts.max_changes.or(config.max_changes),
+        max_percent: opts.max_percent.or(config.max_percent),
+        allow_status_cuts: opts.allow_status_cuts || config.allow_status_cuts,
+        allow_irreversible: opts.allow_irreversible || config.allow_irreversible,
+    };
+    let mut plan = match &opts.source {
         LiveSource::Snapshot(path) => {
-            live_from_snapshot(Snapshot::load_trimmed(path, keep_plan_fields)?)
+            let shown = path.display().to_string();
+            let started = Instant::now();
+            let bytes = RawSnapshot::read(path)?;
+            let raw = RawSnapshot::parse(&bytes, &shown)?;
+            tracing::debug!(sims = raw.len(), bytes = bytes.len(), elapsed_ms = started.elapsed().as_millis() as u64, "snapshot split into SIMs");
+            let table = raw.transitions().map(TransitionSet::new);
+            let pass = decide_every_sim(&spec, target.as_ref(), raw.len(), table.as_ref(), true, |i| {
+                raw.sim(i, &shown).map(Cow::Owned).map_err(Error::from)
+            })?;
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "every SIM decided");
+            if !pass.visited_in_order() {
+                if let Some(iccid) = raw.duplicate_iccid(&shown)? {
+                    return Err(SnapshotError::DuplicateIccid { path: shown, iccid }.into());
+                }
+            }
+            // The snapshot's text is no longer needed: free it before the plan grows its actions.
+            let sims_total = raw.len() as u64;
+            let transitions = raw.transitions().map(<[_]>::to_vec);
+            drop(raw);
+            drop(bytes);
+            let plan = pass.finish(&PlanInput {
+                sims: &[],
+                desired: &[],
+                sims_total,
+                coverage: Coverage::Full,
+                transitions: transitions.as_deref(),
+                running_batch_jobs: &[],
+                guards,
+                spec_digest: spec.digest(),
+                updates_per_request: 1,
+            });
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "actions grouped, checksum computed");
+            plan
         }
         LiveSource::Api(connect) => {
             let mut connect = connect.clone();
@@ -99,37 +139,28 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
             conn.close().await;
             let (live, note) = result?;
             notes.push(note);
-            live
+            let table = live.transitions.as_deref().map(TransitionSet::new);
+            let pass = decide_every_sim(
+                &spec,
+                target.as_ref(),
+                live.sims.len(),
+                table.as_ref(),
+                live.coverage == Coverage::Full,
+                |i| Ok(Cow::Borrowed(&live.sims[i])),
+            )?;
+            pass.finish(&PlanInput {
+                sims: &[],
+                desired: &[],
+                sims_total: live.sims_total,
+                coverage: live.coverage.clone(),
+                transitions: live.transitions.as_deref(),
+                running_batch_jobs: &live.running_batch_jobs,
+                guards,
+                spec_digest: spec.digest(),
+                updates_per_request: 1,
+            })
         }
-    };
-
-    check_resolution(&spec, &live, target.as_ref())?;
-    // With --target only the selected SIMs are in view (a copy of just those).
-    let targeted: Option<Vec<crate::fleet::Sim>> = target
-        .as_ref()
-        .map(|t| live.sims.iter().filter(|s| t.matches(s)).cloned().collect());
-    let sims = targeted.as_deref().unwrap_or(&live.sims);
-    let guards = Guards {
-        max_changes: opts.max_changes.or(config.max_changes),
-        max_percent: opts.max_percent.or(config.max_percent),
-        allow_status_cuts: opts.allow_status_cuts || config.allow_status_cuts,
-        allow_irreversible: opts.allow_irreversible || config.allow_irreversible,
-    };
-    // Resolved on the fly: only changing SIMs keep desired state (see plan::build_resolving).
-    let mut plan = plan::build_resolving(
-        PlanInput {
-            sims,
-            desired: &[],
-            sims_total: live.sims_total,
-            coverage: live.coverage.clone(),
-            transitions: live.transitions.as_deref(),
-            running_batch_jobs: &live.running_batch_jobs,
-            guards,
-            spec_digest: spec.digest(),
-            updates_per_request: 1,
-        },
-        |sim| spec.resolve(sim).ok().flatten(),
-    )
+    }
     .map_err(Error::Plan)?;
     plan.generated_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
     Ok(MadePlan { plan, notes })
@@ -155,7 +186,9 @@ pub async fn run(
             made.plan.checksum
         );
     }
+    let started = Instant::now();
     print_plan(&made.plan, render_opts, out);
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "plan printed");
     Ok(made.plan.outcome())
 }
 
@@ -248,31 +281,91 @@ pub fn write_atomically_with(
     Ok(())
 }
 
-/// Drops what no plan reads (usage counters, session and network details) from a SIM read from a
-/// snapshot; what stays is what `api::SimFields::Plan` asks the API for.
-fn keep_plan_fields(sim: &mut crate::fleet::Sim) {
-    sim.activation_timestamp = None;
-    sim.in_session_since = None;
-    sim.monthly_data_volume = None;
-    sim.monthly_sms_mo = None;
-    sim.monthly_sms_mt = None;
-    sim.monthly_voice_mo = None;
-    sim.previous_month_data_volume = None;
-    sim.nwc = None;
-    sim.apn = None;
-    sim.ip_address = None;
-}
-
-fn live_from_snapshot(snapshot: Snapshot) -> LiveFleet {
-    let mut sims = snapshot.sims;
-    sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
-    LiveFleet {
-        sims_total: sims.len() as u64,
-        sims,
-        coverage: Coverage::Full,
-        transitions: snapshot.transitions,
-        running_batch_jobs: Vec::new(),
+/// The per-SIM pass of a plan, on every core: each SIM in view (all, or those `--target`
+/// selects) is resolved against the spec once and decided, and dropped unless it changes. Every
+/// conflict between rules and every `sims:` entry that the fleet lacks is reported, all together.
+/// `sim(i)` yields SIM `i` of `n`, borrowed from a fetched fleet or parsed from a snapshot.
+fn decide_every_sim<'s, G>(
+    spec: &spec::Spec,
+    target: Option<&Matcher>,
+    n: usize,
+    table: Option<&TransitionSet>,
+    list_unmanaged: bool,
+    sim: G,
+) -> Result<PartialPlan, Error>
+where
+    G: Fn(usize) -> Result<Cow<'s, Sim>, Error> + Sync,
+{
+    struct Run {
+        plan: PartialPlan,
+        conflicts: Vec<spec::Conflict>,
+        entries_found: Vec<String>,
+        error: Option<Error>,
     }
+    let entries: HashSet<&str> = spec.sim_entry_iccids().map(|(iccid, _)| iccid).collect();
+    let runs = crate::parallel::fold_runs(
+        n,
+        || Run {
+            plan: PartialPlan::new(list_unmanaged),
+            conflicts: Vec::new(),
+            entries_found: Vec::new(),
+            error: None,
+        },
+        |run, i| {
+            if run.error.is_some() {
+                return;
+            }
+            let sim = match sim(i) {
+                Ok(sim) => sim,
+                Err(e) => {
+                    run.error = Some(e);
+                    return;
+                }
+            };
+            if target.is_some_and(|t| !t.matches(&sim)) {
+                return;
+            }
+            if entries.contains(sim.iccid.as_str()) {
+                run.entries_found.push(sim.iccid.clone());
+            }
+            let resolution = match spec.resolve_borrowed(&sim) {
+                Ok(resolution) => resolution,
+                Err(conflict) => {
+                    run.conflicts.push(conflict);
+                    return;
+                }
+            };
+            if let Err(e) = run.plan.visit_resolution(&sim, resolution, table) {
+                run.error = Some(Error::Plan(e));
+            }
+        },
+    );
+    let mut plan = PartialPlan::new(list_unmanaged);
+    let mut conflicts = Vec::new();
+    let mut found = HashSet::new();
+    for run in runs {
+        if let Some(e) = run.error {
+            return Err(e);
+        }
+        plan.merge(run.plan);
+        conflicts.extend(run.conflicts);
+        found.extend(run.entries_found);
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::Conflicts(conflicts));
+    }
+    // With --target only part of the fleet is in view: entries outside it are not checked.
+    if target.is_none() {
+        let missing: Vec<String> = spec
+            .sim_entry_iccids()
+            .filter(|(iccid, _)| !found.contains(*iccid))
+            .map(|(iccid, origin)| format!("{iccid} ({})", origin.location()))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Plan(PlanError::UnknownIccids(missing)));
+        }
+    }
+    Ok(plan)
 }
 
 /// Reads the fleet through the API: the transition table, running batch jobs, and the SIMs —
@@ -377,39 +470,4 @@ pub async fn fetch_with_progress(
         bar.finish_and_clear();
     }
     Ok(fetched)
-}
-
-/// Checks the spec against the live fleet before planning: every conflict between rules (for the
-/// SIMs in view) and every `sims:` entry that the fleet lacks is an error, all reported together.
-/// Resolution here borrows and allocates nothing, so this pass is cheap on large fleets.
-fn check_resolution(
-    spec: &spec::Spec,
-    live: &LiveFleet,
-    target: Option<&Matcher>,
-) -> Result<(), Error> {
-    let conflicts: Vec<spec::Conflict> = live
-        .sims
-        .iter()
-        .filter(|s| target.is_none_or(|t| t.matches(s)))
-        .filter_map(|sim| spec.resolve_borrowed(sim).err())
-        .collect();
-    if !conflicts.is_empty() {
-        return Err(Error::Conflicts(conflicts));
-    }
-    // With --target only part of the fleet is in view: entries outside it are not checked.
-    if target.is_none() {
-        let missing: Vec<String> = spec
-            .sim_entry_iccids()
-            .filter(|(iccid, _)| {
-                live.sims
-                    .binary_search_by(|s| s.iccid.as_str().cmp(iccid))
-                    .is_err()
-            })
-            .map(|(iccid, origin)| format!("{iccid} ({})", origin.location()))
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::Plan(PlanError::UnknownIccids(missing)));
-        }
-    }
-    Ok(())
 }

@@ -24,7 +24,9 @@
 //! `0` = unlimited in batch jobs, `Some(None)` = explicit `null` (no limit) for updateSim SMS and
 //! voice limits, `""` to erase a text field.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -315,11 +317,14 @@ type PhaseCalls = (Vec<Action>, Vec<UpdateSimAction>);
 /// One batch job per exact set of changes (and per 1000 SIMs): each SIM is in one job.
 fn by_change_set<'a>(
     phase: u8,
-    groups: BTreeMap<BatchKey<'a>, Vec<(&'a str, usize)>>,
+    groups: ChangeSetGroups<'a>,
     phase_changes: &[Vec<(Field, &'a DesiredValue)>],
 ) -> PhaseCalls {
     let mut batches = Vec::new();
     let mut updates = Vec::new();
+    // Hashed while grouping a million SIMs, ordered once here so the plan is deterministic.
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (key, mut members) in groups {
         if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(&key) {
             for (iccid, index) in members {
@@ -331,7 +336,10 @@ fn by_change_set<'a>(
             }
             continue;
         }
-        members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        // Already in ICCID order when the SIMs were (the usual case): no need to sort again.
+        if !members.windows(2).all(|w| w[0].0 <= w[1].0) {
+            members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        }
         let changes = batch_changes(&key);
         for chunk in members.chunks(MAX_BATCH_ICCIDS) {
             batches.push(Action::BatchJob(BatchAction {
@@ -350,17 +358,14 @@ fn by_change_set<'a>(
 /// updateSim per SIM.
 fn by_field<'a>(
     phase: u8,
+    groups: FieldGroups<'a>,
     keys: &[(&'a str, BatchKey<'a>)],
     phase_changes: &[Vec<(Field, &'a DesiredValue)>],
 ) -> PhaseCalls {
-    let mut groups: BTreeMap<(Field, BatchValue<'a>), Vec<usize>> = BTreeMap::new();
-    for (index, (_, key)) in keys.iter().enumerate() {
-        for entry in key {
-            groups.entry(*entry).or_default().push(index);
-        }
-    }
     let mut batches = Vec::new();
     let mut left: BTreeMap<usize, BatchKey<'a>> = BTreeMap::new();
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for ((field, value), members) in groups {
         let single = [(field, value)];
         if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(&single) {
@@ -370,7 +375,9 @@ fn by_field<'a>(
             continue;
         }
         let mut iccids: Vec<&str> = members.iter().map(|&i| keys[i].0).collect();
-        iccids.sort_unstable();
+        if !iccids.windows(2).all(|w| w[0] <= w[1]) {
+            iccids.sort_unstable();
+        }
         let changes = batch_changes(&single);
         for chunk in iccids.chunks(MAX_BATCH_ICCIDS) {
             batches.push(Action::BatchJob(BatchAction {
@@ -391,6 +398,53 @@ fn by_field<'a>(
     (batches, updates)
 }
 
+/// SIMs (by index into the phase's keys) per (field, value).
+type FieldGroups<'a> = HashMap<(Field, BatchValue<'a>), Vec<usize>>;
+
+/// SIMs (ICCID, index into the phase's changes) per exact set of batch changes.
+type ChangeSetGroups<'a> = HashMap<BatchKey<'a>, Vec<(&'a str, usize)>>;
+
+fn field_groups<'a>(keys: &[(&'a str, BatchKey<'a>)]) -> FieldGroups<'a> {
+    let mut groups: FieldGroups<'a> = HashMap::new();
+    for (index, (_, key)) in keys.iter().enumerate() {
+        for entry in key {
+            groups.entry(*entry).or_default().push(index);
+        }
+    }
+    groups
+}
+
+/// Calls [`by_change_set`] would make, without making them.
+fn count_by_change_set(groups: &ChangeSetGroups<'_>) -> usize {
+    groups
+        .iter()
+        .map(|(key, members)| {
+            if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(key) {
+                members.len()
+            } else {
+                members.len().div_ceil(MAX_BATCH_ICCIDS)
+            }
+        })
+        .sum()
+}
+
+/// Calls [`by_field`] would make, without making them: its batch jobs, plus one updateSim per
+/// SIM with a change left alone in its (field, value).
+fn count_by_field(groups: &FieldGroups<'_>, sims: usize) -> usize {
+    let mut left = vec![false; sims];
+    let mut batches = 0;
+    for ((field, value), members) in groups {
+        if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(&[(*field, *value)]) {
+            for &index in members {
+                left[index] = true;
+            }
+        } else {
+            batches += members.len().div_ceil(MAX_BATCH_ICCIDS);
+        }
+    }
+    batches + left.iter().filter(|l| **l).count()
+}
+
 fn has_unlimited_data(key: &[(Field, BatchValue<'_>)]) -> bool {
     key.iter()
         .any(|(f, v)| *f == Field::MonthlyDataLimit && *v == BatchValue::Limit(0))
@@ -408,7 +462,7 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
     for phase in 0u8..=2 {
         // Batch groups, keyed by the exact set of changes; the first SIM's changes are kept to
         // build an updateSim if the group stays a singleton.
-        let mut groups: BTreeMap<BatchKey<'_>, Vec<(&str, usize)>> = BTreeMap::new();
+        let mut groups: ChangeSetGroups<'_> = HashMap::new();
         let mut updates: Vec<UpdateSimAction> = Vec::new();
         // Lower bound inputs: SIMs that must use updateSim, and n(field, value).
         let mut must_update = 0u64;
@@ -464,14 +518,16 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
             }
         }
 
-        let combined = by_change_set(phase, groups, &phase_changes);
-        let per_field = by_field(phase, &keys, &phase_changes);
-        // Whichever needs fewer calls; on a tie, one job per SIM set is easier to review.
+        // Whichever needs fewer calls; on a tie, one job per SIM set is easier to review. Both
+        // are counted first and only the winner is built: on a large fleet each is a million
+        // ICCIDs to copy.
+        let fields = field_groups(&keys);
         let (batches, singles) =
-            if per_field.0.len() + per_field.1.len() < combined.0.len() + combined.1.len() {
-                per_field
+            if count_by_field(&fields, keys.len()) < count_by_change_set(&groups) {
+                by_field(phase, fields, &keys, &phase_changes)
             } else {
-                combined
+                drop(fields);
+                by_change_set(phase, groups, &phase_changes)
             };
         updates.extend(singles);
         updates.sort_by(|a, b| a.iccid.cmp(&b.iccid));

@@ -6,7 +6,7 @@
 //! structural. These rules belong to the plan, not to `fleet`: the sandbox keeps its own storage
 //! rules and must not share this code.
 
-use serde_json::{json, Value};
+use super::value::FieldValue;
 
 use crate::fleet::{ImeiLock, Sim};
 use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit};
@@ -71,36 +71,82 @@ pub fn holds(field: Field, desired: &DesiredValue, sim: &Sim) -> bool {
 }
 
 /// The raw live value of a field, as the API returned it.
-pub fn live_value(sim: &Sim, field: Field) -> Value {
+pub fn live_value(sim: &Sim, field: Field) -> FieldValue {
     match field {
-        Field::Status => json!(sim.statusid),
+        Field::Status => FieldValue::from(sim.statusid),
         Field::MonthlyDataLimit
         | Field::MonthlySmsMoLimit
         | Field::MonthlySmsMtLimit
-        | Field::MonthlyVoiceMoLimit => live_limit(sim, field).map_or(Value::Null, Value::from),
+        | Field::MonthlyVoiceMoLimit => {
+            live_limit(sim, field).map_or(FieldValue::Null, FieldValue::Int)
+        }
         Field::CustomField1 | Field::EndCustomerLabel => {
-            live_text(sim, field).map_or(Value::Null, Value::from)
+            live_text(sim, field).map_or(FieldValue::Null, FieldValue::from)
         }
         Field::ImeiLock => match &sim.imei_lock {
-            None => Value::Null,
-            Some(lock) => json!({"enabled": lock.enabled, "imei": lock.imei}),
+            None => FieldValue::Null,
+            Some(lock) => FieldValue::ImeiLock {
+                enabled: lock.enabled,
+                imei: lock.imei.clone(),
+            },
         },
     }
 }
 
 /// The API value a desired value stands for: `null` for unlimited and none, an IMEI lock as
 /// `{"enabled", "imei"}` with `auto` = `{"enabled": true, "imei": null}`.
-pub fn desired_value(desired: &DesiredValue) -> Value {
+pub fn desired_value(desired: &DesiredValue) -> FieldValue {
     match desired {
-        DesiredValue::Status(id) => json!(id),
-        DesiredValue::Limit(Limit::Unlimited) => Value::Null,
-        DesiredValue::Limit(Limit::Value(v)) => json!(v),
-        DesiredValue::Text(text) => text.as_deref().map_or(Value::Null, Value::from),
-        DesiredValue::ImeiLock(ImeiLockSetting::Off) => json!({"enabled": false, "imei": null}),
-        DesiredValue::ImeiLock(ImeiLockSetting::Auto) => json!({"enabled": true, "imei": null}),
-        DesiredValue::ImeiLock(ImeiLockSetting::Imei(imei)) => {
-            json!({"enabled": true, "imei": imei})
+        DesiredValue::Status(id) => FieldValue::from(*id),
+        DesiredValue::Limit(Limit::Unlimited) => FieldValue::Null,
+        DesiredValue::Limit(Limit::Value(v)) => FieldValue::Int(*v),
+        DesiredValue::Text(text) => text.as_deref().map_or(FieldValue::Null, FieldValue::from),
+        DesiredValue::ImeiLock(ImeiLockSetting::Off) => FieldValue::ImeiLock {
+            enabled: false,
+            imei: None,
+        },
+        DesiredValue::ImeiLock(ImeiLockSetting::Auto) => FieldValue::ImeiLock {
+            enabled: true,
+            imei: None,
+        },
+        DesiredValue::ImeiLock(ImeiLockSetting::Imei(imei)) => FieldValue::ImeiLock {
+            enabled: true,
+            imei: Some(imei.clone()),
+        },
+    }
+}
+
+/// The desired value whose API form is `value` (the inverse of [`desired_value`] for a value of
+/// `field`'s kind): a plan's mutations are rebuilt from its changes' `to` values.
+pub fn desired_from_api(field: Field, value: &FieldValue) -> DesiredValue {
+    match (field, value) {
+        (Field::Status, FieldValue::Int(id)) => {
+            DesiredValue::Status(i32::try_from(*id).unwrap_or(i32::MAX))
         }
+        (
+            Field::MonthlyDataLimit
+            | Field::MonthlySmsMoLimit
+            | Field::MonthlySmsMtLimit
+            | Field::MonthlyVoiceMoLimit,
+            FieldValue::Int(n),
+        ) if *n > 0 => DesiredValue::Limit(Limit::Value(*n)),
+        (
+            Field::MonthlyDataLimit
+            | Field::MonthlySmsMoLimit
+            | Field::MonthlySmsMtLimit
+            | Field::MonthlyVoiceMoLimit,
+            _,
+        ) => DesiredValue::Limit(Limit::Unlimited),
+        (_, FieldValue::ImeiLock { enabled: false, .. }) => {
+            DesiredValue::ImeiLock(ImeiLockSetting::Off)
+        }
+        (_, FieldValue::ImeiLock { imei: None, .. }) => DesiredValue::ImeiLock(ImeiLockSetting::Auto),
+        (_, FieldValue::ImeiLock { imei: Some(imei), .. }) => {
+            DesiredValue::ImeiLock(ImeiLockSetting::Imei(imei.to_string()))
+        }
+        (Field::ImeiLock, _) => DesiredValue::ImeiLock(ImeiLockSetting::Off),
+        (_, FieldValue::Text(text)) => DesiredValue::Text(Some(text.to_string())),
+        (_, _) => DesiredValue::Text(None),
     }
 }
 
@@ -117,16 +163,22 @@ pub fn lowers_limit(live: Option<i64>, to: Limit) -> bool {
 /// none and of "no lock" write the same bytes, so a fingerprint does not change when the API
 /// merely re-spells a value. Usage counters are never part of it.
 pub(crate) fn write_normalised(sim: &Sim, field: Field, out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail.
+    use std::io::Write;
     out.extend_from_slice(field.name().as_bytes());
     out.push(b'=');
     match field {
-        Field::Status => out.extend_from_slice(sim.statusid.to_string().as_bytes()),
+        Field::Status => {
+            let _ = write!(out, "{}", sim.statusid);
+        }
         Field::MonthlyDataLimit
         | Field::MonthlySmsMoLimit
         | Field::MonthlySmsMtLimit
         | Field::MonthlyVoiceMoLimit => match live_limit(sim, field) {
             None | Some(0) => out.extend_from_slice(b"unlimited"),
-            Some(v) => out.extend_from_slice(v.to_string().as_bytes()),
+            Some(v) => {
+                let _ = write!(out, "{v}");
+            }
         },
         Field::CustomField1 | Field::EndCustomerLabel => match live_text(sim, field) {
             None | Some("") => out.extend_from_slice(b"none"),
@@ -153,11 +205,36 @@ pub(crate) fn write_normalised(sim: &Sim, field: Field, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn lock(enabled: bool, imei: Option<&str>) -> ImeiLock {
         ImeiLock {
             enabled,
             imei: imei.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn desired_values_come_back_from_their_api_form() {
+        let values = [
+            (Field::Status, DesiredValue::Status(2)),
+            (Field::Status, DesiredValue::Status(12)),
+            (Field::MonthlyDataLimit, DesiredValue::Limit(Limit::Value(1 << 20))),
+            (Field::MonthlyDataLimit, DesiredValue::Limit(Limit::Unlimited)),
+            (Field::MonthlySmsMoLimit, DesiredValue::Limit(Limit::Value(10))),
+            (Field::MonthlyVoiceMoLimit, DesiredValue::Limit(Limit::Unlimited)),
+            (Field::CustomField1, DesiredValue::Text(Some("truck".into()))),
+            (Field::CustomField1, DesiredValue::Text(Some(String::new()))),
+            (Field::EndCustomerLabel, DesiredValue::Text(None)),
+            (Field::ImeiLock, DesiredValue::ImeiLock(ImeiLockSetting::Off)),
+            (Field::ImeiLock, DesiredValue::ImeiLock(ImeiLockSetting::Auto)),
+            (
+                Field::ImeiLock,
+                DesiredValue::ImeiLock(ImeiLockSetting::Imei("490154203237518".into())),
+            ),
+        ];
+        for (field, value) in values {
+            assert_eq!(desired_from_api(field, &desired_value(&value)), value, "{field}");
         }
     }
 

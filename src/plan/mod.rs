@@ -20,6 +20,7 @@ mod file;
 mod model;
 pub mod recheck;
 pub mod status;
+mod value;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::fleet::{Coverage, LiveFleet, Sim, Transition};
 use crate::outcome::Outcome;
-use crate::spec::{DesiredSim, DesiredValue, ImeiLockSetting};
+use crate::spec::{DesiredSim, DesiredValue, ImeiLockSetting, Resolution, ResolvedValue};
 
 pub use actions::{
     Action, ActionPlan, BatchAction, BatchChanges, ImeiLockInput, SimWork, UpdateSimAction,
@@ -38,6 +39,7 @@ pub use model::{
     SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
+pub use value::FieldValue;
 
 // What a plan's readers (renderers, apply) need from the stages below, so they depend on `plan`
 // alone.
@@ -143,13 +145,13 @@ pub enum PlanError {
 /// decide the status table and the implied IMEI side effect) and the normalised value of every
 /// field in `fields`. Never usage counters. 128 bits of SHA-256, hex.
 pub fn fingerprint(sim: &Sim, fields: impl IntoIterator<Item = Field>) -> String {
-    let mut bytes = Vec::with_capacity(128);
-    bytes.extend_from_slice(
-        format!(
-            "iccid={}\nstatusid={}\nproviderid={}\n",
-            sim.iccid, sim.statusid, sim.providerid
-        )
-        .as_bytes(),
+    use std::io::Write;
+    let mut bytes = Vec::with_capacity(192);
+    // Writing into a Vec cannot fail.
+    let _ = write!(
+        bytes,
+        "iccid={}\nstatusid={}\nproviderid={}\n",
+        sim.iccid, sim.statusid, sim.providerid
     );
     for field in fields {
         if field != Field::Status {
@@ -178,10 +180,11 @@ pub fn sims_phrase(n: u64) -> String {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     out
 }
@@ -291,10 +294,11 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     }
 
     let table = input.transitions.map(TransitionSet::new);
-    let mut acc = Accumulator::default();
+    let mut acc = PartialPlan::new(false);
     for &(sim, desired) in &pairs {
-        acc.visit(sim, desired, table.as_ref())?;
+        acc.decide(sim, desired.fields.iter().map(|(f, r)| (*f, r)), table.as_ref())?;
     }
+    acc.sims_seen = input.sims.len() as u64;
     if input.coverage == Coverage::Full {
         let managed: std::collections::HashSet<&str> =
             pairs.iter().map(|(sim, _)| sim.iccid.as_str()).collect();
@@ -305,7 +309,7 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
             .map(|sim| sim.iccid.clone())
             .collect();
     }
-    Ok(acc.finish(&input))
+    acc.finish(&input)
 }
 
 /// Computes the plan like [`build`], but resolves each live SIM on the fly with `resolve`
@@ -318,48 +322,36 @@ where
     F: Fn(&Sim) -> Option<DesiredSim>,
 {
     let table = input.transitions.map(TransitionSet::new);
-    let mut acc = Accumulator::default();
-    let mut wrong_kind = Vec::new();
-    let mut previous: Option<&str> = None;
-    let mut sorted = true;
+    let mut acc = PartialPlan::new(input.coverage == Coverage::Full);
     for sim in input.sims {
-        sorted &= previous.is_none_or(|p| p < sim.iccid.as_str());
-        previous = Some(&sim.iccid);
-        let Some(desired) = resolve(sim) else {
-            if input.coverage == Coverage::Full {
-                acc.unmanaged.push(sim.iccid.clone());
-            }
-            continue;
-        };
-        let wrong = wrong_kinds(&desired);
-        if !wrong.is_empty() {
-            wrong_kind.extend(wrong);
-            continue;
-        }
-        acc.visit(sim, &desired, table.as_ref())?;
+        acc.visit(sim, resolve(sim).as_ref(), table.as_ref())?;
     }
-    if !wrong_kind.is_empty() {
-        return Err(PlanError::WrongKind(wrong_kind));
-    }
-    if !sorted {
-        // The plan lists SIMs by ICCID whatever order they were read in.
-        acc.sort();
-    }
-    Ok(acc.finish(&input))
+    acc.finish(&input)
 }
 
 /// Desired values whose type does not fit their field, as messages.
 fn wrong_kinds(d: &DesiredSim) -> Vec<String> {
-    d.fields
-        .iter()
-        .filter(|(f, r)| !kind_matches(**f, &r.value))
-        .map(|(f, r)| format!("{} {f} = {:?} ({})", d.iccid, r.value, r.origin))
+    wrong_kinds_of(&d.iccid, d.fields.iter().map(|(f, r)| (*f, r)))
+}
+
+fn wrong_kinds_of<'v>(
+    iccid: &str,
+    fields: impl Iterator<Item = (Field, &'v ResolvedValue)>,
+) -> Vec<String> {
+    fields
+        .filter(|(f, r)| !kind_matches(*f, &r.value))
+        .map(|(f, r)| format!("{iccid} {f} = {:?} ({})", r.value, r.origin))
         .collect()
 }
 
-/// Everything the per-SIM pass collects; turned into a [`Plan`] by [`Accumulator::finish`].
+/// What the per-SIM pass has decided for a run of SIMs, turned into a [`Plan`] by
+/// [`PartialPlan::finish`].
+///
+/// SIMs are independent of each other until actions are grouped, so a large fleet is split into
+/// contiguous runs decided on separate threads, and the runs are merged in order
+/// ([`PartialPlan::merge`]): the plan is the same as from one sequential pass.
 #[derive(Default)]
-struct Accumulator {
+pub struct PartialPlan {
     changes: Vec<SimChange>,
     blocked: Vec<BlockedChange>,
     pending: Vec<PendingStatus>,
@@ -367,23 +359,136 @@ struct Accumulator {
     skipped: Vec<SkippedSim>,
     /// SIMs read that no rule or entry applies to (listed only when the whole fleet was read).
     unmanaged: Vec<String>,
-    /// The mutations of each changing SIM (owned: with a resolver, desired state is dropped as
-    /// soon as its SIM is decided).
-    work: Vec<(String, Vec<(Field, DesiredValue)>)>,
+    list_unmanaged: bool,
     changes_per_field: BTreeMap<Field, u64>,
     field_changes: u64,
     implied_changes: u64,
     cut_sims: u64,
     retire_sims: u64,
     sims_managed: u64,
+    sims_seen: u64,
+    /// Desired values of the wrong type, as messages (a bug in resolution if ever non-empty).
+    wrong_kind: Vec<String>,
+    /// ICCID order of the SIMs seen: first, last, and whether every one was above the previous.
+    first: Option<String>,
+    last: Option<String>,
+    ascending: bool,
 }
 
-impl Accumulator {
-    /// Decides every managed field of one SIM.
-    fn visit(
+impl PartialPlan {
+    /// An empty run; `list_unmanaged` when the whole fleet is read (else unmanaged SIMs are only
+    /// a count).
+    pub fn new(list_unmanaged: bool) -> PartialPlan {
+        PartialPlan {
+            list_unmanaged,
+            ascending: true,
+            ..PartialPlan::default()
+        }
+    }
+
+    /// Looks at one live SIM: `desired` is what the spec wants of it (`None`: unmanaged).
+    pub fn visit(
         &mut self,
         sim: &Sim,
-        desired: &DesiredSim,
+        desired: Option<&DesiredSim>,
+        table: Option<&TransitionSet>,
+    ) -> Result<(), PlanError> {
+        self.visit_fields(
+            sim,
+            desired.map(|d| d.fields.iter().map(|(f, r)| (*f, r))),
+            table,
+        )
+    }
+
+    /// [`PartialPlan::visit`] with the spec's values borrowed rather than owned: what a pass over
+    /// a large fleet uses, so only the SIMs that change copy anything.
+    pub fn visit_resolution(
+        &mut self,
+        sim: &Sim,
+        resolution: Option<Resolution<'_>>,
+        table: Option<&TransitionSet>,
+    ) -> Result<(), PlanError> {
+        self.visit_fields(sim, resolution.as_ref().map(|r| r.iter()), table)
+    }
+
+    fn visit_fields<'v, I>(
+        &mut self,
+        sim: &Sim,
+        desired: Option<I>,
+        table: Option<&TransitionSet>,
+    ) -> Result<(), PlanError>
+    where
+        I: Iterator<Item = (Field, &'v ResolvedValue)> + Clone,
+    {
+        self.sims_seen += 1;
+        match &self.last {
+            Some(last) if last.as_str() >= sim.iccid.as_str() => self.ascending = false,
+            _ => {}
+        }
+        if self.first.is_none() {
+            self.first = Some(sim.iccid.clone());
+        }
+        // Only the last ICCID is kept: reuse its buffer.
+        match &mut self.last {
+            Some(last) => sim.iccid.clone_into(last),
+            None => self.last = Some(sim.iccid.clone()),
+        }
+        let Some(desired) = desired else {
+            if self.list_unmanaged {
+                self.unmanaged.push(sim.iccid.clone());
+            }
+            return Ok(());
+        };
+        let wrong = wrong_kinds_of(&sim.iccid, desired.clone());
+        if !wrong.is_empty() {
+            self.wrong_kind.extend(wrong);
+            return Ok(());
+        }
+        self.decide(sim, desired, table)
+    }
+
+    /// True when every SIM seen had a higher ICCID than the one before (so none was seen twice).
+    pub fn visited_in_order(&self) -> bool {
+        self.ascending
+    }
+
+    /// Appends a run of SIMs that comes after this one.
+    pub fn merge(&mut self, later: PartialPlan) {
+        self.ascending = self.ascending
+            && later.ascending
+            && match (&self.last, &later.first) {
+                (Some(last), Some(first)) => last < first,
+                _ => true,
+            };
+        if self.first.is_none() {
+            self.first = later.first;
+        }
+        if later.last.is_some() {
+            self.last = later.last;
+        }
+        self.changes.extend(later.changes);
+        self.blocked.extend(later.blocked);
+        self.pending.extend(later.pending);
+        self.held.extend(later.held);
+        self.skipped.extend(later.skipped);
+        self.unmanaged.extend(later.unmanaged);
+        for (field, n) in later.changes_per_field {
+            *self.changes_per_field.entry(field).or_insert(0) += n;
+        }
+        self.field_changes += later.field_changes;
+        self.implied_changes += later.implied_changes;
+        self.cut_sims += later.cut_sims;
+        self.retire_sims += later.retire_sims;
+        self.sims_managed += later.sims_managed;
+        self.sims_seen += later.sims_seen;
+        self.wrong_kind.extend(later.wrong_kind);
+    }
+
+    /// Decides every managed field of one SIM.
+    fn decide<'v>(
+        &mut self,
+        sim: &Sim,
+        desired: impl Iterator<Item = (Field, &'v ResolvedValue)>,
         table: Option<&TransitionSet>,
     ) -> Result<(), PlanError> {
         self.sims_managed += 1;
@@ -395,8 +500,8 @@ impl Accumulator {
             return Ok(());
         }
         let mut fields = Vec::new();
-        let mut mutations: Vec<(Field, DesiredValue)> = Vec::new();
-        for (&field, resolved) in &desired.fields {
+        let mut mutations: Vec<Field> = Vec::new();
+        for (field, resolved) in desired {
             let value = &resolved.value;
             if let DesiredValue::Status(want) = value {
                 match status::decide(sim.statusid, *want, sim.providerid, table)? {
@@ -451,7 +556,7 @@ impl Accumulator {
                 flags,
                 implied: false,
             });
-            mutations.push((field, value.clone()));
+            mutations.push(field);
             *self.changes_per_field.entry(field).or_insert(0) += 1;
             self.field_changes += 1;
         }
@@ -460,7 +565,7 @@ impl Accumulator {
         }
         // The reference: unlocking a SIM in IMEI unauthorized sets it to Activated. Unless the
         // plan moves its status first (phase 0), that is a status change the reviewer must see.
-        let status_moves = mutations.iter().any(|(f, _)| *f == Field::Status);
+        let status_moves = mutations.contains(&Field::Status);
         if sim.statusid == IMEI_UNAUTHORIZED && !status_moves {
             if let Some(unlock) = fields
                 .iter()
@@ -468,8 +573,8 @@ impl Accumulator {
             {
                 let implied = FieldChange {
                     field: Field::Status,
-                    from: serde_json::json!(IMEI_UNAUTHORIZED),
-                    to: serde_json::json!(ACTIVATED),
+                    from: FieldValue::from(IMEI_UNAUTHORIZED),
+                    to: FieldValue::from(ACTIVATED),
                     source: unlock.source.clone(),
                     flags: vec![RiskFlag::RestoresService],
                     implied: true,
@@ -480,10 +585,9 @@ impl Accumulator {
         }
         self.changes.push(SimChange {
             iccid: sim.iccid.clone(),
-            fingerprint: fingerprint(sim, mutations.iter().map(|(f, _)| *f)),
+            fingerprint: fingerprint(sim, mutations.iter().copied()),
             fields,
         });
-        self.work.push((sim.iccid.clone(), mutations));
         Ok(())
     }
 
@@ -494,20 +598,47 @@ impl Accumulator {
         self.pending.sort_by(|a, b| a.iccid.cmp(&b.iccid));
         self.held.sort_by(|a, b| a.iccid.cmp(&b.iccid));
         self.skipped.sort_by(|a, b| a.iccid.cmp(&b.iccid));
-        self.work.sort_by(|a, b| a.0.cmp(&b.0));
     }
 
-    fn finish(self, input: &PlanInput<'_>) -> Plan {
-        let work: Vec<SimWork<'_>> = self
-            .work
+    /// Groups the actions and totals everything up. `input` gives the fleet-wide figures
+    /// (`sims_total`, coverage, running jobs, guards, spec digest); its `sims` and `desired` are
+    /// not read: the SIMs were visited already.
+    pub fn finish(mut self, input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+        if !self.wrong_kind.is_empty() {
+            return Err(PlanError::WrongKind(self.wrong_kind));
+        }
+        if !self.ascending {
+            // The plan lists SIMs by ICCID whatever order they were read in.
+            self.sort();
+        }
+        let t0 = std::time::Instant::now();
+        // The calls are made from the changes themselves: each mutation's `to` is the API form
+        // of its desired value, so nothing of the spec has to be kept per SIM until now.
+        let mutations: Vec<Vec<(Field, DesiredValue)>> = self
+            .changes
             .iter()
-            .map(|(iccid, mutations)| SimWork {
-                iccid,
+            .map(|change| {
+                change
+                    .fields
+                    .iter()
+                    .filter(|f| !f.implied)
+                    .map(|f| (f.field, compare::desired_from_api(f.field, &f.to)))
+                    .collect()
+            })
+            .collect();
+        let work: Vec<SimWork<'_>> = self
+            .changes
+            .iter()
+            .zip(&mutations)
+            .map(|(change, mutations)| SimWork {
+                iccid: &change.iccid,
                 changes: mutations.iter().map(|(f, v)| (*f, v)).collect(),
             })
             .collect();
         let grouped = actions::group(&work, input.updates_per_request);
         drop(work);
+        drop(mutations);
+        eprintln!("TIMING group {:?}", t0.elapsed());
 
         let sims_managed = self.sims_managed;
         let sims_changing = self.changes.len() as u64;
@@ -521,10 +652,7 @@ impl Accumulator {
         );
         let warnings = warnings(input.running_batch_jobs, &self.skipped, &self.held);
         let (sims_unmanaged, unmanaged_is_count) = match input.coverage {
-            Coverage::Full => (
-                (input.sims.len() as u64).saturating_sub(sims_managed),
-                false,
-            ),
+            Coverage::Full => (self.sims_seen.saturating_sub(sims_managed), false),
             Coverage::PushedDown => (input.sims_total.saturating_sub(sims_managed), true),
         };
 
@@ -535,7 +663,7 @@ impl Accumulator {
             generated_at: None,
             summary: Summary {
                 sims_total: input.sims_total,
-                sims_seen: input.sims.len() as u64,
+                sims_seen: self.sims_seen,
                 sims_managed,
                 sims_unmanaged,
                 unmanaged_is_count,
@@ -563,8 +691,10 @@ impl Accumulator {
             spec_digest: input.spec_digest.clone(),
             checksum: String::new(),
         };
+        eprintln!("TIMING before checksum {:?}", t0.elapsed());
         plan.checksum = plan.compute_checksum();
-        plan
+        eprintln!("TIMING checksum {:?}", t0.elapsed());
+        Ok(plan)
     }
 }
 

@@ -5,14 +5,15 @@
 //! deterministic order (ICCID, then field) so the checksum does not depend on fetch order.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::spec::{Field, Origin};
 
 use super::actions::Action;
+use super::value::FieldValue;
 
 /// The plan format this build reads and writes (`format_version`).
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -107,12 +108,14 @@ pub struct FieldChange {
     #[schemars(with = "FieldSchema")]
     pub field: Field,
     /// The live value as read (`0` or `null` as the API returned it).
-    pub from: Value,
+    #[schemars(with = "serde_json::Value")]
+    pub from: FieldValue,
     /// The API value: bytes/counts/seconds, `null` for unlimited or none, status id, IMEI lock as
     /// `{"enabled", "imei"}` (auto = `{"enabled": true, "imei": null}`).
-    pub to: Value,
+    #[schemars(with = "serde_json::Value")]
+    pub to: FieldValue,
     #[schemars(with = "OriginSchema")]
-    pub source: Origin,
+    pub source: Arc<Origin>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<RiskFlag>,
     /// True for a side effect of another change (not a mutation of its own).
@@ -149,10 +152,12 @@ pub struct BlockedChange {
     pub iccid: String,
     #[schemars(with = "FieldSchema")]
     pub field: Field,
-    pub from: Value,
-    pub to: Value,
+    #[schemars(with = "serde_json::Value")]
+    pub from: FieldValue,
+    #[schemars(with = "serde_json::Value")]
+    pub to: FieldValue,
     #[schemars(with = "OriginSchema")]
-    pub source: Origin,
+    pub source: Arc<Origin>,
     pub reason: String,
 }
 
@@ -164,7 +169,7 @@ pub struct PendingStatus {
     pub statusid: i32,
     pub desired: i32,
     #[schemars(with = "OriginSchema")]
-    pub source: Origin,
+    pub source: Arc<Origin>,
 }
 
 /// A SIM the provider deactivated, which a status rule must not re-activate.
@@ -175,7 +180,7 @@ pub struct HeldStatus {
     pub statusid: i32,
     pub desired: i32,
     #[schemars(with = "OriginSchema")]
-    pub source: Origin,
+    pub source: Arc<Origin>,
     pub reason: String,
 }
 

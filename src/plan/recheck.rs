@@ -8,7 +8,7 @@
 //! wanted status (13, 14, 17, 11) counts as converging. Guards are re-evaluated here too, with
 //! the flags `apply` runs with rather than those the plan was made with.
 
-use serde_json::Value;
+use super::value::FieldValue;
 
 use crate::fleet::Sim;
 use crate::spec::Field;
@@ -39,7 +39,7 @@ impl FieldState {
 }
 
 /// The plan's value and the live one, compared as the rules of meaning say.
-fn same(field: Field, planned: &Value, live: &Value) -> bool {
+fn same(field: Field, planned: &FieldValue, live: &FieldValue) -> bool {
     match field {
         Field::MonthlyDataLimit
         | Field::MonthlySmsMoLimit
@@ -58,22 +58,18 @@ fn same(field: Field, planned: &Value, live: &Value) -> bool {
 }
 
 /// `null` and `0` are both unlimited.
-fn limit(value: &Value) -> Option<i64> {
+fn limit(value: &FieldValue) -> Option<i64> {
     value.as_i64().filter(|v| *v != 0)
 }
 
 /// `null` and `""` are both none.
-fn text(value: &Value) -> Option<&str> {
+fn text(value: &FieldValue) -> Option<&str> {
     value.as_str().filter(|s| !s.is_empty())
 }
 
 /// `(enabled, imei)`; `null` and a disabled lock are both "no lock".
-fn lock(value: &Value) -> (bool, Option<&str>) {
-    let enabled = value
-        .get("enabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    (enabled, value.get("imei").and_then(Value::as_str))
+fn lock(value: &FieldValue) -> (bool, Option<&str>) {
+    value.imei_lock().unwrap_or((false, None))
 }
 
 /// Where `change` stands on `sim`.
@@ -128,19 +124,19 @@ mod tests {
     use super::*;
     use crate::fleet::ImeiLock;
     use crate::spec::{Origin, OriginKind};
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn change(field: Field, from: Value, to: Value) -> FieldChange {
         FieldChange {
             field,
-            from,
-            to,
-            source: Origin {
+            from: serde_json::from_value(from).unwrap(),
+            to: serde_json::from_value(to).unwrap(),
+            source: std::sync::Arc::new(Origin {
                 file: "fleet/a.yaml".into(),
                 line: 1,
                 col: 1,
                 kind: OriginKind::Rule { name: "r".into() },
-            },
+            }),
             flags: Vec::new(),
             implied: false,
         }

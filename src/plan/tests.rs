@@ -41,7 +41,7 @@ pub(crate) fn want(n: u64, fields: &[(Field, DesiredValue)]) -> DesiredSim {
                     *f,
                     ResolvedValue {
                         value: v.clone(),
-                        origin: origin("r", 10 + i as u32),
+                        origin: origin("r", 10 + i as u32).into(),
                     },
                 )
             })
@@ -183,7 +183,7 @@ fn unknown_sims_entry_is_an_error_naming_every_iccid() {
     );
     d.fields
         .values_mut()
-        .for_each(|v| v.origin.kind = OriginKind::SimEntry { iccid: iccid(7) });
+        .for_each(|v| std::sync::Arc::make_mut(&mut v.origin).kind = OriginKind::SimEntry { iccid: iccid(7) });
     let e = want(
         8,
         &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))],
@@ -278,7 +278,7 @@ fn imei_unlock_on_status_20_implies_activation() {
     assert!(fields[0].implied);
     assert_eq!(
         (fields[0].from.clone(), fields[0].to.clone()),
-        (json!(20), json!(2))
+        (FieldValue::Int(20), FieldValue::Int(2))
     );
     assert_eq!(fields[0].flags, vec![RiskFlag::RestoresService]);
     assert_eq!(fields[1].flags, vec![RiskFlag::ImeiUnlock]);
@@ -391,6 +391,62 @@ fn checksum_ignores_input_order_and_timestamps() {
     let mut i = input(&sims, &desired, Some(&t));
     i.spec_digest = "sha256:other".into();
     assert_ne!(build(i).expect("plan").checksum, a.checksum);
+}
+
+#[test]
+fn checksum_covers_every_part_of_every_change_and_survives_a_file_round_trip() {
+    let sims: Vec<Sim> = (1..=20).map(|n| sim(n, 2)).collect();
+    let desired: Vec<DesiredSim> = (1..=20)
+        .map(|n| {
+            want(
+                n,
+                &[
+                    (
+                        Field::MonthlyDataLimit,
+                        DesiredValue::Limit(Limit::Value(n as i64 % 3 + 1)),
+                    ),
+                    (Field::CustomField1, DesiredValue::Text(Some("x".into()))),
+                ],
+            )
+        })
+        .collect();
+    let p = plan(&sims, &desired);
+    assert!(p.changes.len() > 2);
+    // Loaded from its file, every change has its own copy of its source: same checksum.
+    let loaded = Plan::from_file_json(&p.to_file_json()).expect("loads");
+    assert_eq!(loaded.checksum, p.checksum);
+    assert!(!std::sync::Arc::ptr_eq(
+        &loaded.changes[0].fields[0].source,
+        &loaded.changes[1].fields[0].source
+    ));
+    type Edit = fn(&mut Plan);
+    let edits: [(&str, Edit); 10] = [
+        ("iccid", |p| p.changes[0].iccid.push('0')),
+        ("fingerprint", |p| p.changes[0].fingerprint.push('0')),
+        ("from", |p| p.changes[0].fields[0].from = FieldValue::Int(999)),
+        ("to", |p| p.changes[1].fields[1].to = FieldValue::Null),
+        ("field", |p| p.changes[0].fields[0].field = Field::MonthlySmsMtLimit),
+        ("source", |p| {
+            std::sync::Arc::make_mut(&mut p.changes[2].fields[0].source).line += 1
+        }),
+        ("flags", |p| p.changes[0].fields[0].flags.push(RiskFlag::StatusCut)),
+        ("implied", |p| p.changes[0].fields[0].implied ^= true),
+        ("order", |p| p.changes.swap(0, 1)),
+        ("a SIM less", |p| {
+            p.changes.pop();
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut edited = p.clone();
+        edit(&mut edited);
+        assert_ne!(edited.compute_checksum(), p.checksum, "{what}");
+    }
+    // Two sources swapped between changes is a different plan too.
+    let mut swapped = p.clone();
+    let first = swapped.changes[0].fields[0].source.clone();
+    swapped.changes[0].fields[0].source = swapped.changes[0].fields[1].source.clone();
+    swapped.changes[0].fields[1].source = first;
+    assert_ne!(swapped.compute_checksum(), p.checksum);
 }
 
 #[test]

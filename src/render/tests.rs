@@ -86,8 +86,8 @@ fn fixture_plan() -> Plan {
         ],
     );
     for v in d.fields.values_mut() {
-        v.origin.file = "fleet/sims.yaml".into();
-        v.origin.kind = OriginKind::SimEntry { iccid: iccid(11) };
+        std::sync::Arc::make_mut(&mut v.origin).file = "fleet/sims.yaml".into();
+        std::sync::Arc::make_mut(&mut v.origin).kind = OriginKind::SimEntry { iccid: iccid(11) };
     }
     desired.push(d);
     // 12: unmanaged.
@@ -244,9 +244,9 @@ fn large_plan(n: u64) -> Plan {
             fingerprint: String::new(),
             fields: vec![FieldChange {
                 field: Field::MonthlyDataLimit,
-                from: serde_json::json!(1_000 + (i % 5_000)),
-                to: serde_json::json!(1),
-                source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32),
+                from: crate::plan::FieldValue::Int(1_000 + (i % 5_000) as i64),
+                to: crate::plan::FieldValue::Int(1),
+                source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32).into(),
                 flags: vec![RiskFlag::LoweredLimit],
                 implied: false,
             }],
@@ -256,9 +256,9 @@ fn large_plan(n: u64) -> Plan {
         .map(|i| BlockedChange {
             iccid: iccid(i),
             field: Field::Status,
-            from: serde_json::json!(3),
-            to: serde_json::json!(2),
-            source: origin("activate", 3),
+            from: crate::plan::FieldValue::Int(3),
+            to: crate::plan::FieldValue::Int(2),
+            source: origin("activate", 3).into(),
             reason: format!("reason {}", i % 1000),
         })
         .collect();

@@ -5,11 +5,12 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use foldhash::{HashMap, HashMapExt, HashSet};
+
 
 use crate::plan::status_label;
 use crate::plan::{Field, Origin};
-use crate::plan::{FieldChange, Plan, RiskFlag};
+use crate::plan::{FieldChange, FieldValue, Plan, RiskFlag};
 
 /// Keeps the last 4 characters of an identifier and stars the rest.
 pub fn mask(id: &str) -> String {
@@ -100,7 +101,7 @@ fn limit(field: Field, n: i64) -> String {
 }
 
 /// A plan value (from or to) of `field`, for people.
-pub fn value(field: Field, v: &Value, masked: bool) -> String {
+pub fn value(field: Field, v: &FieldValue, masked: bool) -> String {
     match field {
         Field::Status => match v.as_i64() {
             Some(id) => i32::try_from(id)
@@ -112,32 +113,27 @@ pub fn value(field: Field, v: &Value, masked: bool) -> String {
         | Field::MonthlySmsMoLimit
         | Field::MonthlySmsMtLimit
         | Field::MonthlyVoiceMoLimit => match v {
-            Value::Null => "unlimited".into(),
-            _ => match v.as_i64() {
-                Some(0) => "unlimited (0)".into(),
-                Some(n) => limit(field, n),
-                None => v.to_string(),
-            },
+            FieldValue::Null => "unlimited".into(),
+            FieldValue::Int(0) => "unlimited (0)".into(),
+            FieldValue::Int(n) => limit(field, *n),
+            _ => v.to_string(),
         },
         Field::CustomField1 | Field::EndCustomerLabel => match v {
-            Value::Null => "none".into(),
-            Value::String(s) if s.is_empty() => "none (\"\")".into(),
-            Value::String(s) => format!("{:?}", text(s, masked)),
+            FieldValue::Null => "none".into(),
+            FieldValue::Text(s) if s.is_empty() => "none (\"\")".into(),
+            FieldValue::Text(s) => format!("{:?}", text(s, masked)),
             _ => v.to_string(),
         },
         Field::ImeiLock => match v {
-            Value::Null => "off".into(),
-            Value::Object(o) => {
-                let enabled = o.get("enabled").and_then(Value::as_bool).unwrap_or(false);
-                match (enabled, o.get("imei").and_then(Value::as_str)) {
-                    (false, _) => "off".into(),
-                    (true, None) => "auto".into(),
-                    (true, Some(imei)) => format!(
-                        "IMEI {}",
-                        if masked { mask(imei) } else { imei.to_string() }
-                    ),
-                }
-            }
+            FieldValue::Null => "off".into(),
+            FieldValue::ImeiLock { enabled, imei } => match (enabled, imei) {
+                (false, _) => "off".into(),
+                (true, None) => "auto".into(),
+                (true, Some(imei)) => format!(
+                    "IMEI {}",
+                    if masked { mask(imei) } else { imei.to_string() }
+                ),
+            },
             _ => v.to_string(),
         },
     }
@@ -169,15 +165,24 @@ pub struct ChangeGroup<'a> {
 /// Groups every field change of the plan by (field, from → to, source), ordered by field, then
 /// by number of SIMs (largest first), then by source and values, so output is deterministic.
 pub fn change_groups(plan: &Plan) -> Vec<ChangeGroup<'_>> {
-    let mut groups: BTreeMap<(Field, String, String, &Origin, bool), ChangeGroup<'_>> =
-        BTreeMap::new();
+    // Keyed by reference: a million-SIM plan has millions of changes but few groups, so values
+    // are only spelled out (for ordering) once per group. Sources are numbered once per distinct
+    // origin: changes from one rule usually share one `Arc`, so most lookups hash a pointer.
+    type Key<'a> = (Field, &'a FieldValue, &'a FieldValue, usize, bool);
+    let mut groups: HashMap<Key<'_>, ChangeGroup<'_>> = HashMap::new();
+    let mut by_pointer: HashMap<*const Origin, usize> = HashMap::new();
+    let mut by_value: HashMap<&Origin, usize> = HashMap::new();
     for sim in &plan.changes {
         for change in &sim.fields {
+            let next = by_value.len();
+            let source = *by_pointer
+                .entry(std::sync::Arc::as_ptr(&change.source))
+                .or_insert_with(|| *by_value.entry(&*change.source).or_insert(next));
             let key = (
                 change.field,
-                change.from.to_string(),
-                change.to.to_string(),
-                &change.source,
+                &change.from,
+                &change.to,
+                source,
                 change.implied,
             );
             groups
@@ -190,14 +195,19 @@ pub fn change_groups(plan: &Plan) -> Vec<ChangeGroup<'_>> {
                 .push(&sim.iccid);
         }
     }
-    let mut out: Vec<ChangeGroup<'_>> = groups.into_values().collect();
-    out.sort_by(|a, b| {
-        a.change
-            .field
-            .cmp(&b.change.field)
-            .then(b.iccids.len().cmp(&a.iccids.len()))
+    let mut out: Vec<(String, String, ChangeGroup<'_>)> = groups
+        .into_values()
+        .map(|g| (g.change.from.to_string(), g.change.to.to_string(), g))
+        .collect();
+    out.sort_by(|(a_from, a_to, a), (b_from, b_to, b)| {
+        (a.change.field, std::cmp::Reverse(a.iccids.len()))
+            .cmp(&(b.change.field, std::cmp::Reverse(b.iccids.len())))
+            .then_with(|| a_from.cmp(b_from))
+            .then_with(|| a_to.cmp(b_to))
+            .then_with(|| a.change.source.cmp(&b.change.source))
+            .then_with(|| a.change.implied.cmp(&b.change.implied))
     });
-    out
+    out.into_iter().map(|(_, _, g)| g).collect()
 }
 
 /// `N SIM` / `N SIMs`.
@@ -213,7 +223,7 @@ pub fn sims(n: usize) -> String {
 pub fn action_lines(plan: &Plan) -> Vec<String> {
     // A SIM may be in several calls of one phase (one batch job per field value), so SIMs are
     // counted once per phase.
-    let mut per_phase: BTreeMap<u8, (usize, usize, std::collections::BTreeSet<&str>)> =
+    let mut per_phase: BTreeMap<u8, (usize, usize, HashSet<&str>)> =
         BTreeMap::new();
     for action in &plan.actions {
         let entry = per_phase.entry(action.phase()).or_default();
@@ -245,6 +255,10 @@ pub fn action_lines(plan: &Plan) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fv(v: serde_json::Value) -> FieldValue {
+        serde_json::from_value(v).unwrap()
+    }
     use serde_json::json;
 
     #[test]
@@ -258,28 +272,28 @@ mod tests {
 
     #[test]
     fn values_read_naturally() {
-        assert_eq!(value(Field::Status, &json!(5), false), "Deactivated (5)");
+        assert_eq!(value(Field::Status, &fv(json!(5)), false), "Deactivated (5)");
         assert_eq!(
-            value(Field::MonthlyDataLimit, &json!(null), false),
+            value(Field::MonthlyDataLimit, &fv(json!(null)), false),
             "unlimited"
         );
         assert_eq!(
-            value(Field::MonthlyDataLimit, &json!(0), false),
+            value(Field::MonthlyDataLimit, &fv(json!(0)), false),
             "unlimited (0)"
         );
         assert_eq!(
-            value(Field::MonthlyVoiceMoLimit, &json!(600), false),
+            value(Field::MonthlyVoiceMoLimit, &fv(json!(600)), false),
             "600 s"
         );
-        assert_eq!(value(Field::EndCustomerLabel, &json!(null), false), "none");
+        assert_eq!(value(Field::EndCustomerLabel, &fv(json!(null)), false), "none");
         assert_eq!(
-            value(Field::CustomField1, &json!("truck"), false),
+            value(Field::CustomField1, &fv(json!("truck")), false),
             "\"truck\""
         );
         assert_eq!(
             value(
                 Field::ImeiLock,
-                &json!({"enabled": true, "imei": null}),
+                &fv(json!({"enabled": true, "imei": null})),
                 false
             ),
             "auto"
@@ -287,12 +301,12 @@ mod tests {
         assert_eq!(
             value(
                 Field::ImeiLock,
-                &json!({"enabled": true, "imei": "356938035643809"}),
+                &fv(json!({"enabled": true, "imei": "356938035643809"})),
                 true
             ),
             "IMEI ***********3809"
         );
-        assert_eq!(value(Field::ImeiLock, &json!(null), false), "off");
+        assert_eq!(value(Field::ImeiLock, &fv(json!(null)), false), "off");
         assert_eq!(mask("89490000000000000015"), "****************0015");
     }
 
@@ -307,11 +321,11 @@ mod tests {
             "125 SIMs would change, more than max_changes = 100000; job 2147483647"
         );
         assert_eq!(
-            value(Field::CustomField1, &json!("driver +491761234567"), true),
+            value(Field::CustomField1, &fv(json!("driver +491761234567")), true),
             "\"driver +********4567\""
         );
         assert_eq!(
-            value(Field::EndCustomerLabel, &json!("ACME 4915112345678"), false),
+            value(Field::EndCustomerLabel, &fv(json!("ACME 4915112345678")), false),
             "\"ACME 4915112345678\""
         );
     }

@@ -201,7 +201,7 @@ impl<'a> FileCx<'a> {
                         field,
                         ResolvedValue {
                             value,
-                            origin: cx.origin(at, kind),
+                            origin: std::sync::Arc::new(cx.origin(at, kind)),
                         },
                     )),
                     Err(e) => cx.value_error(at, field.name(), e),

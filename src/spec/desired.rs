@@ -134,7 +134,9 @@ impl fmt::Display for Origin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolvedValue {
     pub value: DesiredValue,
-    pub origin: Origin,
+    /// Shared: a rule's origin is cited by every change it makes (millions in a large plan), so
+    /// citing it must not copy its strings.
+    pub origin: std::sync::Arc<Origin>,
 }
 
 /// Everything the spec wants for one SIM. Fields absent from `fields` are unmanaged and must

@@ -154,7 +154,7 @@ impl<'a> Resolution<'a> {
     }
 
     /// The managed fields, in [`Field::ALL`] order.
-    pub fn iter(&self) -> impl Iterator<Item = (Field, &'a ResolvedValue)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (Field, &'a ResolvedValue)> + Clone + '_ {
         Field::ALL
             .into_iter()
             .filter_map(|field| self.get(field).map(|value| (field, value)))
@@ -355,7 +355,7 @@ mod tests {
                         *f,
                         ResolvedValue {
                             value: v.clone(),
-                            origin: origin(name, line + 1),
+                            origin: std::sync::Arc::new(origin(name, line + 1)),
                         },
                     )
                 })
@@ -444,7 +444,7 @@ mod tests {
                 Field::MonthlyDataLimit,
                 ResolvedValue {
                     value: data(7),
-                    origin: entry_origin,
+                    origin: std::sync::Arc::new(entry_origin),
                 },
             )],
         );
