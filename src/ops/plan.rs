@@ -100,21 +100,23 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
             let raw = RawSnapshot::parse(&bytes, &shown)?;
             tracing::debug!(sims = raw.len(), bytes = bytes.len(), elapsed_ms = started.elapsed().as_millis() as u64, "snapshot split into SIMs");
             let table = raw.transitions().map(TransitionSet::new);
-            let pass = decide_every_sim(&spec, target.as_ref(), raw.len(), table.as_ref(), true, |i| {
+            let runs = decide_every_sim(&spec, target.as_ref(), raw.len(), table.as_ref(), true, |i| {
                 raw.sim(i, &shown).map(Cow::Owned).map_err(Error::from)
             })?;
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "every SIM decided");
-            if !pass.visited_in_order() {
+            let ascending = PartialPlan::in_order(&runs);
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "every SIM decided"); eprintln!("RSS {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM")).collect::<Vec<_>>().join(" "));
+            if !ascending {
                 if let Some(iccid) = raw.duplicate_iccid(&shown)? {
                     return Err(SnapshotError::DuplicateIccid { path: shown, iccid }.into());
                 }
             }
-            // The snapshot's text is no longer needed: free it before the plan grows its actions.
+            // The snapshot's text is no longer needed: free it before the runs are joined and
+            // the plan grows its actions.
             let sims_total = raw.len() as u64;
             let transitions = raw.transitions().map(<[_]>::to_vec);
             drop(raw);
             drop(bytes);
-            let plan = pass.finish(&PlanInput {
+            let plan = PartialPlan::concat(runs).finish(&PlanInput {
                 sims: &[],
                 desired: &[],
                 sims_total,
@@ -125,7 +127,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
                 spec_digest: spec.digest(),
                 updates_per_request: 1,
             });
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "actions grouped, checksum computed");
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "actions grouped, checksum computed"); eprintln!("RSS {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM")).collect::<Vec<_>>().join(" "));
             plan
         }
         LiveSource::Api(connect) => {
@@ -140,7 +142,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
             let (live, note) = result?;
             notes.push(note);
             let table = live.transitions.as_deref().map(TransitionSet::new);
-            let pass = decide_every_sim(
+            let runs = decide_every_sim(
                 &spec,
                 target.as_ref(),
                 live.sims.len(),
@@ -148,7 +150,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
                 live.coverage == Coverage::Full,
                 |i| Ok(Cow::Borrowed(&live.sims[i])),
             )?;
-            pass.finish(&PlanInput {
+            PartialPlan::concat(runs).finish(&PlanInput {
                 sims: &[],
                 desired: &[],
                 sims_total: live.sims_total,
@@ -292,7 +294,7 @@ fn decide_every_sim<'s, G>(
     table: Option<&TransitionSet>,
     list_unmanaged: bool,
     sim: G,
-) -> Result<PartialPlan, Error>
+) -> Result<Vec<PartialPlan>, Error>
 where
     G: Fn(usize) -> Result<Cow<'s, Sim>, Error> + Sync,
 {
@@ -340,14 +342,14 @@ where
             }
         },
     );
-    let mut plan = PartialPlan::new(list_unmanaged);
+    let mut plans = Vec::with_capacity(runs.len());
     let mut conflicts = Vec::new();
     let mut found = HashSet::new();
     for run in runs {
         if let Some(e) = run.error {
             return Err(e);
         }
-        plan.merge(run.plan);
+        plans.push(run.plan);
         conflicts.extend(run.conflicts);
         found.extend(run.entries_found);
     }
@@ -365,7 +367,7 @@ where
             return Err(Error::Plan(PlanError::UnknownIccids(missing)));
         }
     }
-    Ok(plan)
+    Ok(plans)
 }
 
 /// Reads the fleet through the API: the transition table, running batch jobs, and the SIMs —

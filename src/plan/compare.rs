@@ -87,7 +87,7 @@ pub fn live_value(sim: &Sim, field: Field) -> FieldValue {
             None => FieldValue::Null,
             Some(lock) => FieldValue::ImeiLock {
                 enabled: lock.enabled,
-                imei: lock.imei.clone(),
+                imei: lock.imei.as_deref().map(Box::from),
             },
         },
     }
@@ -111,7 +111,7 @@ pub fn desired_value(desired: &DesiredValue) -> FieldValue {
         },
         DesiredValue::ImeiLock(ImeiLockSetting::Imei(imei)) => FieldValue::ImeiLock {
             enabled: true,
-            imei: Some(imei.clone()),
+            imei: Some(imei.as_str().into()),
         },
     }
 }

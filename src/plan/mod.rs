@@ -16,6 +16,7 @@
 
 pub mod actions;
 pub mod compare;
+mod flags;
 mod file;
 mod model;
 pub mod recheck;
@@ -39,6 +40,7 @@ pub use model::{
     SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
+pub use flags::RiskFlags;
 pub use value::FieldValue;
 
 // What a plan's readers (renderers, apply) need from the stages below, so they depend on `plan`
@@ -240,17 +242,17 @@ fn kind_matches(field: Field, value: &DesiredValue) -> bool {
     )
 }
 
-fn risk_flags(field: Field, value: &DesiredValue, sim: &Sim) -> Vec<RiskFlag> {
+fn risk_flags(field: Field, value: &DesiredValue, sim: &Sim) -> RiskFlags {
     match value {
-        DesiredValue::Status(id) if CUTS.contains(id) => vec![RiskFlag::StatusCut],
-        DesiredValue::Status(id) if *id == IRREVERSIBLE => vec![RiskFlag::Irreversible],
+        DesiredValue::Status(id) if CUTS.contains(id) => RiskFlag::StatusCut.into(),
+        DesiredValue::Status(id) if *id == IRREVERSIBLE => RiskFlag::Irreversible.into(),
         DesiredValue::Limit(limit)
             if compare::lowers_limit(compare::live_limit(sim, field), *limit) =>
         {
-            vec![RiskFlag::LoweredLimit]
+            RiskFlag::LoweredLimit.into()
         }
-        DesiredValue::ImeiLock(ImeiLockSetting::Off) => vec![RiskFlag::ImeiUnlock],
-        _ => Vec::new(),
+        DesiredValue::ImeiLock(ImeiLockSetting::Off) => RiskFlag::ImeiUnlock.into(),
+        _ => RiskFlags::default(),
     }
 }
 
@@ -452,6 +454,31 @@ impl PartialPlan {
         self.ascending
     }
 
+    /// True when runs given in order saw their SIMs in strictly ascending ICCID order, one run
+    /// after another (so no ICCID was seen twice).
+    pub fn in_order(runs: &[PartialPlan]) -> bool {
+        runs.iter().all(PartialPlan::visited_in_order)
+            && runs
+                .iter()
+                .filter(|r| r.sims_seen > 0)
+                .collect::<Vec<_>>()
+                .windows(2)
+                .all(|w| w[0].last < w[1].first)
+    }
+
+    /// Joins runs of SIMs given in order, allocating each list once at its final size (growing
+    /// the first run's lists instead would copy them and briefly need both copies).
+    pub fn concat(runs: Vec<PartialPlan>) -> PartialPlan {
+        let list_unmanaged = runs.first().is_some_and(|r| r.list_unmanaged);
+        let mut joined = PartialPlan::new(list_unmanaged);
+        joined.changes = Vec::with_capacity(runs.iter().map(|r| r.changes.len()).sum());
+        joined.unmanaged = Vec::with_capacity(runs.iter().map(|r| r.unmanaged.len()).sum());
+        for run in runs {
+            joined.merge(run);
+        }
+        joined
+    }
+
     /// Appends a run of SIMs that comes after this one.
     pub fn merge(&mut self, later: PartialPlan) {
         self.ascending = self.ascending
@@ -542,10 +569,10 @@ impl PartialPlan {
                 continue;
             }
             let flags = risk_flags(field, value, sim);
-            if flags.contains(&RiskFlag::StatusCut) {
+            if flags.contains(RiskFlag::StatusCut) {
                 self.cut_sims += 1;
             }
-            if flags.contains(&RiskFlag::Irreversible) {
+            if flags.contains(RiskFlag::Irreversible) {
                 self.retire_sims += 1;
             }
             fields.push(FieldChange {
@@ -569,20 +596,22 @@ impl PartialPlan {
         if sim.statusid == IMEI_UNAUTHORIZED && !status_moves {
             if let Some(unlock) = fields
                 .iter()
-                .find(|f| f.field == Field::ImeiLock && f.flags.contains(&RiskFlag::ImeiUnlock))
+                .find(|f| f.field == Field::ImeiLock && f.flags.contains(RiskFlag::ImeiUnlock))
             {
                 let implied = FieldChange {
                     field: Field::Status,
                     from: FieldValue::from(IMEI_UNAUTHORIZED),
                     to: FieldValue::from(ACTIVATED),
                     source: unlock.source.clone(),
-                    flags: vec![RiskFlag::RestoresService],
+                    flags: RiskFlag::RestoresService.into(),
                     implied: true,
                 };
                 fields.insert(0, implied);
                 self.implied_changes += 1;
             }
         }
+        // Pushed one by one, `fields` has room for 4; a large plan holds a million of them.
+        fields.shrink_to_fit();
         self.changes.push(SimChange {
             iccid: sim.iccid.clone(),
             fingerprint: fingerprint(sim, mutations.iter().copied()),

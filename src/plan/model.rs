@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{Field, Origin};
 
 use super::actions::Action;
+use super::flags::RiskFlags;
 use super::value::FieldValue;
 
 /// The plan format this build reads and writes (`format_version`).
@@ -116,8 +117,9 @@ pub struct FieldChange {
     pub to: FieldValue,
     #[schemars(with = "OriginSchema")]
     pub source: Arc<Origin>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<RiskFlag>,
+    #[serde(default, skip_serializing_if = "RiskFlags::is_empty")]
+    #[schemars(with = "Vec<RiskFlag>")]
+    pub flags: RiskFlags,
     /// True for a side effect of another change (not a mutation of its own).
     #[serde(default, skip_serializing_if = "is_false")]
     pub implied: bool,

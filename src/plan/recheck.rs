@@ -100,7 +100,7 @@ pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
             .filter(|c| {
                 c.fields
                     .iter()
-                    .any(|f| !f.implied && f.flags.contains(&flag))
+                    .any(|f| !f.implied && f.flags.contains(flag))
             })
             .count() as u64
     };
@@ -137,7 +137,7 @@ mod tests {
                 col: 1,
                 kind: OriginKind::Rule { name: "r".into() },
             }),
-            flags: Vec::new(),
+            flags: crate::plan::RiskFlags::default(),
             implied: false,
         }
     }

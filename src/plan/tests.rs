@@ -280,8 +280,8 @@ fn imei_unlock_on_status_20_implies_activation() {
         (fields[0].from.clone(), fields[0].to.clone()),
         (FieldValue::Int(20), FieldValue::Int(2))
     );
-    assert_eq!(fields[0].flags, vec![RiskFlag::RestoresService]);
-    assert_eq!(fields[1].flags, vec![RiskFlag::ImeiUnlock]);
+    assert_eq!(fields[0].flags, RiskFlags::from(RiskFlag::RestoresService));
+    assert_eq!(fields[1].flags, RiskFlags::from(RiskFlag::ImeiUnlock));
     assert_eq!(p.summary.implied_changes, 1);
     assert_eq!(p.summary.field_changes, 1);
     assert_eq!(p.summary.api_calls, 1);
@@ -355,7 +355,7 @@ fn lowered_limits_and_unlocks_are_flagged() {
     let flags: Vec<Vec<RiskFlag>> = p.changes[0]
         .fields
         .iter()
-        .map(|f| f.flags.clone())
+        .map(|f| f.flags.iter().copied().collect())
         .collect();
     assert_eq!(
         flags,
@@ -429,7 +429,7 @@ fn checksum_covers_every_part_of_every_change_and_survives_a_file_round_trip() {
         ("source", |p| {
             std::sync::Arc::make_mut(&mut p.changes[2].fields[0].source).line += 1
         }),
-        ("flags", |p| p.changes[0].fields[0].flags.push(RiskFlag::StatusCut)),
+        ("flags", |p| p.changes[0].fields[0].flags.insert(RiskFlag::StatusCut)),
         ("implied", |p| p.changes[0].fields[0].implied ^= true),
         ("order", |p| p.changes.swap(0, 1)),
         ("a SIM less", |p| {
