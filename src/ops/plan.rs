@@ -104,7 +104,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
                 raw.sim(i, &shown).map(Cow::Owned).map_err(Error::from)
             })?;
             let ascending = PartialPlan::in_order(&runs);
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "every SIM decided"); eprintln!("RSS {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM")).collect::<Vec<_>>().join(" "));
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "every SIM decided");
             if !ascending {
                 if let Some(iccid) = raw.duplicate_iccid(&shown)? {
                     return Err(SnapshotError::DuplicateIccid { path: shown, iccid }.into());
@@ -127,7 +127,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
                 spec_digest: spec.digest(),
                 updates_per_request: 1,
             });
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "actions grouped, checksum computed"); eprintln!("RSS {}", std::fs::read_to_string("/proc/self/status").unwrap_or_default().lines().filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM")).collect::<Vec<_>>().join(" "));
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "actions grouped, checksum computed");
             plan
         }
         LiveSource::Api(connect) => {

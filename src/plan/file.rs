@@ -4,9 +4,8 @@
 //! and `checksum` itself, in the plan's own deterministic order (ICCID, field, phase), so two runs
 //! over the same fleet and spec give the same checksum whatever order the SIMs were fetched in.
 //!
-//! The canonical form is compact JSON for everything but `changes`, followed by `changes` in a
-//! length-prefixed binary layout (see [`ChangesEncoder`]) in which each distinct `source` is
-//! written once and then cited by number. A million-SIM plan is over a gigabyte of JSON, nine
+//! The canonical form is a layout marker, `changes` in a length-prefixed binary layout (see [`ChangesEncoder`]) in which each distinct `source` is
+//! written once and then cited by number, then compact JSON for everything else. A million-SIM plan is over a gigabyte of JSON, nine
 //! tenths of it the same few sources repeated; hashing that JSON took longer than the rest of
 //! the plan together. The layout is unambiguous (every string and list carries its length), so
 //! the digest still changes whenever any value of the plan does. It is streamed into the hasher
@@ -172,16 +171,16 @@ impl Write for HashPipe {
 
 /// SHA-256 of what `write` writes, hashed on a second thread as it is written.
 fn sha256_streamed(
+    mut hasher: Sha256,
     write: impl FnOnce(&mut HashPipe) -> std::io::Result<()>,
-) -> std::io::Result<[u8; 32]> {
+) -> std::io::Result<Sha256> {
     let (to_hasher, pieces) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     std::thread::scope(|scope| {
         let hasher = scope.spawn(move || {
-            let mut hasher = Sha256::new();
             for piece in pieces {
                 hasher.update(&piece);
             }
-            hasher.finalize()
+            hasher
         });
         let mut pipe = HashPipe {
             buffer: Vec::with_capacity(PIPE_PIECE + 4096),
@@ -193,8 +192,26 @@ fn sha256_streamed(
         let digest = hasher
             .join()
             .map_err(|_| std::io::Error::other("the hashing thread panicked"))?;
-        written.map(|()| digest.into())
+        written.map(|()| digest)
     })
+}
+
+/// The first part of a plan's checksum: the layout marker and `changes`. Kept apart so that a
+/// plan being built can hash its changes on one core while it groups its actions on the other.
+pub(super) struct ChangesDigest(std::io::Result<Sha256>);
+
+impl ChangesDigest {
+    pub(super) fn of(changes: &[SimChange]) -> ChangesDigest {
+        ChangesDigest(sha256_streamed(Sha256::new(), |pipe| {
+            pipe.write_all(CHECKSUM_LAYOUT)?;
+            ChangesEncoder {
+                out: pipe,
+                by_pointer: foldhash::HashMap::default(),
+                by_value: foldhash::HashMap::default(),
+            }
+            .changes(changes)
+        }))
+    }
 }
 
 #[derive(Deserialize)]
@@ -205,6 +222,11 @@ struct VersionProbe {
 impl Plan {
     /// `sha256:<hex>` of the canonical plan (see the module docs).
     pub fn compute_checksum(&self) -> String {
+        self.checksum_after(ChangesDigest::of(&self.changes))
+    }
+
+    /// The checksum, given the digest of this plan's `changes`.
+    pub(super) fn checksum_after(&self, changes: ChangesDigest) -> String {
         let canonical = Canonical {
             format_version: self.format_version,
             summary: &self.summary,
@@ -219,17 +241,13 @@ impl Plan {
         };
         // Serialising plain data cannot fail; should it ever, the checksum would differ from any
         // file's and loading would refuse the plan.
-        match sha256_streamed(|pipe| {
-            pipe.write_all(CHECKSUM_LAYOUT)?;
-            serde_json::to_writer(&mut *pipe, &canonical).map_err(std::io::Error::other)?;
-            ChangesEncoder {
-                out: pipe,
-                by_pointer: foldhash::HashMap::default(),
-                by_value: foldhash::HashMap::default(),
-            }
-            .changes(&self.changes)
-        }) {
-            Ok(digest) => format!("sha256:{}", hex(&digest)),
+        let digest = changes.0.and_then(|hasher| {
+            sha256_streamed(hasher, |pipe| {
+                serde_json::to_writer(pipe, &canonical).map_err(std::io::Error::other)
+            })
+        });
+        match digest {
+            Ok(hasher) => format!("sha256:{}", hex(&hasher.finalize())),
             Err(_) => String::from("sha256:unavailable"),
         }
     }
