@@ -80,6 +80,132 @@ fn twenty_rule_spec() -> String {
     yaml
 }
 
+/// Sets a live SIM to what the spec wants of it, as an apply would.
+fn converge(sim: &mut simfleet::fleet::Sim, spec: &simfleet::spec::Spec) {
+    use simfleet::fleet::{EndCustomerLabel, ImeiLock};
+    use simfleet::spec::{DesiredValue, Field, ImeiLockSetting, Limit};
+    let Ok(Some(resolution)) = spec.resolve_borrowed(sim) else {
+        return;
+    };
+    let fields: Vec<(Field, DesiredValue)> = resolution
+        .iter()
+        .map(|(field, resolved)| (field, resolved.value.clone()))
+        .collect();
+    for (field, value) in fields {
+        let limit = |value: &DesiredValue| match value {
+            DesiredValue::Limit(Limit::Value(v)) => Some(*v),
+            _ => None,
+        };
+        match (field, &value) {
+            (Field::Status, DesiredValue::Status(id)) => sim.statusid = *id,
+            (Field::MonthlyDataLimit, v) => sim.monthly_data_limit = limit(v),
+            (Field::MonthlyVoiceMoLimit, v) => sim.monthly_voice_mo_limit = limit(v),
+            (Field::MonthlySmsMoLimit, v) => sim.monthly_sms_mo_limit = limit(v).map(|n| n as i32),
+            (Field::MonthlySmsMtLimit, v) => sim.monthly_sms_mt_limit = limit(v).map(|n| n as i32),
+            (Field::CustomField1, DesiredValue::Text(text)) => sim.custom_field_1 = text.clone(),
+            (Field::EndCustomerLabel, DesiredValue::Text(text)) => {
+                sim.end_customer_label = text.clone().map(|name| EndCustomerLabel { name })
+            }
+            (Field::ImeiLock, DesiredValue::ImeiLock(lock)) => {
+                sim.imei_lock = match lock {
+                    ImeiLockSetting::Off => None,
+                    ImeiLockSetting::Auto => Some(ImeiLock {
+                        enabled: true,
+                        imei: sim.imei.clone(),
+                    }),
+                    ImeiLockSetting::Imei(imei) => Some(ImeiLock {
+                        enabled: true,
+                        imei: Some(imei.clone()),
+                    }),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+#[ignore = "slow: plans a 1,000,000-SIM snapshot (SIMFLEET_LOAD_SIMS to change)"]
+fn plan_of_a_large_mostly_converged_snapshot_stays_within_time_and_memory() {
+    // The everyday case: the fleet was applied before and 1 % of it drifted since.
+    let n: usize = env_or("SIMFLEET_LOAD_SIMS", 1_000_000);
+    let default_secs = if cfg!(debug_assertions) { 600.0 } else { 3.0 };
+    let max_secs: f64 = env_or("SIMFLEET_LOAD_MAX_SECS", default_secs);
+    let max_rss_mb: u64 = env_or("SIMFLEET_LOAD_MAX_RSS_MB", 1024);
+
+    let work = tempfile::tempdir().expect("temp dir");
+    let spec = spec_dir(&[("rules.yaml", &twenty_rule_spec())]);
+    let loaded = simfleet::spec::load(spec.path()).expect("spec loads");
+    let mut fleet = simfleet::sandbox::generate(n, 42);
+    for (i, sim) in fleet.sims.iter_mut().enumerate() {
+        if i % 100 != 0 {
+            converge(sim, &loaded.spec);
+        }
+    }
+    let snapshot = work.path().join("fleet.json");
+    {
+        let file = std::fs::File::create(&snapshot).expect("snapshot file");
+        let mut writer = BufWriter::new(file);
+        serde_json::to_writer(&mut writer, &fleet).expect("write snapshot");
+        writer.flush().expect("flush");
+    }
+    drop(fleet);
+    if let Ok(keep) = std::env::var("SIMFLEET_LOAD_KEEP") {
+        // For profiling: the snapshot and spec, kept where asked.
+        let _ = std::fs::copy(&snapshot, Path::new(&keep).join("converged.json"));
+        let _ = std::fs::copy(
+            spec.path().join("rules.yaml"),
+            Path::new(&keep).join("rules.yaml"),
+        );
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_simfleet"));
+    command
+        .arg("plan")
+        .arg(spec.path())
+        .arg("--live")
+        .arg(&snapshot)
+        .env("NO_COLOR", "1")
+        .env("CI", "true");
+    // Warm the page cache, as a CI job that just wrote the snapshot has it.
+    let _ = std::fs::read(&snapshot);
+    let (output, rss_kb, wall) = measure(command);
+    let code = output.status.code().unwrap_or(-1);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        code == 0 || code == 2 || code == 3,
+        "plan failed ({code}): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let changing: u64 = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_suffix(" SIMs changing."))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let rss_mb = rss_kb / 1024;
+    let figures = json!({
+        "sims": n,
+        "rules": 20,
+        "sims_changing": changing,
+        "wall_s": (wall * 100.0).round() / 100.0,
+        "peak_rss_mb": rss_mb,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+    });
+    record("load-plan-converged", &figures);
+    // About 1 % drifted; SIMs the status rule moved out of its own match are not among them.
+    assert!(
+        changing > 0 && changing <= (n as u64).div_ceil(100),
+        "{figures:#}"
+    );
+    assert!(
+        wall <= max_secs,
+        "took {wall:.2}s (budget {max_secs}s): {figures:#}"
+    );
+    assert!(
+        rss_kb == 0 || rss_mb <= max_rss_mb,
+        "peaked at {rss_mb} MiB: {figures:#}"
+    );
+}
+
 /// Peak RSS (KiB) and wall seconds of a command, measured by `/usr/bin/time` when present, else
 /// by polling `/proc/PID/status` VmHWM.
 fn measure(mut command: Command) -> (std::process::Output, u64, f64) {

@@ -10,12 +10,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
-
 use crate::api::{self, Client, FetchOptions, FetchScope};
 use crate::fleet::{SimFilter, StringFilter};
 use crate::plan::compare::live_value;
-use crate::plan::FieldValue;
 use crate::plan::recheck::{field_state, guards_for, FieldState};
+use crate::plan::FieldValue;
 use crate::plan::{GuardResult, Guards, Plan};
 
 use super::ApplyError;

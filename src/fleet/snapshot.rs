@@ -44,7 +44,9 @@ pub enum SnapshotError {
     },
     #[error("{path} has snapshot format_version {found}; this simfleet reads version {SNAPSHOT_FORMAT_VERSION}")]
     Version { path: String, found: u32 },
-    #[error("{path} is not a simfleet snapshot (format v1): SIM number {number} of `sims`: {source}")]
+    #[error(
+        "{path} is not a simfleet snapshot (format v1): SIM number {number} of `sims`: {source}"
+    )]
     Sim {
         path: String,
         /// 1-based position in `sims`.

@@ -98,13 +98,26 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
             let started = Instant::now();
             let bytes = RawSnapshot::read(path)?;
             let raw = RawSnapshot::parse(&bytes, &shown)?;
-            tracing::debug!(sims = raw.len(), bytes = bytes.len(), elapsed_ms = started.elapsed().as_millis() as u64, "snapshot split into SIMs");
+            tracing::debug!(
+                sims = raw.len(),
+                bytes = bytes.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "snapshot split into SIMs"
+            );
             let table = raw.transitions().map(TransitionSet::new);
-            let runs = decide_every_sim(&spec, target.as_ref(), raw.len(), table.as_ref(), true, |i| {
-                raw.sim(i, &shown).map(Cow::Owned).map_err(Error::from)
-            })?;
+            let runs = decide_every_sim(
+                &spec,
+                target.as_ref(),
+                raw.len(),
+                table.as_ref(),
+                true,
+                |i| raw.sim(i, &shown).map(Cow::Owned).map_err(Error::from),
+            )?;
             let ascending = PartialPlan::in_order(&runs);
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "every SIM decided");
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "every SIM decided"
+            );
             if !ascending {
                 if let Some(iccid) = raw.duplicate_iccid(&shown)? {
                     return Err(SnapshotError::DuplicateIccid { path: shown, iccid }.into());
@@ -127,7 +140,10 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
                 spec_digest: spec.digest(),
                 updates_per_request: 1,
             });
-            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "actions grouped, checksum computed");
+            tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "actions grouped, checksum computed"
+            );
             plan
         }
         LiveSource::Api(connect) => {
@@ -190,7 +206,10 @@ pub async fn run(
     }
     let started = Instant::now();
     print_plan(&made.plan, render_opts, out);
-    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "plan printed");
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "plan printed"
+    );
     Ok(made.plan.outcome())
 }
 

@@ -140,10 +140,15 @@ pub fn desired_from_api(field: Field, value: &FieldValue) -> DesiredValue {
         (_, FieldValue::ImeiLock { enabled: false, .. }) => {
             DesiredValue::ImeiLock(ImeiLockSetting::Off)
         }
-        (_, FieldValue::ImeiLock { imei: None, .. }) => DesiredValue::ImeiLock(ImeiLockSetting::Auto),
-        (_, FieldValue::ImeiLock { imei: Some(imei), .. }) => {
-            DesiredValue::ImeiLock(ImeiLockSetting::Imei(imei.to_string()))
+        (_, FieldValue::ImeiLock { imei: None, .. }) => {
+            DesiredValue::ImeiLock(ImeiLockSetting::Auto)
         }
+        (
+            _,
+            FieldValue::ImeiLock {
+                imei: Some(imei), ..
+            },
+        ) => DesiredValue::ImeiLock(ImeiLockSetting::Imei(imei.to_string())),
         (Field::ImeiLock, _) => DesiredValue::ImeiLock(ImeiLockSetting::Off),
         (_, FieldValue::Text(text)) => DesiredValue::Text(Some(text.to_string())),
         (_, _) => DesiredValue::Text(None),
@@ -219,22 +224,47 @@ mod tests {
         let values = [
             (Field::Status, DesiredValue::Status(2)),
             (Field::Status, DesiredValue::Status(12)),
-            (Field::MonthlyDataLimit, DesiredValue::Limit(Limit::Value(1 << 20))),
-            (Field::MonthlyDataLimit, DesiredValue::Limit(Limit::Unlimited)),
-            (Field::MonthlySmsMoLimit, DesiredValue::Limit(Limit::Value(10))),
-            (Field::MonthlyVoiceMoLimit, DesiredValue::Limit(Limit::Unlimited)),
-            (Field::CustomField1, DesiredValue::Text(Some("truck".into()))),
+            (
+                Field::MonthlyDataLimit,
+                DesiredValue::Limit(Limit::Value(1 << 20)),
+            ),
+            (
+                Field::MonthlyDataLimit,
+                DesiredValue::Limit(Limit::Unlimited),
+            ),
+            (
+                Field::MonthlySmsMoLimit,
+                DesiredValue::Limit(Limit::Value(10)),
+            ),
+            (
+                Field::MonthlyVoiceMoLimit,
+                DesiredValue::Limit(Limit::Unlimited),
+            ),
+            (
+                Field::CustomField1,
+                DesiredValue::Text(Some("truck".into())),
+            ),
             (Field::CustomField1, DesiredValue::Text(Some(String::new()))),
             (Field::EndCustomerLabel, DesiredValue::Text(None)),
-            (Field::ImeiLock, DesiredValue::ImeiLock(ImeiLockSetting::Off)),
-            (Field::ImeiLock, DesiredValue::ImeiLock(ImeiLockSetting::Auto)),
+            (
+                Field::ImeiLock,
+                DesiredValue::ImeiLock(ImeiLockSetting::Off),
+            ),
+            (
+                Field::ImeiLock,
+                DesiredValue::ImeiLock(ImeiLockSetting::Auto),
+            ),
             (
                 Field::ImeiLock,
                 DesiredValue::ImeiLock(ImeiLockSetting::Imei("490154203237518".into())),
             ),
         ];
         for (field, value) in values {
-            assert_eq!(desired_from_api(field, &desired_value(&value)), value, "{field}");
+            assert_eq!(
+                desired_from_api(field, &desired_value(&value)),
+                value,
+                "{field}"
+            );
         }
     }
 

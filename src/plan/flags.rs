@@ -88,7 +88,7 @@ impl Iterator for RiskFlagsIter {
     }
 }
 
-impl<'a> IntoIterator for &'a RiskFlags {
+impl IntoIterator for &RiskFlags {
     type Item = &'static RiskFlag;
     type IntoIter = RiskFlagsIter;
 
@@ -109,7 +109,9 @@ impl Serialize for RiskFlags {
 
 impl<'de> Deserialize<'de> for RiskFlags {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RiskFlags, D::Error> {
-        Ok(Vec::<RiskFlag>::deserialize(deserializer)?.into_iter().collect())
+        Ok(Vec::<RiskFlag>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
     }
 }
 

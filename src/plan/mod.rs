@@ -16,8 +16,8 @@
 
 pub mod actions;
 pub mod compare;
-mod flags;
 mod file;
+mod flags;
 mod model;
 pub mod recheck;
 pub mod status;
@@ -35,12 +35,12 @@ pub use actions::{
     Action, ActionPlan, BatchAction, BatchChanges, ImeiLockInput, SimWork, UpdateSimAction,
     UpdateSimChanges, MAX_BATCH_ICCIDS,
 };
+pub use flags::RiskFlags;
 pub use model::{
     BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan, RiskFlag,
     SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
-pub use flags::RiskFlags;
 pub use value::FieldValue;
 
 // What a plan's readers (renderers, apply) need from the stages below, so they depend on `plan`
@@ -298,7 +298,11 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     let table = input.transitions.map(TransitionSet::new);
     let mut acc = PartialPlan::new(false);
     for &(sim, desired) in &pairs {
-        acc.decide(sim, desired.fields.iter().map(|(f, r)| (*f, r)), table.as_ref())?;
+        acc.decide(
+            sim,
+            desired.fields.iter().map(|(f, r)| (*f, r)),
+            table.as_ref(),
+        )?;
     }
     acc.sims_seen = input.sims.len() as u64;
     if input.coverage == Coverage::Full {
@@ -642,25 +646,34 @@ impl PartialPlan {
         }
         // The calls are made from the changes themselves: each mutation's `to` is the API form
         // of its desired value, so nothing of the spec has to be kept per SIM until now.
-        let mutations: Vec<Vec<(Field, DesiredValue)>> = self
-            .changes
-            .iter()
-            .map(|change| {
+        // One flat list for every SIM's mutations (a million small lists would cost a header and
+        // an allocation each); `ends[i]` is where SIM i's run ends.
+        let mut mutations: Vec<(Field, DesiredValue)> =
+            Vec::with_capacity(usize::try_from(self.field_changes).unwrap_or(0));
+        let mut ends: Vec<usize> = Vec::with_capacity(self.changes.len());
+        for change in &self.changes {
+            mutations.extend(
                 change
                     .fields
                     .iter()
                     .filter(|f| !f.implied)
-                    .map(|f| (f.field, compare::desired_from_api(f.field, &f.to)))
-                    .collect()
-            })
-            .collect();
+                    .map(|f| (f.field, compare::desired_from_api(f.field, &f.to))),
+            );
+            ends.push(mutations.len());
+        }
         let work: Vec<SimWork<'_>> = self
             .changes
             .iter()
-            .zip(&mutations)
-            .map(|(change, mutations)| SimWork {
-                iccid: &change.iccid,
-                changes: mutations.iter().map(|(f, v)| (*f, v)).collect(),
+            .enumerate()
+            .map(|(i, change)| {
+                let start = if i == 0 { 0 } else { ends[i - 1] };
+                SimWork {
+                    iccid: &change.iccid,
+                    changes: mutations[start..ends[i]]
+                        .iter()
+                        .map(|(f, v)| (*f, v))
+                        .collect(),
+                }
             })
             .collect();
         // Hashing the changes and grouping the calls are independent: one core each.
@@ -674,6 +687,7 @@ impl PartialPlan {
         });
         drop(work);
         drop(mutations);
+        drop(ends);
 
         let sims_managed = self.sims_managed;
         let sims_changing = self.changes.len() as u64;

@@ -181,9 +181,9 @@ fn unknown_sims_entry_is_an_error_naming_every_iccid() {
         7,
         &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))],
     );
-    d.fields
-        .values_mut()
-        .for_each(|v| std::sync::Arc::make_mut(&mut v.origin).kind = OriginKind::SimEntry { iccid: iccid(7) });
+    d.fields.values_mut().for_each(|v| {
+        std::sync::Arc::make_mut(&mut v.origin).kind = OriginKind::SimEntry { iccid: iccid(7) }
+    });
     let e = want(
         8,
         &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))],
@@ -423,13 +423,19 @@ fn checksum_covers_every_part_of_every_change_and_survives_a_file_round_trip() {
     let edits: [(&str, Edit); 10] = [
         ("iccid", |p| p.changes[0].iccid.push('0')),
         ("fingerprint", |p| p.changes[0].fingerprint.push('0')),
-        ("from", |p| p.changes[0].fields[0].from = FieldValue::Int(999)),
+        ("from", |p| {
+            p.changes[0].fields[0].from = FieldValue::Int(999)
+        }),
         ("to", |p| p.changes[1].fields[1].to = FieldValue::Null),
-        ("field", |p| p.changes[0].fields[0].field = Field::MonthlySmsMtLimit),
+        ("field", |p| {
+            p.changes[0].fields[0].field = Field::MonthlySmsMtLimit
+        }),
         ("source", |p| {
             std::sync::Arc::make_mut(&mut p.changes[2].fields[0].source).line += 1
         }),
-        ("flags", |p| p.changes[0].fields[0].flags.insert(RiskFlag::StatusCut)),
+        ("flags", |p| {
+            p.changes[0].fields[0].flags.insert(RiskFlag::StatusCut)
+        }),
         ("implied", |p| p.changes[0].fields[0].implied ^= true),
         ("order", |p| p.changes.swap(0, 1)),
         ("a SIM less", |p| {

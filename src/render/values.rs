@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 
-
 use crate::plan::status_label;
 use crate::plan::{Field, Origin};
 use crate::plan::{FieldChange, FieldValue, Plan, RiskFlag};
@@ -223,8 +222,7 @@ pub fn sims(n: usize) -> String {
 pub fn action_lines(plan: &Plan) -> Vec<String> {
     // A SIM may be in several calls of one phase (one batch job per field value), so SIMs are
     // counted once per phase.
-    let mut per_phase: BTreeMap<u8, (usize, usize, HashSet<&str>)> =
-        BTreeMap::new();
+    let mut per_phase: BTreeMap<u8, (usize, usize, HashSet<&str>)> = BTreeMap::new();
     for action in &plan.actions {
         let entry = per_phase.entry(action.phase()).or_default();
         match action {
@@ -272,7 +270,10 @@ mod tests {
 
     #[test]
     fn values_read_naturally() {
-        assert_eq!(value(Field::Status, &fv(json!(5)), false), "Deactivated (5)");
+        assert_eq!(
+            value(Field::Status, &fv(json!(5)), false),
+            "Deactivated (5)"
+        );
         assert_eq!(
             value(Field::MonthlyDataLimit, &fv(json!(null)), false),
             "unlimited"
@@ -285,7 +286,10 @@ mod tests {
             value(Field::MonthlyVoiceMoLimit, &fv(json!(600)), false),
             "600 s"
         );
-        assert_eq!(value(Field::EndCustomerLabel, &fv(json!(null)), false), "none");
+        assert_eq!(
+            value(Field::EndCustomerLabel, &fv(json!(null)), false),
+            "none"
+        );
         assert_eq!(
             value(Field::CustomField1, &fv(json!("truck")), false),
             "\"truck\""
@@ -321,11 +325,19 @@ mod tests {
             "125 SIMs would change, more than max_changes = 100000; job 2147483647"
         );
         assert_eq!(
-            value(Field::CustomField1, &fv(json!("driver +491761234567")), true),
+            value(
+                Field::CustomField1,
+                &fv(json!("driver +491761234567")),
+                true
+            ),
             "\"driver +********4567\""
         );
         assert_eq!(
-            value(Field::EndCustomerLabel, &fv(json!("ACME 4915112345678")), false),
+            value(
+                Field::EndCustomerLabel,
+                &fv(json!("ACME 4915112345678")),
+                false
+            ),
             "\"ACME 4915112345678\""
         );
     }
