@@ -4,6 +4,11 @@
 //! This is the one place where the stages meet, so `apply` (which plans first when given a
 //! directory) and the tests call [`make_plan`] rather than repeating the wiring. Reading the
 //! fleet is the only part that talks to the network; everything after it is pure.
+//!
+//! The per-SIM pass (resolve, decide) runs on every core over contiguous runs of SIMs, merged in
+//! order, so a million-SIM plan costs what its changes cost: a snapshot is split into one JSON
+//! text per SIM in memory, and each SIM is parsed, decided and dropped; no `Vec<Sim>` of the
+//! fleet is ever built from a snapshot. `SIMFLEET_LOG=simfleet=debug` logs each phase's time.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
