@@ -279,3 +279,40 @@ fn markdown_of_a_million_sim_plan_stays_under_the_limit() {
         assert!(out.contains("#### Changes"));
     }
 }
+
+#[test]
+fn text_shows_the_largest_groups_of_each_field_and_counts_the_rest() {
+    // `from` is i % 5,000 and the rule i % 20, which pair up: 5,000 groups of 2 SIMs.
+    let plan = large_plan(10_000);
+    let groups = values::change_groups(&plan).len();
+    assert_eq!(groups, 5_000);
+    assert!(groups > GROUPS_PER_FIELD, "{groups} groups");
+    let short = text(&plan, TextOptions::default());
+    let group_lines = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("  monthly_data_limit: ") && l.contains(" × "))
+            .count()
+    };
+    let shown = group_lines(&short);
+    // The largest groups, then one line that counts the others.
+    assert!(short.contains("  monthly_data_limit: … and "), "{short}");
+    assert_eq!(shown, GROUPS_PER_FIELD, "{short}");
+    let hidden = groups - GROUPS_PER_FIELD;
+    assert!(
+        short.contains(&format!("… and {hidden} more groups")),
+        "{short}"
+    );
+    assert!(short.contains("--verbose or --format json lists them"));
+    // The hidden SIMs are counted: 20 groups of 2 shown, the other 9,960 SIMs in the line.
+    assert!(short.contains("(9960 SIMs)"), "{short}");
+    let verbose = text(
+        &plan,
+        TextOptions {
+            verbose: true,
+            ..TextOptions::default()
+        },
+    );
+    assert_eq!(group_lines(&verbose), groups);
+    assert!(!verbose.contains("more groups"));
+    assert!(short.contains(&plan.checksum) && verbose.contains(&plan.checksum));
+}

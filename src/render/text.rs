@@ -16,6 +16,13 @@ use crate::plan::status_label;
 /// How many ICCIDs a group lists without `--verbose`.
 pub const ICCIDS_PER_GROUP: usize = 5;
 
+/// How many groups of one field are shown without `--verbose`, largest first. When live values
+/// are unique per SIM (IMEIs, per-device custom fields), every SIM is its own group: a million-SIM
+/// plan would print hundreds of thousands of them, which no reviewer reads and which took longer
+/// to write than the plan took to make. The rest are counted in one line; `--verbose` and the
+/// JSON list them all.
+pub const GROUPS_PER_FIELD: usize = 20;
+
 /// Options for [`text`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TextOptions {
@@ -124,8 +131,32 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
     let groups = change_groups(plan);
     if !groups.is_empty() {
         let _ = writeln!(out, "\n{}", p.paint(BOLD, "Changes"));
-        for g in &groups {
+        // Groups come ordered by field, then largest first.
+        let mut shown_of_field = 0usize;
+        let mut hidden: Option<(crate::plan::Field, usize, usize)> = None;
+        let flush_hidden = |out: &mut String, hidden: &mut Option<(crate::plan::Field, usize, usize)>| {
+            if let Some((field, groups, sims_hidden)) = hidden.take() {
+                let _ = writeln!(
+                    out,
+                    "  {field}: … and {groups} more group{} ({}) with other values: --verbose or --format json lists them",
+                    if groups == 1 { "" } else { "s" },
+                    sims(sims_hidden)
+                );
+            }
+        };
+        for (i, g) in groups.iter().enumerate() {
             let c = g.change;
+            if i > 0 && groups[i - 1].change.field != c.field {
+                flush_hidden(&mut out, &mut hidden);
+                shown_of_field = 0;
+            }
+            if !opts.verbose && shown_of_field >= GROUPS_PER_FIELD {
+                let entry = hidden.get_or_insert((c.field, 0, 0));
+                entry.1 += 1;
+                entry.2 += g.iccids.len();
+                continue;
+            }
+            shown_of_field += 1;
             let mut line = format!(
                 "  {}: {} → {}",
                 c.field,
@@ -149,6 +180,7 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
             );
             let _ = writeln!(out, "      {}", iccid_list(&g.iccids, opts));
         }
+        flush_hidden(&mut out, &mut hidden);
     }
 
     if !plan.blocked.is_empty() {
