@@ -10,7 +10,7 @@
 //! The split decisions are a pure state machine ([`Partitioner`]) fed with counts, so they are
 //! unit-tested without a network.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -146,12 +146,17 @@ pub async fn fetch_sims(
         .try_collect()
         .await?;
 
-    let mut by_iccid: BTreeMap<String, Sim> = BTreeMap::new();
-    for sim in read.into_iter().flatten() {
-        by_iccid.entry(sim.iccid.clone()).or_insert(sim);
+    // One list in ICCID order, the first copy of a SIM read twice kept. Pages come in ICCID
+    // order and partitions are disjoint prefixes, so this is mostly a merge of sorted runs; no
+    // map of the whole fleet is built beside the list (a million SIMs are half a gigabyte).
+    let mut sims: Vec<Sim> = Vec::with_capacity(read.iter().map(Vec::len).sum());
+    for part in read {
+        sims.extend(part);
     }
+    sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+    sims.dedup_by(|later, earlier| later.iccid == earlier.iccid);
     Ok(FetchedSims {
-        sims: by_iccid.into_values().collect(),
+        sims,
         sims_total,
         requests: counter.load(Ordering::Relaxed),
     })

@@ -171,6 +171,9 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
                 live.coverage == Coverage::Full,
                 |i| Ok(Cow::Borrowed(&live.sims[i])),
             )?;
+            // Decided: the fetched SIMs are no longer needed before the calls are grouped.
+            let mut live = live;
+            drop(std::mem::take(&mut live.sims));
             PartialPlan::concat(runs).finish(&PlanInput {
                 sims: &[],
                 desired: &[],

@@ -258,7 +258,11 @@ impl Plan {
     fn share_sources(&mut self) {
         let mut shared: foldhash::HashMap<Origin, std::sync::Arc<Origin>> =
             foldhash::HashMap::default();
-        for change in self.changes.iter_mut().flat_map(|sim| sim.fields.iter_mut()) {
+        for change in self
+            .changes
+            .iter_mut()
+            .flat_map(|sim| sim.fields.iter_mut())
+        {
             match shared.get(&*change.source) {
                 Some(one) => change.source = one.clone(),
                 None => {

@@ -424,7 +424,9 @@ fn checksum_covers_every_part_of_every_change_and_survives_a_file_round_trip() {
         .map(|f| &f.source)
         .collect();
     assert!(cf1_sources.len() > 1);
-    assert!(cf1_sources.windows(2).all(|w| std::sync::Arc::ptr_eq(w[0], w[1])));
+    assert!(cf1_sources
+        .windows(2)
+        .all(|w| std::sync::Arc::ptr_eq(w[0], w[1])));
     type Edit = fn(&mut Plan);
     let edits: [(&str, Edit); 10] = [
         ("iccid", |p| p.changes[0].iccid.push('0')),

@@ -134,16 +134,17 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
         // Groups come ordered by field, then largest first.
         let mut shown_of_field = 0usize;
         let mut hidden: Option<(crate::plan::Field, usize, usize)> = None;
-        let flush_hidden = |out: &mut String, hidden: &mut Option<(crate::plan::Field, usize, usize)>| {
-            if let Some((field, groups, sims_hidden)) = hidden.take() {
-                let _ = writeln!(
+        let flush_hidden =
+            |out: &mut String, hidden: &mut Option<(crate::plan::Field, usize, usize)>| {
+                if let Some((field, groups, sims_hidden)) = hidden.take() {
+                    let _ = writeln!(
                     out,
                     "  {field}: … and {groups} more group{} ({}) with other values: --verbose or --format json lists them",
                     if groups == 1 { "" } else { "s" },
                     sims(sims_hidden)
                 );
-            }
-        };
+                }
+            };
         for (i, g) in groups.iter().enumerate() {
             let c = g.change;
             if i > 0 && groups[i - 1].change.field != c.field {
