@@ -193,19 +193,34 @@ fn offline_plan_against_a_snapshot_equals_the_online_plan() {
         .run()
         .expect_code(0)
         .json();
-    let offline = Simfleet::new(&[
-        "plan",
-        EXAMPLES,
-        "--live",
-        snapshot.to_str().unwrap(),
-        "--format",
-        "json",
-        "--allow-status-cuts",
-    ])
-    .run()
-    .expect_code(0)
-    .json();
-    assert_eq!(comparable_plan(online), comparable_plan(offline));
+    // `state()` as a JSON value has its keys sorted, `sims` before `transitions`: such a file is
+    // split first and decided after. simfleet writes `transitions` first, and then SIMs are
+    // decided while the file is still being split. Both give the online plan.
+    let state = sandbox.state();
+    let streamed = dir.path().join("streamed.json");
+    std::fs::write(
+        &streamed,
+        format!(
+            r#"{{"format_version": 1, "transitions": {}, "sims": {}}}"#,
+            state["transitions"], state["sims"]
+        ),
+    )
+    .unwrap();
+    for file in [&snapshot, &streamed] {
+        let offline = Simfleet::new(&[
+            "plan",
+            EXAMPLES,
+            "--live",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+            "--allow-status-cuts",
+        ])
+        .run()
+        .expect_code(0)
+        .json();
+        assert_eq!(comparable_plan(online.clone()), comparable_plan(offline));
+    }
 }
 
 #[test]
@@ -381,4 +396,23 @@ fn a_narrow_spec_on_a_large_fleet_pushes_its_filters_down() {
     .json();
     assert_eq!(plan["changes"], offline["changes"]);
     assert_eq!(plan["actions"], offline["actions"]);
+}
+
+#[test]
+fn a_bad_sim_in_a_snapshot_is_named_by_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.json");
+    // `transitions` first: the SIMs are decided while the file is being split.
+    std::fs::write(
+        &path,
+        r#"{"format_version": 1, "transitions": [],
+            "sims": [{"iccid": "89490200001234567893", "statusid": 2, "providerid": 1},
+                     {"iccid": "89490200001234567901", "statusid": "active", "providerid": 1}]}"#,
+    )
+    .unwrap();
+    let run = Simfleet::new(&["plan", EXAMPLES, "--live", path.to_str().unwrap()])
+        .run()
+        .expect_code(1);
+    assert!(run.stderr().contains("SIM number 2"), "{}", run.stderr());
+    assert!(run.stderr().contains("\"active\""), "{}", run.stderr());
 }

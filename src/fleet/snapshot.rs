@@ -103,6 +103,41 @@ impl<'a> RawSnapshot<'a> {
         Ok(raw)
     }
 
+    /// [`RawSnapshot::parse`] that hands out SIM texts while it is still reading: once the
+    /// header before `sims` is read, `on_sims` gets the transition table (when `transitions`
+    /// comes first, as simfleet writes it) and returns whether to stream; then `on_batch` gets
+    /// every run of `batch` SIM texts, in order, with the index of its first. A reader can decide
+    /// SIMs on another core while the rest of the file is split. Without a table before `sims`,
+    /// nothing is streamed (a SIM's status cannot be decided without the table) and the caller
+    /// reads the returned snapshot as from [`RawSnapshot::parse`].
+    pub fn parse_streaming(
+        bytes: &'a [u8],
+        path: &str,
+        batch: usize,
+        on_sims: impl FnOnce(Option<&[Transition]>) -> bool,
+        on_batch: impl FnMut(usize, Vec<&'a serde_json::value::RawValue>),
+    ) -> Result<RawSnapshot<'a>, SnapshotError> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let raw = StreamingSeed {
+            batch: batch.max(1),
+            on_sims: Some(on_sims),
+            on_batch,
+        }
+        .deserialize(&mut de)
+        .and_then(|raw| de.end().map(|()| raw))
+        .map_err(|source| SnapshotError::Parse {
+            path: path.to_string(),
+            source,
+        })?;
+        if raw.format_version != SNAPSHOT_FORMAT_VERSION {
+            return Err(SnapshotError::Version {
+                path: path.to_string(),
+                found: raw.format_version,
+            });
+        }
+        Ok(raw)
+    }
+
     /// Number of SIMs.
     pub fn len(&self) -> usize {
         self.sims.len()
@@ -119,7 +154,22 @@ impl<'a> RawSnapshot<'a> {
 
     /// Parses SIM `index` (0-based) with the same rules as [`Snapshot::load`].
     pub fn sim(&self, index: usize, path: &str) -> Result<Sim, SnapshotError> {
-        let text = self.sims.get(index).map_or("null", |raw| raw.get());
+        match self.sims.get(index) {
+            Some(text) => RawSnapshot::parse_sim(text, index, path),
+            None => RawSnapshot::parse_sim_text("null", index, path),
+        }
+    }
+
+    /// Parses one SIM's text, the `index`-th (0-based) of its snapshot.
+    pub fn parse_sim(
+        text: &serde_json::value::RawValue,
+        index: usize,
+        path: &str,
+    ) -> Result<Sim, SnapshotError> {
+        RawSnapshot::parse_sim_text(text.get(), index, path)
+    }
+
+    fn parse_sim_text(text: &str, index: usize, path: &str) -> Result<Sim, SnapshotError> {
         serde_json::from_str(text).map_err(|source| SnapshotError::Sim {
             path: path.to_string(),
             number: index + 1,
@@ -215,6 +265,121 @@ impl Snapshot {
             }
         }
         Ok(self)
+    }
+}
+
+/// Deserialises a [`RawSnapshot`] with the same rules as its derive, streaming SIM texts.
+struct StreamingSeed<S, B> {
+    batch: usize,
+    on_sims: Option<S>,
+    on_batch: B,
+}
+
+impl<'de, S, B> DeserializeSeed<'de> for StreamingSeed<S, B>
+where
+    S: FnOnce(Option<&[Transition]>) -> bool,
+    B: FnMut(usize, Vec<&'de serde_json::value::RawValue>),
+{
+    type Value = RawSnapshot<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawSnapshot<'de>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, S, B> Visitor<'de> for StreamingSeed<S, B>
+where
+    S: FnOnce(Option<&[Transition]>) -> bool,
+    B: FnMut(usize, Vec<&'de serde_json::value::RawValue>),
+{
+    type Value = RawSnapshot<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a snapshot object {format_version, taken_at, transitions, sims}")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<RawSnapshot<'de>, A::Error> {
+        const FIELDS: &[&str] = &["format_version", "taken_at", "transitions", "sims"];
+        let mut format_version = None;
+        let mut taken_at: Option<Option<String>> = None;
+        let mut transitions: Option<Option<Vec<Transition>>> = None;
+        let mut sims = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let duplicate = || serde::de::Error::custom(format!("duplicate field `{key}`"));
+            match key.as_ref() {
+                "format_version" if format_version.is_none() => {
+                    format_version = Some(map.next_value()?)
+                }
+                "taken_at" if taken_at.is_none() => taken_at = Some(map.next_value()?),
+                "transitions" if transitions.is_none() => transitions = Some(map.next_value()?),
+                "sims" if sims.is_none() => {
+                    let stream = match (self.on_sims.take(), &transitions) {
+                        (Some(on_sims), Some(table)) => on_sims(table.as_deref()),
+                        _ => false,
+                    };
+                    sims = Some(map.next_value_seed(RawSimsSeed {
+                        batch: self.batch,
+                        on_batch: stream.then_some(&mut self.on_batch),
+                    })?)
+                }
+                k if FIELDS.contains(&k) => return Err(duplicate()),
+                k => return Err(serde::de::Error::unknown_field(k, FIELDS)),
+            }
+        }
+        Ok(RawSnapshot {
+            format_version: format_version
+                .ok_or_else(|| serde::de::Error::missing_field("format_version"))?,
+            taken_at: taken_at.flatten(),
+            transitions: transitions.flatten(),
+            sims: sims.ok_or_else(|| serde::de::Error::missing_field("sims"))?,
+        })
+    }
+}
+
+struct RawSimsSeed<'b, B> {
+    batch: usize,
+    on_batch: Option<&'b mut B>,
+}
+
+impl<'de, B> DeserializeSeed<'de> for RawSimsSeed<'_, B>
+where
+    B: FnMut(usize, Vec<&'de serde_json::value::RawValue>),
+{
+    type Value = Vec<&'de serde_json::value::RawValue>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, B> Visitor<'de> for RawSimsSeed<'_, B>
+where
+    B: FnMut(usize, Vec<&'de serde_json::value::RawValue>),
+{
+    type Value = Vec<&'de serde_json::value::RawValue>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of SIM objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut all = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        let mut sent = 0;
+        while let Some(raw) = seq.next_element::<&'de serde_json::value::RawValue>()? {
+            all.push(raw);
+            if let Some(on_batch) = self.on_batch.as_mut() {
+                if all.len() - sent == self.batch {
+                    on_batch(sent, all[sent..].to_vec());
+                    sent = all.len();
+                }
+            }
+        }
+        if let Some(on_batch) = self.on_batch.as_mut() {
+            if all.len() > sent {
+                on_batch(sent, all[sent..].to_vec());
+            }
+        }
+        Ok(all)
     }
 }
 
@@ -356,6 +521,59 @@ mod tests {
         let message = raw.sim(1, "s").unwrap_err().to_string();
         assert!(message.contains("SIM number 2"), "{message}");
         assert!(message.contains("providerid"), "{message}");
+    }
+
+    #[test]
+    fn streaming_hands_out_every_sim_in_order_only_after_the_table() {
+        let sims: Vec<String> = (1..=7)
+            .map(|i| format!(r#"{{"iccid": "{i}", "statusid": 2, "providerid": 5}}"#))
+            .collect();
+        let with_table = format!(
+            r#"{{"format_version": 1, "transitions": [], "sims": [{}]}}"#,
+            sims.join(",")
+        );
+        let mut seen = Vec::new();
+        let raw = RawSnapshot::parse_streaming(
+            with_table.as_bytes(),
+            "s",
+            3,
+            |table| table == Some(&[][..]),
+            |start, batch| seen.push((start, batch.len())),
+        )
+        .unwrap();
+        assert_eq!(seen, vec![(0, 3), (3, 3), (6, 1)]);
+        assert_eq!(raw.len(), 7);
+        // `sims` before `transitions`, or no table at all: nothing streamed, all returned.
+        for text in [
+            format!(
+                r#"{{"format_version": 1, "sims": [{}], "transitions": []}}"#,
+                sims.join(",")
+            ),
+            format!(r#"{{"format_version": 1, "sims": [{}]}}"#, sims.join(",")),
+        ] {
+            let mut streamed = 0;
+            let raw = RawSnapshot::parse_streaming(
+                text.as_bytes(),
+                "s",
+                3,
+                |_| true,
+                |_, b| streamed += b.len(),
+            )
+            .unwrap();
+            assert_eq!((streamed, raw.len()), (0, 7));
+        }
+        // The same refusals as `parse`.
+        for bad in [
+            r#"{"format_version": 1, "sims": [], "extra": 1}"#,
+            r#"{"format_version": 2, "sims": []}"#,
+            r#"{"format_version": 1, "sims": []} trailing"#,
+            r#"{"format_version": 1, "format_version": 1, "sims": []}"#,
+        ] {
+            assert!(
+                RawSnapshot::parse_streaming(bad.as_bytes(), "s", 3, |_| true, |_, _| {}).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -102,22 +102,28 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
             let shown = path.display().to_string();
             let started = Instant::now();
             let bytes = RawSnapshot::read(path)?;
-            let raw = RawSnapshot::parse(&bytes, &shown)?;
+            let (raw, streamed) = decide_while_splitting(&spec, target.as_ref(), &bytes, &shown)?;
             tracing::debug!(
                 sims = raw.len(),
                 bytes = bytes.len(),
+                streamed = streamed.is_some(),
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "snapshot split into SIMs"
             );
-            let table = raw.transitions().map(TransitionSet::new);
-            let runs = decide_every_sim(
-                &spec,
-                target.as_ref(),
-                raw.len(),
-                table.as_ref(),
-                true,
-                |i| raw.sim(i, &shown).map(Cow::Owned).map_err(Error::from),
-            )?;
+            let runs = match streamed {
+                Some(runs) => runs,
+                None => {
+                    let table = raw.transitions().map(TransitionSet::new);
+                    decide_every_sim(
+                        &spec,
+                        target.as_ref(),
+                        raw.len(),
+                        table.as_ref(),
+                        true,
+                        |i| raw.sim(i, &shown).map(Cow::Owned).map_err(Error::from),
+                    )?
+                }
+            };
             let ascending = PartialPlan::in_order(&runs);
             tracing::debug!(
                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -310,10 +316,109 @@ pub fn write_atomically_with(
     Ok(())
 }
 
-/// The per-SIM pass of a plan, on every core: each SIM in view (all, or those `--target`
-/// selects) is resolved against the spec once and decided, and dropped unless it changes. Every
-/// conflict between rules and every `sims:` entry that the fleet lacks is reported, all together.
-/// `sim(i)` yields SIM `i` of `n`, borrowed from a fetched fleet or parsed from a snapshot.
+/// One run of the per-SIM pass: what it decided, and what it found wrong.
+struct Run {
+    plan: PartialPlan,
+    conflicts: Vec<spec::Conflict>,
+    entries_found: Vec<String>,
+    error: Option<Error>,
+}
+
+/// What every run of the per-SIM pass shares: the spec, `--target`, and the ICCIDs of `sims:`
+/// entries (to report those the fleet lacks).
+struct Pass<'p> {
+    spec: &'p spec::Spec,
+    target: Option<&'p Matcher>,
+    entries: HashSet<&'p str>,
+    list_unmanaged: bool,
+}
+
+impl<'p> Pass<'p> {
+    fn new(spec: &'p spec::Spec, target: Option<&'p Matcher>, list_unmanaged: bool) -> Pass<'p> {
+        Pass {
+            spec,
+            target,
+            entries: spec.sim_entry_iccids().map(|(iccid, _)| iccid).collect(),
+            list_unmanaged,
+        }
+    }
+
+    fn run(&self) -> Run {
+        Run {
+            plan: PartialPlan::new(self.list_unmanaged),
+            conflicts: Vec::new(),
+            entries_found: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Resolves and decides one SIM in view (all, or those `--target` selects); a run stops at
+    /// its first error.
+    fn step(&self, run: &mut Run, sim: Result<Cow<'_, Sim>, Error>, table: Option<&TransitionSet>) {
+        if run.error.is_some() {
+            return;
+        }
+        let sim = match sim {
+            Ok(sim) => sim,
+            Err(e) => {
+                run.error = Some(e);
+                return;
+            }
+        };
+        if self.target.is_some_and(|t| !t.matches(&sim)) {
+            return;
+        }
+        if self.entries.contains(sim.iccid.as_str()) {
+            run.entries_found.push(sim.iccid.clone());
+        }
+        let resolution = match self.spec.resolve_borrowed(&sim) {
+            Ok(resolution) => resolution,
+            Err(conflict) => {
+                run.conflicts.push(conflict);
+                return;
+            }
+        };
+        if let Err(e) = run.plan.visit_resolution(&sim, resolution, table) {
+            run.error = Some(Error::Plan(e));
+        }
+    }
+
+    /// The runs' plans in order, or every conflict between rules and every `sims:` entry that the
+    /// fleet lacks, all together.
+    fn finish(&self, runs: Vec<Run>) -> Result<Vec<PartialPlan>, Error> {
+        let mut plans = Vec::with_capacity(runs.len());
+        let mut conflicts = Vec::new();
+        let mut found = HashSet::new();
+        for run in runs {
+            if let Some(e) = run.error {
+                return Err(e);
+            }
+            plans.push(run.plan);
+            conflicts.extend(run.conflicts);
+            found.extend(run.entries_found);
+        }
+        if !conflicts.is_empty() {
+            return Err(Error::Conflicts(conflicts));
+        }
+        // With --target only part of the fleet is in view: entries outside it are not checked.
+        if self.target.is_none() {
+            let missing: Vec<String> = self
+                .spec
+                .sim_entry_iccids()
+                .filter(|(iccid, _)| !found.contains(*iccid))
+                .map(|(iccid, origin)| format!("{iccid} ({})", origin.location()))
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::Plan(PlanError::UnknownIccids(missing)));
+            }
+        }
+        Ok(plans)
+    }
+}
+
+/// The per-SIM pass of a plan, on every core: each SIM in view is resolved against the spec
+/// once and decided, and dropped unless it changes. `sim(i)` yields SIM `i` of `n`, borrowed
+/// from a fetched fleet or parsed from a snapshot.
 fn decide_every_sim<'s, G>(
     spec: &spec::Spec,
     target: Option<&Matcher>,
@@ -325,76 +430,78 @@ fn decide_every_sim<'s, G>(
 where
     G: Fn(usize) -> Result<Cow<'s, Sim>, Error> + Sync,
 {
-    struct Run {
-        plan: PartialPlan,
-        conflicts: Vec<spec::Conflict>,
-        entries_found: Vec<String>,
-        error: Option<Error>,
-    }
-    let entries: HashSet<&str> = spec.sim_entry_iccids().map(|(iccid, _)| iccid).collect();
-    let runs = crate::parallel::fold_runs(
-        n,
-        || Run {
-            plan: PartialPlan::new(list_unmanaged),
-            conflicts: Vec::new(),
-            entries_found: Vec::new(),
-            error: None,
-        },
-        |run, i| {
-            if run.error.is_some() {
-                return;
-            }
-            let sim = match sim(i) {
-                Ok(sim) => sim,
-                Err(e) => {
-                    run.error = Some(e);
-                    return;
-                }
+    let pass = Pass::new(spec, target, list_unmanaged);
+    let runs = crate::parallel::fold_runs(n, || pass.run(), |run, i| pass.step(run, sim(i), table));
+    pass.finish(runs)
+}
+
+/// SIMs per piece of work while a snapshot is still being split.
+const STREAM_BATCH: usize = 4096;
+
+/// The per-SIM pass over a snapshot file's bytes, started while the file is still being split:
+/// the splitting thread hands out runs of SIM texts, a second thread decides them as they come,
+/// and the splitting thread joins in once it is done. Returns the split snapshot and the
+/// decided runs in file order, or `None` for the runs when the snapshot could not be streamed
+/// (no transition table before its SIMs) and must be decided afterwards.
+fn decide_while_splitting<'b>(
+    spec: &spec::Spec,
+    target: Option<&Matcher>,
+    bytes: &'b [u8],
+    shown: &str,
+) -> Result<(RawSnapshot<'b>, Option<Vec<PartialPlan>>), Error> {
+    type Batch<'r> = (usize, Vec<&'r serde_json::value::RawValue>);
+    let pass = Pass::new(spec, target, true);
+    let table: std::sync::OnceLock<Option<TransitionSet>> = std::sync::OnceLock::new();
+    let (to_workers, batches) = std::sync::mpsc::channel::<Batch<'b>>();
+    let batches = std::sync::Mutex::new(batches);
+    let work = || {
+        let mut done: Vec<(usize, Run)> = Vec::new();
+        loop {
+            let next = match batches.lock() {
+                Ok(batches) => batches.recv(),
+                Err(_) => break,
             };
-            if target.is_some_and(|t| !t.matches(&sim)) {
-                return;
+            let Ok((start, sims)) = next else { break };
+            let table = table.get().and_then(Option::as_ref);
+            let mut run = pass.run();
+            for (k, text) in sims.into_iter().enumerate() {
+                let sim = RawSnapshot::parse_sim(text, start + k, shown)
+                    .map(Cow::Owned)
+                    .map_err(Error::from);
+                pass.step(&mut run, sim, table);
             }
-            if entries.contains(sim.iccid.as_str()) {
-                run.entries_found.push(sim.iccid.clone());
-            }
-            let resolution = match spec.resolve_borrowed(&sim) {
-                Ok(resolution) => resolution,
-                Err(conflict) => {
-                    run.conflicts.push(conflict);
-                    return;
-                }
-            };
-            if let Err(e) = run.plan.visit_resolution(&sim, resolution, table) {
-                run.error = Some(Error::Plan(e));
-            }
-        },
-    );
-    let mut plans = Vec::with_capacity(runs.len());
-    let mut conflicts = Vec::new();
-    let mut found = HashSet::new();
-    for run in runs {
-        if let Some(e) = run.error {
-            return Err(e);
+            done.push((start, run));
         }
-        plans.push(run.plan);
-        conflicts.extend(run.conflicts);
-        found.extend(run.entries_found);
+        done
+    };
+    let work = &work;
+    let (split, mut done) = std::thread::scope(|scope| {
+        let helper = scope.spawn(move || work());
+        let split = RawSnapshot::parse_streaming(
+            bytes,
+            shown,
+            STREAM_BATCH,
+            |transitions| table.set(transitions.map(TransitionSet::new)).is_ok(),
+            |start, sims| {
+                let _ = to_workers.send((start, sims));
+            },
+        );
+        drop(to_workers);
+        let mut done = work();
+        done.extend(
+            helper
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        );
+        (split, done)
+    });
+    let split = split?;
+    if table.get().is_none() {
+        return Ok((split, None));
     }
-    if !conflicts.is_empty() {
-        return Err(Error::Conflicts(conflicts));
-    }
-    // With --target only part of the fleet is in view: entries outside it are not checked.
-    if target.is_none() {
-        let missing: Vec<String> = spec
-            .sim_entry_iccids()
-            .filter(|(iccid, _)| !found.contains(*iccid))
-            .map(|(iccid, origin)| format!("{iccid} ({})", origin.location()))
-            .collect();
-        if !missing.is_empty() {
-            return Err(Error::Plan(PlanError::UnknownIccids(missing)));
-        }
-    }
-    Ok(plans)
+    done.sort_by_key(|(start, _)| *start);
+    let runs = pass.finish(done.into_iter().map(|(_, run)| run).collect())?;
+    Ok((split, Some(runs)))
 }
 
 /// Reads the fleet through the API: the transition table, running batch jobs, and the SIMs —
