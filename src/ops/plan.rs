@@ -476,7 +476,7 @@ fn decide_while_splitting<'b>(
     };
     let work = &work;
     let (split, mut done) = std::thread::scope(|scope| {
-        let helper = scope.spawn(move || work());
+        let helper = scope.spawn(work);
         let split = RawSnapshot::parse_streaming(
             bytes,
             shown,
