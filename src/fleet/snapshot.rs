@@ -214,35 +214,12 @@ impl Snapshot {
 
     /// Reads a snapshot file.
     pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
-        Snapshot::load_trimmed(path, |_| {})
-    }
-
-    /// Reads a snapshot file, passing every SIM through `trim` as soon as it is parsed: a caller
-    /// that needs only some fields drops the rest before the next SIM is read, so a million-SIM
-    /// snapshot never sits in memory whole, neither as text nor as full SIMs.
-    pub fn load_trimmed(
-        path: &Path,
-        mut trim: impl FnMut(&mut Sim),
-    ) -> Result<Snapshot, SnapshotError> {
         let shown = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| SnapshotError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let mut reader =
-            serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 20, file));
-        let snapshot = SnapshotSeed { trim: &mut trim }
-            .deserialize(&mut reader)
-            .and_then(|s| reader.end().map(|()| s))
-            .map_err(|source| match source.io_error_kind() {
-                Some(_) => SnapshotError::Read {
-                    path: shown.clone(),
-                    source: std::io::Error::other(source.to_string()),
-                },
-                None => SnapshotError::Parse {
-                    path: shown.clone(),
-                    source,
-                },
+        let bytes = RawSnapshot::read(path)?;
+        let snapshot: Snapshot =
+            serde_json::from_slice(&bytes).map_err(|source| SnapshotError::Parse {
+                path: shown.clone(),
+                source,
             })?;
         snapshot.check(&shown)
     }
@@ -383,90 +360,6 @@ where
     }
 }
 
-/// Deserialises a [`Snapshot`] with the same rules as its derive (unknown keys refused,
-/// `taken_at` and `transitions` optional), trimming each SIM as it arrives.
-struct SnapshotSeed<'t, F> {
-    trim: &'t mut F,
-}
-
-impl<'de, F: FnMut(&mut Sim)> DeserializeSeed<'de> for SnapshotSeed<'_, F> {
-    type Value = Snapshot;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Snapshot, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de, F: FnMut(&mut Sim)> Visitor<'de> for SnapshotSeed<'_, F> {
-    type Value = Snapshot;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a snapshot object {format_version, taken_at, transitions, sims}")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Snapshot, A::Error> {
-        const FIELDS: &[&str] = &["format_version", "taken_at", "transitions", "sims"];
-        let mut format_version = None;
-        let mut taken_at = None;
-        let mut transitions = None;
-        let mut sims = None;
-        while let Some(key) = map.next_key::<String>()? {
-            let duplicate = || serde::de::Error::custom(format!("duplicate field `{key}`"));
-            match key.as_str() {
-                "format_version" if format_version.is_none() => {
-                    format_version = Some(map.next_value()?)
-                }
-                "taken_at" if taken_at.is_none() => taken_at = Some(map.next_value()?),
-                "transitions" if transitions.is_none() => transitions = Some(map.next_value()?),
-                "sims" if sims.is_none() => {
-                    sims = Some(map.next_value_seed(SimsSeed {
-                        trim: &mut *self.trim,
-                    })?)
-                }
-                k if FIELDS.contains(&k) => return Err(duplicate()),
-                k => return Err(serde::de::Error::unknown_field(k, FIELDS)),
-            }
-        }
-        Ok(Snapshot {
-            format_version: format_version
-                .ok_or_else(|| serde::de::Error::missing_field("format_version"))?,
-            taken_at: taken_at.flatten(),
-            transitions: transitions.flatten(),
-            sims: sims.ok_or_else(|| serde::de::Error::missing_field("sims"))?,
-        })
-    }
-}
-
-struct SimsSeed<'t, F> {
-    trim: &'t mut F,
-}
-
-impl<'de, F: FnMut(&mut Sim)> DeserializeSeed<'de> for SimsSeed<'_, F> {
-    type Value = Vec<Sim>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<Sim>, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de, F: FnMut(&mut Sim)> Visitor<'de> for SimsSeed<'_, F> {
-    type Value = Vec<Sim>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of SIM objects")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Sim>, A::Error> {
-        let mut sims = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(mut sim) = seq.next_element::<Sim>()? {
-            (self.trim)(&mut sim);
-            sims.push(sim);
-        }
-        sims.shrink_to_fit();
-        Ok(sims)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,15 +368,13 @@ mod tests {
         "sims": [{"iccid": "1", "statusid": 2, "providerid": 5, "apn": "x"}]}"#;
 
     #[test]
-    fn trimmed_loading_reads_what_the_derive_reads() {
+    fn loading_a_file_reads_what_the_derive_reads() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
         std::fs::write(&path, ONE).unwrap();
-        let full = Snapshot::load(&path).unwrap();
-        assert_eq!(full, Snapshot::from_json(ONE, "s.json").unwrap());
-        let trimmed = Snapshot::load_trimmed(&path, |s| s.apn = None).unwrap();
-        assert_eq!(trimmed.sims[0].apn, None);
-        assert_eq!(trimmed.sims[0].iccid, "1");
+        let loaded = Snapshot::load(&path).unwrap();
+        assert_eq!(loaded, Snapshot::from_json(ONE, "s.json").unwrap());
+        assert_eq!(loaded.sims[0].apn.as_deref(), Some("x"));
     }
 
     #[test]
@@ -577,7 +468,7 @@ mod tests {
     }
 
     #[test]
-    fn trimmed_loading_refuses_what_the_derive_refuses() {
+    fn loading_refuses_what_the_derive_refuses() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
         for bad in [
