@@ -80,6 +80,23 @@ fn twenty_rule_spec() -> String {
     yaml
 }
 
+/// Fleet size and the time (s) and peak RSS (MiB) budgets of the snapshot plans, from the
+/// environment (see the module docs).
+fn load_budget() -> (usize, f64, u64) {
+    let n = env_or("SIMFLEET_LOAD_SIMS", 1_000_000);
+    let default_secs = if cfg!(debug_assertions) { 600.0 } else { 3.0 };
+    let max_secs = env_or("SIMFLEET_LOAD_MAX_SECS", default_secs);
+    let max_rss_mb = env_or("SIMFLEET_LOAD_MAX_RSS_MB", 1024);
+    (n, max_secs, max_rss_mb)
+}
+
+fn write_snapshot(path: &Path, fleet: &simfleet::fleet::Snapshot) {
+    let file = std::fs::File::create(path).expect("snapshot file");
+    let mut writer = BufWriter::new(file);
+    serde_json::to_writer(&mut writer, fleet).expect("write snapshot");
+    writer.flush().expect("flush");
+}
+
 /// Sets a live SIM to what the spec wants of it, as an apply would.
 fn converge(sim: &mut simfleet::fleet::Sim, spec: &simfleet::spec::Spec) {
     use simfleet::fleet::{EndCustomerLabel, ImeiLock};
@@ -128,10 +145,7 @@ fn converge(sim: &mut simfleet::fleet::Sim, spec: &simfleet::spec::Spec) {
 #[ignore = "slow: plans a 1,000,000-SIM snapshot (SIMFLEET_LOAD_SIMS to change)"]
 fn plan_of_a_large_mostly_converged_snapshot_stays_within_time_and_memory() {
     // The everyday case: the fleet was applied before and 1 % of it drifted since.
-    let n: usize = env_or("SIMFLEET_LOAD_SIMS", 1_000_000);
-    let default_secs = if cfg!(debug_assertions) { 600.0 } else { 3.0 };
-    let max_secs: f64 = env_or("SIMFLEET_LOAD_MAX_SECS", default_secs);
-    let max_rss_mb: u64 = env_or("SIMFLEET_LOAD_MAX_RSS_MB", 1024);
+    let (n, max_secs, max_rss_mb) = load_budget();
 
     let work = tempfile::tempdir().expect("temp dir");
     let spec = spec_dir(&[("rules.yaml", &twenty_rule_spec())]);
@@ -143,12 +157,7 @@ fn plan_of_a_large_mostly_converged_snapshot_stays_within_time_and_memory() {
         }
     }
     let snapshot = work.path().join("fleet.json");
-    {
-        let file = std::fs::File::create(&snapshot).expect("snapshot file");
-        let mut writer = BufWriter::new(file);
-        serde_json::to_writer(&mut writer, &fleet).expect("write snapshot");
-        writer.flush().expect("flush");
-    }
+    write_snapshot(&snapshot, &fleet);
     drop(fleet);
     if let Ok(keep) = std::env::var("SIMFLEET_LOAD_KEEP") {
         // For profiling: the snapshot and spec, kept where asked.
@@ -269,20 +278,11 @@ fn measure(mut command: Command) -> (std::process::Output, u64, f64) {
 #[test]
 #[ignore = "slow: plans a 1,000,000-SIM snapshot (SIMFLEET_LOAD_SIMS to change)"]
 fn plan_of_a_large_snapshot_stays_within_time_and_memory() {
-    let n: usize = env_or("SIMFLEET_LOAD_SIMS", 1_000_000);
-    let default_secs = if cfg!(debug_assertions) { 600.0 } else { 3.0 };
-    let max_secs: f64 = env_or("SIMFLEET_LOAD_MAX_SECS", default_secs);
-    let max_rss_mb: u64 = env_or("SIMFLEET_LOAD_MAX_RSS_MB", 1024);
+    let (n, max_secs, max_rss_mb) = load_budget();
 
     let work = tempfile::tempdir().expect("temp dir");
     let snapshot = work.path().join("fleet.json");
-    {
-        let file = std::fs::File::create(&snapshot).expect("snapshot file");
-        let mut writer = BufWriter::new(file);
-        serde_json::to_writer(&mut writer, &simfleet::sandbox::generate(n, 42))
-            .expect("write snapshot");
-        writer.flush().expect("flush");
-    }
+    write_snapshot(&snapshot, &simfleet::sandbox::generate(n, 42));
     let snapshot_mb = std::fs::metadata(&snapshot).map(|m| m.len()).unwrap_or(0) / 1_000_000;
     let spec = spec_dir(&[("rules.yaml", &twenty_rule_spec())]);
 

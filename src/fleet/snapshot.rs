@@ -64,17 +64,12 @@ pub enum SnapshotError {
 /// starts and ends (serde_json validates it on the way), then the SIMs are parsed one at a time,
 /// by as many threads as there are cores, and each is dropped as soon as the plan has looked at
 /// it. Parsing from memory is several times faster than from a reader, and no `Vec<Sim>` of the
-/// whole fleet ever exists.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// whole fleet ever exists. Read by [`StreamingSeed`], with the same rules as [`Snapshot`]'s
+/// derive (unknown keys refused, `taken_at` and `transitions` optional).
+#[derive(Debug)]
 pub struct RawSnapshot<'a> {
     format_version: u32,
-    #[serde(default)]
-    #[allow(dead_code)]
-    taken_at: Option<String>,
-    #[serde(default)]
     transitions: Option<Vec<Transition>>,
-    #[serde(borrow)]
     sims: Vec<&'a serde_json::value::RawValue>,
 }
 
@@ -89,18 +84,7 @@ impl<'a> RawSnapshot<'a> {
 
     /// Checks the header and finds every SIM's text; `path` is only used in messages.
     pub fn parse(bytes: &'a [u8], path: &str) -> Result<RawSnapshot<'a>, SnapshotError> {
-        let raw: RawSnapshot<'a> =
-            serde_json::from_slice(bytes).map_err(|source| SnapshotError::Parse {
-                path: path.to_string(),
-                source,
-            })?;
-        if raw.format_version != SNAPSHOT_FORMAT_VERSION {
-            return Err(SnapshotError::Version {
-                path: path.to_string(),
-                found: raw.format_version,
-            });
-        }
-        Ok(raw)
+        RawSnapshot::parse_streaming(bytes, path, usize::MAX, |_| false, |_, _| {})
     }
 
     /// [`RawSnapshot::parse`] that hands out SIM texts while it is still reading: once the
@@ -278,6 +262,7 @@ where
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<RawSnapshot<'de>, A::Error> {
         const FIELDS: &[&str] = &["format_version", "taken_at", "transitions", "sims"];
         let mut format_version = None;
+        // Checked (a string or null), not kept: a plan does not read it.
         let mut taken_at: Option<Option<String>> = None;
         let mut transitions: Option<Option<Vec<Transition>>> = None;
         let mut sims = None;
@@ -306,7 +291,6 @@ where
         Ok(RawSnapshot {
             format_version: format_version
                 .ok_or_else(|| serde::de::Error::missing_field("format_version"))?,
-            taken_at: taken_at.flatten(),
             transitions: transitions.flatten(),
             sims: sims.ok_or_else(|| serde::de::Error::missing_field("sims"))?,
         })

@@ -318,23 +318,6 @@ pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
     acc.finish(&input)
 }
 
-/// Computes the plan like [`build`], but resolves each live SIM on the fly with `resolve`
-/// instead of reading `input.desired` (which is ignored). Only the SIMs that change keep any
-/// desired state, so a million-SIM plan never holds a million resolved SIMs at once. `resolve`
-/// returns `None` for unmanaged SIMs; checking `sims:` entries against the fleet is the caller's
-/// job here, since only the caller knows which ICCIDs the spec names.
-pub fn build_resolving<F>(input: PlanInput<'_>, resolve: F) -> Result<Plan, PlanError>
-where
-    F: Fn(&Sim) -> Option<DesiredSim>,
-{
-    let table = input.transitions.map(TransitionSet::new);
-    let mut acc = PartialPlan::new(input.coverage == Coverage::Full);
-    for sim in input.sims {
-        acc.visit(sim, resolve(sim).as_ref(), table.as_ref())?;
-    }
-    acc.finish(&input)
-}
-
 /// Desired values whose type does not fit their field, as messages.
 fn wrong_kinds(d: &DesiredSim) -> Vec<String> {
     wrong_kinds_of(&d.iccid, d.fields.iter().map(|(f, r)| (*f, r)))
@@ -392,22 +375,8 @@ impl PartialPlan {
         }
     }
 
-    /// Looks at one live SIM: `desired` is what the spec wants of it (`None`: unmanaged).
-    pub fn visit(
-        &mut self,
-        sim: &Sim,
-        desired: Option<&DesiredSim>,
-        table: Option<&TransitionSet>,
-    ) -> Result<(), PlanError> {
-        self.visit_fields(
-            sim,
-            desired.map(|d| d.fields.iter().map(|(f, r)| (*f, r))),
-            table,
-        )
-    }
-
-    /// [`PartialPlan::visit`] with the spec's values borrowed rather than owned: what a pass over
-    /// a large fleet uses, so only the SIMs that change copy anything.
+    /// Looks at one live SIM: `resolution` is what the spec wants of it (`None`: unmanaged),
+    /// borrowed from the spec, so only the SIMs that change copy anything.
     pub fn visit_resolution(
         &mut self,
         sim: &Sim,
@@ -454,7 +423,7 @@ impl PartialPlan {
     }
 
     /// True when every SIM seen had a higher ICCID than the one before (so none was seen twice).
-    pub fn visited_in_order(&self) -> bool {
+    fn visited_in_order(&self) -> bool {
         self.ascending
     }
 
@@ -484,7 +453,7 @@ impl PartialPlan {
     }
 
     /// Appends a run of SIMs that comes after this one.
-    pub fn merge(&mut self, later: PartialPlan) {
+    fn merge(&mut self, later: PartialPlan) {
         self.ascending = self.ascending
             && later.ascending
             && match (&self.last, &later.first) {
