@@ -1,6 +1,7 @@
 //! Network tests of the client against the scripted stub: the request shape, the token, every
 //! fault the brief lists, the batch-job safety rule and the partitioned fetch.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -637,15 +638,15 @@ async fn fetch_reads_every_sim_with_few_round_trips() {
     assert_eq!(seen.load(Ordering::Relaxed), 3_200);
     let requests = stub.requests().len() as u64;
     assert_eq!(fetched.requests, requests);
-    // 32 pages at least; splitting (into about two partitions per worker) adds bounds, counts
-    // and a few partial pages.
-    assert!((32..=75).contains(&requests), "{requests} requests");
-    let pages = stub
+    // 32 pages at least; splitting (into about two partitions per worker) adds the highest
+    // ICCID of each split prefix, the first pages of prefixes split again, and partial pages.
+    let bounds = stub
         .requests()
         .iter()
-        .filter(|r| r.body["operationName"] == "ListSims")
-        .count();
-    assert!(pages <= 32 + 4, "{pages} pages");
+        .filter(|r| r.body["operationName"] == "IccidBound")
+        .count() as u64;
+    eprintln!("{requests} requests, {bounds} bounds");
+    assert!((32..=55).contains(&requests), "{requests} requests");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -666,6 +667,70 @@ async fn fetch_keeps_partitions_in_flight() {
     let peak = stub.peak_in_flight.load(Ordering::SeqCst);
     assert!(peak >= 4, "at most {peak} requests were in flight");
     assert!(peak <= DEFAULT_MAX_IN_FLIGHT, "{peak} in flight");
+}
+
+#[tokio::test]
+async fn fetch_reads_no_first_page_twice_and_pages_while_still_splitting() {
+    let fleet = generated_fleet();
+    let stub = Stub::start(fake_fleet(fleet, None)).await;
+    let fetched = fetch_sims(
+        &client(&stub),
+        FetchScope::Everything,
+        FetchOptions {
+            concurrency: 4,
+            ..FetchOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetched.sims.len(), 3_200);
+    let requests = stub.requests();
+    let prefix_of = |r: &super::stub::Received| {
+        r.body["variables"]["filter"]["iccid"]["beginsWith"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    // A prefix's first page is read once: the count of a partition is its first page.
+    let mut first_pages: HashMap<String, usize> = HashMap::new();
+    for r in &requests {
+        if r.body["operationName"] == "ListSims" && r.body["variables"]["nextToken"].is_null() {
+            *first_pages.entry(prefix_of(r)).or_default() += 1;
+        }
+    }
+    assert!(
+        first_pages.values().all(|&n| n == 1),
+        "first pages read more than once: {first_pages:?}"
+    );
+    // One highest-ICCID request per split prefix, and nothing else beside pages.
+    let highest: Vec<String> = requests
+        .iter()
+        .filter(|r| r.body["operationName"] == "IccidBound")
+        .map(prefix_of)
+        .collect();
+    assert_eq!(highest.len(), highest.iter().collect::<HashSet<_>>().len());
+    assert!(requests.iter().all(|r| matches!(
+        r.body["operationName"].as_str(),
+        Some("ListSims" | "IccidBound")
+    )));
+    // "898" (700 SIMs) is small enough at once: its second page is asked before the split of
+    // "894" (2,500 SIMs) has asked its last count.
+    let continued = requests
+        .iter()
+        .position(|r| {
+            prefix_of(r).starts_with("898") && !r.body["variables"]["nextToken"].is_null()
+        })
+        .unwrap();
+    let split = requests
+        .iter()
+        .rposition(|r| {
+            prefix_of(r).starts_with("894") && r.body["variables"]["nextToken"].is_null()
+        })
+        .unwrap();
+    assert!(
+        continued < split,
+        "paging began at request {continued}, the split's last count was request {split}"
+    );
 }
 
 #[tokio::test]

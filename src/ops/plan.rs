@@ -515,34 +515,43 @@ async fn read_live(
 ) -> Result<(LiveFleet, String), Error> {
     let client = &conn.client;
     let started = Instant::now();
-    let transitions = client.status_transitions().await?;
-    let mut running_batch_jobs = Vec::new();
-    for status in [BatchJobStatus::Preparing, BatchJobStatus::Running] {
-        let page = client.list_batch_jobs(Some(status), 100, None).await?;
-        running_batch_jobs.extend(page.items.iter().map(|j| j.id));
-    }
-    running_batch_jobs.sort_unstable();
-
-    let scope = match target.and_then(Matcher::to_filter) {
-        Some(filter) => FetchScope::Filters(vec![filter]),
-        None => match spec.pushdown_filters() {
-            Some(filters) if !filters.is_empty() => {
-                let total = client.count_sims(&SimFilter::default()).await?;
-                if total >= PUSHDOWN_MIN_FLEET {
-                    FetchScope::Filters(filters)
-                } else {
-                    FetchScope::Everything
+    // The transition table and the running batch jobs do not depend on the SIMs: they are read
+    // alongside them rather than before (three round trips less before the first page).
+    let context = async {
+        let transitions = client.status_transitions().await?;
+        let mut running_batch_jobs = Vec::new();
+        for status in [BatchJobStatus::Preparing, BatchJobStatus::Running] {
+            let page = client.list_batch_jobs(Some(status), 100, None).await?;
+            running_batch_jobs.extend(page.items.iter().map(|j| j.id));
+        }
+        running_batch_jobs.sort_unstable();
+        Ok::<_, Error>((transitions, running_batch_jobs))
+    };
+    let sims = async {
+        let scope = match target.and_then(Matcher::to_filter) {
+            Some(filter) => FetchScope::Filters(vec![filter]),
+            None => match spec.pushdown_filters() {
+                Some(filters) if !filters.is_empty() => {
+                    let total = client.count_sims(&SimFilter::default()).await?;
+                    if total >= PUSHDOWN_MIN_FLEET {
+                        FetchScope::Filters(filters)
+                    } else {
+                        FetchScope::Everything
+                    }
                 }
-            }
-            _ => FetchScope::Everything,
-        },
+                _ => FetchScope::Everything,
+            },
+        };
+        let coverage = match scope {
+            FetchScope::Everything => Coverage::Full,
+            FetchScope::Filters(_) => Coverage::PushedDown,
+        };
+        let fetched =
+            fetch_with_progress(client, scope, SimFields::Plan, concurrency, progress).await?;
+        Ok::<_, Error>((fetched, coverage))
     };
-    let coverage = match scope {
-        FetchScope::Everything => Coverage::Full,
-        FetchScope::Filters(_) => Coverage::PushedDown,
-    };
-    let fetched =
-        fetch_with_progress(client, scope, SimFields::Plan, concurrency, progress).await?;
+    let ((transitions, running_batch_jobs), (fetched, coverage)) =
+        futures::future::try_join(context, sims).await?;
     let note = format!(
         "read {} of {} SIMs{} in {} requests ({:.1}s, concurrency {concurrency})",
         fetched.sims.len(),
