@@ -314,16 +314,21 @@ fn key_changes<'a>(
 /// Batch jobs plus the updateSim calls for SIMs that ended up alone, for one phase.
 type PhaseCalls = (Vec<Action>, Vec<UpdateSimAction>);
 
+/// The changes of one SIM that run in `phase`.
+fn phase_changes<'a>(sim: &SimWork<'a>, phase: u8) -> Vec<(Field, &'a DesiredValue)> {
+    sim.changes
+        .iter()
+        .filter(|(f, v)| phase_of(*f, v) == phase)
+        .copied()
+        .collect()
+}
+
 /// One batch job per exact set of changes (and per 1000 SIMs): each SIM is in one job.
-fn by_change_set<'a>(
-    phase: u8,
-    groups: ChangeSetGroups<'a>,
-    phase_changes: &[Vec<(Field, &'a DesiredValue)>],
-) -> PhaseCalls {
+fn by_change_set<'a>(phase: u8, groups: ChangeSetGroups<'a>, work: &[SimWork<'a>]) -> PhaseCalls {
     let mut batches = Vec::new();
     let mut updates = Vec::new();
     // Hashed while grouping a million SIMs, ordered once here so the plan is deterministic.
-    let mut groups: Vec<_> = groups.into_iter().collect();
+    let mut groups = groups;
     groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (key, mut members) in groups {
         if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(&key) {
@@ -331,7 +336,10 @@ fn by_change_set<'a>(
                 updates.push(UpdateSimAction {
                     phase,
                     iccid: iccid.to_string(),
-                    changes: update_changes(&key_changes(&key, &phase_changes[index])),
+                    changes: update_changes(&key_changes(
+                        &key,
+                        &phase_changes(&work[index], phase),
+                    )),
                 });
             }
             continue;
@@ -359,12 +367,12 @@ fn by_change_set<'a>(
 fn by_field<'a>(
     phase: u8,
     groups: FieldGroups<'a>,
-    keys: &[(&'a str, BatchKey<'a>)],
-    phase_changes: &[Vec<(Field, &'a DesiredValue)>],
+    sims: &[PhaseSim<'a>],
+    work: &[SimWork<'a>],
 ) -> PhaseCalls {
     let mut batches = Vec::new();
     let mut left: BTreeMap<usize, BatchKey<'a>> = BTreeMap::new();
-    let mut groups: Vec<_> = groups.into_iter().collect();
+    let mut groups = groups;
     groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for ((field, value), members) in groups {
         let single = [(field, value)];
@@ -374,7 +382,7 @@ fn by_field<'a>(
             }
             continue;
         }
-        let mut iccids: Vec<&str> = members.iter().map(|&i| keys[i].0).collect();
+        let mut iccids: Vec<&str> = members.iter().map(|&i| sims[i].iccid).collect();
         if !iccids.windows(2).all(|w| w[0] <= w[1]) {
             iccids.sort_unstable();
         }
@@ -391,33 +399,61 @@ fn by_field<'a>(
         .into_iter()
         .map(|(index, key)| UpdateSimAction {
             phase,
-            iccid: keys[index].0.to_string(),
-            changes: update_changes(&key_changes(&key, &phase_changes[index])),
+            iccid: sims[index].iccid.to_string(),
+            changes: update_changes(&key_changes(
+                &key,
+                &phase_changes(&work[sims[index].work], phase),
+            )),
         })
         .collect();
     (batches, updates)
 }
 
-/// SIMs (by index into the phase's keys) per (field, value).
-type FieldGroups<'a> = HashMap<(Field, BatchValue<'a>), Vec<usize>>;
+/// A SIM with batch changes in the phase being grouped.
+struct PhaseSim<'a> {
+    iccid: &'a str,
+    /// Its exact set of batch changes, as an index into the phase's distinct sets.
+    key: usize,
+    /// Its index in the work list.
+    work: usize,
+}
 
-/// SIMs (ICCID, index into the phase's changes) per exact set of batch changes.
-type ChangeSetGroups<'a> = HashMap<BatchKey<'a>, Vec<(&'a str, usize)>>;
+/// SIMs (by index into the phase's [`PhaseSim`]s) per (field, value).
+type FieldGroups<'a> = Vec<((Field, BatchValue<'a>), Vec<usize>)>;
 
-fn field_groups<'a>(keys: &[(&'a str, BatchKey<'a>)]) -> FieldGroups<'a> {
-    let mut groups: FieldGroups<'a> = HashMap::new();
-    for (index, (_, key)) in keys.iter().enumerate() {
-        for entry in key {
-            groups.entry(*entry).or_default().push(index);
+/// SIMs (ICCID, index into the work list) per exact set of batch changes.
+type ChangeSetGroups<'a> = Vec<(BatchKey<'a>, Vec<(&'a str, usize)>)>;
+
+/// Regroups SIMs by (field, value), in SIM order within each group. Hashes each distinct change
+/// set's entries once, not each SIM's: a million SIMs share a few thousand sets.
+fn field_groups<'a>(sims: &[PhaseSim<'a>], keys: &[BatchKey<'a>]) -> FieldGroups<'a> {
+    let mut ids: HashMap<(Field, BatchValue<'a>), usize> = HashMap::new();
+    let mut groups: FieldGroups<'a> = Vec::new();
+    let key_groups: Vec<Vec<usize>> = keys
+        .iter()
+        .map(|key| {
+            key.iter()
+                .map(|entry| {
+                    *ids.entry(*entry).or_insert_with(|| {
+                        groups.push((*entry, Vec::new()));
+                        groups.len() - 1
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    for (index, sim) in sims.iter().enumerate() {
+        for &group in &key_groups[sim.key] {
+            groups[group].1.push(index);
         }
     }
     groups
 }
 
 /// Calls [`by_change_set`] would make, without making them.
-fn count_by_change_set(groups: &ChangeSetGroups<'_>) -> usize {
-    groups
-        .iter()
+fn count_by_change_set_of(keys: &[BatchKey<'_>], members: &[Vec<(&str, usize)>]) -> usize {
+    keys.iter()
+        .zip(members)
         .map(|(key, members)| {
             if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(key) {
                 members.len()
@@ -460,74 +496,92 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
     let mut lower_bound = 0u64;
 
     for phase in 0u8..=2 {
-        // Batch groups, keyed by the exact set of changes; the first SIM's changes are kept to
-        // build an updateSim if the group stays a singleton.
-        let mut groups: ChangeSetGroups<'_> = HashMap::new();
+        // SIMs with batch changes in this phase, in SIM order, each naming its exact set of
+        // changes by number: sets are interned (built in a scratch list, hashed as a slice, and
+        // copied only when new), so a million SIMs cost a few thousand allocations, not millions.
+        let mut sims: Vec<PhaseSim<'_>> = Vec::new();
+        let mut interned: HashMap<BatchKey<'_>, usize> = HashMap::new();
+        let mut members: Vec<Vec<(&str, usize)>> = Vec::new();
         let mut updates: Vec<UpdateSimAction> = Vec::new();
-        // Lower bound inputs: SIMs that must use updateSim, and n(field, value).
+        // Lower bound input: SIMs that must use updateSim.
         let mut must_update = 0u64;
-        let mut counts: HashMap<(Field, BatchValue<'_>), u64> = HashMap::new();
-        let mut phase_changes: Vec<Vec<(Field, &DesiredValue)>> = Vec::new();
-        // Each SIM's batch changes, in `phase_changes` order, for the per-field grouping.
-        let mut keys: Vec<(&str, BatchKey<'_>)> = Vec::new();
+        let mut key: BatchKey<'_> = Vec::new();
 
-        for sim in work {
-            let changes: Vec<(Field, &DesiredValue)> = sim
+        for (index, sim) in work.iter().enumerate() {
+            let mut in_phase = sim
                 .changes
                 .iter()
                 .filter(|(f, v)| phase_of(*f, v) == phase)
-                .copied()
-                .collect();
-            if changes.is_empty() {
+                .peekable();
+            if in_phase.peek().is_none() {
                 continue;
             }
-            let specific_imei = changes.iter().any(|(_, v)| needs_specific_imei(v));
-            let mut key: BatchKey<'_> = Vec::new();
-            if specific_imei {
+            key.clear();
+            if sim.changes.iter().any(|(_, v)| needs_specific_imei(v))
+                && in_phase.clone().any(|(_, v)| needs_specific_imei(v))
+            {
                 must_update += 1;
-                let (batch_only, via_update): (Vec<_>, Vec<_>) = changes
-                    .iter()
+                let via_update: Vec<(Field, &DesiredValue)> = in_phase
+                    .clone()
+                    .filter(|(f, v)| !is_unlimited_data(*f, v))
                     .copied()
-                    .partition(|(f, v)| is_unlimited_data(*f, v));
+                    .collect();
                 updates.push(UpdateSimAction {
                     phase,
                     iccid: sim.iccid.to_string(),
                     changes: update_changes(&via_update),
                 });
-                for (f, v) in batch_only {
-                    if let Some(bv) = batch_value(v) {
-                        key.push((f, bv));
-                    }
-                }
-            } else {
                 key.extend(
-                    changes
-                        .iter()
+                    in_phase
+                        .filter(|(f, v)| is_unlimited_data(*f, v))
                         .filter_map(|(f, v)| batch_value(v).map(|bv| (*f, bv))),
                 );
+            } else {
+                key.extend(in_phase.filter_map(|(f, v)| batch_value(v).map(|bv| (*f, bv))));
             }
-            for entry in &key {
-                *counts.entry(*entry).or_insert(0) += 1;
+            if key.is_empty() {
+                continue;
             }
-            if !key.is_empty() {
-                key.sort();
-                let index = phase_changes.len();
-                phase_changes.push(changes);
-                keys.push((sim.iccid, key.clone()));
-                groups.entry(key).or_default().push((sim.iccid, index));
+            key.sort();
+            let id = match interned.get(key.as_slice()) {
+                Some(&id) => id,
+                None => {
+                    let id = members.len();
+                    interned.insert(key.clone(), id);
+                    members.push(Vec::new());
+                    id
+                }
+            };
+            members[id].push((sim.iccid, index));
+            sims.push(PhaseSim {
+                iccid: sim.iccid,
+                key: id,
+                work: index,
+            });
+        }
+        let mut keys: Vec<BatchKey<'_>> = vec![Vec::new(); members.len()];
+        for (key, id) in interned {
+            keys[id] = key;
+        }
+
+        // Lower bound input: n(field, value), counted per distinct set.
+        let mut counts: HashMap<(Field, BatchValue<'_>), u64> = HashMap::new();
+        for (key, members) in keys.iter().zip(&members) {
+            for entry in key {
+                *counts.entry(*entry).or_insert(0) += members.len() as u64;
             }
         }
 
         // Whichever needs fewer calls; on a tie, one job per SIM set is easier to review. Both
         // are counted first and only the winner is built: on a large fleet each is a million
         // ICCIDs to copy.
-        let fields = field_groups(&keys);
+        let fields = field_groups(&sims, &keys);
         let (batches, singles) =
-            if count_by_field(&fields, keys.len()) < count_by_change_set(&groups) {
-                by_field(phase, fields, &keys, &phase_changes)
+            if count_by_field(&fields, sims.len()) < count_by_change_set_of(&keys, &members) {
+                by_field(phase, fields, &sims, work)
             } else {
                 drop(fields);
-                by_change_set(phase, groups, &phase_changes)
+                by_change_set(phase, keys.into_iter().zip(members).collect(), work)
             };
         updates.extend(singles);
         updates.sort_by(|a, b| a.iccid.cmp(&b.iccid));
