@@ -45,7 +45,7 @@ pub struct ExportArgs {
     /// Export a spec from a saved snapshot instead of the API (offline).
     #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["endpoint", "token_file", "sandbox", "snapshot"])]
     pub live: Option<PathBuf>,
-    /// listSims partitions read at once.
+    /// listSims requests in flight at once (counting and paging alike).
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
     /// List every value that could not be exported.

@@ -28,7 +28,7 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes (0 = none, 3 = blocked or stopped by a guard, 1 = error).
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// listSims partitions read at once.
+    /// listSims requests in flight at once (counting and paging alike).
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub concurrency: usize,
     /// Only plan SIMs matching this selector, e.g. '{end_customer_label: ACME}' (exceptional use).

@@ -39,7 +39,7 @@ pub struct ExportOptions {
     pub group_by: Vec<GroupKey>,
     /// Replace a non-empty spec directory.
     pub force: bool,
-    /// listSims partitions read at once.
+    /// listSims requests in flight at once (counting and paging alike).
     pub concurrency: usize,
     pub progress: bool,
     /// List every value that could not be exported.
