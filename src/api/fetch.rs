@@ -228,12 +228,12 @@ enum Answer {
     },
 }
 
-impl Answer {
-    /// HTTP requests the job held in flight.
+impl Job {
+    /// HTTP requests the job holds in flight.
     fn requests(&self) -> usize {
         match self {
-            Answer::Bounds { .. } => 2,
-            Answer::Highest { .. } | Answer::Count { .. } | Answer::Page { .. } => 1,
+            Job::Bounds { .. } => 2,
+            Job::Highest { .. } | Job::Count { .. } | Job::Page { .. } => 1,
         }
     }
 }
@@ -341,24 +341,22 @@ impl<'a> Reader<'a> {
 
     async fn run(mut self) -> Result<ReadResult, ApiError> {
         self.progress.report(0);
-        let mut in_flight: FuturesUnordered<BoxFuture<'a, Result<Answer, ApiError>>> =
+        // Each future carries the requests it holds, given back when it ends.
+        let mut in_flight: FuturesUnordered<BoxFuture<'a, (usize, Result<Answer, ApiError>)>> =
             FuturesUnordered::new();
         let mut requests_in_flight = 0;
         loop {
             while requests_in_flight < self.concurrency {
                 let Some(job) = self.next_job() else { break };
-                requests_in_flight += match job {
-                    Job::Bounds { .. } => 2,
-                    Job::Highest { .. } | Job::Count { .. } | Job::Page { .. } => 1,
-                };
-                in_flight.push(self.send(job));
+                let requests = job.requests();
+                requests_in_flight += requests;
+                in_flight.push(self.send(job).map(move |answer| (requests, answer)).boxed());
             }
-            let Some(answer) = in_flight.next().await else {
+            let Some((requests, answer)) = in_flight.next().await else {
                 break;
             };
-            let answer = answer?;
-            requests_in_flight -= answer.requests();
-            self.take(answer)?;
+            requests_in_flight -= requests;
+            self.take(answer?)?;
         }
         Ok(ReadResult {
             partitions: self.finished,

@@ -649,20 +649,25 @@ async fn fetch_reads_every_sim_with_few_round_trips() {
     assert!((32..=55).contains(&requests), "{requests} requests");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fetch_keeps_partitions_in_flight() {
-    let fleet = generated_fleet();
-    let stub = Stub::start_with_latency(Duration::from_millis(30), fake_fleet(fleet, None)).await;
-    let fetched = fetch_sims(
-        &client(&stub),
+/// The whole fleet behind `stub`, read at `concurrency`.
+async fn fetch_everything(stub: &Stub, concurrency: usize) -> super::FetchedSims {
+    fetch_sims(
+        &client(stub),
         FetchScope::Everything,
         FetchOptions {
-            concurrency: 4,
+            concurrency,
             ..FetchOptions::default()
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_keeps_partitions_in_flight() {
+    let fleet = generated_fleet();
+    let stub = Stub::start_with_latency(Duration::from_millis(30), fake_fleet(fleet, None)).await;
+    let fetched = fetch_everything(&stub, 4).await;
     assert_eq!(fetched.sims.len(), 3_200);
     let peak = stub.peak_in_flight.load(Ordering::SeqCst);
     assert!(peak >= 4, "at most {peak} requests were in flight");
@@ -673,16 +678,7 @@ async fn fetch_keeps_partitions_in_flight() {
 async fn fetch_reads_no_first_page_twice_and_pages_while_still_splitting() {
     let fleet = generated_fleet();
     let stub = Stub::start(fake_fleet(fleet, None)).await;
-    let fetched = fetch_sims(
-        &client(&stub),
-        FetchScope::Everything,
-        FetchOptions {
-            concurrency: 4,
-            ..FetchOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let fetched = fetch_everything(&stub, 4).await;
     assert_eq!(fetched.sims.len(), 3_200);
     let requests = stub.requests();
     let prefix_of = |r: &super::stub::Received| {

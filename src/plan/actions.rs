@@ -451,7 +451,7 @@ fn field_groups<'a>(sims: &[PhaseSim<'a>], keys: &[BatchKey<'a>]) -> FieldGroups
 }
 
 /// Calls [`by_change_set`] would make, without making them.
-fn count_by_change_set_of(keys: &[BatchKey<'_>], members: &[Vec<(&str, usize)>]) -> usize {
+fn count_by_change_set(keys: &[BatchKey<'_>], members: &[Vec<(&str, usize)>]) -> usize {
     keys.iter()
         .zip(members)
         .map(|(key, members)| {
@@ -517,9 +517,7 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
                 continue;
             }
             key.clear();
-            if sim.changes.iter().any(|(_, v)| needs_specific_imei(v))
-                && in_phase.clone().any(|(_, v)| needs_specific_imei(v))
-            {
+            if in_phase.clone().any(|(_, v)| needs_specific_imei(v)) {
                 must_update += 1;
                 let via_update: Vec<(Field, &DesiredValue)> = in_phase
                     .clone()
@@ -577,7 +575,7 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
         // ICCIDs to copy.
         let fields = field_groups(&sims, &keys);
         let (batches, singles) =
-            if count_by_field(&fields, sims.len()) < count_by_change_set_of(&keys, &members) {
+            if count_by_field(&fields, sims.len()) < count_by_change_set(&keys, &members) {
                 by_field(phase, fields, &sims, work)
             } else {
                 drop(fields);
