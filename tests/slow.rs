@@ -94,6 +94,19 @@ fn load_budget() -> (usize, f64, u64) {
     (n, max_secs, max_rss_mb)
 }
 
+/// `simfleet plan SPEC --live SNAPSHOT` as CI runs it (no colour, no progress bar).
+fn plan_live(spec: &Path, snapshot: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_simfleet"));
+    command
+        .arg("plan")
+        .arg(spec)
+        .arg("--live")
+        .arg(snapshot)
+        .env("NO_COLOR", "1")
+        .env("CI", "true");
+    command
+}
+
 fn write_snapshot(path: &Path, fleet: &simfleet::fleet::Snapshot) {
     let file = std::fs::File::create(path).expect("snapshot file");
     let mut writer = BufWriter::new(file);
@@ -171,14 +184,7 @@ fn plan_of_a_large_mostly_converged_snapshot_stays_within_time_and_memory() {
             Path::new(&keep).join("rules.yaml"),
         );
     }
-    let mut command = Command::new(env!("CARGO_BIN_EXE_simfleet"));
-    command
-        .arg("plan")
-        .arg(spec.path())
-        .arg("--live")
-        .arg(&snapshot)
-        .env("NO_COLOR", "1")
-        .env("CI", "true");
+    let command = plan_live(spec.path(), &snapshot);
     // Warm the page cache, as a CI job that just wrote the snapshot has it.
     let _ = std::fs::read(&snapshot);
     let (output, rss_kb, wall) = measure(command);
@@ -308,15 +314,8 @@ fn plan_of_a_large_snapshot_stays_within_time_and_memory() {
         ("text", "text", false),
         ("json_and_out", "json", true),
     ] {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_simfleet"));
-        command
-            .arg("plan")
-            .arg(spec.path())
-            .arg("--live")
-            .arg(&snapshot)
-            .args(["--format", format])
-            .env("NO_COLOR", "1")
-            .env("CI", "true");
+        let mut command = plan_live(spec.path(), &snapshot);
+        command.args(["--format", format]);
         if save {
             command.arg("--out").arg(work.path().join("plan.json"));
         }
