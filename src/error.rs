@@ -47,3 +47,15 @@ pub enum Error {
     #[error(transparent)]
     Fmt(#[from] crate::ops::fmt::FmtError),
 }
+
+impl From<crate::plan::PlanError> for Error {
+    /// A plan's failures keep their own variants where the top level has one (conflicts are
+    /// listed, a snapshot's problem is named as the snapshot's).
+    fn from(error: crate::plan::PlanError) -> Error {
+        match error {
+            crate::plan::PlanError::Conflicts(conflicts) => Error::Conflicts(conflicts),
+            crate::plan::PlanError::Snapshot(e) => Error::Snapshot(e),
+            other => Error::Plan(other),
+        }
+    }
+}

@@ -1,10 +1,20 @@
-//! Splitting a per-SIM pass over the machine's cores.
+//! Every thread simfleet starts for CPU work starts here: the one idiom for parallel work.
 //!
-//! Planning a million SIMs means parsing and diffing a million independent records: the work is
-//! the same for each SIM, so contiguous runs of equal length, one per core, keep every core busy
-//! without work stealing. Each run folds into its own state and the states come back in run
-//! order, so a caller that merges them in that order gets exactly what one sequential pass would
-//! give. `std::thread::scope` does all of this, so no thread-pool crate is pulled in.
+//! Planning a million SIMs means parsing and diffing a million independent records. Three shapes
+//! cover every use, each on `std::thread::scope` so borrowed data needs no `Arc` and a panic in
+//! a worker is re-raised on the caller:
+//! - [`fold_runs`]: the same work for each item of a known count, in contiguous runs of equal
+//!   length, one per core; each run folds into its own state and the states come back in run
+//!   order, so merging them in that order gives what one sequential pass would.
+//! - [`stream`]: items that appear while a producer is still reading (a snapshot being split):
+//!   the other cores take them from one queue as they come, and the producer joins in when done.
+//! - [`join`]: two independent pieces of work, one core each.
+//!
+//! No thread-pool crate is pulled in: the work is even, so work stealing would buy nothing
+//! (measured in BENCHMARKS.md), and the async runtime's threads are for I/O only.
+
+use std::sync::mpsc;
+use std::sync::Mutex;
 
 /// Below this many items a pass stays on the calling thread: threads would cost more than they
 /// save, and small fleets (every test) run the sequential path.
@@ -21,13 +31,7 @@ where
     I: Fn() -> S + Sync,
     F: Fn(&mut S, usize) + Sync,
 {
-    let threads = if n < PARALLEL_MIN_ITEMS {
-        1
-    } else {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_THREADS)
-    };
+    let threads = threads_for(n);
     let run = |range: std::ops::Range<usize>| {
         let mut state = init();
         for i in range {
@@ -56,6 +60,87 @@ where
     })
 }
 
+/// Threads for a pass over `n` items: one below [`PARALLEL_MIN_ITEMS`], else one per core.
+fn threads_for(n: usize) -> usize {
+    if n < PARALLEL_MIN_ITEMS {
+        1
+    } else {
+        cores()
+    }
+}
+
+/// The cores this process may use, at most [`MAX_THREADS`].
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS)
+}
+
+/// Runs `produce` on the calling thread; every item it hands to its sender is taken by
+/// `consume` on one of the other cores as soon as one is free, and by the calling thread too
+/// once `produce` has returned. Returns what `produce` returned and every item's result, in no
+/// particular order (tag items to put results back in order).
+pub fn stream<T, R, P>(
+    produce: impl FnOnce(&mut dyn FnMut(T)) -> P,
+    consume: impl Fn(T) -> R + Sync,
+) -> (P, Vec<R>)
+where
+    T: Send,
+    R: Send,
+{
+    let (sender, receiver) = mpsc::channel::<T>();
+    let queue = Mutex::new(receiver);
+    let drain = || {
+        let mut results = Vec::new();
+        loop {
+            // A worker that panicked poisons the queue: the others stop taking items, and the
+            // panic is re-raised when the worker is joined.
+            let next = match queue.lock() {
+                Ok(queue) => queue.recv(),
+                Err(_) => break,
+            };
+            match next {
+                Ok(item) => results.push(consume(item)),
+                Err(_) => break,
+            }
+        }
+        results
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..cores()).map(|_| scope.spawn(&drain)).collect();
+        let produced = produce(&mut |item| {
+            // Sending fails only when every worker has stopped; the calling thread drains the
+            // rest below, so nothing is lost.
+            let _ = sender.send(item);
+        });
+        drop(sender);
+        let mut results = drain();
+        for worker in workers {
+            results.extend(
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        (produced, results)
+    })
+}
+
+/// Runs `a` on a second thread and `b` on the calling one; returns both results.
+pub fn join<A, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B)
+where
+    A: Send,
+{
+    std::thread::scope(|scope| {
+        let first = scope.spawn(a);
+        let second = b();
+        let first = first
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first, second)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +152,53 @@ mod tests {
             let all: Vec<usize> = runs.into_iter().flatten().collect();
             assert_eq!(all, (0..n).collect::<Vec<_>>(), "n = {n}");
         }
+    }
+
+    #[test]
+    fn a_stream_consumes_every_item_once_whatever_the_core() {
+        let (produced, mut results) = stream(
+            |send| {
+                for i in 0..10_000u64 {
+                    send(i);
+                }
+                "done"
+            },
+            |i| i * 2,
+        );
+        results.sort_unstable();
+        assert_eq!(produced, "done");
+        assert_eq!(results, (0..10_000u64).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn join_returns_both_results() {
+        let data = vec![1, 2, 3];
+        let (sum, len) = join(|| data.iter().sum::<i32>(), || data.len());
+        assert_eq!((sum, len), (6, 3));
+    }
+
+    #[test]
+    fn threads_start_only_in_this_module() {
+        // The invariant this module keeps: one idiom for parallel CPU work. Any other place that
+        // starts threads must go through these functions instead.
+        let mut offenders = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("src is readable") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("parallel.rs")
+                {
+                    let text = std::fs::read_to_string(&path).expect("source is readable");
+                    if text.contains("thread::scope") || text.contains("thread::spawn") {
+                        offenders.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "threads started outside src/parallel.rs: {offenders:?}");
     }
 
     #[test]

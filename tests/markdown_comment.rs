@@ -1,7 +1,7 @@
 //! The pull-request comment as CI posts it: `--mask` hides ICCIDs, IMEIs and MSISDNs (in values,
 //! labels, sources) in text, markdown and JSON; the comment is the same for the same plan
 //! whatever order the fleet was read in; and a plan over a very large fleet, built through
-//! `plan::build` as `simfleet plan` builds it, stays under GitHub's comment limit.
+//! the plan engine `simfleet plan` runs, stays under GitHub's comment limit.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,9 +9,11 @@ use std::path::Path;
 use assert_cmd::Command;
 use serde_json::{json, Value};
 use simfleet::fleet::{Coverage, LiveFleet, Sim};
-use simfleet::plan::{build, Guards, PlanInput};
+use simfleet::plan::{plan_fleet, Guards, PlanRequest};
 use simfleet::render::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
-use simfleet::spec::{DesiredSim, DesiredValue, Field, Limit, Origin, OriginKind, ResolvedValue};
+use simfleet::spec::{
+    Config, DesiredValue, Field, Limit, Origin, OriginKind, ResolvedValue, SimEntry, Spec,
+};
 
 /// Appends the Luhn check digit.
 fn luhn(body: &str) -> String {
@@ -214,7 +216,7 @@ fn origin(name: &str, line: u32) -> Origin {
 fn big_comment(n: usize, shuffle: bool) -> (String, String) {
     let snapshot = simfleet::sandbox::generate(n, 1);
     let mut sims: Vec<Sim> = snapshot.sims;
-    let desired: Vec<DesiredSim> = sims
+    let desired: Vec<SimEntry> = sims
         .iter()
         .enumerate()
         .map(|(i, s)| {
@@ -254,10 +256,8 @@ fn big_comment(n: usize, shuffle: bool) -> (String, String) {
             if i % 50 == 0 {
                 set(&mut fields, Field::Status, DesiredValue::Status(5), 13);
             }
-            DesiredSim {
-                iccid: s.iccid.clone(),
-                fields,
-            }
+            let at = origin(&format!("rule-{rule}"), 10);
+            SimEntry::new(s.iccid.clone(), at, fields.into_iter().collect())
         })
         .collect();
     let mut desired = desired;
@@ -272,18 +272,24 @@ fn big_comment(n: usize, shuffle: bool) -> (String, String) {
         transitions: snapshot.transitions,
         running_batch_jobs: Vec::new(),
     };
-    let plan = build(PlanInput::new(
-        &live,
-        &desired,
-        Guards {
+    let spec = Spec::new(
+        Vec::new(),
+        desired,
+        Config::default(),
+        Vec::new(),
+        "sha256:spec".into(),
+    );
+    let request = PlanRequest {
+        spec: &spec,
+        target: None,
+        guards: Guards {
             max_changes: Some(n as u64 / 2),
             max_percent: None,
             allow_status_cuts: true,
             allow_irreversible: false,
         },
-        "sha256:spec".into(),
-    ))
-    .expect("plan builds");
+    };
+    let plan = plan_fleet(&request, live).expect("plan builds");
     (
         markdown(&plan, MarkdownOptions { mask: true }),
         plan.checksum,

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use simfleet::fleet::{Coverage, Sim, Transition};
-use simfleet::plan::{build, Guards, Plan, PlanInput};
-use simfleet::spec::{DesiredSim, DesiredValue, Field, Limit, Origin, OriginKind, ResolvedValue};
+use simfleet::fleet::{Coverage, LiveFleet, Sim, Transition};
+use simfleet::plan::{plan_fleet, Guards, Plan, PlanRequest};
+use simfleet::spec::{
+    Config, DesiredValue, Field, Limit, Origin, OriginKind, ResolvedValue, SimEntry, Spec,
+};
 
 fn saved_plan() -> (tempfile::TempDir, std::path::PathBuf, Plan) {
     let sims: Vec<Sim> = (1..=3)
@@ -27,11 +29,10 @@ fn saved_plan() -> (tempfile::TempDir, std::path::PathBuf, Plan) {
             name: "eu-trackers".into(),
         },
     };
-    let desired: Vec<DesiredSim> = sims
+    let desired: Vec<SimEntry> = sims
         .iter()
-        .map(|s| DesiredSim {
-            iccid: s.iccid.clone(),
-            fields: BTreeMap::from([
+        .map(|s| {
+            let fields = BTreeMap::from([
                 (
                     Field::MonthlyDataLimit,
                     ResolvedValue {
@@ -46,7 +47,8 @@ fn saved_plan() -> (tempfile::TempDir, std::path::PathBuf, Plan) {
                         origin: origin.clone().into(),
                     },
                 ),
-            ]),
+            ]);
+            SimEntry::new(s.iccid.clone(), origin.clone(), fields.into_iter().collect())
         })
         .collect();
     let transitions = [Transition {
@@ -54,18 +56,26 @@ fn saved_plan() -> (tempfile::TempDir, std::path::PathBuf, Plan) {
         tostatusid: 2,
         providerid: 1,
     }];
-    let plan = build(PlanInput {
-        sims: &sims,
-        desired: &desired,
+    let spec = Spec::new(
+        Vec::new(),
+        desired,
+        Config::default(),
+        Vec::new(),
+        "sha256:0123".into(),
+    );
+    let request = PlanRequest {
+        spec: &spec,
+        target: None,
+        guards: Guards::default(),
+    };
+    let live = LiveFleet {
+        sims,
         sims_total: 3,
         coverage: Coverage::Full,
-        transitions: Some(&transitions),
-        running_batch_jobs: &[],
-        guards: Guards::default(),
-        spec_digest: "sha256:0123".into(),
-        updates_per_request: 1,
-    })
-    .expect("plan builds");
+        transitions: Some(transitions.to_vec()),
+        running_batch_jobs: Vec::new(),
+    };
+    let plan = plan_fleet(&request, live).expect("plan builds");
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("plan.json");
     std::fs::write(&path, plan.to_file_json()).expect("write plan");

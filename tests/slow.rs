@@ -118,7 +118,7 @@ fn write_snapshot(path: &Path, fleet: &simfleet::fleet::Snapshot) {
 fn converge(sim: &mut simfleet::fleet::Sim, spec: &simfleet::spec::Spec) {
     use simfleet::fleet::{EndCustomerLabel, ImeiLock};
     use simfleet::spec::{DesiredValue, Field, ImeiLockSetting, Limit};
-    let Ok(Some(resolution)) = spec.resolve_borrowed(sim) else {
+    let Ok(Some(resolution)) = spec.resolve(sim) else {
         return;
     };
     let fields: Vec<(Field, DesiredValue)> = resolution

@@ -495,7 +495,7 @@ pub fn check_round_trip(
         if TERMINAL_STATUSES.contains(&sim.statusid) {
             continue;
         }
-        let resolution = match spec.resolve_borrowed(sim) {
+        let resolution = match spec.resolve(sim) {
             Ok(r) => r,
             Err(conflict) => {
                 problems.push(conflict.to_string());

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod export;
 pub mod fmt;
 pub mod plan;
+pub mod read;
 pub mod sandbox;
 pub mod schema;
 pub mod validate;

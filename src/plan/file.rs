@@ -175,25 +175,23 @@ fn sha256_streamed(
     write: impl FnOnce(&mut HashPipe) -> std::io::Result<()>,
 ) -> std::io::Result<Sha256> {
     let (to_hasher, pieces) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    std::thread::scope(|scope| {
-        let hasher = scope.spawn(move || {
+    let (digest, written) = crate::parallel::join(
+        move || {
             for piece in pieces {
                 hasher.update(&piece);
             }
             hasher
-        });
-        let mut pipe = HashPipe {
-            buffer: Vec::with_capacity(PIPE_PIECE + 4096),
-            to_hasher,
-        };
-        let written = write(&mut pipe).and_then(|()| pipe.flush());
-        // Closing the channel lets the hasher finish.
-        drop(pipe);
-        let digest = hasher
-            .join()
-            .map_err(|_| std::io::Error::other("the hashing thread panicked"))?;
-        written.map(|()| digest)
-    })
+        },
+        || {
+            let mut pipe = HashPipe {
+                buffer: Vec::with_capacity(PIPE_PIECE + 4096),
+                to_hasher,
+            };
+            // Dropping the pipe at the end closes the channel and lets the hasher finish.
+            write(&mut pipe).and_then(|()| pipe.flush())
+        },
+    );
+    written.map(|()| digest)
 }
 
 /// The first part of a plan's checksum: the layout marker and `changes`. Kept apart so that a

@@ -87,7 +87,7 @@ pub struct Summary {
     pub api_calls: u64,
     /// HTTP requests those mutations need (several updateSim may share one request).
     pub http_requests: u64,
-    /// DESIGN.md's independent lower bound on mutation calls for these changes.
+    /// An independent lower bound on mutation calls for these changes (ARCHITECTURE.md).
     pub lower_bound: u64,
 }
 
@@ -239,6 +239,10 @@ pub enum WarningCode {
     RunningBatchJobs,
     TerminalSims,
     HeldSims,
+    /// A rule whose `match` selects no SIM that was read.
+    UnmatchedRule,
+    /// A spec with no rules and no `sims:` entries.
+    EmptySpec,
 }
 
 /// Schema-only mirror of [`Field`] (the contract type carries no JsonSchema derive).

@@ -1,12 +1,12 @@
-//! Unit tests of `plan::build`: the rules of meaning end to end over small fleets built in code.
+//! Unit tests of the plan engine (the one the binary runs): the rules of meaning end to end over
+//! small fleets built in code, each SIM's desired values given as a `sims:` entry.
 
-use std::collections::BTreeMap;
 
 use serde_json::json;
 
 use super::*;
-use crate::fleet::{EndCustomerLabel, ImeiLock};
-use crate::spec::{Limit, Origin, ResolvedValue};
+use crate::fleet::{Coverage, EndCustomerLabel, ImeiLock, LiveFleet, Sim, Transition};
+use crate::spec::{DesiredValue, ImeiLockSetting, Limit, Origin, ResolvedValue, SimEntry, Spec};
 
 pub(crate) fn origin(rule: &str, line: u32) -> Origin {
     Origin {
@@ -30,23 +30,22 @@ pub(crate) fn sim(n: u64, status: i32) -> Sim {
     }
 }
 
-pub(crate) fn want(n: u64, fields: &[(Field, DesiredValue)]) -> DesiredSim {
-    DesiredSim {
-        iccid: iccid(n),
-        fields: fields
-            .iter()
-            .enumerate()
-            .map(|(i, (f, v))| {
-                (
-                    *f,
-                    ResolvedValue {
-                        value: v.clone(),
-                        origin: origin("r", 10 + i as u32).into(),
-                    },
-                )
-            })
-            .collect::<BTreeMap<_, _>>(),
-    }
+/// What the spec wants of SIM `n`: a `sims:` entry setting `fields`.
+pub(crate) fn want(n: u64, fields: &[(Field, DesiredValue)]) -> SimEntry {
+    let settings = fields
+        .iter()
+        .enumerate()
+        .map(|(i, (f, v))| {
+            (
+                *f,
+                ResolvedValue {
+                    value: v.clone(),
+                    origin: origin("r", 10 + i as u32).into(),
+                },
+            )
+        })
+        .collect();
+    SimEntry::new(iccid(n), origin("r", 10), settings)
 }
 
 pub(crate) fn table() -> Vec<Transition> {
@@ -73,12 +72,25 @@ pub(crate) fn table() -> Vec<Transition> {
     t
 }
 
+/// One plan to make: the live fleet, the `sims:` entries, and what else the engine is given.
+#[derive(Debug, Clone)]
+pub(crate) struct Case<'a> {
+    pub sims: &'a [Sim],
+    pub desired: &'a [SimEntry],
+    pub sims_total: u64,
+    pub coverage: Coverage,
+    pub transitions: Option<&'a [Transition]>,
+    pub running_batch_jobs: &'a [i64],
+    pub guards: Guards,
+    pub spec_digest: String,
+}
+
 pub(crate) fn input<'a>(
     sims: &'a [Sim],
-    desired: &'a [DesiredSim],
+    desired: &'a [SimEntry],
     transitions: Option<&'a [Transition]>,
-) -> PlanInput<'a> {
-    PlanInput {
+) -> Case<'a> {
+    Case {
         sims,
         desired,
         sims_total: sims.len() as u64,
@@ -91,11 +103,41 @@ pub(crate) fn input<'a>(
             ..Guards::default()
         },
         spec_digest: "sha256:spec".into(),
-        updates_per_request: 1,
     }
 }
 
-fn plan(sims: &[Sim], desired: &[DesiredSim]) -> Plan {
+/// A spec of `sims:` entries only.
+pub(crate) fn entries_spec(desired: &[SimEntry], digest: &str) -> Spec {
+    Spec::new(
+        Vec::new(),
+        desired.to_vec(),
+        crate::spec::Config::default(),
+        Vec::new(),
+        digest.to_string(),
+    )
+}
+
+/// Makes the plan of a case with the engine the binary runs.
+pub(crate) fn build(case: Case<'_>) -> Result<Plan, PlanError> {
+    let spec = entries_spec(case.desired, &case.spec_digest);
+    let request = PlanRequest {
+        spec: &spec,
+        target: None,
+        guards: case.guards.clone(),
+    };
+    plan_fleet(
+        &request,
+        LiveFleet {
+            sims: case.sims.to_vec(),
+            sims_total: case.sims_total,
+            coverage: case.coverage.clone(),
+            transitions: case.transitions.map(<[_]>::to_vec),
+            running_batch_jobs: case.running_batch_jobs.to_vec(),
+        },
+    )
+}
+
+fn plan(sims: &[Sim], desired: &[SimEntry]) -> Plan {
     let t = table();
     build(input(sims, desired, Some(&t))).expect("plan builds")
 }
@@ -181,7 +223,7 @@ fn unknown_sims_entry_is_an_error_naming_every_iccid() {
         7,
         &[(Field::CustomField1, DesiredValue::Text(Some("x".into())))],
     );
-    d.fields.values_mut().for_each(|v| {
+    d.settings.iter_mut().for_each(|(_, v)| {
         std::sync::Arc::make_mut(&mut v.origin).kind = OriginKind::SimEntry { iccid: iccid(7) }
     });
     let e = want(
@@ -209,7 +251,7 @@ fn status_rows_end_up_in_the_right_lists() {
         sim(6, 3),  // blocked: 3 → 2 not in the table
     ];
     let on = [(Field::Status, DesiredValue::Status(2))];
-    let desired: Vec<DesiredSim> = (1..=6).map(|n| want(n, &on)).collect();
+    let desired: Vec<SimEntry> = (1..=6).map(|n| want(n, &on)).collect();
     let p = plan(&sims, &desired);
     assert_eq!(p.changes.len(), 1);
     assert_eq!(p.changes[0].iccid, iccid(5));
@@ -366,7 +408,7 @@ fn lowered_limits_and_unlocks_are_flagged() {
 #[test]
 fn checksum_ignores_input_order_and_timestamps() {
     let mut sims: Vec<Sim> = (1..=50).map(|n| sim(n, 2)).collect();
-    let desired: Vec<DesiredSim> = (1..=50)
+    let desired: Vec<SimEntry> = (1..=50)
         .map(|n| {
             want(
                 n,
@@ -396,7 +438,7 @@ fn checksum_ignores_input_order_and_timestamps() {
 #[test]
 fn checksum_covers_every_part_of_every_change_and_survives_a_file_round_trip() {
     let sims: Vec<Sim> = (1..=20).map(|n| sim(n, 2)).collect();
-    let desired: Vec<DesiredSim> = (1..=20)
+    let desired: Vec<SimEntry> = (1..=20)
         .map(|n| {
             want(
                 n,
@@ -576,7 +618,7 @@ fn million_sim_plan_is_fast() {
         })
         .collect();
     let limit = DesiredValue::Limit(Limit::Value(500_000_000));
-    let desired: Vec<DesiredSim> = (0..n)
+    let desired: Vec<SimEntry> = (0..n)
         .map(|i| want(i, &[(Field::MonthlyDataLimit, limit.clone())]))
         .collect();
     let t = table();
@@ -596,26 +638,6 @@ fn million_sim_plan_is_fast() {
 }
 
 #[test]
-fn spec_digest_depends_on_paths_and_contents_not_order() {
-    let a = spec_digest([("a.yaml", &b"x: 1"[..]), ("b.yaml", &b"y: 2"[..])]);
-    let b = spec_digest([("b.yaml", &b"y: 2"[..]), ("a.yaml", &b"x: 1"[..])]);
-    assert_eq!(a, b);
-    assert_ne!(
-        a,
-        spec_digest([("a.yaml", &b"x: 2"[..]), ("b.yaml", &b"y: 2"[..])])
-    );
-    assert_ne!(
-        a,
-        spec_digest([("c.yaml", &b"x: 1"[..]), ("b.yaml", &b"y: 2"[..])])
-    );
-    // Moving bytes between path and content is a different spec.
-    assert_ne!(
-        spec_digest([("ab", &b"c"[..])]),
-        spec_digest([("a", &b"bc"[..])])
-    );
-}
-
-#[test]
 fn input_from_a_live_fleet_carries_everything() {
     let live = crate::fleet::LiveFleet {
         sims: vec![sim(1, 5)],
@@ -625,13 +647,13 @@ fn input_from_a_live_fleet_carries_everything() {
         running_batch_jobs: vec![3],
     };
     let desired = [want(1, &[(Field::Status, DesiredValue::Status(2))])];
-    let p = build(PlanInput::new(
-        &live,
-        &desired,
-        Guards::default(),
-        "d".into(),
-    ))
-    .expect("plan");
+    let spec = entries_spec(&desired, "d");
+    let request = PlanRequest {
+        spec: &spec,
+        target: None,
+        guards: Guards::default(),
+    };
+    let p = plan_fleet(&request, live).expect("plan");
     assert_eq!(p.summary.sims_total, 10);
     assert_eq!(p.summary.sims_unmanaged, 9);
     assert_eq!(p.changes.len(), 1);
@@ -902,7 +924,7 @@ mod converges {
 #[test]
 fn a_plan_file_with_an_empty_include_list_is_refused_even_with_a_valid_checksum() {
     let sims: Vec<Sim> = (1..=3).map(|n| sim(n, 2)).collect();
-    let desired: Vec<DesiredSim> = (1..=3)
+    let desired: Vec<SimEntry> = (1..=3)
         .map(|n| {
             want(
                 n,

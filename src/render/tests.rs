@@ -2,15 +2,15 @@
 //! schema-is-current check and the markdown size cap on a million-SIM plan.
 
 use crate::fleet::{EndCustomerLabel, ImeiLock, Sim};
-use crate::plan::tests::{iccid, input, origin, sim, table, want};
-use crate::plan::{build, BlockedChange, FieldChange, Guards, Plan, RiskFlag, SimChange};
-use crate::spec::{DesiredSim, DesiredValue, Field, ImeiLockSetting, Limit, OriginKind};
+use crate::plan::tests::{build, iccid, input, origin, sim, table, want};
+use crate::plan::{BlockedChange, FieldChange, Guards, Plan, RiskFlag, SimChange};
+use crate::spec::{DesiredValue, SimEntry, Field, ImeiLockSetting, Limit, OriginKind};
 
 use super::*;
 
 fn fixture_plan() -> Plan {
     let mut sims: Vec<Sim> = Vec::new();
-    let mut desired: Vec<DesiredSim> = Vec::new();
+    let mut desired: Vec<SimEntry> = Vec::new();
     let eu = |v: &[(Field, DesiredValue)], n: u64| want(n, v);
     // 1-3: data limit 100MB → 500MB, label set.
     for n in 1..=3 {
@@ -85,7 +85,7 @@ fn fixture_plan() -> Plan {
             ),
         ],
     );
-    for v in d.fields.values_mut() {
+    for (_, v) in d.settings.iter_mut() {
         std::sync::Arc::make_mut(&mut v.origin).file = "fleet/sims.yaml".into();
         std::sync::Arc::make_mut(&mut v.origin).kind = OriginKind::SimEntry { iccid: iccid(11) };
     }

@@ -1,10 +1,11 @@
-//! What a spec wants for one SIM, after resolution: the contract between `spec` and `plan`.
+//! The desired values a spec sets, and where each was written: the vocabulary `spec` and `plan`
+//! share.
 //!
 //! Values here are already parsed and normalised (bytes, status ids, `Unlimited`), and each one
 //! carries the [`Origin`] it came from so the plan can cite `fleet/eu.yaml:12:5 (rule eu-trackers)`
-//! for every change.
+//! for every change. What one SIM gets is a [`super::Resolution`], borrowed from the spec by
+//! [`super::Spec::resolve`], so a million-SIM plan copies only the values that change.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -137,14 +138,6 @@ pub struct ResolvedValue {
     /// Shared: a rule's origin is cited by every change it makes (millions in a large plan), so
     /// citing it must not copy its strings.
     pub origin: std::sync::Arc<Origin>,
-}
-
-/// Everything the spec wants for one SIM. Fields absent from `fields` are unmanaged and must
-/// never be touched.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesiredSim {
-    pub iccid: String,
-    pub fields: BTreeMap<Field, ResolvedValue>,
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ pub mod values;
 
 pub use config::{Config, CONFIG_FILE};
 pub use desired::{
-    DesiredSim, DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue,
+    DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue,
 };
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};
 pub use loader::{load, LoadedSpec, Summary};

@@ -11,7 +11,7 @@ use std::fmt;
 
 use crate::fleet::{Sim, SimFilter, StringFilter};
 use crate::spec::config::Config;
-use crate::spec::desired::{DesiredSim, DesiredValue, Field, Origin, ResolvedValue};
+use crate::spec::desired::{DesiredValue, Field, Origin, ResolvedValue};
 use crate::spec::matcher::{MatchKey, Matcher};
 use crate::spec::values;
 
@@ -159,14 +159,6 @@ impl<'a> Resolution<'a> {
             .into_iter()
             .filter_map(|field| self.get(field).map(|value| (field, value)))
     }
-
-    /// An owned [`DesiredSim`] for the SIM with this ICCID.
-    pub fn to_desired(&self, iccid: &str) -> DesiredSim {
-        DesiredSim {
-            iccid: iccid.to_string(),
-            fields: self.iter().map(|(f, v)| (f, v.clone())).collect(),
-        }
-    }
 }
 
 /// A whole validated spec: rules, per-SIM entries and the configuration.
@@ -236,17 +228,21 @@ impl Spec {
         self.entries.iter().map(|e| (e.iccid.as_str(), &e.origin))
     }
 
-    /// What the spec wants for one live SIM: `Ok(None)` when no rule or entry applies (the SIM
-    /// is unmanaged); fields no applicable rule sets are absent (unmanaged).
-    pub fn resolve(&self, sim: &Sim) -> Result<Option<DesiredSim>, Conflict> {
-        Ok(self
-            .resolve_borrowed(sim)?
-            .map(|resolution| resolution.to_desired(&sim.iccid)))
+    /// What the spec wants for one live SIM, borrowed from the spec: `Ok(None)` when no rule or
+    /// entry applies (the SIM is unmanaged); fields no applicable rule sets are absent
+    /// (unmanaged). Nothing is allocated unless rules conflict.
+    pub fn resolve<'a>(&'a self, sim: &Sim) -> Result<Option<Resolution<'a>>, Conflict> {
+        self.resolve_noting(sim, |_| {})
     }
 
-    /// [`Spec::resolve`] without allocating: the winning values borrowed from the spec. For
-    /// hot loops over large fleets that only clone what changes.
-    pub fn resolve_borrowed<'a>(&'a self, sim: &Sim) -> Result<Option<Resolution<'a>>, Conflict> {
+    /// [`Spec::resolve`] that also calls `matched(i)` for every rule `i` (an index into
+    /// [`Spec::rules`]) whose `match` selects the SIM, so a plan can tell which rules matched
+    /// nothing.
+    pub fn resolve_noting<'a>(
+        &'a self,
+        sim: &Sim,
+        mut matched: impl FnMut(usize),
+    ) -> Result<Option<Resolution<'a>>, Conflict> {
         let entry = if self.entries.is_empty() {
             None
         } else {
@@ -267,6 +263,7 @@ impl Spec {
             if !rule.matcher.matches(sim) {
                 continue;
             }
+            matched(rule_index);
             applies = true;
             for (field, candidate) in &rule.settings {
                 let slot = *field as usize;
@@ -399,7 +396,7 @@ mod tests {
             Vec::new(),
         );
         let acme = s.resolve(&sim(ACME_SIM, Some("ACME"))).unwrap().unwrap();
-        let value = &acme.fields[&Field::MonthlyDataLimit];
+        let value = &acme.get(Field::MonthlyDataLimit).unwrap();
         assert_eq!(value.value, data(500));
         assert_eq!(
             value.origin.kind,
@@ -407,9 +404,9 @@ mod tests {
                 name: "acme".into()
             }
         );
-        assert_eq!(acme.fields.len(), 1, "only the data limit is managed");
+        assert_eq!(acme.iter().count(), 1, "only the data limit is managed");
         let other = s.resolve(&sim(ACME_SIM, Some("Globex"))).unwrap().unwrap();
-        assert_eq!(other.fields[&Field::MonthlyDataLimit].value, data(100));
+        assert_eq!(other.get(Field::MonthlyDataLimit).unwrap().value, data(100));
     }
 
     #[test]
@@ -472,8 +469,8 @@ mod tests {
             vec![entry],
         );
         let d = s.resolve(&sim(ACME_SIM, None)).unwrap().unwrap();
-        assert_eq!(d.fields[&Field::MonthlyDataLimit].value, data(7));
-        assert_eq!(d.fields[&Field::Status].value, DesiredValue::Status(5));
+        assert_eq!(d.get(Field::MonthlyDataLimit).unwrap().value, data(7));
+        assert_eq!(d.get(Field::Status).unwrap().value, DesiredValue::Status(5));
         assert!(s.resolve(&sim("8988303000000000010", None)).is_err());
         // An entry whose SIM no rule matches is still managed.
         let only_entry = spec(Vec::new(), s.entries.clone());
@@ -557,7 +554,7 @@ mod tests {
         );
         let d = s.resolve(&sim(ACME_SIM, None)).unwrap().unwrap();
         assert_eq!(
-            d.fields[&Field::ImeiLock].origin.kind,
+            d.get(Field::ImeiLock).unwrap().origin.kind,
             OriginKind::Rule { name: "a".into() }
         );
     }
@@ -660,7 +657,7 @@ mod tests {
         let start = std::time::Instant::now();
         let managed = sims
             .iter()
-            .filter(|sim| s.resolve_borrowed(sim).unwrap().is_some())
+            .filter(|sim| s.resolve(sim).unwrap().is_some())
             .count();
         assert_eq!(managed, 50_000);
         // 100k SIMs: ~0.4 s in a debug build, ~0.07 s with opt-level 3 on a loaded 2-core box

@@ -1,0 +1,137 @@
+//! Assembling a plan: the joined runs of a whole pass become a [`Plan`]. Every SIM's mutations
+//! are grouped into the calls `apply` will make, the totals are counted, the guards and warnings
+//! evaluated and the checksum computed.
+//!
+//! The calls are made from the changes themselves: each mutation's `to` is the API form of its
+//! desired value, so nothing of the spec is kept per SIM once a SIM is decided.
+
+use crate::fleet::Coverage;
+use crate::spec::{DesiredValue, Field};
+
+use super::actions::{self, ActionPlan, SimWork};
+use super::decide::PartialPlan;
+use super::engine::FleetFacts;
+use super::file::ChangesDigest;
+use super::guards::{evaluate_guards, warnings, Guards};
+use super::model::{Plan, SimChange, Summary, Warning, PLAN_FORMAT_VERSION};
+use super::{compare, PlanError};
+
+/// updateSim mutations `apply` sends per HTTP request: one each.
+const UPDATES_PER_REQUEST: u32 = 1;
+
+/// Turns the joined runs of a whole pass into the plan; `found` are the warnings the pass
+/// itself raised (rules that matched nothing, an empty spec).
+pub(super) fn assemble(
+    mut partial: PartialPlan,
+    facts: &FleetFacts,
+    guards: &Guards,
+    spec_digest: &str,
+    found: Vec<Warning>,
+) -> Result<Plan, PlanError> {
+    if !partial.wrong_kind.is_empty() {
+        return Err(PlanError::WrongKind(partial.wrong_kind));
+    }
+    if !partial.ascending {
+        // The plan lists SIMs by ICCID whatever order they were read in.
+        partial.sort();
+    }
+    let (grouped, changes_digest) = group_and_hash(&partial.changes);
+    let summary = summarise(&partial, facts, &grouped);
+    let guards = evaluate_guards(
+        guards,
+        summary.sims_changing,
+        facts.sims_total,
+        partial.cut_sims,
+        partial.retire_sims,
+        partial.implied_changes,
+    );
+    let mut all_warnings = found;
+    all_warnings.extend(warnings(
+        &facts.running_batch_jobs,
+        &partial.skipped,
+        &partial.held,
+    ));
+    let mut unmanaged = partial.unmanaged;
+    unmanaged.sort_unstable();
+    let mut plan = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        generated_at: None,
+        summary,
+        changes: partial.changes,
+        blocked: partial.blocked,
+        pending: partial.pending,
+        held: partial.held,
+        skipped: partial.skipped,
+        unmanaged,
+        guards,
+        warnings: all_warnings,
+        actions: grouped.actions,
+        spec_digest: spec_digest.to_string(),
+        checksum: String::new(),
+    };
+    plan.checksum = plan.checksum_after(changes_digest);
+    Ok(plan)
+}
+
+/// Groups every SIM's mutations into calls and hashes the changes, one core each (the two are
+/// independent).
+fn group_and_hash(changes: &[SimChange]) -> (ActionPlan, ChangesDigest) {
+    // One flat list for every SIM's mutations (a million small lists would cost a header and
+    // an allocation each); `ends[i]` is where SIM i's run ends.
+    let mut mutations: Vec<(Field, DesiredValue)> = Vec::new();
+    let mut ends: Vec<usize> = Vec::with_capacity(changes.len());
+    for change in changes {
+        mutations.extend(
+            change
+                .fields
+                .iter()
+                .filter(|f| !f.implied)
+                .map(|f| (f.field, compare::desired_from_api(f.field, &f.to))),
+        );
+        ends.push(mutations.len());
+    }
+    let work: Vec<SimWork<'_>> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, change)| {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            SimWork {
+                iccid: &change.iccid,
+                changes: mutations[start..ends[i]]
+                    .iter()
+                    .map(|(f, v)| (*f, v))
+                    .collect(),
+            }
+        })
+        .collect();
+    crate::parallel::join(
+        || actions::group(&work, UPDATES_PER_REQUEST),
+        || ChangesDigest::of(changes),
+    )
+}
+
+/// The figures a reviewer reads first.
+fn summarise(partial: &PartialPlan, facts: &FleetFacts, grouped: &ActionPlan) -> Summary {
+    let (sims_unmanaged, unmanaged_is_count) = match facts.coverage {
+        Coverage::Full => (partial.sims_seen.saturating_sub(partial.sims_managed), false),
+        Coverage::PushedDown => (facts.sims_total.saturating_sub(partial.sims_managed), true),
+    };
+    Summary {
+        sims_total: facts.sims_total,
+        sims_seen: partial.sims_seen,
+        sims_managed: partial.sims_managed,
+        sims_unmanaged,
+        unmanaged_is_count,
+        sims_changing: partial.changes.len() as u64,
+        field_changes: partial.field_changes,
+        changes_per_field: partial.changes_per_field.clone(),
+        implied_changes: partial.implied_changes,
+        blocked: partial.blocked.len() as u64,
+        pending: partial.pending.len() as u64,
+        held: partial.held.len() as u64,
+        skipped: partial.skipped.len() as u64,
+        api_calls: grouped.api_calls,
+        http_requests: grouped.http_requests,
+        lower_bound: grouped.lower_bound,
+    }
+}

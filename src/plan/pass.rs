@@ -1,0 +1,207 @@
+//! The per-SIM pass: every live SIM in view is resolved against the spec once and decided, and
+//! dropped unless it changes. What the pass finds wrong across the whole fleet (conflicts
+//! between rules, `sims:` entries the fleet lacks) is collected over every run and reported all
+//! together, and what it finds suspicious (rules that match nothing) becomes a warning.
+//!
+//! A [`Pass`] is shared by every run of a plan (it is `Sync`); a [`Run`] is one contiguous run
+//! of SIMs, decided on one core. [`Pass::finish`] joins runs given in ICCID order.
+
+use std::collections::HashSet;
+
+use crate::fleet::Sim;
+use crate::spec::{Conflict, Matcher, Spec};
+
+use super::decide::PartialPlan;
+use super::model::{Warning, WarningCode};
+use super::status::TransitionSet;
+use super::PlanError;
+
+/// What every run of one plan shares: the spec, `--target`, the transition table, and the
+/// ICCIDs of `sims:` entries (to report those the fleet lacks).
+pub struct Pass<'p> {
+    spec: &'p Spec,
+    target: Option<&'p Matcher>,
+    table: Option<TransitionSet>,
+    entries: HashSet<&'p str>,
+    list_unmanaged: bool,
+}
+
+/// One run of the pass: what it decided, and what it found wrong.
+pub struct Run {
+    plan: PartialPlan,
+    conflicts: Vec<Conflict>,
+    entries_found: Vec<String>,
+    /// One flag per rule of the spec: whether the rule matched a SIM of this run.
+    matched: Vec<bool>,
+    error: Option<PlanError>,
+}
+
+impl Run {
+    /// The ICCID of the first SIM this run saw, for ordering runs that arrive out of order.
+    pub fn first_iccid(&self) -> Option<&str> {
+        self.plan.first.as_deref()
+    }
+
+    /// True when runs given in order saw their SIMs in strictly ascending ICCID order, one run
+    /// after another (so no ICCID was seen twice).
+    pub fn in_order(runs: &[Run]) -> bool {
+        runs.iter().all(|r| r.plan.ascending)
+            && runs
+                .iter()
+                .filter(|r| r.plan.sims_seen > 0)
+                .collect::<Vec<_>>()
+                .windows(2)
+                .all(|w| w[0].plan.last < w[1].plan.first)
+    }
+}
+
+impl<'p> Pass<'p> {
+    /// A pass over the SIMs `target` selects (all without it); `list_unmanaged` when the whole
+    /// fleet is read (else unmanaged SIMs are only a count).
+    pub fn new(
+        spec: &'p Spec,
+        target: Option<&'p Matcher>,
+        table: Option<TransitionSet>,
+        list_unmanaged: bool,
+    ) -> Pass<'p> {
+        Pass {
+            spec,
+            target,
+            table,
+            entries: spec.sim_entry_iccids().map(|(iccid, _)| iccid).collect(),
+            list_unmanaged,
+        }
+    }
+
+    /// A new, empty run.
+    pub fn run(&self) -> Run {
+        Run {
+            plan: PartialPlan::new(self.list_unmanaged),
+            conflicts: Vec::new(),
+            entries_found: Vec::new(),
+            matched: vec![false; self.spec.rules().len()],
+            error: None,
+        }
+    }
+
+    /// Sets the transition table, once it is known (a snapshot may list it after its SIMs).
+    pub fn set_table(&mut self, table: Option<TransitionSet>) {
+        self.table = table;
+    }
+
+    /// Records why a SIM could not be read; a run stops at its first error.
+    pub fn fail(&self, run: &mut Run, error: PlanError) {
+        if run.error.is_none() {
+            run.error = Some(error);
+        }
+    }
+
+    /// Resolves and decides one SIM in view (all, or those `--target` selects).
+    pub fn decide(&self, run: &mut Run, sim: &Sim) {
+        self.decide_with(run, sim, self.table.as_ref());
+    }
+
+    /// [`Pass::decide`] with the transition table given rather than the pass's own (while a
+    /// snapshot is split, the table arrives after the pass is shared).
+    pub fn decide_with(&self, run: &mut Run, sim: &Sim, table: Option<&TransitionSet>) {
+        if run.error.is_some() || self.target.is_some_and(|t| !t.matches(sim)) {
+            return;
+        }
+        if self.entries.contains(sim.iccid.as_str()) {
+            run.entries_found.push(sim.iccid.clone());
+        }
+        let matched = &mut run.matched;
+        let resolution = match self.spec.resolve_noting(sim, |rule| matched[rule] = true) {
+            Ok(resolution) => resolution,
+            Err(conflict) => {
+                run.conflicts.push(conflict);
+                return;
+            }
+        };
+        if let Err(e) = run.plan.visit_resolution(sim, resolution, table) {
+            run.error = Some(e);
+        }
+    }
+
+    /// Decides a slice of SIMs as one run.
+    pub fn decide_all(&self, sims: &[Sim]) -> Run {
+        let mut run = self.run();
+        for sim in sims {
+            self.decide(&mut run, sim);
+        }
+        run
+    }
+
+    /// The runs' plans joined in the order given, with the warnings the pass raised; or every
+    /// conflict between rules and every `sims:` entry the fleet lacks, all together.
+    pub fn finish(&self, runs: Vec<Run>) -> Result<(PartialPlan, Vec<Warning>), PlanError> {
+        let mut plans = Vec::with_capacity(runs.len());
+        let mut conflicts = Vec::new();
+        let mut found = HashSet::new();
+        let mut matched = vec![false; self.spec.rules().len()];
+        for run in runs {
+            if let Some(e) = run.error {
+                return Err(e);
+            }
+            plans.push(run.plan);
+            conflicts.extend(run.conflicts);
+            found.extend(run.entries_found);
+            for (any, this) in matched.iter_mut().zip(run.matched) {
+                *any |= this;
+            }
+        }
+        if !conflicts.is_empty() {
+            return Err(PlanError::Conflicts(conflicts));
+        }
+        self.check_entries_exist(&found)?;
+        Ok((PartialPlan::concat(plans), self.warnings(&matched)))
+    }
+
+    /// Every `sims:` entry must name a live SIM. With `--target` only part of the fleet is in
+    /// view: entries outside it are not checked.
+    fn check_entries_exist(&self, found: &HashSet<String>) -> Result<(), PlanError> {
+        if self.target.is_some() {
+            return Ok(());
+        }
+        let missing: Vec<String> = self
+            .spec
+            .sim_entry_iccids()
+            .filter(|(iccid, _)| !found.contains(*iccid))
+            .map(|(iccid, origin)| format!("{iccid} ({})", origin.location()))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(PlanError::UnknownIccids(missing))
+        }
+    }
+
+    /// Silent no-ops made loud: a spec with nothing in it, and each rule that matched no SIM in
+    /// view (not judged under `--target`, which hides part of the fleet).
+    fn warnings(&self, matched: &[bool]) -> Vec<Warning> {
+        let rules = self.spec.rules();
+        if rules.is_empty() && self.entries.is_empty() {
+            return vec![Warning {
+                code: WarningCode::EmptySpec,
+                message: "the spec has no rules and no `sims:` entries: nothing is managed"
+                    .to_string(),
+            }];
+        }
+        if self.target.is_some() {
+            return Vec::new();
+        }
+        rules
+            .iter()
+            .zip(matched)
+            .filter(|(_, matched)| !**matched)
+            .map(|(rule, _)| Warning {
+                code: WarningCode::UnmatchedRule,
+                message: format!(
+                    "rule {} ({}) matches no live SIM: check its `match`",
+                    rule.name,
+                    rule.origin.location()
+                ),
+            })
+            .collect()
+    }
+}
