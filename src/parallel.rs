@@ -198,7 +198,10 @@ mod tests {
                 }
             }
         }
-        assert!(offenders.is_empty(), "threads started outside src/parallel.rs: {offenders:?}");
+        assert!(
+            offenders.is_empty(),
+            "threads started outside src/parallel.rs: {offenders:?}"
+        );
     }
 
     #[test]

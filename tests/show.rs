@@ -48,7 +48,11 @@ fn saved_plan() -> (tempfile::TempDir, std::path::PathBuf, Plan) {
                     },
                 ),
             ]);
-            SimEntry::new(s.iccid.clone(), origin.clone(), fields.into_iter().collect())
+            SimEntry::new(
+                s.iccid.clone(),
+                origin.clone(),
+                fields.into_iter().collect(),
+            )
         })
         .collect();
     let transitions = [Transition {

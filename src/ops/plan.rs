@@ -235,4 +235,3 @@ pub fn write_atomically_with(
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
 }
-

@@ -113,7 +113,10 @@ fn group_and_hash(changes: &[SimChange]) -> (ActionPlan, ChangesDigest) {
 /// The figures a reviewer reads first.
 fn summarise(partial: &PartialPlan, facts: &FleetFacts, grouped: &ActionPlan) -> Summary {
     let (sims_unmanaged, unmanaged_is_count) = match facts.coverage {
-        Coverage::Full => (partial.sims_seen.saturating_sub(partial.sims_managed), false),
+        Coverage::Full => (
+            partial.sims_seen.saturating_sub(partial.sims_managed),
+            false,
+        ),
         Coverage::PushedDown => (facts.sims_total.saturating_sub(partial.sims_managed), true),
     };
     Summary {

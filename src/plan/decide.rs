@@ -57,7 +57,6 @@ fn risk_flags(field: Field, value: &DesiredValue, sim: &Sim) -> RiskFlags {
     }
 }
 
-
 fn wrong_kinds_of<'v>(
     iccid: &str,
     fields: impl Iterator<Item = (Field, &'v ResolvedValue)>,

@@ -50,7 +50,20 @@ pub fn plan_snapshot<B>(request: &PlanRequest<'_>, bytes: B, shown: &str) -> Res
 where
     B: std::ops::Deref<Target = [u8]>,
 {
-    let (runs, pass, sims_total) = decide_snapshot(request, &bytes, shown)?;
+    plan_snapshot_in_batches(request, bytes, shown, STREAM_BATCH)
+}
+
+/// [`plan_snapshot`] with SIMs handed to the other cores `batch` at a time.
+pub(super) fn plan_snapshot_in_batches<B>(
+    request: &PlanRequest<'_>,
+    bytes: B,
+    shown: &str,
+    batch: usize,
+) -> Result<Plan, PlanError>
+where
+    B: std::ops::Deref<Target = [u8]>,
+{
+    let (runs, pass, sims_total) = decide_snapshot(request, &bytes, shown, batch)?;
     drop(bytes);
     let facts = FleetFacts {
         sims_total,
@@ -76,9 +89,11 @@ pub fn plan_fleet(request: &PlanRequest<'_>, live: LiveFleet) -> Result<Plan, Pl
         transitions.as_deref().map(TransitionSet::new),
         coverage == Coverage::Full,
     );
-    let runs = crate::parallel::fold_runs(sims.len(), || pass.run(), |run, i| {
-        pass.decide(run, &sims[i])
-    });
+    let runs = crate::parallel::fold_runs(
+        sims.len(),
+        || pass.run(),
+        |run, i| pass.decide(run, &sims[i]),
+    );
     drop(sims);
     let facts = FleetFacts {
         sims_total,
@@ -124,7 +139,8 @@ impl<'p> Planner<'p> {
     pub fn finish(mut self, facts: &FleetFacts) -> Result<Plan, PlanError> {
         // Pages of disjoint ICCID ranges, put in order of their first ICCID, join without the
         // sort that SIMs seen out of order need.
-        self.runs.sort_by(|a, b| a.first_iccid().cmp(&b.first_iccid()));
+        self.runs
+            .sort_by(|a, b| a.first_iccid().cmp(&b.first_iccid()));
         conclude(self.request, &self.pass, self.runs, facts)
     }
 }
@@ -153,6 +169,7 @@ fn decide_snapshot<'r>(
     request: &'r PlanRequest<'r>,
     bytes: &[u8],
     shown: &str,
+    batch: usize,
 ) -> Result<(Vec<Run>, Pass<'r>, u64), PlanError> {
     let mut pass = Pass::new(request.spec, request.target, None, true);
     let table = std::sync::OnceLock::new();
@@ -161,7 +178,7 @@ fn decide_snapshot<'r>(
             RawSnapshot::parse_streaming(
                 bytes,
                 shown,
-                STREAM_BATCH,
+                batch,
                 |transitions| table.set(transitions.map(TransitionSet::new)).is_ok(),
                 |start, sims| send((start, sims)),
             )
@@ -178,12 +195,14 @@ fn decide_snapshot<'r>(
         // No table before the SIMs: nothing was streamed; decide them now that it is known.
         None => {
             pass.set_table(raw.transitions().map(TransitionSet::new));
-            crate::parallel::fold_runs(raw.len(), || pass.run(), |run, i| {
-                match raw.sim(i, shown) {
+            crate::parallel::fold_runs(
+                raw.len(),
+                || pass.run(),
+                |run, i| match raw.sim(i, shown) {
                     Ok(sim) => pass.decide(run, &sim),
                     Err(e) => pass.fail(run, e.into()),
-                }
-            })
+                },
+            )
         }
     };
     if !Run::in_order(&runs) {

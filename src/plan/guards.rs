@@ -96,7 +96,11 @@ pub fn evaluate_guards(
     out
 }
 
-pub(super) fn warnings(running: &[i64], skipped: &[SkippedSim], held: &[HeldStatus]) -> Vec<Warning> {
+pub(super) fn warnings(
+    running: &[i64],
+    skipped: &[SkippedSim],
+    held: &[HeldStatus],
+) -> Vec<Warning> {
     let mut out = Vec::new();
     if !running.is_empty() {
         let mut ids = running.to_vec();
@@ -124,4 +128,3 @@ pub(super) fn warnings(running: &[i64], skipped: &[SkippedSim], held: &[HeldStat
     }
     out
 }
-

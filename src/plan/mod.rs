@@ -195,4 +195,6 @@ impl Plan {
 }
 
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 pub(crate) mod tests;

@@ -151,6 +151,8 @@ impl<'p> Pass<'p> {
             }
         }
         if !conflicts.is_empty() {
+            // Runs that saw only conflicting SIMs cannot be put in order by what they decided.
+            conflicts.sort_by(|a, b| (&a.iccid, a.field).cmp(&(&b.iccid, b.field)));
             return Err(PlanError::Conflicts(conflicts));
         }
         self.check_entries_exist(&found)?;

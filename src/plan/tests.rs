@@ -1,7 +1,6 @@
 //! Unit tests of the plan engine (the one the binary runs): the rules of meaning end to end over
 //! small fleets built in code, each SIM's desired values given as a `sims:` entry.
 
-
 use serde_json::json;
 
 use super::*;
@@ -765,15 +764,15 @@ fn apply_actions(sims: &mut [Sim], actions: &[Action]) {
     }
 }
 
-mod converges {
+pub(crate) mod converges {
     use super::*;
     use proptest::prelude::*;
 
-    fn limit() -> impl Strategy<Value = Option<i64>> {
+    pub(crate) fn limit() -> impl Strategy<Value = Option<i64>> {
         prop_oneof![Just(None), Just(Some(0)), (1i64..4).prop_map(Some)]
     }
 
-    fn desired_limit() -> impl Strategy<Value = Option<DesiredValue>> {
+    pub(crate) fn desired_limit() -> impl Strategy<Value = Option<DesiredValue>> {
         prop_oneof![
             Just(None),
             Just(Some(DesiredValue::Limit(Limit::Unlimited))),
@@ -781,11 +780,11 @@ mod converges {
         ]
     }
 
-    fn text() -> impl Strategy<Value = Option<String>> {
+    pub(crate) fn text() -> impl Strategy<Value = Option<String>> {
         prop_oneof![Just(None), Just(Some(String::new())), "[ab]".prop_map(Some)]
     }
 
-    fn desired_text() -> impl Strategy<Value = Option<DesiredValue>> {
+    pub(crate) fn desired_text() -> impl Strategy<Value = Option<DesiredValue>> {
         prop_oneof![
             Just(None),
             Just(Some(DesiredValue::Text(None))),
@@ -793,7 +792,7 @@ mod converges {
         ]
     }
 
-    fn lock() -> impl Strategy<Value = Option<ImeiLock>> {
+    pub(crate) fn lock() -> impl Strategy<Value = Option<ImeiLock>> {
         prop_oneof![
             Just(None),
             any::<bool>().prop_map(|enabled| Some(ImeiLock {
@@ -807,7 +806,7 @@ mod converges {
         ]
     }
 
-    fn desired_lock() -> impl Strategy<Value = Option<DesiredValue>> {
+    pub(crate) fn desired_lock() -> impl Strategy<Value = Option<DesiredValue>> {
         prop_oneof![
             Just(None),
             Just(Some(DesiredValue::ImeiLock(ImeiLockSetting::Off))),
@@ -818,7 +817,7 @@ mod converges {
         ]
     }
 
-    fn desired_status() -> impl Strategy<Value = Option<DesiredValue>> {
+    pub(crate) fn desired_status() -> impl Strategy<Value = Option<DesiredValue>> {
         prop_oneof![
             Just(None),
             proptest::sample::select(vec![2, 5, 12, 6, 8, 7])
@@ -827,7 +826,7 @@ mod converges {
     }
 
     prop_compose! {
-        fn live_sim()(
+        pub(crate) fn live_sim()(
             status in proptest::sample::select(vec![2, 5, 6, 8, 12, 3, 13, 16, 20, 7]),
             data in limit(), sms in limit(), voice in limit(),
             cf in text(), label in text(), imei_lock in lock(),
@@ -847,7 +846,7 @@ mod converges {
     }
 
     prop_compose! {
-        fn wanted()(
+        pub(crate) fn wanted()(
             status in desired_status(), data in desired_limit(), sms in desired_limit(),
             voice in desired_limit(), cf in desired_text(), label in desired_text(),
             lock in desired_lock(),

@@ -4,7 +4,7 @@
 use crate::fleet::{EndCustomerLabel, ImeiLock, Sim};
 use crate::plan::tests::{build, iccid, input, origin, sim, table, want};
 use crate::plan::{BlockedChange, FieldChange, Guards, Plan, RiskFlag, SimChange};
-use crate::spec::{DesiredValue, SimEntry, Field, ImeiLockSetting, Limit, OriginKind};
+use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit, OriginKind, SimEntry};
 
 use super::*;
 

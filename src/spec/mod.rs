@@ -17,9 +17,7 @@ pub mod schema;
 pub mod values;
 
 pub use config::{Config, CONFIG_FILE};
-pub use desired::{
-    DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue,
-};
+pub use desired::{DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue};
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};
 pub use loader::{load, LoadedSpec, Summary};
 pub use matcher::{Condition, MatchKey, Matcher, Test};
