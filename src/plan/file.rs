@@ -22,7 +22,7 @@ use super::model::{
     SkippedSim, Summary, Warning, PLAN_FORMAT_VERSION,
 };
 use super::value::FieldValue;
-use super::{hex, Field, Origin, PlanError};
+use super::{Field, Origin, PlanError};
 
 /// Marks the canonical layout, so a digest of one layout is never taken for another's.
 const CHECKSUM_LAYOUT: &[u8] = b"simfleet plan checksum, layout 2\n";
@@ -245,7 +245,7 @@ impl Plan {
             })
         });
         match digest {
-            Ok(hasher) => format!("sha256:{}", hex(&hasher.finalize())),
+            Ok(hasher) => format!("sha256:{}", hex::encode(hasher.finalize())),
             Err(_) => String::from("sha256:unavailable"),
         }
     }

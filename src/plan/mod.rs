@@ -103,7 +103,7 @@ pub fn fingerprint(sim: &Sim, fields: impl IntoIterator<Item = Field>) -> String
         }
     }
     let digest = Sha256::digest(&bytes);
-    hex(&digest[..16])
+    hex::encode(&digest[..16])
 }
 
 /// The fingerprint `apply` compares after re-reading a SIM the plan changes.
@@ -123,15 +123,6 @@ pub fn sims_phrase(n: u64) -> String {
     }
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
-}
 
 impl Plan {
     /// How the plan ends: Blocked when anything is blocked or a guard stops it, Changes when

@@ -24,7 +24,7 @@ pub struct Cursor {
 /// A short digest naming a query; `parts` is its canonical text.
 pub fn query_digest(parts: &str) -> String {
     let digest = Sha256::digest(parts.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..8])
 }
 
 pub fn encode(cursor: &Cursor) -> String {

@@ -302,11 +302,7 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
         rules: rules.len(),
         sim_entries: entries.len(),
     };
-    let digest = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+    let digest = hex::encode(hasher.finalize());
     Ok(LoadedSpec {
         spec: Spec::new(rules, entries, config, files, digest),
         warnings,
