@@ -9,10 +9,16 @@ use common::{spec_dir, Simfleet};
 const UNMATCHED: &str = "rules:\n  - name: nobody\n    match: { end_customer_label: Nobody }\n    set: { custom_field_1: x }\n";
 
 fn plan(dir: &std::path::Path, format: &str) -> String {
-    Simfleet::new(&["plan", &dir.display().to_string(), "--sandbox", "--format", format])
-        .run()
-        .expect_code(0)
-        .stdout()
+    Simfleet::new(&[
+        "plan",
+        &dir.display().to_string(),
+        "--sandbox",
+        "--format",
+        format,
+    ])
+    .run()
+    .expect_code(0)
+    .stdout()
 }
 
 #[test]
@@ -20,7 +26,10 @@ fn a_rule_that_matches_no_sim_is_named_in_every_format() {
     let dir = spec_dir(&[("a.yaml", UNMATCHED)]);
     for format in ["text", "markdown"] {
         let out = plan(dir.path(), format);
-        assert!(out.contains("rule nobody") && out.contains("a.yaml:2:11"), "{format}:\n{out}");
+        assert!(
+            out.contains("rule nobody") && out.contains("a.yaml:2:11"),
+            "{format}:\n{out}"
+        );
         assert!(out.contains("matches no live SIM"), "{format}:\n{out}");
     }
     let json: serde_json::Value = serde_json::from_str(&plan(dir.path(), "json")).expect("JSON");

@@ -125,7 +125,7 @@ pub struct BatchJobReport {
 pub struct CallCounts {
     /// Mutation calls the plan needs (`summary.api_calls`).
     pub planned: u64,
-    /// DESIGN.md's independent lower bound for the plan.
+    /// The plan's independent lower bound on mutation calls (ARCHITECTURE.md).
     pub lower_bound: u64,
     /// Mutation calls made: startBatchJob + updateSim (+ cancelBatchJob), resends included.
     pub made: u64,

@@ -22,7 +22,7 @@ use crate::spec::{values as spec_values, DesiredValue, Field};
 
 pub use values::{exported_value, writable_text, DEFAULT_FIELDS};
 
-/// Deleted, retired and replaced SIMs (DESIGN.md: terminal, never changed). The export leaves
+/// Deleted, retired and replaced SIMs (terminal: never changed). The export leaves
 /// them out: a rule or entry for them would only make every plan warn that it skipped them.
 pub const TERMINAL_STATUSES: [i32; 3] = [4, 7, 10];
 

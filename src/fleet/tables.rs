@@ -37,7 +37,7 @@ pub const PROVIDERS: &[(i32, &str)] = &[
     (5, "link+"),
 ];
 
-/// Statuses a spec may set (DESIGN.md): activated, deactivated, suspended, test-ready,
+/// Statuses a spec may set: activated, deactivated, suspended, test-ready,
 /// activation-ready, retired.
 pub const SETTABLE_STATUSES: &[i32] = &[2, 5, 12, 6, 8, 7];
 

@@ -1,7 +1,7 @@
 //! Grouping a plan's changes into the mutation calls `apply` will make, in safe phases, and the
 //! independent lower bound those calls are measured against.
 //!
-//! Phases (DESIGN.md, "Ordering for safety"): phase 0 cuts or retires (status first, before any
+//! Phases (ARCHITECTURE.md, "Ordering for safety"): phase 0 cuts or retires (status first, before any
 //! other change of that SIM); phase 1 sets limits, labels, the custom field and IMEI locks;
 //! phase 2 activates (to 2, 6 or 8), and `apply` runs a SIM's activation only after its phase-1
 //! changes succeeded. Within a phase, SIMs that share the exact same batch-expressible changes

@@ -123,7 +123,6 @@ pub fn sims_phrase(n: u64) -> String {
     }
 }
 
-
 impl Plan {
     /// How the plan ends: Blocked when anything is blocked or a guard stops it, Changes when
     /// something changes, Success otherwise.

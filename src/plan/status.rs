@@ -1,5 +1,5 @@
-//! DESIGN.md's status table, desired × live: which status changes the plan makes, shows as
-//! pending or held, skips, or blocks.
+//! The status table (ARCHITECTURE.md, "Rules of meaning"), desired × live: which status
+//! changes the plan makes, shows as pending or held, skips, or blocks.
 //!
 //! It lives apart from the other comparisons because it alone depends on the provider's
 //! transition table and decides about the whole SIM (terminal statuses skip every field).
@@ -86,7 +86,7 @@ fn held_reason(live: i32) -> String {
     )
 }
 
-/// Decides one SIM's status, following DESIGN.md's table row by row.
+/// Decides one SIM's status, following the status table row by row.
 ///
 /// A held SIM (15, 16, 18, 19, 20) is only held against the statuses that give or prepare
 /// service (2, 6, 8): deactivating, suspending or retiring it does not defeat the limit that
