@@ -452,7 +452,7 @@ fn text_shows_the_largest_groups_of_each_field_and_counts_the_rest() {
     let plan = large_plan(10_000);
     let groups = values::change_groups(&plan).len();
     assert_eq!(groups, 5_000);
-    assert!(groups > GROUPS_PER_FIELD, "{groups} groups");
+    assert!(groups > GROUPS_PER_LIST, "{groups} groups");
     let short = text(&plan, TextOptions::default());
     let group_lines = |out: &str| {
         out.lines()
@@ -462,8 +462,8 @@ fn text_shows_the_largest_groups_of_each_field_and_counts_the_rest() {
     let shown = group_lines(&short);
     // The largest groups, then one line that counts the others.
     assert!(short.contains("  monthly_data_limit: … and "), "{short}");
-    assert_eq!(shown, GROUPS_PER_FIELD, "{short}");
-    let hidden = groups - GROUPS_PER_FIELD;
+    assert_eq!(shown, GROUPS_PER_LIST, "{short}");
+    let hidden = groups - GROUPS_PER_LIST;
     assert!(
         short.contains(&format!("… and {hidden} more groups")),
         "{short}"

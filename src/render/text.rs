@@ -17,10 +17,6 @@ use crate::outcome::Outcome;
 /// How many ICCIDs a group lists without `--verbose`.
 pub const ICCIDS_PER_GROUP: usize = 5;
 
-/// How many groups of one field are shown without `--verbose`, largest first (see
-/// [`rows::GROUPS_PER_LIST`]).
-pub const GROUPS_PER_FIELD: usize = rows::GROUPS_PER_LIST;
-
 /// Options for [`text`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TextOptions {
