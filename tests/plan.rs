@@ -38,6 +38,10 @@ fn the_readme_plan_reads_in_spec_units_and_counts_risky_sims() {
     // A lock never set and a disabled lock are two groups that read differently.
     assert!(text.contains("imei_lock: none → auto  × 50 SIMs"), "{text}");
     assert!(text.contains("imei_lock: off → auto  × 8 SIMs"), "{text}");
+    assert!(
+        text.contains("  Lowered limits: 65 SIMs (77 field changes)\n"),
+        "{text}"
+    );
     let md = Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--format", "markdown"])
         .run()
         .expect_code(0)

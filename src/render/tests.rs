@@ -133,6 +133,13 @@ fn lowered_limits_count_sims_not_field_changes() {
         )),
         "{out}"
     );
+    let out = text(&plan, TextOptions::default());
+    assert!(
+        out.contains(&format!(
+            "\n  Lowered limits: {sims} SIMs ({fields} field changes)\n"
+        )),
+        "{out}"
+    );
 }
 
 /// Every change group's line and source, without its count.

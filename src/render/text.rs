@@ -1,5 +1,5 @@
-//! The default, human renderer: summary first, then changes grouped by (field, from → to,
-//! source) with a few ICCIDs each, then what is blocked, pending, held or skipped (and, with
+//! The default, human renderer: summary first, the risky changes counted by SIM, then changes
+//! grouped by (field, from → to, source) with a few ICCIDs each, then what is blocked, pending, held or skipped (and, with
 //! `--verbose`, unmanaged), guards, warnings, the calls, and the checksum a reviewer approves.
 //!
 //! Every list shows its largest groups and counts the rest in one line; `--verbose` lists all.
@@ -81,7 +81,9 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
     };
     headline(&mut w, plan);
     summary(&mut w, plan);
-    changes_by_field(&mut w, &change_groups(plan));
+    let groups = change_groups(plan);
+    risky_changes(&mut w, plan, &groups);
+    changes_by_field(&mut w, &groups);
     for list in rows::status_lists(plan, opts.mask) {
         status_list(&mut w, &list);
     }
@@ -158,6 +160,18 @@ fn summary(w: &mut Writer, plan: &Plan) {
         "  API calls:  {} mutations in {} HTTP requests (lower bound {})",
         s.api_calls, s.http_requests, s.lower_bound
     );
+}
+
+/// One line per kind of risk, counted by SIM (the groups below carry the same flags).
+fn risky_changes(w: &mut Writer, plan: &Plan, groups: &[ChangeGroup<'_>]) {
+    let risks = rows::risk_rows(plan, groups);
+    if risks.is_empty() {
+        return;
+    }
+    let _ = writeln!(w.out, "\n{}", w.p.paint(RISK, "Risky changes"));
+    for risk in &risks {
+        let _ = writeln!(w.out, "  {}: {}", risk.title(), risk.count());
+    }
 }
 
 /// Each field's largest change groups, with their source and a few ICCIDs; the others of the
