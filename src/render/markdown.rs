@@ -196,9 +196,11 @@ fn risky_changes(head: &mut String, plan: &Plan, groups: &[ChangeGroup<'_>], mas
         for g in risk.groups.iter().take(RISK_LINES) {
             let _ = writeln!(head, "  - {}", group_line(g, mask));
         }
-        if risk.groups.len() > RISK_LINES {
-            let more = risk.groups.len() - RISK_LINES;
-            let _ = writeln!(head, "  - … and {more} more groups");
+        let rest = &risk.groups[risk.groups.len().min(RISK_LINES)..];
+        if !rest.is_empty() {
+            let rest_sims = rest.iter().map(|g| g.iccids.len()).sum();
+            let more = rows::more_groups(rest.len(), rest_sims);
+            let _ = writeln!(head, "  - … and {more}");
         }
     }
 }

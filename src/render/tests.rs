@@ -82,7 +82,7 @@ fn example_json_masked_snapshot() {
 }
 
 /// Digit runs of exactly 19 or 20 digits standing alone (`\b\d{19,20}\b`): whole ICCIDs.
-pub(crate) fn whole_iccids(out: &str) -> Vec<&str> {
+fn whole_iccids(out: &str) -> Vec<&str> {
     out.split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| (19..=20).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()))
         .collect()
