@@ -1,7 +1,8 @@
 //! The pull-request comment as CI posts it: `--mask` hides ICCIDs, IMEIs and MSISDNs (in values,
-//! labels, sources) in text, markdown and JSON; the comment is the same for the same plan
-//! whatever order the fleet was read in; and a plan over a very large fleet, built through
-//! the plan engine `simfleet plan` runs, stays under GitHub's comment limit.
+//! labels, sources) in text, markdown and JSON, and no masked output of the example fleet or of
+//! a generated one holds a whole ICCID; the comment is the same for the same plan whatever order
+//! the fleet was read in; and a plan over a very large fleet, built through the plan engine
+//! `simfleet plan` runs, stays under GitHub's comment limit.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -170,6 +171,91 @@ fn mask_hides_iccids_imeis_and_msisdns_in_every_format() {
         .args(["show", "masked.json"])
         .assert()
         .code(1);
+}
+
+/// Words of exactly 19 or 20 digits (`\\b\\d{19,20}\\b`): whole ICCIDs.
+fn whole_iccids(out: &str) -> Vec<&str> {
+    out.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| (19..=20).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()))
+        .collect()
+}
+
+/// Every format `plan` and `show` print, masked, in `dir`: `--sandbox` or `--live live.json`.
+fn every_masked_output(dir: &Path, spec: &str, source: &[&str]) -> Vec<(String, String)> {
+    let plan = |extra: &[&str]| {
+        let mut args = vec!["plan", spec];
+        args.extend_from_slice(source);
+        args.extend_from_slice(extra);
+        simfleet(dir, &args)
+    };
+    plan(&["--out", "plan.json"]);
+    let mut outputs = Vec::new();
+    for format in ["text", "markdown", "json"] {
+        for verbose in [false, true] {
+            let mut extra = vec!["--format", format, "--mask"];
+            if verbose {
+                extra.push("--verbose");
+            }
+            outputs.push((format!("plan {extra:?}"), plan(&extra)));
+            let mut args = vec!["show", "plan.json"];
+            args.extend_from_slice(&extra);
+            outputs.push((format!("show {extra:?}"), simfleet(dir, &args)));
+        }
+    }
+    outputs
+}
+
+fn assert_no_whole_iccid(dir: &Path, spec: &str, source: &[&str]) {
+    let mut args = vec!["plan", spec, "--verbose"];
+    args.extend_from_slice(source);
+    let clear = simfleet(dir, &args);
+    assert!(
+        !whole_iccids(&clear).is_empty(),
+        "unmasked, the plan lists ICCIDs:\n{clear}"
+    );
+    for (name, out) in every_masked_output(dir, spec, source) {
+        assert!(out.len() > 100, "{name} printed a plan:\n{out}");
+        let found = whole_iccids(&out);
+        assert!(found.is_empty(), "{name} shows {found:?}:\n{out}");
+    }
+}
+
+#[test]
+fn no_masked_output_of_the_example_fleet_holds_a_whole_iccid() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet");
+    let spec = spec.to_str().expect("utf-8 path");
+    assert_no_whole_iccid(dir.path(), spec, &["--sandbox"]);
+}
+
+#[test]
+fn no_masked_output_of_a_generated_fleet_holds_a_whole_iccid() {
+    let snapshot = simfleet::sandbox::generate(3_000, 11);
+    let first = snapshot.sims[0].iccid.clone();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fleet = dir.path().join("fleet");
+    std::fs::create_dir_all(&fleet).expect("spec dir");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet");
+    for file in ["customers.yaml", "ranges.yaml"] {
+        std::fs::copy(examples.join(file), fleet.join(file)).expect("copy example");
+    }
+    // Status changes from every status (blocked, pending, held, skipped SIMs), and an ICCID in a
+    // value and in a source.
+    std::fs::write(
+        fleet.join("status.yaml"),
+        format!(
+            "rules:\n  - name: activate-connect\n    match: {{provider: connect+}}\n    \
+             set: {{status: activated}}\n\
+             sims:\n  \"{first}\":\n    custom_field_1: \"replaces {first}\"\n"
+        ),
+    )
+    .expect("spec");
+    std::fs::write(
+        dir.path().join("live.json"),
+        serde_json::to_string(&snapshot).expect("snapshot JSON"),
+    )
+    .expect("snapshot");
+    assert_no_whole_iccid(dir.path(), "fleet", &["--live", "live.json"]);
 }
 
 #[test]

@@ -28,6 +28,32 @@ fn the_readme_command_prints_a_real_plan() {
 }
 
 #[test]
+fn the_readme_plan_reads_in_spec_units_and_counts_risky_sims() {
+    let text = Simfleet::new(&["plan", EXAMPLES, "--sandbox"])
+        .run()
+        .expect_code(0)
+        .stdout();
+    // globex-meters writes `monthly_data_limit: 1.5GB`.
+    assert!(text.contains("monthly_data_limit: 500MB → 1.5GB"), "{text}");
+    // A lock never set and a disabled lock are two groups that read differently.
+    assert!(text.contains("imei_lock: none → auto  × 50 SIMs"), "{text}");
+    assert!(text.contains("imei_lock: off → auto  × 8 SIMs"), "{text}");
+    assert!(
+        text.contains("  Lowered limits: 65 SIMs (77 field changes)\n"),
+        "{text}"
+    );
+    let md = Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--format", "markdown"])
+        .run()
+        .expect_code(0)
+        .stdout();
+    // 65 SIMs have a lowered limit; 12 of them have two.
+    assert!(
+        md.contains("- **Lowered limits**: 65 SIMs (77 field changes)"),
+        "{md}"
+    );
+}
+
+#[test]
 fn detailed_exitcode_says_2_when_there_are_changes() {
     Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--detailed-exitcode"])
         .run()

@@ -7,7 +7,7 @@
 
 use super::Plan;
 
-/// The plan as pretty JSON (the plan contract: `format_version`, `summary`, `changes`,
+/// The plan as pretty JSON (the documented contract: `format_version`, `summary`, `changes`,
 /// `actions`, `blocked`, `warnings`, plus everything else the plan knows and its `checksum`).
 pub fn json(plan: &Plan) -> String {
     let mut text = serde_json::to_string_pretty(plan).unwrap_or_default();

@@ -3,24 +3,20 @@
 //! comment limit is 65,536), with a note pointing at the JSON artifact when something is cut.
 //!
 //! Sections are added in order of importance against a character budget, so a million-SIM plan
-//! still shows its summary, risks, guards and checksum.
+//! still shows its summary, risks, guards and checksum. Every list shows its largest groups and
+//! counts the rest in one line that points at the JSON artifact.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::rows::{self, StatusList};
 use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
 use crate::outcome::Outcome;
-use crate::plan::status_label;
-use crate::plan::RiskFlag;
 
 /// The comment never reaches this many characters.
 pub const MARKDOWN_LIMIT: usize = 65_000;
 /// ICCIDs listed in one collapsed section.
 const ICCIDS_PER_SECTION: usize = 50;
-/// Groups shown per list of blocked, pending, held or skipped SIMs, so they leave room for the
-/// changes.
-const GROUPS_PER_LIST: usize = 20;
 /// Lines per risk call-out.
 const RISK_LINES: usize = 10;
 
@@ -44,32 +40,6 @@ impl Budget {
         } else {
             self.omitted = 1;
         }
-    }
-}
-
-/// Adds a titled list of collapsed sections, one per distinct key, with the ICCIDs under it.
-fn keyed(details: &mut Budget, title: &str, rows: Vec<(String, &str)>, mask: bool) {
-    if rows.is_empty() {
-        return;
-    }
-    let mut grouped: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for (k, i) in rows {
-        grouped.entry(k).or_default().push(i);
-    }
-    details.add(|| format!("\n#### {title}\n"));
-    let more = grouped.len().saturating_sub(GROUPS_PER_LIST);
-    for (k, ids) in grouped.into_iter().take(GROUPS_PER_LIST) {
-        details.add(|| {
-            format!(
-                "<details><summary>{} · {}</summary>\n\n{}\n\n</details>\n",
-                html(&k),
-                sims(ids.len()),
-                iccids(&ids, mask)
-            )
-        });
-    }
-    if more > 0 {
-        details.add(|| format!("\n… and {more} more groups (see the JSON artifact)\n"));
     }
 }
 
@@ -115,12 +85,42 @@ fn group_line(g: &ChangeGroup<'_>, mask: bool) -> String {
     )
 }
 
+/// Reserved for the note that says how many sections were left out.
+const NOTE_RESERVE: usize = 300;
+
 /// Renders the plan as a pull-request comment.
 pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
-    let s = &plan.summary;
     let mask = opts.mask;
+    let groups = change_groups(plan);
     let mut head = String::new();
+    title(&mut head, plan);
+    summary_table(&mut head, plan);
+    calls(&mut head, plan);
+    risky_changes(&mut head, plan, &groups, mask);
+    guards_and_warnings(&mut head, plan, mask);
+    let footer = format!(
+        "\nPlan checksum `{}` · spec digest `{}`\n",
+        plan.checksum, plan.spec_digest
+    );
+    // Collapsed details, in order, as long as they fit; once one does not, the rest are only
+    // counted (never formatted), so a million-SIM plan costs no more than a small one here.
+    let mut details = Budget {
+        out: head,
+        limit: MARKDOWN_LIMIT.saturating_sub(footer.len() + NOTE_RESERVE),
+        omitted: 0,
+    };
+    let [blocked, pending, held, skipped] = rows::status_lists(plan, mask);
+    status_list(&mut details, &blocked, mask);
+    changes_by_field(&mut details, &groups, mask);
+    for list in [pending, held, skipped] {
+        status_list(&mut details, &list, mask);
+    }
+    finish(details, &footer)
+}
 
+/// `### 📝 simfleet plan: …`: the outcome in one line.
+fn title(head: &mut String, plan: &Plan) {
+    let s = &plan.summary;
     let title = match plan.outcome() {
         Outcome::Success => "✅ simfleet plan: no changes".to_string(),
         Outcome::Blocked => format!(
@@ -135,20 +135,21 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
         ),
     };
     let _ = writeln!(head, "### {title}\n");
+}
+
+/// The figures, as a two-column table.
+fn summary_table(head: &mut String, plan: &Plan) {
+    let s = &plan.summary;
     let _ = writeln!(head, "| | |\n|---|---:|");
     let _ = writeln!(head, "| SIMs in fleet | {} |", s.sims_total);
     let _ = writeln!(head, "| SIMs read | {} |", s.sims_seen);
     let _ = writeln!(head, "| managed | {} |", s.sims_managed);
-    let _ = writeln!(
-        head,
-        "| unmanaged | {}{} |",
-        s.sims_unmanaged,
-        if s.unmanaged_is_count {
-            " (counted)"
-        } else {
-            ""
-        }
-    );
+    let counted = if s.unmanaged_is_count {
+        " (counted)"
+    } else {
+        ""
+    };
+    let _ = writeln!(head, "| unmanaged | {}{counted} |", s.sims_unmanaged);
     let _ = writeln!(head, "| **changing** | **{}** |", s.sims_changing);
     let _ = writeln!(head, "| field changes | {} |", s.field_changes);
     for (field, n) in &s.changes_per_field {
@@ -169,46 +170,43 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
         s.api_calls, s.lower_bound
     );
     let _ = writeln!(head, "| HTTP requests | {} |", s.http_requests);
+}
 
+/// The calls `apply` makes, per phase.
+fn calls(head: &mut String, plan: &Plan) {
     let calls = action_lines(plan);
-    if !calls.is_empty() {
-        let _ = writeln!(head, "\n**Calls**, in the order apply makes them:\n");
-        for line in calls {
-            let _ = writeln!(head, "- {line}");
-        }
+    if calls.is_empty() {
+        return;
     }
+    let _ = writeln!(head, "\n**Calls**, in the order apply makes them:\n");
+    for line in calls {
+        let _ = writeln!(head, "- {line}");
+    }
+}
 
-    let groups = change_groups(plan);
+/// Risky changes, by flag, counted by SIM, each with its largest groups.
+fn risky_changes(head: &mut String, plan: &Plan, groups: &[ChangeGroup<'_>], mask: bool) {
+    let risks = rows::risk_rows(plan, groups);
+    if risks.is_empty() {
+        return;
+    }
+    let _ = writeln!(head, "\n#### ⚠️ Risky changes\n");
+    for risk in &risks {
+        let _ = writeln!(head, "- **{}**: {}", risk.title(), risk.count());
+        for g in risk.groups.iter().take(RISK_LINES) {
+            let _ = writeln!(head, "  - {}", group_line(g, mask));
+        }
+        let rest = &risk.groups[risk.groups.len().min(RISK_LINES)..];
+        if !rest.is_empty() {
+            let rest_sims = rest.iter().map(|g| g.iccids.len()).sum();
+            let more = rows::more_groups(rest.len(), rest_sims);
+            let _ = writeln!(head, "  - … and {more}");
+        }
+    }
+}
 
-    // Risky changes, by flag, each with its largest groups.
-    let mut risky: BTreeMap<RiskFlag, Vec<&ChangeGroup<'_>>> = BTreeMap::new();
-    for g in &groups {
-        for flag in &g.change.flags {
-            risky.entry(*flag).or_default().push(g);
-        }
-    }
-    if !risky.is_empty() {
-        let _ = writeln!(head, "\n#### ⚠️ Risky changes\n");
-        for (flag, gs) in &risky {
-            let total: usize = gs.iter().map(|g| g.iccids.len()).sum();
-            let title = match flag {
-                RiskFlag::StatusCut => "Status cuts (service stops)",
-                RiskFlag::Irreversible => "Irreversible (retired)",
-                RiskFlag::ImeiUnlock => "IMEI unlocks",
-                RiskFlag::LoweredLimit => "Lowered limits",
-                RiskFlag::RestoresService => "Service restored (implied 20 → 2)",
-            };
-            let _ = writeln!(head, "- **{title}**: {}", sims(total));
-            let mut sorted = gs.clone();
-            sorted.sort_by_key(|g| std::cmp::Reverse(g.iccids.len()));
-            for g in sorted.iter().take(RISK_LINES) {
-                let _ = writeln!(head, "  - {}", group_line(g, mask));
-            }
-            if sorted.len() > RISK_LINES {
-                let _ = writeln!(head, "  - … and {} more groups", sorted.len() - RISK_LINES);
-            }
-        }
-    }
+/// The guards the plan triggers (and whether they stop it), then the warnings.
+fn guards_and_warnings(head: &mut String, plan: &Plan, mask: bool) {
     if !plan.guards.is_empty() {
         let _ = writeln!(head, "\n#### Guards\n");
         for g in &plan.guards {
@@ -222,96 +220,78 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
             let _ = writeln!(head, "- ⚠️ {}", html(&values::text(&w.message, mask)));
         }
     }
+}
 
-    let mut footer = String::new();
-    let _ = writeln!(
-        footer,
-        "\nPlan checksum `{}` · spec digest `{}`",
-        plan.checksum, plan.spec_digest
-    );
-
-    // Collapsed details, in order, as long as they fit; once one does not, the rest are only
-    // counted (never formatted), so a million-SIM plan costs no more than a small one here.
-    const NOTE_RESERVE: usize = 300;
-    let mut details = Budget {
-        out: head,
-        limit: MARKDOWN_LIMIT.saturating_sub(footer.len() + NOTE_RESERVE),
-        omitted: 0,
-    };
-    keyed(
-        &mut details,
-        "Blocked",
-        plan.blocked
-            .iter()
-            .map(|b| {
-                (
-                    format!(
-                        "{}: {} → {} ({}): {}",
-                        b.field,
-                        values::value(b.field, &b.from, mask),
-                        values::value(b.field, &b.to, mask),
-                        values::source(&b.source, mask),
-                        values::text(&b.reason, mask)
-                    ),
-                    b.iccid.as_str(),
-                )
-            })
-            .collect(),
-        mask,
-    );
-    if !groups.is_empty() {
-        details.add(|| "\n#### Changes\n".to_string());
+/// A collapsed section per change group: each field's largest groups, the others counted.
+fn changes_by_field(details: &mut Budget, groups: &[ChangeGroup<'_>], mask: bool) {
+    if groups.is_empty() {
+        return;
     }
-    for g in &groups {
+    details.add(|| "\n#### Changes\n".to_string());
+    for of_field in rows::by_field(groups) {
+        let capped = rows::cap(of_field, false, |g| g.iccids.len());
+        for g in capped.shown {
+            details.add(|| {
+                let mut flags = String::new();
+                for f in &g.change.flags {
+                    let _ = write!(flags, " · ⚠️ {}", values::flag(*f));
+                }
+                format!(
+                    "<details><summary>{}{flags}</summary>\n\n{}\n\n</details>\n",
+                    group_line(g, mask),
+                    iccids(&g.iccids, mask)
+                )
+            });
+        }
+        if capped.hidden > 0 {
+            details.add(|| {
+                format!(
+                    "\n{}: … and {} with other values: the full plan is in the JSON artifact\n\n",
+                    code(of_field[0].change.field.name()),
+                    rows::more_groups(capped.hidden, capped.hidden_sims)
+                )
+            });
+        }
+    }
+}
+
+/// A titled list of collapsed sections, one per group of SIMs the plan leaves alone: the
+/// largest groups, the others counted.
+fn status_list(details: &mut Budget, list: &StatusList<'_>, mask: bool) {
+    if list.groups.is_empty() {
+        return;
+    }
+    details.add(|| format!("\n#### {}\n", list.kind.title()));
+    let capped = rows::cap(&list.groups, false, |g| g.iccids.len());
+    for g in capped.shown {
         details.add(|| {
-            let mut flags = String::new();
-            for f in &g.change.flags {
-                let _ = write!(flags, " · ⚠️ {}", values::flag(*f));
+            // Read like a change group: what, how many, where from, then why.
+            let mut summary = format!("{} · {}", g.what, sims(g.iccids.len()));
+            if let Some(source) = &g.source {
+                let _ = write!(summary, " · {source}");
+            }
+            if let Some(reason) = &g.reason {
+                let _ = write!(summary, ": {reason}");
             }
             format!(
-                "<details><summary>{}{flags}</summary>\n\n{}\n\n</details>\n",
-                group_line(g, mask),
+                "<details><summary>{}</summary>\n\n{}\n\n</details>\n",
+                html(&summary),
                 iccids(&g.iccids, mask)
             )
         });
     }
-    keyed(
-        &mut details,
-        "Pending",
-        plan.pending
-            .iter()
-            .map(|x| {
-                (
-                    format!(
-                        "{} → {} ({})",
-                        status_label(x.statusid),
-                        status_label(x.desired),
-                        values::source(&x.source, mask)
-                    ),
-                    x.iccid.as_str(),
-                )
-            })
-            .collect(),
-        mask,
-    );
-    keyed(
-        &mut details,
-        "Held",
-        plan.held
-            .iter()
-            .map(|x| (values::text(&x.reason, mask), x.iccid.as_str()))
-            .collect(),
-        mask,
-    );
-    keyed(
-        &mut details,
-        "Skipped (terminal)",
-        plan.skipped
-            .iter()
-            .map(|x| (status_label(x.statusid), x.iccid.as_str()))
-            .collect(),
-        mask,
-    );
+    if capped.hidden > 0 {
+        details.add(|| {
+            format!(
+                "\n… and {}: the full plan is in the JSON artifact\n",
+                rows::more_groups(capped.hidden, capped.hidden_sims)
+            )
+        });
+    }
+}
+
+/// The note on what was left out, the cut that keeps the promise, and the footer.
+fn finish(details: Budget, footer: &str) -> String {
     let Budget {
         mut out, omitted, ..
     } = details;
@@ -333,6 +313,6 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
             "\n\n_Cut to stay under the comment limit: the full plan is in the JSON artifact._\n",
         );
     }
-    out.push_str(&footer);
+    out.push_str(footer);
     out
 }

@@ -2,16 +2,20 @@
 //! JSON for machines (the plan file's own format), and the JSON Schema of that JSON.
 //!
 //! All of them are pure functions of one `Plan` value, so `plan` and `show PLANFILE` print the
-//! same thing. Depends on `plan` only.
+//! same thing. Text and markdown build their rows in one place (`rows`: lists grouped by cause,
+//! capped to their largest groups, risks counted by SIM) and only format them. Depends on `plan`,
+//! and on the spec's size format alone, so a value reads as the spec writes it.
 
 mod json;
 mod markdown;
+mod rows;
 mod text;
 mod values;
 
 pub use json::{json, json_masked, mask_json, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
-pub use text::{text, TextOptions, GROUPS_PER_FIELD};
+pub use rows::GROUPS_PER_LIST;
+pub use text::{text, TextOptions};
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
 pub use values::{mask as mask_identifier, mask_text};
 

@@ -1,5 +1,7 @@
-//! Snapshot tests of every renderer over one small plan that has a bit of everything, plus the
-//! schema-is-current check and the markdown size cap on a million-SIM plan.
+//! Snapshot tests of every renderer: over the example spec (`examples/fleet`) against the
+//! sandbox's demo fleet, masked and unmasked, and over one small hand-built plan that has a bit of
+//! everything; plus the schema-is-current check, the caps on long lists and the markdown size cap
+//! on a million-SIM plan.
 
 use crate::fleet::{EndCustomerLabel, ImeiLock, Sim};
 use crate::plan::tests::{build, iccid, input, origin, sim, table, want};
@@ -7,6 +9,170 @@ use crate::plan::{BlockedChange, FieldChange, Guards, Plan, RiskFlag, SimChange}
 use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit, OriginKind, SimEntry};
 
 use super::*;
+
+/// The plan of the example spec (`examples/fleet`, read through the spec loader) against the
+/// demo fleet `simfleet sandbox` serves, as `simfleet plan examples/fleet --sandbox` makes it.
+/// The one place these tests build a plan from spec files.
+fn example_plan() -> Plan {
+    let loaded = crate::spec::load(std::path::Path::new("examples/fleet")).expect("example spec");
+    let spec = loaded.spec;
+    let snapshot = crate::sandbox::demo_fleet();
+    let live = crate::fleet::LiveFleet {
+        sims_total: snapshot.sims.len() as u64,
+        sims: snapshot.sims,
+        coverage: crate::fleet::Coverage::Full,
+        transitions: snapshot.transitions,
+        running_batch_jobs: Vec::new(),
+    };
+    let config = spec.config();
+    let request = crate::plan::PlanRequest {
+        spec: &spec,
+        target: None,
+        guards: Guards {
+            max_changes: config.max_changes,
+            max_percent: config.max_percent,
+            allow_status_cuts: config.allow_status_cuts,
+            allow_irreversible: config.allow_irreversible,
+        },
+    };
+    crate::plan::plan_fleet(&request, live).expect("example plan builds")
+}
+
+const VERBOSE_MASKED: TextOptions = TextOptions {
+    verbose: true,
+    color: false,
+    mask: true,
+};
+
+#[test]
+fn example_text_snapshot() {
+    insta::assert_snapshot!(text(&example_plan(), TextOptions::default()));
+}
+
+#[test]
+fn example_text_masked_snapshot() {
+    insta::assert_snapshot!(text(&example_plan(), VERBOSE_MASKED));
+}
+
+#[test]
+fn example_markdown_snapshot() {
+    insta::assert_snapshot!(markdown(&example_plan(), MarkdownOptions { mask: false }));
+}
+
+#[test]
+fn example_markdown_masked_snapshot() {
+    insta::assert_snapshot!(markdown(&example_plan(), MarkdownOptions { mask: true }));
+}
+
+#[test]
+fn example_json_snapshot() {
+    insta::assert_snapshot!(json(&example_plan()));
+}
+
+#[test]
+fn example_json_masked_snapshot() {
+    insta::assert_snapshot!(json_masked(&example_plan()));
+}
+
+/// Digit runs of exactly 19 or 20 digits standing alone (`\b\d{19,20}\b`): whole ICCIDs.
+fn whole_iccids(out: &str) -> Vec<&str> {
+    out.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| (19..=20).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit()))
+        .collect()
+}
+
+#[test]
+fn masked_output_holds_no_whole_iccid_in_any_format() {
+    let plan = example_plan();
+    assert!(!whole_iccids(&text(&plan, TextOptions::default())).is_empty());
+    for (name, out) in [
+        ("text", text(&plan, VERBOSE_MASKED)),
+        (
+            "text",
+            text(
+                &plan,
+                TextOptions {
+                    mask: true,
+                    ..TextOptions::default()
+                },
+            ),
+        ),
+        ("markdown", markdown(&plan, MarkdownOptions { mask: true })),
+        ("json", json_masked(&plan)),
+    ] {
+        assert_eq!(whole_iccids(&out), Vec::<&str>::new(), "{name}:\n{out}");
+    }
+}
+
+#[test]
+fn lowered_limits_count_sims_not_field_changes() {
+    let plan = example_plan();
+    let lowered = |c: &SimChange| {
+        c.fields
+            .iter()
+            .filter(|f| f.flags.contains(RiskFlag::LoweredLimit))
+            .count()
+    };
+    let sims = plan.changes.iter().filter(|c| lowered(c) > 0).count();
+    let fields: usize = plan.changes.iter().map(lowered).sum();
+    assert!(
+        fields > sims,
+        "the example has SIMs with two lowered limits"
+    );
+    let out = markdown(&plan, MarkdownOptions::default());
+    assert!(
+        out.contains(&format!(
+            "**Lowered limits**: {sims} SIMs ({fields} field changes)"
+        )),
+        "{out}"
+    );
+    let out = text(&plan, TextOptions::default());
+    assert!(
+        out.contains(&format!(
+            "\n  Lowered limits: {sims} SIMs ({fields} field changes)\n"
+        )),
+        "{out}"
+    );
+}
+
+/// Every change group's line and source, without its count.
+fn group_headers(out: &str) -> Vec<String> {
+    let lines: Vec<&str> = out.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].contains(" → ") && w[0].contains("  × "))
+        .map(|w| {
+            let what = w[0].split("  × ").next().unwrap_or_default();
+            format!("{what} {}", w[1].trim())
+        })
+        .collect()
+}
+
+#[test]
+fn no_two_change_groups_read_the_same() {
+    let plan = example_plan();
+    let out = text(&plan, TextOptions::default());
+    let headers = group_headers(&out);
+    assert!(headers.len() > 20, "{out}");
+    let unique: std::collections::BTreeSet<&String> = headers.iter().collect();
+    assert_eq!(unique.len(), headers.len(), "{out}");
+    // A lock never set and a disabled lock are different values, shown differently.
+    assert!(out.contains("imei_lock: none → auto"), "{out}");
+    assert!(out.contains("imei_lock: off → auto"), "{out}");
+}
+
+#[test]
+fn values_read_in_the_units_the_spec_writes() {
+    let plan = example_plan();
+    for out in [
+        text(&plan, TextOptions::default()),
+        markdown(&plan, MarkdownOptions::default()),
+    ] {
+        // globex-meters sets `monthly_data_limit: 1.5GB`.
+        assert!(out.contains("→ 1.5GB"), "{out}");
+        assert!(!out.contains("1500MB"), "{out}");
+    }
+}
 
 fn fixture_plan() -> Plan {
     let mut sims: Vec<Sim> = Vec::new();
@@ -286,7 +452,7 @@ fn text_shows_the_largest_groups_of_each_field_and_counts_the_rest() {
     let plan = large_plan(10_000);
     let groups = values::change_groups(&plan).len();
     assert_eq!(groups, 5_000);
-    assert!(groups > GROUPS_PER_FIELD, "{groups} groups");
+    assert!(groups > GROUPS_PER_LIST, "{groups} groups");
     let short = text(&plan, TextOptions::default());
     let group_lines = |out: &str| {
         out.lines()
@@ -296,8 +462,8 @@ fn text_shows_the_largest_groups_of_each_field_and_counts_the_rest() {
     let shown = group_lines(&short);
     // The largest groups, then one line that counts the others.
     assert!(short.contains("  monthly_data_limit: … and "), "{short}");
-    assert_eq!(shown, GROUPS_PER_FIELD, "{short}");
-    let hidden = groups - GROUPS_PER_FIELD;
+    assert_eq!(shown, GROUPS_PER_LIST, "{short}");
+    let hidden = groups - GROUPS_PER_LIST;
     assert!(
         short.contains(&format!("… and {hidden} more groups")),
         "{short}"
@@ -315,4 +481,69 @@ fn text_shows_the_largest_groups_of_each_field_and_counts_the_rest() {
     assert_eq!(group_lines(&verbose), groups);
     assert!(!verbose.contains("more groups"));
     assert!(short.contains(&plan.checksum) && verbose.contains(&plan.checksum));
+}
+
+/// The fixture plan with 30 groups of blocked SIMs: `reason 29` has 6 SIMs, every other one 1.
+fn many_blocked_groups() -> Plan {
+    let mut plan = fixture_plan();
+    plan.blocked = (0..35u64)
+        .map(|i| BlockedChange {
+            iccid: iccid(100 + i),
+            field: Field::Status,
+            from: crate::plan::FieldValue::Int(3),
+            to: crate::plan::FieldValue::Int(2),
+            source: origin("activate", 3).into(),
+            reason: format!("reason {:02}", i.min(29)),
+        })
+        .collect();
+    plan
+}
+
+#[test]
+fn long_lists_show_their_largest_groups_and_count_the_rest() {
+    let plan = many_blocked_groups();
+    let short = text(&plan, TextOptions::default());
+    let blocked_groups = |out: &str| out.matches("      because reason ").count();
+    assert_eq!(blocked_groups(&short), GROUPS_PER_LIST, "{short}");
+    assert!(
+        short.contains("  … and 10 more groups (10 SIMs): --verbose or --format json lists them"),
+        "{short}"
+    );
+    // The largest group comes first.
+    let blocked = short.split("\nBlocked\n").nth(1).unwrap_or_default();
+    assert!(blocked.contains("because reason 29\n"), "{short}");
+    assert!(
+        blocked.find("reason 29") < blocked.find("reason 00"),
+        "{blocked}"
+    );
+    let verbose = text(
+        &plan,
+        TextOptions {
+            verbose: true,
+            ..TextOptions::default()
+        },
+    );
+    assert_eq!(blocked_groups(&verbose), 30, "{verbose}");
+
+    let md = markdown(&plan, MarkdownOptions::default());
+    assert!(
+        md.contains("6 SIMs · fleet/test.yaml:3:5 (rule activate): reason 29"),
+        "{md}"
+    );
+    assert!(md.contains("… and 10 more groups (10 SIMs)"), "{md}");
+}
+
+#[test]
+fn markdown_shows_the_largest_change_groups_of_each_field_and_counts_the_rest() {
+    let plan = large_plan(10_000);
+    let md = markdown(&plan, MarkdownOptions::default());
+    let shown = md
+        .lines()
+        .filter(|l| l.starts_with("<details><summary><code>monthly_data_limit</code>"))
+        .count();
+    assert_eq!(shown, GROUPS_PER_LIST, "{md}");
+    assert!(
+        md.contains("… and 4980 more groups (9960 SIMs) with other values"),
+        "{md}"
+    );
 }

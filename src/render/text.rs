@@ -1,27 +1,21 @@
-//! The default, human renderer: summary first, then changes grouped by (field, from → to,
-//! source) with a few ICCIDs each, then what is blocked, pending, held or skipped (and, with
+//! The default, human renderer: summary first, the risky changes counted by SIM, then changes
+//! grouped by (field, from → to, source) with a few ICCIDs each, then what is blocked, pending, held or skipped (and, with
 //! `--verbose`, unmanaged), guards, warnings, the calls, and the checksum a reviewer approves.
 //!
+//! Every list shows its largest groups and counts the rest in one line; `--verbose` lists all.
 //! Colour is the caller's decision (terminal and `NO_COLOR`); this function only honours it.
 
 use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::values::{self, action_lines, change_groups, sims};
+use super::rows::{self, ListKind, StatusList};
+use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
 use crate::outcome::Outcome;
-use crate::plan::status_label;
 
 /// How many ICCIDs a group lists without `--verbose`.
 pub const ICCIDS_PER_GROUP: usize = 5;
-
-/// How many groups of one field are shown without `--verbose`, largest first. When live values
-/// are unique per SIM (IMEIs, per-device custom fields), every SIM is its own group: a million-SIM
-/// plan would print hundreds of thousands of them, which no reviewer reads and which took longer
-/// to write than the plan took to make. The rest are counted in one line; `--verbose` and the
-/// JSON list them all.
-pub const GROUPS_PER_FIELD: usize = 20;
 
 /// Options for [`text`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,15 +65,48 @@ fn iccid_list(ids: &[&str], opts: TextOptions) -> String {
     line
 }
 
+/// The text being written, with the options and colours it is written with.
+struct Writer {
+    out: String,
+    opts: TextOptions,
+    p: Painter,
+}
+
 /// Renders the plan for a terminal or a log.
 pub fn text(plan: &Plan, opts: TextOptions) -> String {
-    let p = Painter { on: opts.color };
-    let s = &plan.summary;
-    let mut out = String::new();
+    let mut w = Writer {
+        out: String::new(),
+        opts,
+        p: Painter { on: opts.color },
+    };
+    headline(&mut w, plan);
+    summary(&mut w, plan);
+    let groups = change_groups(plan);
+    risky_changes(&mut w, plan, &groups);
+    changes_by_field(&mut w, &groups);
+    for list in rows::status_lists(plan, opts.mask) {
+        status_list(&mut w, &list);
+    }
+    if opts.verbose {
+        unmanaged(&mut w, plan);
+    }
+    guards_and_warnings(&mut w, plan);
+    calls(&mut w, plan);
+    if opts.verbose {
+        every_sim(&mut w, plan);
+    }
+    footer(&mut w, plan);
+    w.out
+}
 
-    let headline = match plan.outcome() {
-        Outcome::Success => p.paint(BOLD, "No changes: the live fleet matches the spec."),
-        Outcome::Blocked => p.paint(
+/// The first line: how many SIMs change, and whether the plan is blocked.
+fn headline(w: &mut Writer, plan: &Plan) {
+    let s = &plan.summary;
+    let line = match plan.outcome() {
+        Outcome::Success => {
+            w.p.paint(BOLD, "No changes: the live fleet matches the spec.")
+        }
+        Outcome::Blocked => w.p.paint(
             STOP,
             &format!(
                 "{} changing; the plan is blocked ({} blocked, {} guard(s) stop it).",
@@ -88,12 +115,18 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
                 plan.guards.iter().filter(|g| g.stops).count()
             ),
         ),
-        _ => p.paint(
+        _ => w.p.paint(
             BOLD,
             &format!("{} changing.", sims(s.sims_changing as usize)),
         ),
     };
-    let _ = writeln!(out, "{headline}");
+    let _ = writeln!(w.out, "{line}");
+}
+
+/// The figures: SIMs, field changes per field, what is left alone, and the calls' cost.
+fn summary(w: &mut Writer, plan: &Plan) {
+    let s = &plan.summary;
+    let out = &mut w.out;
     let unmanaged = if s.unmanaged_is_count {
         format!("{} unmanaged (counted, not read)", s.sims_unmanaged)
     } else {
@@ -127,208 +160,183 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
         "  API calls:  {} mutations in {} HTTP requests (lower bound {})",
         s.api_calls, s.http_requests, s.lower_bound
     );
+}
 
-    let groups = change_groups(plan);
-    if !groups.is_empty() {
-        let _ = writeln!(out, "\n{}", p.paint(BOLD, "Changes"));
-        // Groups come ordered by field, then largest first.
-        let mut shown_of_field = 0usize;
-        let mut hidden: Option<(crate::plan::Field, usize, usize)> = None;
-        let flush_hidden =
-            |out: &mut String, hidden: &mut Option<(crate::plan::Field, usize, usize)>| {
-                if let Some((field, groups, sims_hidden)) = hidden.take() {
-                    let _ = writeln!(
-                    out,
-                    "  {field}: … and {groups} more group{} ({}) with other values: --verbose or --format json lists them",
-                    if groups == 1 { "" } else { "s" },
-                    sims(sims_hidden)
-                );
-                }
-            };
-        for (i, g) in groups.iter().enumerate() {
-            let c = g.change;
-            if i > 0 && groups[i - 1].change.field != c.field {
-                flush_hidden(&mut out, &mut hidden);
-                shown_of_field = 0;
-            }
-            if !opts.verbose && shown_of_field >= GROUPS_PER_FIELD {
-                let entry = hidden.get_or_insert((c.field, 0, 0));
-                entry.1 += 1;
-                entry.2 += g.iccids.len();
-                continue;
-            }
-            shown_of_field += 1;
-            let mut line = format!(
-                "  {}: {} → {}",
-                c.field,
-                values::value(c.field, &c.from, opts.mask),
-                p.paint(ADD, &values::value(c.field, &c.to, opts.mask))
-            );
-            let _ = write!(line, "  × {}", sims(g.iccids.len()));
-            for flag in &c.flags {
-                let _ = write!(
-                    line,
-                    "  {}",
-                    p.paint(RISK, &format!("[{}]", values::flag(*flag)))
-                );
-            }
-            let _ = writeln!(out, "{line}");
+/// One line per kind of risk, counted by SIM (the groups below carry the same flags).
+fn risky_changes(w: &mut Writer, plan: &Plan, groups: &[ChangeGroup<'_>]) {
+    let risks = rows::risk_rows(plan, groups);
+    if risks.is_empty() {
+        return;
+    }
+    let _ = writeln!(w.out, "\n{}", w.p.paint(RISK, "Risky changes"));
+    for risk in &risks {
+        let _ = writeln!(w.out, "  {}: {}", risk.title(), risk.count());
+    }
+}
+
+/// Each field's largest change groups, with their source and a few ICCIDs; the others of the
+/// field counted in one line.
+fn changes_by_field(w: &mut Writer, groups: &[ChangeGroup<'_>]) {
+    if groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, "Changes"));
+    for of_field in rows::by_field(groups) {
+        let capped = rows::cap(of_field, w.opts.verbose, |g| g.iccids.len());
+        for g in capped.shown {
+            change_group(w, g);
+        }
+        if capped.hidden > 0 {
             let _ = writeln!(
-                out,
-                "      {} {}",
-                p.paint(DIM, "from"),
-                values::source(&c.source, opts.mask)
+                w.out,
+                "  {}: … and {} with other values: --verbose or --format json lists them",
+                of_field[0].change.field,
+                rows::more_groups(capped.hidden, capped.hidden_sims)
             );
-            let _ = writeln!(out, "      {}", iccid_list(&g.iccids, opts));
-        }
-        flush_hidden(&mut out, &mut hidden);
-    }
-
-    if !plan.blocked.is_empty() {
-        let _ = writeln!(out, "\n{}", p.paint(STOP, "Blocked"));
-        let mut groups: std::collections::BTreeMap<(String, String, String), Vec<&str>> =
-            Default::default();
-        for b in &plan.blocked {
-            let key = (
-                format!(
-                    "{}: {} → {}",
-                    b.field,
-                    values::value(b.field, &b.from, opts.mask),
-                    values::value(b.field, &b.to, opts.mask)
-                ),
-                values::source(&b.source, opts.mask),
-                values::text(&b.reason, opts.mask),
-            );
-            groups.entry(key).or_default().push(&b.iccid);
-        }
-        for ((what, source, reason), ids) in &groups {
-            let _ = writeln!(out, "  {what}  × {}", sims(ids.len()));
-            let _ = writeln!(out, "      {} {source}", p.paint(DIM, "from"));
-            let _ = writeln!(out, "      because {reason}");
-            let _ = writeln!(out, "      {}", iccid_list(ids, opts));
         }
     }
+}
 
-    let status_section = |out: &mut String, title: &str, rows: Vec<(String, &str)>| {
-        if rows.is_empty() {
-            return;
-        }
-        let _ = writeln!(out, "\n{}", p.paint(BOLD, title));
-        let mut groups: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
-        for (key, iccid) in rows {
-            groups.entry(key).or_default().push(iccid);
-        }
-        for (key, ids) in &groups {
-            let _ = writeln!(out, "  {key}  × {}", sims(ids.len()));
-            let _ = writeln!(out, "      {}", iccid_list(ids, opts));
-        }
-    };
-    status_section(
-        &mut out,
-        "Pending (already moving to the desired status)",
-        plan.pending
-            .iter()
-            .map(|x| {
-                (
-                    format!(
-                        "{} → {} ({})",
-                        status_label(x.statusid),
-                        status_label(x.desired),
-                        values::source(&x.source, opts.mask)
-                    ),
-                    x.iccid.as_str(),
-                )
-            })
-            .collect(),
+/// `field: from → to  × N SIMs  [flags]`, its source and its ICCIDs.
+fn change_group(w: &mut Writer, g: &ChangeGroup<'_>) {
+    let (c, mask) = (g.change, w.opts.mask);
+    let mut line = format!(
+        "  {}: {} → {}",
+        c.field,
+        values::value(c.field, &c.from, mask),
+        w.p.paint(ADD, &values::value(c.field, &c.to, mask))
     );
-    status_section(
-        &mut out,
-        "Held (deactivated by the provider; not re-activated)",
-        plan.held
-            .iter()
-            .map(|x| {
-                (
-                    format!(
-                        "{} (wanted {}, {})",
-                        values::text(&x.reason, opts.mask),
-                        status_label(x.desired),
-                        values::source(&x.source, opts.mask)
-                    ),
-                    x.iccid.as_str(),
-                )
-            })
-            .collect(),
-    );
-    status_section(
-        &mut out,
-        "Skipped (terminal status, never changed)",
-        plan.skipped
-            .iter()
-            .map(|x| (status_label(x.statusid), x.iccid.as_str()))
-            .collect(),
-    );
-
-    if opts.verbose && !plan.unmanaged.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            p.paint(BOLD, "Unmanaged (no rule or entry applies; never touched)")
+    let _ = write!(line, "  × {}", sims(g.iccids.len()));
+    for flag in &c.flags {
+        let _ = write!(
+            line,
+            "  {}",
+            w.p.paint(RISK, &format!("[{}]", values::flag(*flag)))
         );
-        for chunk in plan.unmanaged.chunks(4) {
-            let shown: Vec<String> = chunk.iter().map(|i| values::iccid(i, opts.mask)).collect();
-            let _ = writeln!(out, "  {}", shown.join(", "));
-        }
     }
+    let _ = writeln!(w.out, "{line}");
+    let _ = writeln!(
+        w.out,
+        "      {} {}",
+        w.p.paint(DIM, "from"),
+        values::source(&c.source, mask)
+    );
+    let _ = writeln!(w.out, "      {}", iccid_list(&g.iccids, w.opts));
+}
 
+/// A list of SIMs the plan leaves alone: its largest groups, the others counted in one line.
+fn status_list(w: &mut Writer, list: &StatusList<'_>) {
+    if list.groups.is_empty() {
+        return;
+    }
+    let style = if list.kind == ListKind::Blocked {
+        STOP
+    } else {
+        BOLD
+    };
+    let _ = writeln!(w.out, "\n{}", w.p.paint(style, list.kind.title()));
+    let capped = rows::cap(&list.groups, w.opts.verbose, |g| g.iccids.len());
+    for g in capped.shown {
+        let _ = writeln!(w.out, "  {}  × {}", g.what, sims(g.iccids.len()));
+        if let Some(source) = &g.source {
+            let _ = writeln!(w.out, "      {} {source}", w.p.paint(DIM, "from"));
+        }
+        if let Some(reason) = &g.reason {
+            let _ = writeln!(w.out, "      because {reason}");
+        }
+        let _ = writeln!(w.out, "      {}", iccid_list(&g.iccids, w.opts));
+    }
+    if capped.hidden > 0 {
+        let _ = writeln!(
+            w.out,
+            "  … and {}: --verbose or --format json lists them",
+            rows::more_groups(capped.hidden, capped.hidden_sims)
+        );
+    }
+}
+
+/// With `--verbose`: every SIM no rule or entry applies to, four a line.
+fn unmanaged(w: &mut Writer, plan: &Plan) {
+    if plan.unmanaged.is_empty() {
+        return;
+    }
+    let title = "Unmanaged (no rule or entry applies; never touched)";
+    let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, title));
+    for chunk in plan.unmanaged.chunks(4) {
+        let shown: Vec<String> = chunk
+            .iter()
+            .map(|i| values::iccid(i, w.opts.mask))
+            .collect();
+        let _ = writeln!(w.out, "  {}", shown.join(", "));
+    }
+}
+
+/// The guards the plan triggers (and whether they stop it), then the warnings.
+fn guards_and_warnings(w: &mut Writer, plan: &Plan) {
+    let mask = w.opts.mask;
     if !plan.guards.is_empty() {
-        let _ = writeln!(out, "\n{}", p.paint(BOLD, "Guards"));
+        let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, "Guards"));
         for g in &plan.guards {
             let mark = if g.stops {
-                p.paint(STOP, "stops")
+                w.p.paint(STOP, "stops")
             } else {
-                p.paint(DIM, "ok")
+                w.p.paint(DIM, "ok")
             };
-            let _ = writeln!(out, "  [{mark}] {}", values::text(&g.message, opts.mask));
+            let _ = writeln!(w.out, "  [{mark}] {}", values::text(&g.message, mask));
         }
     }
     if !plan.warnings.is_empty() {
-        let _ = writeln!(out, "\n{}", p.paint(RISK, "Warnings"));
-        for w in &plan.warnings {
-            let _ = writeln!(out, "  warning: {}", values::text(&w.message, opts.mask));
+        let _ = writeln!(w.out, "\n{}", w.p.paint(RISK, "Warnings"));
+        for warning in &plan.warnings {
+            let _ = writeln!(w.out, "  warning: {}", values::text(&warning.message, mask));
         }
     }
+}
+
+/// The calls `apply` makes, per phase.
+fn calls(w: &mut Writer, plan: &Plan) {
     let lines = action_lines(plan);
-    if !lines.is_empty() {
-        let _ = writeln!(out, "\n{}", p.paint(BOLD, "Calls"));
-        for line in lines {
-            let _ = writeln!(out, "  {line}");
-        }
+    if lines.is_empty() {
+        return;
     }
-    if opts.verbose && !plan.changes.is_empty() {
-        let _ = writeln!(out, "\n{}", p.paint(BOLD, "Every SIM"));
-        for sim in &plan.changes {
-            let fields: Vec<String> = sim
-                .fields
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{}{}: {} → {}",
-                        if f.implied { "(implied) " } else { "" },
-                        f.field,
-                        values::value(f.field, &f.from, opts.mask),
-                        values::value(f.field, &f.to, opts.mask)
-                    )
-                })
-                .collect();
-            let _ = writeln!(
-                out,
-                "  {}  {}",
-                values::iccid(&sim.iccid, opts.mask),
-                fields.join("; ")
-            );
-        }
+    let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, "Calls"));
+    for line in lines {
+        let _ = writeln!(w.out, "  {line}");
     }
-    let _ = writeln!(out, "\nSpec digest:   {}", plan.spec_digest);
-    let _ = writeln!(out, "Plan checksum: {}", p.paint(BOLD, &plan.checksum));
-    out
+}
+
+/// With `--verbose`: one line per changing SIM with all its field changes.
+fn every_sim(w: &mut Writer, plan: &Plan) {
+    if plan.changes.is_empty() {
+        return;
+    }
+    let mask = w.opts.mask;
+    let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, "Every SIM"));
+    for sim in &plan.changes {
+        let fields: Vec<String> = sim
+            .fields
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}{}: {} → {}",
+                    if f.implied { "(implied) " } else { "" },
+                    f.field,
+                    values::value(f.field, &f.from, mask),
+                    values::value(f.field, &f.to, mask)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            w.out,
+            "  {}  {}",
+            values::iccid(&sim.iccid, mask),
+            fields.join("; ")
+        );
+    }
+}
+
+/// The spec digest and the checksum a reviewer approves.
+fn footer(w: &mut Writer, plan: &Plan) {
+    let _ = writeln!(w.out, "\nSpec digest:   {}", plan.spec_digest);
+    let _ = writeln!(w.out, "Plan checksum: {}", w.p.paint(BOLD, &plan.checksum));
 }

@@ -1,5 +1,6 @@
-//! How plan values read to a person: sizes in exact units, status names, `unlimited`, `none`,
-//! IMEI locks as `off` / `auto` / `IMEI …`, and masking of identifiers for public comments.
+//! How plan values read to a person: sizes in the spec's units, status names, `unlimited`,
+//! `none`, IMEI locks as `none` / `off` / `auto` / `IMEI …`, and masking of identifiers for
+//! public comments.
 //!
 //! Shared by the text and markdown renderers so both say the same thing about the same value.
 
@@ -70,25 +71,15 @@ pub fn iccid(id: &str, masked: bool) -> String {
     }
 }
 
-const UNITS: [(i64, &str); 8] = [
-    (1 << 40, "TiB"),
-    (1_000_000_000_000, "TB"),
-    (1 << 30, "GiB"),
-    (1_000_000_000, "GB"),
-    (1 << 20, "MiB"),
-    (1_000_000, "MB"),
-    (1 << 10, "KiB"),
-    (1_000, "kB"),
-];
-
-/// Bytes in the largest unit that divides them exactly (`500MB`, `1GiB`), else `123 B`.
+/// Bytes as the spec writes them: the shortest exact size (`500MB`, `1.5GB`, `1GiB`), else whole
+/// bytes with their unit (`1536B`), so a value can be copied into a spec as it reads.
 pub fn bytes(n: i64) -> String {
-    for (size, unit) in UNITS {
-        if n >= size && n % size == 0 {
-            return format!("{}{unit}", n / size);
-        }
+    let size = crate::spec::values::format_size(n);
+    if size.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        format!("{size}B")
+    } else {
+        size
     }
-    format!("{n} B")
 }
 
 fn limit(field: Field, n: i64) -> String {
@@ -123,10 +114,17 @@ pub fn value(field: Field, v: &FieldValue, masked: bool) -> String {
             FieldValue::Text(s) => format!("{:?}", text(s, masked)),
             _ => v.to_string(),
         },
+        // A live lock that was never set (`null`) and a disabled one mean the same to `apply`,
+        // but they are different values in the plan: they read differently, so their change
+        // groups never look alike.
         Field::ImeiLock => match v {
-            FieldValue::Null => "off".into(),
+            FieldValue::Null => "none".into(),
             FieldValue::ImeiLock { enabled, imei } => match (enabled, imei) {
-                (false, _) => "off".into(),
+                (false, None) => "off".into(),
+                (false, Some(imei)) => format!(
+                    "off (IMEI {})",
+                    if masked { mask(imei) } else { imei.to_string() }
+                ),
                 (true, None) => "auto".into(),
                 (true, Some(imei)) => format!(
                     "IMEI {}",
@@ -315,9 +313,11 @@ mod tests {
     #[test]
     fn sizes_use_the_largest_exact_unit() {
         assert_eq!(bytes(500_000_000), "500MB");
+        assert_eq!(bytes(1_000_000_000), "1GB");
+        assert_eq!(bytes(1_500_000_000), "1.5GB");
         assert_eq!(bytes(1 << 30), "1GiB");
         assert_eq!(bytes(1_048_576), "1MiB");
-        assert_eq!(bytes(1536), "1536 B");
+        assert_eq!(bytes(1536), "1536B");
         assert_eq!(bytes(2_000), "2kB");
     }
 
@@ -363,7 +363,15 @@ mod tests {
             ),
             "IMEI ***********3809"
         );
-        assert_eq!(value(Field::ImeiLock, &fv(json!(null)), false), "off");
+        assert_eq!(value(Field::ImeiLock, &fv(json!(null)), false), "none");
+        assert_eq!(
+            value(
+                Field::ImeiLock,
+                &fv(json!({"enabled": false, "imei": null})),
+                false
+            ),
+            "off"
+        );
         assert_eq!(mask("89490000000000000015"), "****************0015");
     }
 
