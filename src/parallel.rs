@@ -107,7 +107,7 @@ where
         results
     };
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..cores()).map(|_| scope.spawn(&drain)).collect();
+        let workers: Vec<_> = (1..cores()).map(|_| scope.spawn(drain)).collect();
         let produced = produce(&mut |item| {
             // Sending fails only when every worker has stopped; the calling thread drains the
             // rest below, so nothing is lost.
@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn join_returns_both_results() {
-        let data = vec![1, 2, 3];
+        let data = [1, 2, 3];
         let (sum, len) = join(|| data.iter().sum::<i32>(), || data.len());
         assert_eq!((sum, len), (6, 3));
     }

@@ -12,6 +12,9 @@ use super::*;
 use crate::fleet::{Coverage, LiveFleet, Sim, Transition};
 use crate::spec::{Config, DesiredValue, Matcher, ResolvedValue, Rule, SimEntry, Spec};
 
+/// A random rule: its selector, priority and what it sets.
+type RandomRule = (String, i64, Vec<(Field, DesiredValue)>);
+
 /// Selectors a random rule picks from: every kind of match key the fleet generator varies.
 const SELECTORS: [&str; 7] = [
     "all",
@@ -47,16 +50,13 @@ prop_compose! {
         selector in proptest::sample::select(SELECTORS.to_vec()),
         priority in 0i64..3,
         fields in wanted(),
-    ) -> (String, i64, Vec<(Field, DesiredValue)>) {
+    ) -> RandomRule {
         (selector.to_string(), priority, fields)
     }
 }
 
 /// A spec of random rules and `sims:` entries for some of the fleet's SIMs.
-fn spec_of(
-    rules: &[(String, i64, Vec<(Field, DesiredValue)>)],
-    entries: &[(u64, Vec<(Field, DesiredValue)>)],
-) -> Spec {
+fn spec_of(rules: &[RandomRule], entries: &[(u64, Vec<(Field, DesiredValue)>)]) -> Spec {
     let rules = rules
         .iter()
         .enumerate()
