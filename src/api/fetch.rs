@@ -99,12 +99,24 @@ pub struct FetchedSims {
     pub requests: u64,
 }
 
-/// Reads `scope` as fast as the partitioning allows; see the module documentation.
-pub async fn fetch_sims(
+/// What a read that handed its partitions to a sink found besides them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadTotals {
+    /// `totalSims` without a filter: the size of the whole fleet.
+    pub sims_total: u64,
+    /// HTTP requests this read sent, retries included.
+    pub requests: u64,
+}
+
+/// Reads `scope` as fast as the partitioning allows (see the module documentation), handing
+/// each partition to `sink` as soon as it is complete, so a caller can use and drop SIMs while
+/// the rest are still being read.
+pub async fn fetch_partitions(
     client: &Client,
     scope: FetchScope,
     opts: FetchOptions,
-) -> Result<FetchedSims, ApiError> {
+    sink: &mut PartitionSink<'_>,
+) -> Result<ReadTotals, ApiError> {
     let started = std::time::Instant::now();
     let counter = AtomicU64::new(0);
     let (filters, whole_fleet) = match scope {
@@ -119,7 +131,7 @@ pub async fn fetch_sims(
             (unique, false)
         }
     };
-    let reader = Reader::new(client, filters, &opts, &counter);
+    let reader = Reader::new(client, filters, &opts, &counter, sink);
     let (read, sims_total) = if whole_fleet {
         let read = reader.run().await?;
         let total = read.scope_totals.first().copied().flatten().unwrap_or(0);
@@ -131,19 +143,39 @@ pub async fn fetch_sims(
         )
         .await?
     };
-
+    drop(read);
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
-        partitions = read.partitions.len(),
         requests = counter.load(Ordering::Relaxed),
         "every partition read"
     );
-    // One list in ICCID order, the first copy of a SIM read twice kept. Each partition is sorted
-    // and partitions of one scope are disjoint prefixes, so ordered by their first ICCID they
-    // usually concatenate into order; only overlapping scopes need the sort (which moved a
-    // tenth of a second of memory on 100,000 SIMs). No map of the whole fleet is built beside
-    // the list (a million SIMs are half a gigabyte).
-    let mut partitions = read.partitions;
+    Ok(ReadTotals {
+        sims_total,
+        requests: counter.load(Ordering::Relaxed),
+    })
+}
+
+/// Reads `scope` into one list in ICCID order (see [`fetch_partitions`]).
+pub async fn fetch_sims(
+    client: &Client,
+    scope: FetchScope,
+    opts: FetchOptions,
+) -> Result<FetchedSims, ApiError> {
+    let mut partitions: Vec<Vec<Sim>> = Vec::new();
+    let totals = fetch_partitions(client, scope, opts, &mut |p| partitions.push(p)).await?;
+    Ok(FetchedSims {
+        sims: merge_partitions(partitions),
+        sims_total: totals.sims_total,
+        requests: totals.requests,
+    })
+}
+
+/// One list in ICCID order, the first copy of a SIM read twice kept. Each partition is sorted
+/// and partitions of one scope are disjoint prefixes, so ordered by their first ICCID they
+/// usually concatenate into order; only overlapping scopes need the sort (which moved a tenth of
+/// a second of memory on 100,000 SIMs). No map of the whole fleet is built beside the list (a
+/// million SIMs are half a gigabyte).
+fn merge_partitions(mut partitions: Vec<Vec<Sim>>) -> Vec<Sim> {
     partitions.retain(|p| !p.is_empty());
     partitions.sort_unstable_by(|a, b| a[0].iccid.cmp(&b[0].iccid));
     let in_order = partitions
@@ -157,15 +189,7 @@ pub async fn fetch_sims(
         sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
         sims.dedup_by(|later, earlier| later.iccid == earlier.iccid);
     }
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "read SIMs merged"
-    );
-    Ok(FetchedSims {
-        sims,
-        sims_total,
-        requests: counter.load(Ordering::Relaxed),
-    })
+    sims
 }
 
 struct Progress {
@@ -270,10 +294,13 @@ impl Chain {
     }
 }
 
-/// What a finished read holds.
+/// Where a read hands each partition once it is complete: its SIMs sorted by ICCID, each ICCID
+/// once within it. Partitions of one scope are disjoint; those of different scopes (filters
+/// pushed down) may share SIMs.
+pub type PartitionSink<'s> = dyn FnMut(Vec<Sim>) + Send + 's;
+
+/// What a finished read holds besides its partitions.
 struct ReadResult {
-    /// Each partition's SIMs, sorted, each ICCID once.
-    partitions: Vec<Vec<Sim>>,
     /// Each scope's `totalSims`, where its root was counted.
     scope_totals: Vec<Option<u64>>,
 }
@@ -294,7 +321,7 @@ struct Reader<'a> {
     /// First pages read while splitting, kept until the prefix turns out to be a partition
     /// (the page is its first) or to be split again (the page is dropped).
     first_pages: HashMap<(usize, String), SimPage>,
-    finished: Vec<Vec<Sim>>,
+    sink: &'a mut PartitionSink<'a>,
 }
 
 impl<'a> Reader<'a> {
@@ -303,6 +330,7 @@ impl<'a> Reader<'a> {
         filters: Vec<SimFilter>,
         opts: &FetchOptions,
         counter: &'a AtomicU64,
+        sink: &'a mut PartitionSink<'a>,
     ) -> Reader<'a> {
         let mut reader = Reader {
             client,
@@ -319,7 +347,7 @@ impl<'a> Reader<'a> {
             ready: BinaryHeap::new(),
             chains: Vec::new(),
             first_pages: HashMap::new(),
-            finished: Vec::new(),
+            sink,
         };
         for (scope, filter) in filters.into_iter().enumerate() {
             match root_prefix(&filter) {
@@ -359,7 +387,6 @@ impl<'a> Reader<'a> {
             self.take(answer?)?;
         }
         Ok(ReadResult {
-            partitions: self.finished,
             scope_totals: self.scopes.iter().map(|s| s.total).collect(),
         })
     }
@@ -608,7 +635,7 @@ impl<'a> Reader<'a> {
                 sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
                 sims.dedup_by(|a, b| a.iccid == b.iccid);
                 if sims.len() as u64 == expected {
-                    self.finished.push(sims);
+                    (self.sink)(sims);
                 } else if !chain.re_read {
                     tracing::warn!(
                         filter = %filter_text(&chain.filter),

@@ -22,7 +22,10 @@ pub use client::{
     DEFAULT_RATE_PER_SECOND, DEFAULT_TIMEOUT,
 };
 pub use error::ApiError;
-pub use fetch::{fetch_sims, FetchOptions, FetchScope, FetchedSims, ProgressFn};
+pub use fetch::{
+    fetch_partitions, fetch_sims, FetchOptions, FetchScope, FetchedSims, PartitionSink, ProgressFn,
+    ReadTotals,
+};
 pub use operations::MAX_PAGE_SIZE;
 pub use token::{load_token, TOKEN_ENV};
 pub use types::{

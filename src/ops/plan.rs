@@ -87,8 +87,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
     let mut plan = match &opts.source {
         LiveSource::Snapshot(path) => plan_snapshot_file(&request, path)?,
         LiveSource::Api(connect) => {
-            let live = read::read_live(connect, &request, opts, &mut notes).await?;
-            plan::plan_fleet(&request, live)?
+            read::plan_from_api(connect, &request, opts, &mut notes).await?
         }
     };
     plan.generated_at = Some(humantime::format_rfc3339_seconds(SystemTime::now()).to_string());

@@ -1,14 +1,16 @@
-//! Reading the live fleet through the API for a plan: the transition table and running batch
-//! jobs alongside the SIMs, which are all of them, or only what the spec's (or `--target`'s)
-//! filters select on a large fleet. Shared by `plan` and `export` (the partitioned read with a
-//! progress bar).
+//! Planning against the live fleet through the API: the transition table and running batch jobs
+//! are read alongside the SIMs, which are all of them, or only what the spec's (or `--target`'s)
+//! filters select on a large fleet. Each partition of the read is handed to the plan engine's
+//! [`Planner`] as soon as it is complete and dropped once decided, so the fleet is never held
+//! whole. Also home of the partitioned read with a progress bar that `export` uses.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use crate::api::{self, BatchJobStatus, FetchOptions, FetchScope, SimFields};
-use crate::fleet::{Coverage, LiveFleet, SimFilter};
-use crate::plan::PlanRequest;
+use crate::api::{self, BatchJobStatus, FetchOptions, FetchScope, ReadTotals, SimFields};
+use crate::fleet::{Coverage, Sim, SimFilter, Transition};
+use crate::plan::{FleetFacts, Plan, PlanRequest, Planner};
 use crate::spec::Matcher;
 use crate::Error;
 
@@ -19,14 +21,14 @@ use super::plan::PlanOptions;
 /// than counting what each rule's filter selects.
 pub const PUSHDOWN_MIN_FLEET: u64 = 5_000;
 
-/// Opens the connection, reads the fleet the plan needs, and closes it again; the read's note
-/// (SIMs, requests, time) joins `notes`.
-pub async fn read_live(
+/// Opens the connection, plans against the fleet as it is read, and closes the connection
+/// again; the read's note (SIMs, requests, time) joins `notes`.
+pub async fn plan_from_api(
     connect: &ConnectOptions,
     request: &PlanRequest<'_>,
     opts: &PlanOptions,
     notes: &mut Vec<String>,
-) -> Result<LiveFleet, Error> {
+) -> Result<Plan, Error> {
     let mut connect = connect.clone();
     let config = request.spec.config();
     if connect.requests_per_second.is_none() {
@@ -34,66 +36,49 @@ pub async fn read_live(
     }
     let conn = Connection::open(&connect, notes).await?;
     let concurrency = config.concurrency.unwrap_or(opts.concurrency).max(1);
-    let result = read_fleet(&conn, request, concurrency, opts.progress).await;
+    let result = plan_while_reading(&conn.client, request, concurrency, opts.progress).await;
     conn.close().await;
-    let (live, note) = result?;
+    let (plan, note) = result?;
     notes.push(note);
-    Ok(live)
+    Ok(plan)
 }
 
-/// Reads the fleet through the API: the transition table, running batch jobs, and the SIMs —
-/// all of them, or only what the spec's (or `--target`'s) filters select on a large fleet.
-async fn read_fleet(
-    conn: &Connection,
+/// Reads the fleet and decides its SIMs partition by partition as they arrive. The transition
+/// table is read alongside the first pages (three round trips less before them); partitions
+/// complete before it wait for it.
+async fn plan_while_reading(
+    client: &api::Client,
     request: &PlanRequest<'_>,
     concurrency: usize,
     progress: bool,
-) -> Result<(LiveFleet, String), Error> {
-    let (spec, target) = (request.spec, request.target);
-    let client = &conn.client;
+) -> Result<(Plan, String), Error> {
     let started = Instant::now();
-    // The transition table and the running batch jobs do not depend on the SIMs: they are read
-    // alongside them rather than before (three round trips less before the first page).
+    let table: OnceLock<Vec<Transition>> = OnceLock::new();
     let context = async {
-        let transitions = client.status_transitions().await?;
+        let _ = table.set(client.status_transitions().await?);
         let mut running_batch_jobs = Vec::new();
         for status in [BatchJobStatus::Preparing, BatchJobStatus::Running] {
             let page = client.list_batch_jobs(Some(status), 100, None).await?;
             running_batch_jobs.extend(page.items.iter().map(|j| j.id));
         }
         running_batch_jobs.sort_unstable();
-        Ok::<_, Error>((transitions, running_batch_jobs))
+        Ok::<_, Error>(running_batch_jobs)
     };
     let sims = async {
-        let scope = match target.and_then(Matcher::to_filter) {
-            Some(filter) => FetchScope::Filters(vec![filter]),
-            None => match spec.pushdown_filters() {
-                Some(filters) if !filters.is_empty() => {
-                    let total = client.count_sims(&SimFilter::default()).await?;
-                    if total >= PUSHDOWN_MIN_FLEET {
-                        FetchScope::Filters(filters)
-                    } else {
-                        FetchScope::Everything
-                    }
-                }
-                _ => FetchScope::Everything,
-            },
-        };
-        let coverage = match scope {
-            FetchScope::Everything => Coverage::Full,
-            FetchScope::Filters(_) => Coverage::PushedDown,
-        };
-        let fetched =
-            fetch_with_progress(client, scope, SimFields::Plan, concurrency, progress).await?;
-        Ok::<_, Error>((fetched, coverage))
+        let scope = scope_to_read(client, request).await?;
+        let mut decider = Decider::new(request, &table, &scope);
+        let totals = fetch_into(client, scope, concurrency, progress, &mut |part| {
+            decider.partition(part)
+        })
+        .await?;
+        Ok::<_, Error>((decider, totals))
     };
-    let ((transitions, running_batch_jobs), (fetched, coverage)) =
-        futures::future::try_join(context, sims).await?;
+    let (running_batch_jobs, (decider, totals)) = futures::future::try_join(context, sims).await?;
     let note = format!(
         "read {} of {} SIMs{} in {} requests ({:.1}s, concurrency {concurrency})",
-        fetched.sims.len(),
-        fetched.sims_total,
-        if coverage == Coverage::PushedDown {
+        decider.read,
+        totals.sims_total,
+        if decider.coverage == Coverage::PushedDown {
             " (filters pushed down)"
         } else {
             ""
@@ -101,27 +86,110 @@ async fn read_fleet(
         client.requests_sent(),
         started.elapsed().as_secs_f64(),
     );
-    Ok((
-        LiveFleet {
-            sims: fetched.sims,
-            sims_total: fetched.sims_total,
-            coverage,
-            transitions: Some(transitions),
-            running_batch_jobs,
-        },
-        note,
-    ))
+    let plan = decider.finish(totals.sims_total, running_batch_jobs)?;
+    Ok((plan, note))
 }
 
-/// Reads `scope` with the partitioned fetch, with a progress bar on an interactive terminal.
-/// Shared by `plan` and `export`.
-pub async fn fetch_with_progress(
+/// The whole fleet, or on a large fleet only what `--target` or the spec's rules select
+/// (pushed down as server-side filters; what they return is matched again locally).
+async fn scope_to_read(
     client: &api::Client,
-    scope: FetchScope,
-    fields: SimFields,
-    concurrency: usize,
-    progress: bool,
-) -> Result<api::FetchedSims, Error> {
+    request: &PlanRequest<'_>,
+) -> Result<FetchScope, Error> {
+    if let Some(filter) = request.target.and_then(Matcher::to_filter) {
+        return Ok(FetchScope::Filters(vec![filter]));
+    }
+    match request.spec.pushdown_filters() {
+        Some(filters) if !filters.is_empty() => {
+            let total = client.count_sims(&SimFilter::default()).await?;
+            Ok(if total >= PUSHDOWN_MIN_FLEET {
+                FetchScope::Filters(filters)
+            } else {
+                FetchScope::Everything
+            })
+        }
+        _ => Ok(FetchScope::Everything),
+    }
+}
+
+/// Hands the partitions of a read to the plan engine, once the transition table is known.
+struct Decider<'r> {
+    request: &'r PlanRequest<'r>,
+    table: &'r OnceLock<Vec<Transition>>,
+    coverage: Coverage,
+    planner: Option<Planner<'r>>,
+    /// Partitions complete before the table was read.
+    waiting: Vec<Vec<Sim>>,
+    /// ICCIDs handed in so far, when the scopes read may overlap (filters pushed down).
+    seen: Option<HashSet<String>>,
+    /// SIMs read, each once.
+    read: u64,
+}
+
+impl<'r> Decider<'r> {
+    fn new(
+        request: &'r PlanRequest<'r>,
+        table: &'r OnceLock<Vec<Transition>>,
+        scope: &FetchScope,
+    ) -> Decider<'r> {
+        let pushed_down = matches!(scope, FetchScope::Filters(_));
+        Decider {
+            request,
+            table,
+            coverage: if pushed_down {
+                Coverage::PushedDown
+            } else {
+                Coverage::Full
+            },
+            planner: None,
+            waiting: Vec::new(),
+            seen: pushed_down.then(HashSet::new),
+            read: 0,
+        }
+    }
+
+    /// Decides one complete partition (or keeps it until the table is in).
+    fn partition(&mut self, mut sims: Vec<Sim>) {
+        if let Some(seen) = &mut self.seen {
+            sims.retain(|sim| seen.insert(sim.iccid.clone()));
+        }
+        self.read += sims.len() as u64;
+        if self.planner.is_none() && self.table.get().is_some() {
+            self.planner = Some(self.start());
+        }
+        match &mut self.planner {
+            Some(planner) => planner.page(&sims),
+            None => self.waiting.push(sims),
+        }
+    }
+
+    /// A planner with the table as read so far, that has decided what waited for it.
+    fn start(&mut self) -> Planner<'r> {
+        let table = self.table.get().map(Vec::as_slice);
+        let mut planner = Planner::new(self.request, table, &self.coverage);
+        for sims in self.waiting.drain(..) {
+            planner.page(&sims);
+        }
+        planner
+    }
+
+    /// The plan of everything read.
+    fn finish(mut self, sims_total: u64, running_batch_jobs: Vec<i64>) -> Result<Plan, Error> {
+        let planner = match self.planner.take() {
+            Some(planner) => planner,
+            None => self.start(),
+        };
+        let facts = FleetFacts {
+            sims_total,
+            coverage: self.coverage.clone(),
+            running_batch_jobs,
+        };
+        Ok(planner.finish(&facts)?)
+    }
+}
+
+/// A progress bar on an interactive terminal, and the callback the read reports to.
+fn progress_bar(progress: bool) -> (Option<indicatif::ProgressBar>, Option<api::ProgressFn>) {
     let bar = progress.then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -132,22 +200,53 @@ pub async fn fetch_with_progress(
         );
         bar
     });
-    let progress_fn: Option<api::ProgressFn> = bar.clone().map(|bar| {
+    let report: Option<api::ProgressFn> = bar.clone().map(|bar| {
         Arc::new(move |done: u64, total: u64| {
             bar.set_length(total);
             bar.set_position(done);
         }) as api::ProgressFn
     });
-    let fetched = api::fetch_sims(
-        client,
-        scope,
-        FetchOptions {
-            concurrency: concurrency.max(1),
-            fields,
-            progress: progress_fn,
-        },
-    )
-    .await?;
+    (bar, report)
+}
+
+/// Reads `scope` with the partitioned fetch for the plan, with a progress bar on an interactive
+/// terminal, handing each complete partition to `sink`.
+async fn fetch_into(
+    client: &api::Client,
+    scope: FetchScope,
+    concurrency: usize,
+    progress: bool,
+    sink: &mut api::PartitionSink<'_>,
+) -> Result<ReadTotals, Error> {
+    let (bar, report) = progress_bar(progress);
+    let options = FetchOptions {
+        concurrency: concurrency.max(1),
+        fields: SimFields::Plan,
+        progress: report,
+    };
+    let totals = api::fetch_partitions(client, scope, options, sink).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(totals)
+}
+
+/// Reads `scope` with the partitioned fetch into one list, with a progress bar on an
+/// interactive terminal (for `export`).
+pub async fn fetch_with_progress(
+    client: &api::Client,
+    scope: FetchScope,
+    fields: SimFields,
+    concurrency: usize,
+    progress: bool,
+) -> Result<api::FetchedSims, Error> {
+    let (bar, report) = progress_bar(progress);
+    let options = FetchOptions {
+        concurrency: concurrency.max(1),
+        fields,
+        progress: report,
+    };
+    let fetched = api::fetch_sims(client, scope, options).await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -4,8 +4,8 @@
 //! Three ways in, one way out:
 //! - [`plan_snapshot`]: a snapshot file's bytes, decided while the file is still being split
 //!   (the splitting thread hands out runs of SIM texts, the other cores decide them);
-//! - [`plan_fleet`]: SIMs already in memory (an API read), decided on every core;
-//! - [`Planner`]: SIMs handed in page by page as they are read, in any order.
+//! - [`Planner`]: SIMs handed in page by page as an API read delivers them, in any order
+//!   ([`plan_fleet`] wraps it for SIMs already in memory, decided on every core).
 //!
 //! Each decides every SIM with the same [`Pass`], joins the runs in ICCID order, and
 //! assembles the plan with [`super::assemble`], so the three give the same plan for the same
@@ -73,8 +73,9 @@ where
     conclude(request, &pass, runs, &facts)
 }
 
-/// Plans against a fleet read into memory (an API read), deciding its SIMs on every core. The
-/// SIMs are freed once decided, before the calls are grouped.
+/// Plans against a fleet held in memory, deciding its SIMs on every core: a thin wrapper over
+/// [`Planner`], the path of an API read. The SIMs are freed once decided, before the calls are
+/// grouped.
 pub fn plan_fleet(request: &PlanRequest<'_>, live: LiveFleet) -> Result<Plan, PlanError> {
     let LiveFleet {
         sims,
@@ -83,24 +84,14 @@ pub fn plan_fleet(request: &PlanRequest<'_>, live: LiveFleet) -> Result<Plan, Pl
         transitions,
         running_batch_jobs,
     } = live;
-    let pass = Pass::new(
-        request.spec,
-        request.target,
-        transitions.as_deref().map(TransitionSet::new),
-        coverage == Coverage::Full,
-    );
-    let runs = crate::parallel::fold_runs(
-        sims.len(),
-        || pass.run(),
-        |run, i| pass.decide(run, &sims[i]),
-    );
+    let mut planner = Planner::new(request, transitions.as_deref(), &coverage);
+    planner.sims(&sims);
     drop(sims);
-    let facts = FleetFacts {
+    planner.finish(&FleetFacts {
         sims_total,
         coverage,
         running_batch_jobs,
-    };
-    conclude(request, &pass, runs, &facts)
+    })
 }
 
 /// A plan made from pages of SIMs handed in one at a time, as an API read delivers them. Pages
@@ -133,6 +124,17 @@ impl<'p> Planner<'p> {
     /// Decides one page of SIMs; the page can be dropped afterwards.
     pub fn page(&mut self, sims: &[Sim]) {
         self.runs.push(self.pass.decide_all(sims));
+    }
+
+    /// Decides many SIMs at once, in runs on every core.
+    pub fn sims(&mut self, sims: &[Sim]) {
+        let pass = &self.pass;
+        let runs = crate::parallel::fold_runs(
+            sims.len(),
+            || pass.run(),
+            |run, i| pass.decide(run, &sims[i]),
+        );
+        self.runs.extend(runs);
     }
 
     /// The plan of every page handed in.
