@@ -17,10 +17,12 @@ pub mod fleet;
 pub mod fmt;
 pub mod ops;
 pub mod outcome;
+pub mod output;
 pub mod parallel;
 pub mod plan;
 pub mod render;
 pub mod sandbox;
+pub mod settings;
 pub mod spec;
 
 pub use error::Error;

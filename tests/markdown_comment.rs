@@ -280,6 +280,7 @@ fn big_comment(n: usize, shuffle: bool) -> (String, String) {
             max_percent: None,
             allow_status_cuts: true,
             allow_irreversible: false,
+            ..Guards::default()
         },
         "sha256:spec".into(),
     ))

@@ -4,14 +4,15 @@
 //! terminal and `CI` is unset; elsewhere a plain line is written at most every few seconds so a
 //! long apply still shows it is alive.
 
-use std::io::IsTerminal;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// How progress is shown.
+/// How progress is shown (chosen by the command's settings: a bar on an interactive terminal
+/// outside CI, lines otherwise, nothing with `--quiet`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
     /// A redrawing bar on stderr.
@@ -20,17 +21,6 @@ pub enum ProgressMode {
     Lines,
     /// Nothing (JSON output on a pipe, tests).
     Off,
-}
-
-impl ProgressMode {
-    /// Bar on an interactive terminal outside CI, lines otherwise.
-    pub fn detect() -> ProgressMode {
-        if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-            ProgressMode::Bar
-        } else {
-            ProgressMode::Lines
-        }
-    }
 }
 
 /// The shortest time between two plain progress lines.
@@ -86,7 +76,8 @@ impl Progress {
                 if let Ok(mut last) = self.last_line.lock() {
                     if last.elapsed() >= LINE_INTERVAL || done == total {
                         *last = Instant::now();
-                        eprintln!("apply: {done}/{total} SIM actions done");
+                        let _ =
+                            writeln!(std::io::stderr(), "apply: {done}/{total} SIM actions done");
                     }
                 }
             }
@@ -99,7 +90,9 @@ impl Progress {
         match (&self.bar, self.mode) {
             (Some(bar), _) => bar.println(message),
             (None, ProgressMode::Off) => {}
-            (None, _) => eprintln!("{message}"),
+            (None, _) => {
+                let _ = writeln!(std::io::stderr(), "{message}");
+            }
         }
     }
 

@@ -12,13 +12,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::api::{self, BatchJobStatus, FetchOptions, FetchScope, SimFields};
 use crate::fleet::{Coverage, LiveFleet, RawSnapshot, Sim, SimFilter, SnapshotError};
+use crate::output::Output;
 use crate::plan::{Guards, PartialPlan, Plan, PlanError, PlanInput, TransitionSet};
 use crate::render::{self, MarkdownOptions, TextOptions};
 use crate::spec::{self, Matcher};
@@ -54,12 +54,10 @@ pub struct PlanOptions {
     pub source: LiveSource,
     /// `--target`: only SIMs matching this selector (same syntax as `match`).
     pub target: Option<String>,
-    /// Partitions read at once.
+    /// Guards, merged by the settings (flags > `simfleet.yaml` > defaults).
+    pub guards: Guards,
+    /// Partitions read at once, merged by the settings.
     pub concurrency: usize,
-    pub allow_status_cuts: bool,
-    pub allow_irreversible: bool,
-    pub max_changes: Option<u64>,
-    pub max_percent: Option<f64>,
     /// Show a progress bar on a terminal.
     pub progress: bool,
 }
@@ -70,6 +68,8 @@ pub struct RenderOptions {
     pub format: PlanFormat,
     pub verbose: bool,
     pub mask: bool,
+    /// ANSI colours in text (decided by the settings).
+    pub color: bool,
     pub out: Option<PathBuf>,
 }
 
@@ -80,7 +80,8 @@ pub struct MadePlan {
     pub notes: Vec<String>,
 }
 
-/// Loads the spec, reads the fleet and builds the plan, without printing it.
+/// Loads the spec, reads the fleet and builds the plan, without printing it. Guards, concurrency
+/// and the request rate come merged in `opts` (see [`crate::settings`]).
 pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
     let loaded = spec::load(&opts.dir)?;
     let spec = loaded.spec;
@@ -90,13 +91,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
         Some(text) => Some(Matcher::parse_inline_with(text, &config)?),
         None => None,
     };
-
-    let guards = Guards {
-        max_changes: opts.max_changes.or(config.max_changes),
-        max_percent: opts.max_percent.or(config.max_percent),
-        allow_status_cuts: opts.allow_status_cuts || config.allow_status_cuts,
-        allow_irreversible: opts.allow_irreversible || config.allow_irreversible,
-    };
+    let guards = opts.guards.clone();
     let mut plan = match &opts.source {
         LiveSource::Snapshot(path) => {
             let shown = path.display().to_string();
@@ -158,12 +153,8 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
             plan
         }
         LiveSource::Api(connect) => {
-            let mut connect = connect.clone();
-            if connect.requests_per_second.is_none() {
-                connect.requests_per_second = config.requests_per_second;
-            }
-            let conn = Connection::open(&connect, &mut notes).await?;
-            let concurrency = config.concurrency.unwrap_or(opts.concurrency).max(1);
+            let conn = Connection::open(connect, &mut notes).await?;
+            let concurrency = opts.concurrency.max(1);
             let result = read_live(&conn, &spec, target.as_ref(), concurrency, opts.progress).await;
             conn.close().await;
             let (live, note) = result?;
@@ -202,24 +193,22 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
 pub async fn run(
     opts: &PlanOptions,
     render_opts: &RenderOptions,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
+    out: &mut Output,
 ) -> Result<Outcome, Error> {
     let made = make_plan(opts).await?;
     for note in &made.notes {
-        let _ = writeln!(err, "{note}");
+        out.note(note)?;
     }
     if let Some(path) = &render_opts.out {
-        write_atomically_with(path, |w| made.plan.write_file_json(w))?;
-        let _ = writeln!(
-            err,
+        crate::output::write_file_with(path, |w| made.plan.write_file_json(w))?;
+        out.note(&format!(
             "plan saved to {} ({})",
             path.display(),
             made.plan.checksum
-        );
+        ))?;
     }
     let started = Instant::now();
-    print_plan(&made.plan, render_opts, out);
+    print_plan(&made.plan, render_opts, out)?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "plan printed"
@@ -228,13 +217,9 @@ pub async fn run(
 }
 
 /// Runs `simfleet show PLANFILE`: renders a saved plan exactly as `plan` printed it.
-pub fn show(
-    path: &Path,
-    render_opts: &RenderOptions,
-    out: &mut dyn Write,
-) -> Result<Outcome, Error> {
+pub fn show(path: &Path, render_opts: &RenderOptions, out: &mut Output) -> Result<Outcome, Error> {
     let plan = load_plan_file(path)?;
-    print_plan(&plan, render_opts, out);
+    print_plan(&plan, render_opts, out)?;
     Ok(plan.outcome())
 }
 
@@ -250,19 +235,23 @@ pub fn load_plan_file(path: &Path) -> Result<Plan, Error> {
     })
 }
 
-/// Prints a plan in the chosen format on `out`.
-pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut dyn Write) {
+/// Prints a plan in the chosen format on stdout.
+pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut Output) -> Result<(), Error> {
     if render_opts.format == PlanFormat::Json && !render_opts.mask {
         // Streamed: the JSON of a million-SIM plan need not exist in memory as one string.
-        let _ = render::write_json(plan, out);
-        return;
+        return out.print_with(|w| render::write_json(plan, w));
     }
-    let text = match render_opts.format {
+    out.print(&plan_text(plan, render_opts))
+}
+
+/// A plan rendered in the chosen format, ending in a newline.
+pub fn plan_text(plan: &Plan, render_opts: &RenderOptions) -> String {
+    let mut text = match render_opts.format {
         PlanFormat::Text => render::text(
             plan,
             TextOptions {
                 verbose: render_opts.verbose,
-                color: use_color(),
+                color: render_opts.color,
                 mask: render_opts.mask,
             },
         ),
@@ -275,45 +264,10 @@ pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut dyn Write)
         PlanFormat::Json if render_opts.mask => render::json_masked(plan),
         PlanFormat::Json => render::json(plan),
     };
-    let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {
-        let _ = out.write_all(b"\n");
+        text.push('\n');
     }
-}
-
-/// Colours only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
-fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// A progress bar only on an interactive terminal outside CI.
-pub fn interactive_progress() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, so a crash never
-/// leaves half a plan behind.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    write_atomically_with(path, |w| w.write_all(bytes))
-}
-
-/// Like [`write_atomically`], with the content written by `write` into the temporary file.
-pub fn write_atomically_with(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let fail = |source: std::io::Error| Error::WriteFile {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
-    write(tmp.as_file_mut()).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    text
 }
 
 /// One run of the per-SIM pass: what it decided, and what it found wrong.
