@@ -51,8 +51,10 @@ impl Output {
         }
     }
 
-    /// The process's stdout (buffered; flushed by [`Output::finish`]) and stderr.
+    /// The process's stdout (buffered; flushed by [`Output::finish`]) and stderr. Its mask
+    /// also governs [`side_line`].
     pub fn standard(style: OutputStyle) -> Output {
+        PROCESS_MASK.store(style.mask, std::sync::atomic::Ordering::Relaxed);
         Output::new(
             Box::new(std::io::BufWriter::with_capacity(
                 1 << 16,
@@ -161,6 +163,26 @@ impl Output {
     }
 }
 
+/// `--mask` of the process's standard [`Output`], for lines written from work that cannot
+/// hold it.
+static PROCESS_MASK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `text` masked as the process's standard output masks.
+pub fn side_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if PROCESS_MASK.load(std::sync::atomic::Ordering::Relaxed) {
+        std::borrow::Cow::Owned(mask_text(text))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A line on stderr from work that cannot hold the command's [`Output`] (an apply's progress
+/// lines, the signal notices), masked like it. Progress is best effort: a failed write is
+/// ignored, never a panic.
+pub fn side_line(text: &str) {
+    let _ = writeln!(std::io::stderr(), "{}", side_text(text));
+}
+
 /// The error for a failed write to `stream`: a broken pipe ends quietly, anything else is
 /// reported with the stream's name.
 fn stream_error(stream: &'static str, source: std::io::Error) -> Error {
@@ -214,9 +236,10 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Writes what `write` produces to `path`, the one way simfleet writes a file:
 /// - nothing there: a new file, through a temporary file renamed into place;
 /// - a regular file: replaced the same way, keeping its permissions;
-/// - a symlink to a regular file: its target is replaced so (the link stays a link);
-/// - anything else (a character device such as `/dev/null`, a FIFO, `/dev/stdout` on a
-///   terminal or pipe): written through, never replaced; a directory is refused.
+/// - a symlink to a regular file: its target is replaced so (the link stays a link), but for
+///   links to this process's descriptors (`/dev/stdout`, `/dev/fd/N`, `/proc/…`);
+/// - anything else (a character device such as `/dev/null`, a FIFO, `/dev/stdout`): written
+///   through, never replaced; a directory is refused.
 pub fn write_file_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -229,16 +252,15 @@ pub fn write_file_with(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => replace(path, path, None, write),
         Err(e) => Err(fail(e)),
         Ok(meta) if meta.file_type().is_symlink() => {
-            // Follow the link to what it finally names; a dangling link is refused rather than
-            // guessed at.
-            let target = std::fs::canonicalize(path).map_err(|e| {
+            // What the link finally names; a dangling link is refused rather than guessed at.
+            let target_meta = std::fs::metadata(path).map_err(|e| {
                 fail(std::io::Error::new(
                     e.kind(),
-                    format!("a symlink whose target cannot be resolved ({e})"),
+                    format!("a symlink whose target cannot be opened ({e})"),
                 ))
             })?;
-            let target_meta = std::fs::metadata(&target).map_err(fail)?;
-            if target_meta.is_file() {
+            if target_meta.is_file() && !names_a_descriptor(path) {
+                let target = std::fs::canonicalize(path).map_err(fail)?;
                 replace(path, &target, Some(target_meta.permissions()), write)
             } else {
                 write_through(path, &target_meta, write)
@@ -247,6 +269,15 @@ pub fn write_file_with(
         Ok(meta) if meta.is_file() => replace(path, path, Some(meta.permissions()), write),
         Ok(meta) => write_through(path, &meta, write),
     }
+}
+
+/// `/dev/stdout`, `/dev/fd/N`, `/proc/…`: links to an open descriptor of this process, which are
+/// written through even when they lead to a regular file (replacing that file would leave the
+/// descriptor writing into the old one).
+fn names_a_descriptor(path: &Path) -> bool {
+    ["/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/"]
+        .iter()
+        .any(|prefix| path.to_string_lossy().starts_with(prefix))
 }
 
 /// Writes into a temporary file beside `target` and renames it over `target`.
@@ -303,7 +334,13 @@ fn write_through(
     let mut buffered = std::io::BufWriter::new(&mut file);
     write(&mut buffered)
         .and_then(|()| buffered.flush())
-        .map_err(fail)
+        .map_err(|e| match e.kind() {
+            // `--out /dev/stdout | head`: the reader chose to stop, as on stdout.
+            std::io::ErrorKind::BrokenPipe => Error::BrokenPipe {
+                stream: "the output file",
+            },
+            _ => fail(e),
+        })
 }
 
 #[cfg(test)]

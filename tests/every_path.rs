@@ -516,3 +516,41 @@ fn quiet_silences_export_notes() {
     .expect_code(0);
     assert_eq!(run.stderr(), "");
 }
+
+#[test]
+fn quiet_silences_apply_notes_and_the_plan_it_shows() {
+    let run = Simfleet::new(&[
+        "apply",
+        &example_fleet(),
+        "--sandbox",
+        "--auto-approve",
+        "-q",
+    ])
+    .run()
+    .expect_code(0);
+    assert_eq!(run.stderr(), "");
+    assert!(run.stdout().contains("changed"), "{}", run.stdout());
+}
+
+#[test]
+fn a_flag_beats_simfleet_yaml_in_plan_as_in_apply() {
+    let spec = spec_dir(&[
+        (
+            "fleet.yaml",
+            CONFLICTING
+                .split("  - name: activated")
+                .next()
+                .expect("rule"),
+        ),
+        ("simfleet.yaml", "concurrency: 3\n"),
+    ]);
+    let spec = spec.path().to_str().expect("utf-8");
+    let run = Simfleet::new(&["plan", spec, "--sandbox", "--concurrency", "5"])
+        .run()
+        .expect_code(0);
+    assert!(run.stderr().contains("concurrency 5)"), "{}", run.stderr());
+    let run = Simfleet::new(&["plan", spec, "--sandbox"])
+        .run()
+        .expect_code(0);
+    assert!(run.stderr().contains("concurrency 3)"), "{}", run.stderr());
+}

@@ -4,7 +4,6 @@
 //! terminal and `CI` is unset; elsewhere a plain line is written at most every few seconds so a
 //! long apply still shows it is alive.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -76,8 +75,9 @@ impl Progress {
                 if let Ok(mut last) = self.last_line.lock() {
                     if last.elapsed() >= LINE_INTERVAL || done == total {
                         *last = Instant::now();
-                        let _ =
-                            writeln!(std::io::stderr(), "apply: {done}/{total} SIM actions done");
+                        crate::output::side_line(&format!(
+                            "apply: {done}/{total} SIM actions done"
+                        ));
                     }
                 }
             }
@@ -88,11 +88,9 @@ impl Progress {
     /// A line that must not be torn by the bar.
     pub fn note(&self, message: &str) {
         match (&self.bar, self.mode) {
-            (Some(bar), _) => bar.println(message),
+            (Some(bar), _) => bar.println(crate::output::side_text(message)),
             (None, ProgressMode::Off) => {}
-            (None, _) => {
-                let _ = writeln!(std::io::stderr(), "{message}");
-            }
+            (None, _) => crate::output::side_line(message),
         }
     }
 

@@ -8,7 +8,7 @@
 //! read from the spec directory, or from `--spec` for a plan file). The first Ctrl-C / SIGTERM
 //! stops starting new work; the second also cancels running batch jobs.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
@@ -193,17 +193,15 @@ async fn watch_signals(cancel: CancellationToken, abort: CancellationToken) {
     if wait_signal().await.is_err() {
         return;
     }
-    // Not through `Output` (it belongs to the command's task); a failed write is ignored like
-    // any other lost progress line, never a panic.
-    let _ = writeln!(
-        std::io::stderr(),
-        "apply: interrupted; finishing what is in flight (interrupt again to cancel running batch jobs)"
+    // Not through `Output` (it belongs to the command's task): a side line, masked like it.
+    crate::output::side_line(
+        "apply: interrupted; finishing what is in flight (interrupt again to cancel running batch jobs)",
     );
     cancel.cancel();
     if wait_signal().await.is_err() {
         return;
     }
-    let _ = writeln!(std::io::stderr(), "apply: cancelling running batch jobs");
+    crate::output::side_line("apply: cancelling running batch jobs");
     abort.cancel();
 }
 
