@@ -228,3 +228,68 @@ fn plural(n: usize) -> &'static str {
         "s"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::spec::{Limit, ResolvedValue};
+
+    fn value(rule: &str, line: u32, bytes: i64) -> Box<ResolvedValue> {
+        Box::new(ResolvedValue {
+            value: DesiredValue::Limit(Limit::Value(bytes)),
+            origin: Arc::new(Origin {
+                file: "fleet/a.yaml".into(),
+                line,
+                col: 5,
+                kind: OriginKind::Rule { name: rule.into() },
+            }),
+        })
+    }
+
+    /// `causes` causes, cause `k` with `k + 1` SIMs.
+    fn conflicts(causes: usize) -> Vec<Conflict> {
+        (0..causes)
+            .flat_map(|k| {
+                (0..=k).map(move |i| Conflict {
+                    iccid: format!("8949{k:06}{i:010}"),
+                    field: Field::MonthlyDataLimit,
+                    first: value("a", 1, 1_000_000_000),
+                    second: value(&format!("b{k}"), 10 + k as u32, 500_000_000),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn conflicts_are_grouped_largest_first_and_capped() {
+        let list = conflicts(25);
+        let text = conflict_report(&list, false);
+        assert!(
+            text.starts_with("325 conflicts between rules, 25 causes:"),
+            "{text}"
+        );
+        assert_eq!(
+            text.lines().count(),
+            1 + CONFLICT_GROUPS_SHOWN + 1,
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .nth(1)
+                .is_some_and(|l| l.contains("for 25 SIMs")),
+            "{text}"
+        );
+        assert!(text.contains("… and 5 more causes (15 SIMs)"), "{text}");
+        assert!(text.contains("1GB") && text.contains("500MB"), "{text}");
+        assert!(
+            !text.contains("to 1000000000 ") && !text.contains("to 500000000 "),
+            "{text}"
+        );
+        // Every SIM with `all`.
+        let all = conflict_report(&list, true);
+        assert!(list.iter().all(|c| all.contains(&c.iccid)));
+        assert_eq!(Error::Conflicts(list).report(true), all);
+    }
+}

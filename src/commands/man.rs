@@ -34,7 +34,7 @@ pub fn run(
             clap_mangen::Man::new(cli)
                 .render(&mut page)
                 .map_err(|source| simfleet::Error::Stream {
-                    stream: "the man page",
+                    stream: "stdout",
                     source,
                 })?;
             out.print(&String::from_utf8_lossy(&page))?;

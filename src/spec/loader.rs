@@ -215,7 +215,7 @@ pub fn load_config(dir: &Path) -> Result<Config, SpecErrors> {
             &display_dir,
             None,
             "is not a directory",
-            "pass the spec directory the plan was made from, e.g. `--spec examples/fleet`",
+            "pass the spec directory (to `apply PLANFILE` with --spec, the one the plan was made from), e.g. `examples/fleet`",
         )]));
     }
     let path = dir.join(CONFIG_FILE);
