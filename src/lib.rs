@@ -4,7 +4,10 @@
 //! one way: `spec` (desired state) and `fleet` (live data) → `plan` (diff and actions) →
 //! `render` (text, markdown, JSON) and `apply` (API calls); `api` talks GraphQL; `sandbox` is an
 //! independent simulator of the API that depends on `fleet` only. `ops` holds the commands'
-//! logic so that `main.rs` only parses arguments and maps outcomes to exit codes.
+//! logic so that `main.rs` only parses arguments and maps outcomes to exit codes. Three
+//! concerns are decided once for every command: `settings` (flags > `simfleet.yaml` > defaults,
+//! and the environment), `output` (every write checked, masking where messages leave the
+//! process) and `outcome` (exit codes).
 
 // No unwrap()/expect() outside tests: data from files and the network must fail with an error.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -17,10 +20,12 @@ pub mod fleet;
 pub mod fmt;
 pub mod ops;
 pub mod outcome;
+pub mod output;
 pub mod parallel;
 pub mod plan;
 pub mod render;
 pub mod sandbox;
+pub mod settings;
 pub mod spec;
 
 pub use error::Error;

@@ -1,4 +1,6 @@
-//! simfleet's command line: parse arguments, run one command, map its outcome to an exit code.
+//! simfleet's command line: parse arguments, build the command's settings once, run it with
+//! every byte going through one checked [`simfleet::output::Output`], and map its outcome to an
+//! exit code in one place ([`simfleet::outcome::exit_code`]).
 
 // No unwrap()/expect() outside tests: data from files and the network must fail with an error.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
@@ -8,6 +10,9 @@ mod commands;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+
+use simfleet::output::Output;
+use simfleet::settings::Env;
 
 /// Keep a fleet of wherever SIM IoT cards in git: plan and apply SIM settings from YAML.
 #[derive(Debug, Parser)]
@@ -38,31 +43,49 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    commands::logging::init(&cli.log);
-    let (result, detailed): (Result<simfleet::Outcome, simfleet::Error>, bool) = match cli.command {
-        Command::Validate(args) => (commands::validate::run(args), false),
-        Command::Schema(args) => (commands::schema::run(args), false),
-        Command::Sandbox(args) => (commands::sandbox::run(args), false),
-        Command::Plan(args) => {
-            let detailed = args.detailed_exitcode;
-            (commands::plan::run(args), detailed)
-        }
-        Command::Export(args) => (commands::export::run(args), false),
-        Command::Fmt(args) => (commands::fmt::run(args), false),
-        Command::Show(args) => {
-            let detailed = args.detailed_exitcode;
-            (commands::show::run(args), detailed)
-        }
-        Command::Apply(args) => (commands::apply::run(args), false),
-        Command::Completions(args) => (commands::completions::run(args, Cli::command()), false),
-        Command::Man(args) => (commands::man::run(args, Cli::command()), false),
-        Command::CliReference(args) => (commands::reference::run(args, Cli::command()), false),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return commands::end_parse_error(e),
     };
-    if let Err(error) = &result {
-        commands::logging::report_error(error);
+    let env = cli.log.env();
+    commands::logging::init(&cli.log, &env);
+    let mut out = Output::standard(env.output_style());
+    let ran = run(cli.command, env, &mut out);
+    commands::end(ran, env, &mut out)
+}
+
+/// Runs one command; what it returns decides the exit code.
+fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
+    use commands::Ran;
+    match command {
+        Command::Validate(args) => Ran::plain(commands::validate::run(args, out)),
+        Command::Schema(args) => Ran::plain(commands::schema::run(args, out)),
+        Command::Sandbox(args) => Ran::plain(commands::sandbox::run(args, out)),
+        Command::Plan(args) => Ran {
+            detailed: args.detailed_exitcode,
+            verbose: args.verbose,
+            result: commands::plan::run(args, env, out),
+        },
+        Command::Export(args) => Ran {
+            detailed: false,
+            verbose: args.verbose,
+            result: commands::export::run(args, env, out),
+        },
+        Command::Fmt(args) => Ran::plain(commands::fmt::run(args, out)),
+        Command::Show(args) => Ran {
+            detailed: args.detailed_exitcode,
+            verbose: args.verbose,
+            result: commands::show::run(args, env, out),
+        },
+        Command::Apply(args) => Ran::plain(commands::apply::run(args, env, out)),
+        Command::Completions(args) => {
+            Ran::plain(commands::completions::run(args, Cli::command(), out))
+        }
+        Command::Man(args) => Ran::plain(commands::man::run(args, Cli::command(), out)),
+        Command::CliReference(args) => {
+            Ran::plain(commands::reference::run(args, Cli::command(), out))
+        }
     }
-    ExitCode::from(simfleet::outcome::exit_code(&result, detailed))
 }
 
 // A large plan makes and frees millions of small records on several threads; glibc's allocator

@@ -215,11 +215,12 @@ proptest! {
                     ..ConnectOptions::default()
                 }),
                 target: None,
+                guards: simfleet::plan::Guards {
+                    allow_status_cuts: true,
+                    allow_irreversible: true,
+                    ..Default::default()
+                },
                 concurrency: 4,
-                allow_status_cuts: true,
-                allow_irreversible: true,
-                max_changes: None,
-                max_percent: None,
                 progress: false,
             };
             let state = |url: String| async move {

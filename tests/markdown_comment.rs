@@ -373,6 +373,7 @@ fn big_comment(n: usize, shuffle: bool) -> (String, String) {
             max_percent: None,
             allow_status_cuts: true,
             allow_irreversible: false,
+            ..Guards::default()
         },
     };
     let plan = plan_fleet(&request, live).expect("plan builds");

@@ -234,7 +234,7 @@ fn token_file_is_used_and_world_readable_files_warn() {
     assert!(r.stderr.contains("missing"), "{}", r.stderr);
 }
 
-/// There is no `--token`: clap refuses it (usage error, exit 2) and does not echo the value.
+/// There is no `--token`: clap refuses it (usage error, exit 1) and does not echo the value.
 #[test]
 fn token_is_not_accepted_as_an_argument() {
     let spec = spec_dir(&[("rules.yaml", common::GENERATED_FLEET_SPEC)]);
@@ -247,7 +247,7 @@ fn token_is_not_accepted_as_an_argument() {
             .arg(spec.path())
             .args(["--endpoint", "http://127.0.0.1:9/graphql"])
             .args(&args));
-        assert_eq!(r.code, 2, "{args:?} accepted: {}", r.stderr);
+        assert_eq!(r.code, 1, "{args:?} accepted: {}", r.stderr);
         assert!(r.stderr.contains("unexpected argument"), "{}", r.stderr);
         assert_no_token("the usage error", &r.stderr);
     }

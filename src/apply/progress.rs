@@ -4,14 +4,14 @@
 //! terminal and `CI` is unset; elsewhere a plain line is written at most every few seconds so a
 //! long apply still shows it is alive.
 
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// How progress is shown.
+/// How progress is shown (chosen by the command's settings: a bar on an interactive terminal
+/// outside CI, lines otherwise, nothing with `--quiet`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressMode {
     /// A redrawing bar on stderr.
@@ -20,17 +20,6 @@ pub enum ProgressMode {
     Lines,
     /// Nothing (JSON output on a pipe, tests).
     Off,
-}
-
-impl ProgressMode {
-    /// Bar on an interactive terminal outside CI, lines otherwise.
-    pub fn detect() -> ProgressMode {
-        if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-            ProgressMode::Bar
-        } else {
-            ProgressMode::Lines
-        }
-    }
 }
 
 /// The shortest time between two plain progress lines.
@@ -86,7 +75,9 @@ impl Progress {
                 if let Ok(mut last) = self.last_line.lock() {
                     if last.elapsed() >= LINE_INTERVAL || done == total {
                         *last = Instant::now();
-                        eprintln!("apply: {done}/{total} SIM actions done");
+                        crate::output::side_line(&format!(
+                            "apply: {done}/{total} SIM actions done"
+                        ));
                     }
                 }
             }
@@ -97,9 +88,9 @@ impl Progress {
     /// A line that must not be torn by the bar.
     pub fn note(&self, message: &str) {
         match (&self.bar, self.mode) {
-            (Some(bar), _) => bar.println(message),
+            (Some(bar), _) => bar.println(crate::output::side_text(message)),
             (None, ProgressMode::Off) => {}
-            (None, _) => eprintln!("{message}"),
+            (None, _) => crate::output::side_line(message),
         }
     }
 

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use simfleet::ops::apply::{ApplyCommand, ReportFormat};
+use simfleet::output::Output;
+use simfleet::settings::{plan_file_spec_dir, Env, Flags, Settings};
 
 use super::connect::ConnectArgs;
 
@@ -37,44 +39,49 @@ pub struct ApplyArgs {
     /// Allow irreversible status changes (retire).
     #[arg(long)]
     pub allow_irreversible: bool,
-    /// Report a batch job still PREPARING or RUNNING after this long (it is left running).
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
-    pub job_timeout: std::time::Duration,
+    /// Report a batch job still PREPARING or RUNNING after this long (it is left running)
+    /// [default: 30m].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub job_timeout: Option<std::time::Duration>,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: ReportFormat,
-    /// Spec directory whose simfleet.yaml holds guard settings, when applying a plan file.
-    #[arg(long, value_name = "DIR", default_value = "fleet")]
-    pub spec: PathBuf,
-    /// Mask ICCIDs, IMEIs and MSISDNs but their last 4 digits in the plan, report and errors
-    /// (for public CI logs).
-    #[arg(long)]
-    pub mask: bool,
+    /// Spec directory whose simfleet.yaml holds the guards, when applying a plan file; it must
+    /// exist [default: fleet, when ./fleet exists; otherwise required].
+    #[arg(long, value_name = "DIR")]
+    pub spec: Option<PathBuf>,
 }
 
-pub fn run(args: ApplyArgs) -> Result<simfleet::Outcome, simfleet::Error> {
-    let cmd = ApplyCommand {
-        target: args.target,
-        spec_dir: args.spec,
-        auto_approve: args.auto_approve,
-        expect_checksum: args.expect_checksum,
-        concurrency: args.concurrency,
+/// Builds the settings from the flags and the simfleet.yaml of the spec directory (the target,
+/// or `--spec` for a plan file, read and checked as `plan` does) before any work, then applies.
+pub fn run(
+    args: ApplyArgs,
+    env: Env,
+    out: &mut Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    let flags = Flags {
         max_changes: args.max_changes,
         max_percent: args.max_percent,
         allow_status_cuts: args.allow_status_cuts,
         allow_irreversible: args.allow_irreversible,
+        concurrency: args.concurrency,
+        requests_per_second: args.connect.rate_limit,
         job_timeout: args.job_timeout,
-        format: args.format,
-        connect: args.connect.options(),
-        mask: args.mask,
     };
-    let result = super::runtime()?.block_on(simfleet::ops::apply::run(
-        cmd,
-        &mut std::io::stdout().lock(),
-    ));
-    // Errors list ICCIDs too (stale SIMs, failures): masked like the report.
-    result.map_err(|e| match args.mask {
-        true => simfleet::Error::Usage(simfleet::render::mask_text(&e.to_string())),
-        false => e,
-    })
+    flags.check()?;
+    let spec_dir = if args.target.is_file() {
+        plan_file_spec_dir(args.spec.as_deref())?
+    } else {
+        args.target.clone()
+    };
+    let settings = Settings::for_spec_dir(&flags, &spec_dir, env)?;
+    let cmd = ApplyCommand {
+        target: args.target,
+        auto_approve: args.auto_approve,
+        expect_checksum: args.expect_checksum,
+        format: args.format,
+        connect: args.connect.options(&settings),
+        settings,
+    };
+    super::runtime()?.block_on(simfleet::ops::apply::run(cmd, out))
 }

@@ -15,8 +15,12 @@ pub struct CompletionsArgs {
 pub fn run(
     args: CompletionsArgs,
     mut cli: clap::Command,
+    out: &mut simfleet::output::Output,
 ) -> Result<simfleet::Outcome, simfleet::Error> {
     let name = cli.get_name().to_string();
-    clap_complete::generate(args.shell, &mut cli, name, &mut std::io::stdout().lock());
+    // Generated into memory (clap_complete panics on a failed write), then written checked.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cli, name, &mut script);
+    out.print(&String::from_utf8_lossy(&script))?;
     Ok(simfleet::Outcome::Success)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use simfleet::ops::connect::ConnectOptions;
+use simfleet::settings::Settings;
 
 /// Where the API is. The token comes from WHEREVER_SIM_TOKEN or --token-file, never from an
 /// argument.
@@ -28,13 +29,14 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    pub fn options(&self) -> ConnectOptions {
+    /// The connection, with the request rate the settings merged (flag > simfleet.yaml).
+    pub fn options(&self, settings: &Settings) -> ConnectOptions {
         ConnectOptions {
             endpoint: self.endpoint.clone(),
             token_file: self.token_file.clone(),
             sandbox: self.sandbox,
             sandbox_fleet: self.sandbox_fleet.clone(),
-            requests_per_second: self.rate_limit,
+            requests_per_second: settings.requests_per_second,
             max_in_flight: None,
         }
     }

@@ -6,6 +6,8 @@ use clap::Args;
 
 use simfleet::export::{parse_fields, parse_group_by};
 use simfleet::ops::export::{ExportOptions, ExportSource};
+use simfleet::output::Output;
+use simfleet::settings::{Env, Flags, Settings};
 
 use super::connect::ConnectArgs;
 
@@ -45,20 +47,31 @@ pub struct ExportArgs {
     /// Export a spec from a saved snapshot instead of the API (offline).
     #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["endpoint", "token_file", "sandbox", "snapshot"])]
     pub live: Option<PathBuf>,
-    /// listSims requests in flight at once (counting and paging alike).
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub concurrency: usize,
+    /// listSims requests in flight at once (counting and paging alike) [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
     /// List every value that could not be exported.
     #[arg(long, short)]
     pub verbose: bool,
 }
 
-pub fn run(args: ExportArgs) -> Result<simfleet::Outcome, simfleet::Error> {
+pub fn run(
+    args: ExportArgs,
+    env: Env,
+    out: &mut Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    // No spec directory is read: flags and defaults, checked like everywhere else.
+    let flags = Flags {
+        concurrency: args.concurrency,
+        requests_per_second: args.connect.rate_limit,
+        ..Flags::default()
+    };
+    let settings = Settings::without_config(&flags, env)?;
     let fields = parse_fields(&args.fields).map_err(simfleet::Error::Usage)?;
     let group_by = parse_group_by(&args.group_by).map_err(simfleet::Error::Usage)?;
     let source = match args.live {
         Some(path) => ExportSource::Snapshot(path),
-        None => ExportSource::Api(args.connect.options()),
+        None => ExportSource::Api(args.connect.options(&settings)),
     };
     let opts = ExportOptions {
         source,
@@ -67,9 +80,9 @@ pub fn run(args: ExportArgs) -> Result<simfleet::Outcome, simfleet::Error> {
         fields,
         group_by,
         force: args.force,
-        concurrency: args.concurrency,
-        progress: simfleet::ops::plan::interactive_progress(),
+        concurrency: settings.concurrency,
+        progress: env.progress_bar(),
         verbose: args.verbose,
     };
-    super::runtime()?.block_on(simfleet::ops::export::run(&opts, &mut std::io::stderr()))
+    super::runtime()?.block_on(simfleet::ops::export::run(&opts, out))
 }

@@ -16,11 +16,9 @@ pub struct FmtArgs {
     pub check: bool,
 }
 
-pub fn run(args: FmtArgs) -> Result<simfleet::Outcome, simfleet::Error> {
-    simfleet::ops::fmt::run(
-        &args.dir,
-        args.check,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr(),
-    )
+pub fn run(
+    args: FmtArgs,
+    out: &mut simfleet::output::Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    simfleet::ops::fmt::run(&args.dir, args.check, out)
 }

@@ -14,7 +14,11 @@ pub struct ManArgs {
     pub out_dir: Option<PathBuf>,
 }
 
-pub fn run(args: ManArgs, cli: clap::Command) -> Result<simfleet::Outcome, simfleet::Error> {
+pub fn run(
+    args: ManArgs,
+    cli: clap::Command,
+    out: &mut simfleet::output::Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
     match args.out_dir {
         Some(dir) => {
             std::fs::create_dir_all(&dir)
@@ -23,17 +27,17 @@ pub fn run(args: ManArgs, cli: clap::Command) -> Result<simfleet::Outcome, simfl
                     path: dir.display().to_string(),
                     source,
                 })?;
-            eprintln!("man pages written to {}", dir.display());
+            out.note(&format!("man pages written to {}", dir.display()))?;
         }
         None => {
-            let mut out = Vec::new();
+            let mut page = Vec::new();
             clap_mangen::Man::new(cli)
-                .render(&mut out)
-                .and_then(|()| std::io::Write::write_all(&mut std::io::stdout().lock(), &out))
-                .map_err(|source| simfleet::Error::WriteFile {
-                    path: "stdout".into(),
+                .render(&mut page)
+                .map_err(|source| simfleet::Error::Stream {
+                    stream: "stdout",
                     source,
                 })?;
+            out.print(&String::from_utf8_lossy(&page))?;
         }
     }
     Ok(simfleet::Outcome::Success)

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use simfleet::ops::plan::{LiveSource, PlanFormat, PlanOptions, RenderOptions};
+use simfleet::output::Output;
+use simfleet::settings::{Env, Flags, Settings};
 
 use super::connect::ConnectArgs;
 
@@ -28,9 +30,10 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes (0 = none, 3 = blocked or stopped by a guard, 1 = error).
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// listSims requests in flight at once (counting and paging alike).
-    #[arg(long, value_name = "N", default_value_t = 8)]
-    pub concurrency: usize,
+    /// listSims requests in flight at once (counting and paging alike) [default: 8, or
+    /// simfleet.yaml's concurrency].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
     /// Only plan SIMs matching this selector, e.g. '{end_customer_label: ACME}' (exceptional use).
     #[arg(long, value_name = "SELECTOR")]
     pub target: Option<String>,
@@ -49,38 +52,42 @@ pub struct PlanArgs {
     /// List every SIM, not a few per group.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Mask ICCIDs, IMEIs and MSISDNs but their last 4 digits (for public PR comments and artifacts;
-    /// masked JSON is for reading only).
-    #[arg(long)]
-    pub mask: bool,
 }
 
-pub fn run(args: PlanArgs) -> Result<simfleet::Outcome, simfleet::Error> {
+/// Builds the settings (flags > the spec's simfleet.yaml > defaults) before any work, then plans.
+pub fn run(
+    args: PlanArgs,
+    env: Env,
+    out: &mut Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    let flags = Flags {
+        max_changes: args.max_changes,
+        max_percent: args.max_percent,
+        allow_status_cuts: args.allow_status_cuts,
+        allow_irreversible: args.allow_irreversible,
+        concurrency: args.concurrency,
+        requests_per_second: args.connect.rate_limit,
+        job_timeout: None,
+    };
+    let settings = Settings::for_spec_dir(&flags, &args.dir, env)?;
     let source = match args.live {
         Some(path) => LiveSource::Snapshot(path),
-        None => LiveSource::Api(args.connect.options()),
+        None => LiveSource::Api(args.connect.options(&settings)),
     };
     let opts = PlanOptions {
         dir: args.dir,
         source,
         target: args.target,
-        concurrency: args.concurrency,
-        allow_status_cuts: args.allow_status_cuts,
-        allow_irreversible: args.allow_irreversible,
-        max_changes: args.max_changes,
-        max_percent: args.max_percent,
-        progress: simfleet::ops::plan::interactive_progress() && !super::logging::quiet(),
+        guards: settings.guards.clone(),
+        concurrency: settings.concurrency,
+        progress: env.progress_bar(),
     };
     let render = RenderOptions {
         format: args.format,
         verbose: args.verbose,
-        mask: args.mask,
+        mask: env.mask,
+        color: env.stdout_color,
         out: args.out,
     };
-    super::runtime()?.block_on(simfleet::ops::plan::run(
-        &opts,
-        &render,
-        &mut std::io::stdout().lock(),
-        &mut super::notes(),
-    ))
+    super::runtime()?.block_on(simfleet::ops::plan::run(&opts, &render, out))
 }

@@ -43,7 +43,11 @@ fn section(out: &mut String, cmd: &mut clap::Command, path: &str) {
     }
 }
 
-pub fn run(_args: ReferenceArgs, cli: clap::Command) -> Result<simfleet::Outcome, simfleet::Error> {
-    print!("{}", markdown(cli));
+pub fn run(
+    _args: ReferenceArgs,
+    cli: clap::Command,
+    out: &mut simfleet::output::Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    out.print(&markdown(cli))?;
     Ok(simfleet::Outcome::Success)
 }

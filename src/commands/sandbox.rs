@@ -40,20 +40,26 @@ pub struct SandboxArgs {
     batch_rate: f64,
 }
 
-pub fn run(args: SandboxArgs) -> Result<simfleet::Outcome, simfleet::Error> {
+pub fn run(
+    args: SandboxArgs,
+    out: &mut simfleet::output::Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
     let fleet = match (args.fleet, args.generate) {
         (Some(path), _) => FleetSource::File(path),
         (None, Some(n)) => FleetSource::Generate(n),
         (None, None) => FleetSource::Demo,
     };
-    simfleet::ops::sandbox::run(SandboxOptions {
-        fleet,
-        seed: args.seed,
-        listen: args.listen,
-        token: args.token,
-        latency: Duration::from_millis(args.latency),
-        fault_rate: args.fault_rate,
-        transition_delay: Duration::from_millis(args.transition_delay),
-        batch_rate: args.batch_rate,
-    })
+    simfleet::ops::sandbox::run(
+        SandboxOptions {
+            fleet,
+            seed: args.seed,
+            listen: args.listen,
+            token: args.token,
+            latency: Duration::from_millis(args.latency),
+            fault_rate: args.fault_rate,
+            transition_delay: Duration::from_millis(args.transition_delay),
+            batch_rate: args.batch_rate,
+        },
+        out,
+    )
 }

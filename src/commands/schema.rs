@@ -12,6 +12,9 @@ pub struct SchemaArgs {
     pub out_dir: PathBuf,
 }
 
-pub fn run(args: SchemaArgs) -> Result<simfleet::Outcome, simfleet::Error> {
-    simfleet::ops::schema::schema(&args.out_dir, &mut std::io::stdout())
+pub fn run(
+    args: SchemaArgs,
+    out: &mut simfleet::output::Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    simfleet::ops::schema::schema(&args.out_dir, out)
 }

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use simfleet::ops::plan::{PlanFormat, RenderOptions};
+use simfleet::output::Output;
+use simfleet::settings::Env;
 
 /// Render a saved plan (so CI posts markdown and keeps JSON from one plan).
 #[derive(Debug, Args)]
@@ -20,17 +22,19 @@ pub struct ShowArgs {
     /// List every SIM, not a few per group.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Mask ICCIDs, IMEIs and MSISDNs but their last 4 digits (masked JSON is for reading only).
-    #[arg(long)]
-    pub mask: bool,
 }
 
-pub fn run(args: ShowArgs) -> Result<simfleet::Outcome, simfleet::Error> {
+pub fn run(
+    args: ShowArgs,
+    env: Env,
+    out: &mut Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
     let render = RenderOptions {
         format: args.format,
         verbose: args.verbose,
-        mask: args.mask,
+        mask: env.mask,
+        color: env.stdout_color,
         out: None,
     };
-    simfleet::ops::plan::show(&args.planfile, &render, &mut std::io::stdout().lock())
+    simfleet::ops::plan::show(&args.planfile, &render, out)
 }

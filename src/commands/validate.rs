@@ -12,6 +12,9 @@ pub struct ValidateArgs {
     pub dir: PathBuf,
 }
 
-pub fn run(args: ValidateArgs) -> Result<simfleet::Outcome, simfleet::Error> {
-    simfleet::ops::validate::validate(&args.dir, &mut std::io::stdout(), &mut std::io::stderr())
+pub fn run(
+    args: ValidateArgs,
+    out: &mut simfleet::output::Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    simfleet::ops::validate::validate(&args.dir, out)
 }

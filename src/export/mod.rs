@@ -12,6 +12,7 @@
 //! A field that is also a group-by key is expressed by the rules' selectors and not set: a rule
 //! that sets what it matches on could undo itself (`validate` warns about such rules).
 
+mod error;
 mod values;
 mod yaml;
 
@@ -20,6 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::fleet::{tables, Sim};
 use crate::spec::{values as spec_values, DesiredValue, Field};
 
+pub use error::ExportError;
 pub use values::{exported_value, writable_text, DEFAULT_FIELDS};
 
 /// Deleted, retired and replaced SIMs (terminal: never changed). The export leaves

@@ -10,9 +10,11 @@
 //! is parsed again and must mean the same YAML and carry the same comments, or the file is
 //! refused unchanged.
 
+mod error;
 mod scan;
 mod verify;
 
+pub use error::FmtError;
 use scan::{scan_line, split_key, Scanned};
 
 /// Why a file was left as it is.

@@ -3,23 +3,25 @@
 //!
 //! A path that is a file is a saved plan: it is applied after re-reading the SIMs it touches. A
 //! directory is a spec: it is planned first, the plan is shown, and a terminal asks for `yes`
-//! (without a terminal `--auto-approve` is required). Guards come from the flags, falling back
-//! on `simfleet.yaml` at the spec root. The first Ctrl-C / SIGTERM stops starting new work; the
-//! second also cancels running batch jobs.
+//! (without a terminal `--auto-approve` is required). Guards, concurrency and the request rate
+//! come merged in the command's [`Settings`] (flags > `simfleet.yaml` > defaults, the config
+//! read from the spec directory, or from `--spec` for a plan file). The first Ctrl-C / SIGTERM
+//! stops starting new work; the second also cancels running batch jobs.
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::io::BufRead;
+use std::path::PathBuf;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::apply::{self, ApplyOptions, ApplyReport, ApplyStatus, ProgressMode};
-use crate::plan::{Guards, Plan};
+use crate::output::Output;
+use crate::plan::Plan;
+use crate::settings::Settings;
 use crate::{Error, Outcome};
 
 use super::connect::{ConnectOptions, Connection};
 use super::plan::{
-    load_plan_file, make_plan, print_plan, LiveSource, PlanFormat, PlanOptions, RenderOptions,
+    load_plan_file, make_plan, plan_text, LiveSource, PlanFormat, PlanOptions, RenderOptions,
 };
 
 /// Report format.
@@ -34,70 +36,50 @@ pub enum ReportFormat {
 pub struct ApplyCommand {
     /// A plan file, or a spec directory to plan first.
     pub target: PathBuf,
-    /// Where `simfleet.yaml` is looked for when `target` is a plan file.
-    pub spec_dir: PathBuf,
     pub auto_approve: bool,
     pub expect_checksum: Option<String>,
-    pub concurrency: Option<usize>,
-    pub max_changes: Option<u64>,
-    pub max_percent: Option<f64>,
-    pub allow_status_cuts: bool,
-    pub allow_irreversible: bool,
-    pub job_timeout: Duration,
     pub format: ReportFormat,
+    /// How to reach the API; the request rate is taken from `settings`.
     pub connect: ConnectOptions,
-    /// `--mask`: identifiers in the shown plan and the report keep only their last 4 digits.
-    pub mask: bool,
+    /// Guards, concurrency, job timeout, request rate and the environment, merged once.
+    pub settings: Settings,
 }
 
-/// Runs `apply`; the report goes to `out`, the plan (for a directory), prompts and progress to
+/// Runs `apply`; the report goes to stdout, the plan (for a directory), prompts and progress to
 /// stderr.
-pub async fn run(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
-    apply_async(cmd, out).await
-}
-
-async fn apply_async(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
-    let mut err = std::io::stderr();
+pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> {
+    let settings = &cmd.settings;
     let is_plan_file = cmd.target.is_file();
-    let spec_dir = if is_plan_file {
-        cmd.spec_dir.clone()
-    } else {
-        cmd.target.clone()
-    };
-    let config = load_config(&spec_dir)?;
-    let guards = Guards {
-        max_changes: cmd.max_changes.or(config.max_changes),
-        max_percent: cmd.max_percent.or(config.max_percent),
-        allow_status_cuts: cmd.allow_status_cuts || config.allow_status_cuts,
-        allow_irreversible: cmd.allow_irreversible || config.allow_irreversible,
-    };
-    let concurrency = cmd.concurrency.or(config.concurrency).unwrap_or(8).max(1);
     let mut connect = cmd.connect.clone();
-    if connect.requests_per_second.is_none() {
-        connect.requests_per_second = config.requests_per_second;
-    }
+    connect.requests_per_second = settings.requests_per_second;
 
     let plan = if is_plan_file {
         load_plan_file(&cmd.target)?
     } else {
-        plan_directory(&cmd, &connect, &guards, concurrency).await?
+        plan_directory(&cmd, &connect, out).await?
     };
 
     let mut notes = Vec::new();
     let connection = Connection::open(&connect, &mut notes).await?;
     for note in notes {
-        let _ = writeln!(err, "{note}");
+        out.note(&note)?;
     }
     let cancel = CancellationToken::new();
     let abort = CancellationToken::new();
     let signals = tokio::spawn(watch_signals(cancel.clone(), abort.clone()));
     let options = ApplyOptions {
-        concurrency,
-        job_timeout: cmd.job_timeout,
-        guards,
+        concurrency: settings.concurrency,
+        job_timeout: settings.job_timeout,
+        guards: settings.guards.clone(),
         expect_checksum: cmd.expect_checksum.clone(),
         recheck: is_plan_file,
-        progress: ProgressMode::detect(),
+        progress: if settings.env.progress_bar() {
+            ProgressMode::Bar
+        } else if settings.env.quiet {
+            ProgressMode::Off
+        } else {
+            ProgressMode::Lines
+        },
         abort,
         ..ApplyOptions::default()
     };
@@ -105,7 +87,7 @@ async fn apply_async(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, 
     signals.abort();
     connection.close().await;
     let report = result?;
-    write_report(&report, cmd.format, cmd.mask, out)?;
+    out.print(&render_report(&report, cmd.format, settings.env.mask)?)?;
     outcome(&report)
 }
 
@@ -125,20 +107,6 @@ pub fn outcome(report: &ApplyReport) -> Result<Outcome, Error> {
     })
 }
 
-fn write_report(
-    report: &ApplyReport,
-    format: ReportFormat,
-    mask: bool,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    let text = render_report(report, format, mask)?;
-    out.write_all(text.as_bytes())
-        .map_err(|source| Error::WriteFile {
-            path: "stdout".into(),
-            source,
-        })
-}
-
 /// The report as text or JSON; `mask` hides identifiers but their last 4 digits (batch job ids
 /// and counts stay readable).
 pub fn render_report(
@@ -146,8 +114,10 @@ pub fn render_report(
     format: ReportFormat,
     mask: bool,
 ) -> Result<String, Error> {
-    let json_error =
-        |e: serde_json::Error| Error::Usage(format!("cannot write the report as JSON: {e}"));
+    let json_error = |source: serde_json::Error| Error::Json {
+        what: "the apply report",
+        source,
+    };
     Ok(match (format, mask) {
         (ReportFormat::Text, false) => report.to_text(),
         (ReportFormat::Text, true) => crate::render::mask_text(&report.to_text()),
@@ -162,76 +132,58 @@ pub fn render_report(
     })
 }
 
-/// `simfleet.yaml` of the spec directory, or the defaults when there is none.
-fn load_config(spec_dir: &Path) -> Result<crate::spec::Config, Error> {
-    let path = spec_dir.join(crate::spec::CONFIG_FILE);
-    if !path.is_file() {
-        return Ok(crate::spec::Config::default());
-    }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let config: Option<crate::spec::Config> = serde_saphyr::from_str(&text)
-        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
-    Ok(config.unwrap_or_default())
-}
-
 /// Plans a spec directory, shows the plan and asks for confirmation.
 async fn plan_directory(
     cmd: &ApplyCommand,
     connect: &ConnectOptions,
-    guards: &Guards,
-    concurrency: usize,
+    out: &mut Output,
 ) -> Result<Plan, Error> {
+    let settings = &cmd.settings;
     let made = make_plan(&PlanOptions {
         dir: cmd.target.clone(),
         source: LiveSource::Api(connect.clone()),
         target: None,
-        concurrency,
-        allow_status_cuts: guards.allow_status_cuts,
-        allow_irreversible: guards.allow_irreversible,
-        max_changes: guards.max_changes,
-        max_percent: guards.max_percent,
-        progress: super::plan::interactive_progress(),
+        guards: settings.guards.clone(),
+        concurrency: settings.concurrency,
+        progress: settings.env.progress_bar(),
     })
     .await?;
-    let mut err = std::io::stderr();
     for note in &made.notes {
-        let _ = writeln!(err, "{note}");
+        out.note(note)?;
     }
     let plan = made.plan;
     // The plan goes to stderr: stdout carries the apply report (JSON with --format json).
-    print_plan(
+    let shown = plan_text(
         &plan,
         &RenderOptions {
             format: PlanFormat::Text,
             verbose: false,
-            mask: cmd.mask,
+            mask: settings.env.mask,
+            color: settings.env.stderr_color,
             out: None,
         },
-        &mut err,
     );
-    if plan.changes.is_empty() {
+    let asks = !plan.changes.is_empty() && !cmd.auto_approve;
+    if asks {
+        // Shown even with --quiet: nobody confirms a plan they have not seen.
+        out.tell(&shown)?;
+    } else {
+        out.note(&shown)?;
+    }
+    if !asks {
         return Ok(plan);
     }
-    if cmd.auto_approve {
-        return Ok(plan);
+    if !settings.env.stdin_terminal {
+        return Err(Error::NeedsConfirmation);
     }
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Usage(
-            "apply needs confirmation: run it on a terminal, or pass --auto-approve (or apply a reviewed plan file)".into(),
-        ));
-    }
-    let _ = write!(err, "\nApply these changes? Only 'yes' is accepted: ");
-    let _ = err.flush();
+    out.tell("\nApply these changes? Only 'yes' is accepted: ")?;
     let mut answer = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut answer)
-        .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
+        .map_err(Error::ReadAnswer)?;
     if answer.trim() != "yes" {
-        return Err(Error::Usage(
-            "apply not confirmed; nothing was changed".into(),
-        ));
+        return Err(Error::NotConfirmed);
     }
     Ok(plan)
 }
@@ -241,12 +193,15 @@ async fn watch_signals(cancel: CancellationToken, abort: CancellationToken) {
     if wait_signal().await.is_err() {
         return;
     }
-    eprintln!("apply: interrupted; finishing what is in flight (interrupt again to cancel running batch jobs)");
+    // Not through `Output` (it belongs to the command's task): a side line, masked like it.
+    crate::output::side_line(
+        "apply: interrupted; finishing what is in flight (interrupt again to cancel running batch jobs)",
+    );
     cancel.cancel();
     if wait_signal().await.is_err() {
         return;
     }
-    eprintln!("apply: cancelling running batch jobs");
+    crate::output::side_line("apply: cancelling running batch jobs");
     abort.cancel();
 }
 

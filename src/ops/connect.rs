@@ -107,24 +107,22 @@ impl Connection {
 /// The token from `--token-file` or `WHEREVER_SIM_TOKEN`; a world-readable file gets a warning.
 fn read_token(file: Option<&Path>, warnings: &mut Vec<String>) -> Result<SecretString, Error> {
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Usage(format!("cannot read token file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+            path: path.display().to_string(),
+            source,
+        })?;
         warn_if_world_readable(path, warnings);
         let token = text.trim();
         if token.is_empty() {
-            return Err(Error::Usage(format!(
-                "token file {} is empty",
-                path.display()
-            )));
+            return Err(Error::EmptyToken {
+                path: path.display().to_string(),
+            });
         }
         return Ok(SecretString::from(token.to_string()));
     }
     match std::env::var(TOKEN_ENV) {
         Ok(token) if !token.trim().is_empty() => Ok(SecretString::from(token.trim().to_string())),
-        _ => Err(Error::Usage(format!(
-            "no API token: set {TOKEN_ENV} or pass --token-file FILE (or try --sandbox for the \
-             embedded sandbox, or --live SNAPSHOT to plan offline)"
-        ))),
+        _ => Err(Error::NoToken { env: TOKEN_ENV }),
     }
 }
 

@@ -6,18 +6,18 @@
 //! to reproduce every SIM before it replaces the target. An existing non-empty target is refused
 //! before any network traffic unless `--force`.
 
-use std::io::Write;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use crate::api::{FetchScope, SimFields};
-use crate::export::{self, ExportedSpec, GroupKey};
+use crate::export::{self, ExportError, ExportedSpec, GroupKey};
 use crate::fleet::{Sim, Snapshot, Transition, SNAPSHOT_FORMAT_VERSION};
 use crate::spec::Field;
 use crate::{Error, Outcome};
 
 use super::connect::{ConnectOptions, Connection};
-use super::plan::write_atomically;
+use crate::output::{write_file, Output};
 
 /// Where the fleet is read from.
 #[derive(Debug, Clone)]
@@ -46,24 +46,6 @@ pub struct ExportOptions {
     pub verbose: bool,
 }
 
-/// Why an export could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error("nothing to export to: give --snapshot FILE, --spec DIR, or both")]
-    NoTarget,
-    #[error("{path} is not empty: export writes a whole spec directory; choose a new directory, or pass --force to replace it")]
-    NotEmpty { path: String },
-    #[error("{path} exists and is not a directory")]
-    NotADirectory { path: String },
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("the exported spec does not reproduce the fleet (a simfleet bug; nothing was written):\n  {}", .0.join("\n  "))]
-    RoundTrip(Vec<String>),
-}
-
 fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| {
         Error::Export(ExportError::Io {
@@ -73,8 +55,8 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     }
 }
 
-/// Runs `simfleet export`; the summary goes to `err` (stdout stays free for pipes).
-pub async fn run(opts: &ExportOptions, err: &mut dyn Write) -> Result<Outcome, Error> {
+/// Runs `simfleet export`; the summary goes to stderr as notes (stdout stays free for pipes).
+pub async fn run(opts: &ExportOptions, out: &mut Output) -> Result<Outcome, Error> {
     if opts.snapshot.is_none() && opts.spec_dir.is_none() {
         return Err(ExportError::NoTarget.into());
     }
@@ -97,7 +79,7 @@ pub async fn run(opts: &ExportOptions, err: &mut dyn Write) -> Result<Outcome, E
             let mut notes = Vec::new();
             let conn = Connection::open(connect, &mut notes).await?;
             for note in &notes {
-                let _ = writeln!(err, "{note}");
+                out.note(note)?;
             }
             let result = read_fleet(&conn, opts.concurrency, opts.progress).await;
             let endpoint = conn.client.endpoint().to_string();
@@ -111,12 +93,11 @@ pub async fn run(opts: &ExportOptions, err: &mut dyn Write) -> Result<Outcome, E
             (sims, Some(transitions), source)
         }
     };
-    let _ = writeln!(
-        err,
+    out.note(&format!(
         "read {} SIMs from {source} ({:.1}s)",
         sims.len(),
         started.elapsed().as_secs_f64()
-    );
+    ))?;
 
     if let Some(path) = &opts.snapshot {
         let snapshot = Snapshot {
@@ -125,13 +106,12 @@ pub async fn run(opts: &ExportOptions, err: &mut dyn Write) -> Result<Outcome, E
             transitions: transitions.clone(),
             sims: Vec::new(),
         };
-        write_atomically(path, snapshot_json(&snapshot, &sims).as_bytes())?;
-        let _ = writeln!(
-            err,
+        write_file(path, snapshot_json(&snapshot, &sims).as_bytes())?;
+        out.note(&format!(
             "snapshot of {} SIMs written to {}",
             sims.len(),
             path.display()
-        );
+        ))?;
     }
 
     if let Some(dir) = &opts.spec_dir {
@@ -141,15 +121,14 @@ pub async fn run(opts: &ExportOptions, err: &mut dyn Write) -> Result<Outcome, E
         export_opts.group_by = opts.group_by.clone();
         let exported = export::export_spec(&sims, &export_opts);
         write_spec(dir, &exported, &sims, &export_opts, opts.force)?;
-        report(
-            err,
+        out.note(&report(
             dir,
             &exported,
             &sims,
             &export_opts,
             export_started.elapsed().as_secs_f64(),
             opts.verbose,
-        );
+        ))?;
     }
     Ok(Outcome::Success)
 }
@@ -295,15 +274,16 @@ fn write_spec(
     Ok(())
 }
 
+/// The summary of a written spec, for stderr.
 fn report(
-    err: &mut dyn Write,
     dir: &Path,
     exported: &ExportedSpec,
     sims: &[Sim],
     opts: &export::ExportOptions,
     seconds: f64,
     verbose: bool,
-) {
+) -> String {
+    let mut err = String::new();
     let naive = export::naive_size(sims, &opts.set_fields());
     let _ = writeln!(
         err,
@@ -355,6 +335,7 @@ fn report(
             }
         }
     }
+    err
 }
 
 fn plural(n: usize) -> &'static str {

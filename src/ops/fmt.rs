@@ -4,37 +4,15 @@
 //! Files are rewritten through a temporary file and a rename; a file the formatter refuses is
 //! left untouched and named in the error, after the others are done.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::fmt::format_text;
+use crate::fmt::{format_text, FmtError};
 use crate::{Error, Outcome};
 
-use super::plan::write_atomically;
-
-/// Why `fmt` failed.
-#[derive(Debug, thiserror::Error)]
-pub enum FmtError {
-    #[error("{} file{} not formatted (run `simfleet fmt` to fix): {}", .0.len(), if .0.len() == 1 { " is" } else { "s are" }, .0.join(", "))]
-    Unformatted(Vec<String>),
-    #[error("{} file{} left unformatted:\n  {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, .0.join("\n  "))]
-    Refused(Vec<String>),
-    #[error("no spec files (*.yaml, *.yml) under {0}")]
-    NoFiles(String),
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-}
+use crate::output::{write_file, Output};
 
 /// Formats (or checks) every spec file under `dir`, or `dir` itself when it is a file.
-pub fn run(
-    dir: &Path,
-    check: bool,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> Result<Outcome, Error> {
+pub fn run(dir: &Path, check: bool, out: &mut Output) -> Result<Outcome, Error> {
     let files = spec_files(dir)?;
     if files.is_empty() {
         return Err(FmtError::NoFiles(dir.display().to_string()).into());
@@ -63,21 +41,20 @@ pub fn run(
         }
         if check {
             let diff = similar::TextDiff::from_lines(&text, &formatted);
-            let _ = write!(
-                out,
-                "{}",
-                diff.unified_diff()
+            out.print(
+                &diff
+                    .unified_diff()
                     .context_radius(3)
                     .header(&format!("a/{shown}"), &format!("b/{shown}"))
-            );
+                    .to_string(),
+            )?;
         } else {
-            write_atomically(path, formatted.as_bytes())?;
-            let _ = writeln!(err, "formatted {shown}");
+            write_file(path, formatted.as_bytes())?;
+            out.note(&format!("formatted {shown}"))?;
         }
         changed.push(shown);
     }
-    let _ = writeln!(
-        err,
+    out.note(&format!(
         "{} file{} checked, {} {}",
         files.len(),
         if files.len() == 1 { "" } else { "s" },
@@ -87,7 +64,7 @@ pub fn run(
         } else {
             "reformatted"
         },
-    );
+    ))?;
     if !refused.is_empty() {
         return Err(FmtError::Refused(refused).into());
     }

@@ -5,11 +5,11 @@
 //! [`make_plan`] rather than repeating the wiring. `SIMFLEET_LOG=simfleet=debug` logs each
 //! phase's time.
 
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use crate::fleet::RawSnapshot;
+use crate::output::Output;
 use crate::plan::{self, Guards, Plan, PlanRequest};
 use crate::render::{self, MarkdownOptions, TextOptions};
 use crate::spec::{self, Matcher};
@@ -44,12 +44,10 @@ pub struct PlanOptions {
     pub source: LiveSource,
     /// `--target`: only SIMs matching this selector (same syntax as `match`).
     pub target: Option<String>,
-    /// Partitions read at once.
+    /// Guards, merged by the settings (flags > `simfleet.yaml` > defaults).
+    pub guards: Guards,
+    /// Partitions read at once, merged by the settings.
     pub concurrency: usize,
-    pub allow_status_cuts: bool,
-    pub allow_irreversible: bool,
-    pub max_changes: Option<u64>,
-    pub max_percent: Option<f64>,
     /// Show a progress bar on a terminal.
     pub progress: bool,
 }
@@ -60,6 +58,8 @@ pub struct RenderOptions {
     pub format: PlanFormat,
     pub verbose: bool,
     pub mask: bool,
+    /// ANSI colours in text (decided by the settings).
+    pub color: bool,
     pub out: Option<PathBuf>,
 }
 
@@ -70,7 +70,8 @@ pub struct MadePlan {
     pub notes: Vec<String>,
 }
 
-/// Loads the spec, reads the fleet and builds the plan, without printing it.
+/// Loads the spec, reads the fleet and builds the plan, without printing it. Guards, concurrency
+/// and the request rate come merged in `opts` (see [`crate::settings`]).
 pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
     let loaded = spec::load(&opts.dir)?;
     let mut notes: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
@@ -82,7 +83,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
     let request = PlanRequest {
         spec: &spec,
         target: target.as_ref(),
-        guards: guards(opts, spec.config()),
+        guards: opts.guards.clone(),
     };
     let mut plan = match &opts.source {
         LiveSource::Snapshot(path) => plan_snapshot_file(&request, path)?,
@@ -94,17 +95,7 @@ pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
     Ok(MadePlan { plan, notes })
 }
 
-/// The guards in force: a flag beats `simfleet.yaml`.
-fn guards(opts: &PlanOptions, config: &spec::Config) -> Guards {
-    Guards {
-        max_changes: opts.max_changes.or(config.max_changes),
-        max_percent: opts.max_percent.or(config.max_percent),
-        allow_status_cuts: opts.allow_status_cuts || config.allow_status_cuts,
-        allow_irreversible: opts.allow_irreversible || config.allow_irreversible,
-    }
-}
-
-/// Plans against a snapshot file (`--live`), with the time each step took in the debug log.
+/// Plans against a snapshot file (`--live`), with the time it took in the debug log.
 fn plan_snapshot_file(request: &PlanRequest<'_>, path: &Path) -> Result<Plan, Error> {
     let started = Instant::now();
     let bytes = RawSnapshot::read(path)?;
@@ -121,24 +112,22 @@ fn plan_snapshot_file(request: &PlanRequest<'_>, path: &Path) -> Result<Plan, Er
 pub async fn run(
     opts: &PlanOptions,
     render_opts: &RenderOptions,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
+    out: &mut Output,
 ) -> Result<Outcome, Error> {
     let made = make_plan(opts).await?;
     for note in &made.notes {
-        let _ = writeln!(err, "{note}");
+        out.note(note)?;
     }
     if let Some(path) = &render_opts.out {
-        write_atomically_with(path, |w| made.plan.write_file_json(w))?;
-        let _ = writeln!(
-            err,
+        crate::output::write_file_with(path, |w| made.plan.write_file_json(w))?;
+        out.note(&format!(
             "plan saved to {} ({})",
             path.display(),
             made.plan.checksum
-        );
+        ))?;
     }
     let started = Instant::now();
-    print_plan(&made.plan, render_opts, out);
+    print_plan(&made.plan, render_opts, out)?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "plan printed"
@@ -147,13 +136,9 @@ pub async fn run(
 }
 
 /// Runs `simfleet show PLANFILE`: renders a saved plan exactly as `plan` printed it.
-pub fn show(
-    path: &Path,
-    render_opts: &RenderOptions,
-    out: &mut dyn Write,
-) -> Result<Outcome, Error> {
+pub fn show(path: &Path, render_opts: &RenderOptions, out: &mut Output) -> Result<Outcome, Error> {
     let plan = load_plan_file(path)?;
-    print_plan(&plan, render_opts, out);
+    print_plan(&plan, render_opts, out)?;
     Ok(plan.outcome())
 }
 
@@ -169,19 +154,23 @@ pub fn load_plan_file(path: &Path) -> Result<Plan, Error> {
     })
 }
 
-/// Prints a plan in the chosen format on `out`.
-pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut dyn Write) {
+/// Prints a plan in the chosen format on stdout.
+pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut Output) -> Result<(), Error> {
     if render_opts.format == PlanFormat::Json && !render_opts.mask {
         // Streamed: the JSON of a million-SIM plan need not exist in memory as one string.
-        let _ = render::write_json(plan, out);
-        return;
+        return out.print_with(|w| render::write_json(plan, w));
     }
-    let text = match render_opts.format {
+    out.print(&plan_text(plan, render_opts))
+}
+
+/// A plan rendered in the chosen format, ending in a newline.
+pub fn plan_text(plan: &Plan, render_opts: &RenderOptions) -> String {
+    let mut text = match render_opts.format {
         PlanFormat::Text => render::text(
             plan,
             TextOptions {
                 verbose: render_opts.verbose,
-                color: use_color(),
+                color: render_opts.color,
                 mask: render_opts.mask,
             },
         ),
@@ -194,43 +183,8 @@ pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut dyn Write)
         PlanFormat::Json if render_opts.mask => render::json_masked(plan),
         PlanFormat::Json => render::json(plan),
     };
-    let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {
-        let _ = out.write_all(b"\n");
+        text.push('\n');
     }
-}
-
-/// Colours only on a terminal, and never with `NO_COLOR` set (https://no-color.org).
-fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// A progress bar only on an interactive terminal outside CI.
-pub fn interactive_progress() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, so a crash never
-/// leaves half a plan behind.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    write_atomically_with(path, |w| w.write_all(bytes))
-}
-
-/// Like [`write_atomically`], with the content written by `write` into the temporary file.
-pub fn write_atomically_with(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let fail = |source: std::io::Error| Error::WriteFile {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(fail)?;
-    write(tmp.as_file_mut()).map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
+    text
 }

@@ -29,13 +29,8 @@ pub async fn plan_from_api(
     opts: &PlanOptions,
     notes: &mut Vec<String>,
 ) -> Result<Plan, Error> {
-    let mut connect = connect.clone();
-    let config = request.spec.config();
-    if connect.requests_per_second.is_none() {
-        connect.requests_per_second = config.requests_per_second;
-    }
-    let conn = Connection::open(&connect, notes).await?;
-    let concurrency = config.concurrency.unwrap_or(opts.concurrency).max(1);
+    let conn = Connection::open(connect, notes).await?;
+    let concurrency = opts.concurrency.max(1);
     let result = plan_while_reading(&conn.client, request, concurrency, opts.progress).await;
     conn.close().await;
     let (plan, note) = result?;

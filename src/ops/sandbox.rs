@@ -1,11 +1,11 @@
 //! `simfleet sandbox`: load or generate a fleet, serve it on loopback until Ctrl-C.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::fleet::Snapshot;
+use crate::output::Output;
 use crate::sandbox::{demo_fleet, generate, Sandbox, SandboxConfig};
 use crate::{Error, Outcome};
 
@@ -31,7 +31,7 @@ pub struct SandboxOptions {
 }
 
 /// Serves until Ctrl-C; prints the URL on stdout once listening.
-pub fn run(options: SandboxOptions) -> Result<Outcome, Error> {
+pub fn run(options: SandboxOptions, out: &mut Output) -> Result<Outcome, Error> {
     let fleet: Snapshot = match &options.fleet {
         FleetSource::File(path) => Snapshot::load(path)?,
         FleetSource::Generate(n) => generate(*n, options.seed),
@@ -49,12 +49,15 @@ pub fn run(options: SandboxOptions) -> Result<Outcome, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+        .map_err(Error::Runtime)?;
     runtime.block_on(async move {
         let running = Sandbox::start(config, fleet).await?;
-        let mut out = std::io::stdout();
-        let _ = writeln!(out, "simfleet sandbox listening on {}", running.url());
-        let _ = out.flush();
+        // Tests and scripts read the URL as soon as it is out: flushed now, not at exit.
+        out.print(&format!(
+            "simfleet sandbox listening on {}\n",
+            running.url()
+        ))?;
+        out.finish()?;
         let _ = tokio::signal::ctrl_c().await;
         running.shutdown().await;
         Ok(Outcome::Success)

@@ -1,13 +1,13 @@
 //! `simfleet schema`: write the JSON Schemas of spec files and of `simfleet.yaml`.
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
+use crate::output::Output;
 use crate::{spec, Error, Outcome};
 
 /// Writes both schemas into `out_dir` (created if missing) and names them on `out`.
-pub fn schema(out_dir: &Path, out: &mut dyn Write) -> Result<Outcome, Error> {
+pub fn schema(out_dir: &Path, out: &mut Output) -> Result<Outcome, Error> {
     let write_error = |path: &Path, source: std::io::Error| Error::WriteFile {
         path: path.display().to_string(),
         source,
@@ -15,8 +15,8 @@ pub fn schema(out_dir: &Path, out: &mut dyn Write) -> Result<Outcome, Error> {
     fs::create_dir_all(out_dir).map_err(|e| write_error(out_dir, e))?;
     for (name, text) in spec::schema::schemas() {
         let path = out_dir.join(name);
-        fs::write(&path, text).map_err(|e| write_error(&path, e))?;
-        let _ = writeln!(out, "wrote {}", path.display());
+        crate::output::write_file(&path, text.as_bytes())?;
+        out.print(&format!("wrote {}\n", path.display()))?;
     }
     Ok(Outcome::Success)
 }

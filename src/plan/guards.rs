@@ -18,6 +18,28 @@ pub struct Guards {
     pub allow_status_cuts: bool,
     /// Status changes to retired (7) are allowed.
     pub allow_irreversible: bool,
+    /// Where `allow_status_cuts` came from, for the guard line's wording.
+    pub status_cuts_allowed_by: AllowedBy,
+    /// Where `allow_irreversible` came from.
+    pub irreversible_allowed_by: AllowedBy,
+}
+
+/// Where an allowance came from: the flag, or `simfleet.yaml`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AllowedBy {
+    #[default]
+    Flag,
+    Config,
+}
+
+impl AllowedBy {
+    /// `--allow-status-cuts` or `allow_status_cuts in simfleet.yaml`, for `flag`.
+    fn phrase(self, flag: &str) -> String {
+        match self {
+            AllowedBy::Flag => format!("--{flag}"),
+            AllowedBy::Config => format!("{} in simfleet.yaml", flag.replace('-', "_")),
+        }
+    }
 }
 
 pub fn evaluate_guards(
@@ -66,7 +88,7 @@ pub fn evaluate_guards(
             message: if stops {
                 format!("{} would be deactivated or suspended (they lose service): pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them", sims_phrase(cut_sims))
             } else {
-                format!("{} will be deactivated or suspended (allowed by --allow-status-cuts)", sims_phrase(cut_sims))
+                format!("{} will be deactivated or suspended (allowed by {})", sims_phrase(cut_sims), guards.status_cuts_allowed_by.phrase("allow-status-cuts"))
             },
         });
     }
@@ -80,7 +102,7 @@ pub fn evaluate_guards(
             message: if stops {
                 format!("{} would be retired, which cannot be undone: pass --allow-irreversible (or allow_irreversible in simfleet.yaml) to plan them", sims_phrase(retire_sims))
             } else {
-                format!("{} will be retired, which cannot be undone (allowed by --allow-irreversible)", sims_phrase(retire_sims))
+                format!("{} will be retired, which cannot be undone (allowed by {})", sims_phrase(retire_sims), guards.irreversible_allowed_by.phrase("allow-irreversible"))
             },
         });
     }

@@ -47,7 +47,7 @@ pub use actions::{
 };
 pub use engine::{plan_fleet, plan_snapshot, FleetFacts, PlanRequest, Planner};
 pub use flags::RiskFlags;
-pub use guards::{evaluate_guards, Guards};
+pub use guards::{evaluate_guards, AllowedBy, Guards};
 pub use model::{
     BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan, RiskFlag,
     SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,

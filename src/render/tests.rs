@@ -33,6 +33,8 @@ fn example_plan() -> Plan {
             max_percent: config.max_percent,
             allow_status_cuts: config.allow_status_cuts,
             allow_irreversible: config.allow_irreversible,
+            status_cuts_allowed_by: crate::plan::AllowedBy::Config,
+            irreversible_allowed_by: crate::plan::AllowedBy::Config,
         },
     };
     crate::plan::plan_fleet(&request, live).expect("example plan builds")

@@ -51,39 +51,149 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Range problems serde cannot express: `(key, message, help)`.
+    /// Range problems serde cannot express: `(key, message, help)`, from the same validator the
+    /// command-line flags pass ([`check_range`]).
     pub fn problems(&self) -> Vec<(&'static str, String, String)> {
-        let mut problems = Vec::new();
-        if let Some(p) = self.max_percent {
-            if !(0.0..=100.0).contains(&p) || p.is_nan() {
-                problems.push((
-                    "max_percent",
-                    format!("max_percent {p} is not a percentage"),
-                    "write a number from 0 to 100".to_string(),
-                ));
-            }
+        let values = [
+            (Setting::MaxPercent, self.max_percent),
+            (Setting::MaxChanges, self.max_changes.map(|v| v as f64)),
+            (Setting::Concurrency, self.concurrency.map(|v| v as f64)),
+            (
+                Setting::RequestsPerSecond,
+                self.requests_per_second.map(f64::from),
+            ),
+        ];
+        values
+            .into_iter()
+            .filter_map(|(setting, value)| {
+                let problem = check_range(setting, value?, SettingName::Key)?;
+                Some((setting.key(), problem.message, problem.help.to_string()))
+            })
+            .collect()
+    }
+}
+
+/// A setting that can be given both as a flag and (but for the job timeout) in
+/// `simfleet.yaml`: both pass [`check_range`], so they share ranges and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    MaxChanges,
+    MaxPercent,
+    Concurrency,
+    RequestsPerSecond,
+    /// `apply --job-timeout` (flag only), in seconds.
+    JobTimeout,
+}
+
+/// How a setting is named in a message: as the `simfleet.yaml` key or as the flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingName {
+    Key,
+    Flag,
+}
+
+impl Setting {
+    /// The key in `simfleet.yaml`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::MaxChanges => "max_changes",
+            Setting::MaxPercent => "max_percent",
+            Setting::Concurrency => "concurrency",
+            Setting::RequestsPerSecond => "requests_per_second",
+            Setting::JobTimeout => "job_timeout",
         }
-        if self.max_changes == Some(0) {
-            problems.push((
-                "max_changes",
-                "max_changes 0 would stop every apply".to_string(),
-                "write a positive number, or leave it out".to_string(),
-            ));
+    }
+
+    /// The command-line flag.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Setting::MaxChanges => "--max-changes",
+            Setting::MaxPercent => "--max-percent",
+            Setting::Concurrency => "--concurrency",
+            Setting::RequestsPerSecond => "--rate-limit",
+            Setting::JobTimeout => "--job-timeout",
         }
-        if self.concurrency == Some(0) {
-            problems.push((
-                "concurrency",
-                "concurrency 0 would never send a request".to_string(),
-                "write a positive number, or leave it out".to_string(),
-            ));
+    }
+
+    fn name(self, as_: SettingName) -> &'static str {
+        match as_ {
+            SettingName::Key => self.key(),
+            SettingName::Flag => self.flag(),
         }
-        if self.requests_per_second == Some(0) {
-            problems.push((
-                "requests_per_second",
-                "requests_per_second 0 would never send a request".to_string(),
-                "write a positive number, or leave it out".to_string(),
-            ));
+    }
+}
+
+/// A value out of its setting's range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeProblem {
+    pub setting: Setting,
+    /// e.g. `max_percent 500 is not a percentage`.
+    pub message: String,
+    pub help: &'static str,
+}
+
+impl std::fmt::Display for RangeProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.message, self.help)
+    }
+}
+
+/// The one range check of every setting, whether it came from a flag or from `simfleet.yaml`.
+/// Counts are passed as numbers, the job timeout in seconds.
+pub fn check_range(setting: Setting, value: f64, named: SettingName) -> Option<RangeProblem> {
+    let name = setting.name(named);
+    let (bad, reason, help) = match setting {
+        Setting::MaxPercent => (
+            value.is_nan() || !(0.0..=100.0).contains(&value),
+            "is not a percentage",
+            "write a number from 0 to 100",
+        ),
+        Setting::MaxChanges => (
+            value < 1.0,
+            "would stop every apply",
+            "write a positive number, or leave it out",
+        ),
+        Setting::Concurrency | Setting::RequestsPerSecond => (
+            value < 1.0,
+            "would never send a request",
+            "write a positive number, or leave it out",
+        ),
+        Setting::JobTimeout => (
+            value <= 0.0,
+            "would give up on every batch job at once",
+            "give a positive duration such as 30m",
+        ),
+    };
+    let shown = match setting {
+        Setting::JobTimeout => {
+            humantime::format_duration(std::time::Duration::from_secs_f64(value.max(0.0)))
+                .to_string()
         }
-        problems
+        _ => value.to_string(),
+    };
+    bad.then(|| RangeProblem {
+        setting,
+        message: format!("{name} {shown} {reason}"),
+        help,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_keys_share_ranges_and_messages() {
+        let key = check_range(Setting::MaxPercent, 500.0, SettingName::Key).expect("problem");
+        let flag = check_range(Setting::MaxPercent, 500.0, SettingName::Flag).expect("problem");
+        assert_eq!(key.message, "max_percent 500 is not a percentage");
+        assert_eq!(flag.message, "--max-percent 500 is not a percentage");
+        assert_eq!(key.help, flag.help);
+        assert!(check_range(Setting::Concurrency, 0.0, SettingName::Flag).is_some());
+        assert!(check_range(Setting::RequestsPerSecond, 0.0, SettingName::Key).is_some());
+        assert!(check_range(Setting::JobTimeout, 0.0, SettingName::Flag).is_some());
+        assert!(check_range(Setting::MaxPercent, f64::NAN, SettingName::Key).is_some());
+        assert!(check_range(Setting::MaxPercent, 0.0, SettingName::Key).is_none());
+        assert!(check_range(Setting::MaxChanges, 1.0, SettingName::Key).is_none());
     }
 }

@@ -187,6 +187,60 @@ fn join(display_dir: &str, relative: &str) -> String {
     format!("{}/{relative}", display_dir.trim_end_matches('/'))
 }
 
+/// `simfleet.yaml` parsed and range-checked; problems (with file:line:col) go to `errors`.
+fn parse_config(text: &str, display: &str, errors: &mut Vec<Diagnostic>) -> Config {
+    match parse_yaml::<Option<Config>>(text, display) {
+        Ok(parsed) => {
+            let config = parsed.unwrap_or_default();
+            for (key, message, help) in config.problems() {
+                let at = top_level_value_position(text, key);
+                errors.push(Diagnostic::error(display, at, message, help));
+            }
+            config
+        }
+        Err(d) => {
+            errors.push(d);
+            Config::default()
+        }
+    }
+}
+
+/// Only `simfleet.yaml` of the spec directory `dir`, checked exactly as [`load`] checks it (for
+/// `apply PLANFILE --spec DIR`); the defaults when the directory has none. A `dir` that is not
+/// a directory is an error.
+pub fn load_config(dir: &Path) -> Result<Config, SpecErrors> {
+    let display_dir = dir.to_string_lossy().replace('\\', "/");
+    if !dir.is_dir() {
+        return Err(SpecErrors::new(vec![Diagnostic::error(
+            &display_dir,
+            None,
+            "is not a directory",
+            "pass the spec directory (to `apply PLANFILE` with --spec, the one the plan was made from), e.g. `examples/fleet`",
+        )]));
+    }
+    let path = dir.join(CONFIG_FILE);
+    let display = join(&display_dir, CONFIG_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        Err(e) => {
+            return Err(SpecErrors::new(vec![Diagnostic::error(
+                &display,
+                None,
+                format!("cannot read the file: {e}"),
+                "check its permissions",
+            )]))
+        }
+    };
+    let mut errors = Vec::new();
+    let config = parse_config(&text, &display, &mut errors);
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(SpecErrors::new(errors))
+    }
+}
+
 /// Loads and validates the spec in `dir`, failing with every problem found.
 pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
     let display_dir = dir.to_string_lossy().replace('\\', "/");
@@ -235,16 +289,7 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
             }
         };
         if relative == CONFIG_FILE {
-            match parse_yaml::<Option<Config>>(&text, &display) {
-                Ok(parsed) => {
-                    config = parsed.unwrap_or_default();
-                    for (key, message, help) in config.problems() {
-                        let at = top_level_value_position(&text, key);
-                        errors.push(Diagnostic::error(&display, at, message, help));
-                    }
-                }
-                Err(d) => errors.push(d),
-            }
+            config = parse_config(&text, &display, &mut errors);
             continue;
         }
         texts.push((relative.clone(), display, text));

@@ -16,10 +16,10 @@ mod resolve;
 pub mod schema;
 pub mod values;
 
-pub use config::{Config, CONFIG_FILE};
+pub use config::{check_range, Config, RangeProblem, Setting, SettingName, CONFIG_FILE};
 pub use desired::{DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue};
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};
-pub use loader::{load, LoadedSpec, Summary};
+pub use loader::{load, load_config, LoadedSpec, Summary};
 pub use matcher::{Condition, MatchKey, Matcher, Test};
 pub use resolve::{
     format_value, Conflict, Resolution, Rule, SimEntry, Spec, SpecFile, ICCID_FILTER_CHUNK,
