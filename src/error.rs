@@ -229,6 +229,18 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+impl From<crate::plan::PlanError> for Error {
+    /// A plan's failures keep their own variants where the top level has one (conflicts are
+    /// listed, a snapshot's problem is named as the snapshot's).
+    fn from(error: crate::plan::PlanError) -> Error {
+        match error {
+            crate::plan::PlanError::Conflicts(conflicts) => Error::Conflicts(conflicts),
+            crate::plan::PlanError::Snapshot(e) => Error::Snapshot(e),
+            other => Error::Plan(other),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -291,17 +303,5 @@ mod tests {
         let all = conflict_report(&list, true);
         assert!(list.iter().all(|c| all.contains(&c.iccid)));
         assert_eq!(Error::Conflicts(list).report(true), all);
-    }
-}
-
-impl From<crate::plan::PlanError> for Error {
-    /// A plan's failures keep their own variants where the top level has one (conflicts are
-    /// listed, a snapshot's problem is named as the snapshot's).
-    fn from(error: crate::plan::PlanError) -> Error {
-        match error {
-            crate::plan::PlanError::Conflicts(conflicts) => Error::Conflicts(conflicts),
-            crate::plan::PlanError::Snapshot(e) => Error::Snapshot(e),
-            other => Error::Plan(other),
-        }
     }
 }
