@@ -59,7 +59,11 @@ async fn every_order_in_both_directions_returns_every_iccid_once() {
                     failures.push(format!("{field} {direction}: {v}"));
                     break;
                 };
-                seen.extend(items.iter().filter_map(|i| i["iccid"].as_str().map(String::from)));
+                seen.extend(
+                    items
+                        .iter()
+                        .filter_map(|i| i["iccid"].as_str().map(String::from)),
+                );
                 token = v["data"]["listSims"]["nextToken"].clone();
                 if token.is_null() {
                     break;
