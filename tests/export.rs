@@ -336,3 +336,37 @@ fn plan_reports_the_sims_a_spec_does_not_cover() {
         "the list needs --verbose: {summary}"
     );
 }
+
+#[test]
+fn a_snapshot_with_an_iccid_the_api_cannot_have_is_refused_naming_the_sim() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let long = "8".repeat(200);
+    let spec = dir.path().join("fleet");
+    for (transitions_first, number) in [(false, 2), (true, 2)] {
+        let file = dir.path().join(format!("live-{transitions_first}.json"));
+        let sims = format!(
+            r#"[{{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5}},
+                {{"iccid": "{long}", "statusid": 2, "providerid": 5}}]"#
+        );
+        let text = if transitions_first {
+            format!(r#"{{"format_version": 1, "transitions": [], "sims": {sims}}}"#)
+        } else {
+            format!(r#"{{"format_version": 1, "sims": {sims}}}"#)
+        };
+        std::fs::write(&file, text).expect("written");
+        // Read whole (export) and split while reading (plan --live).
+        for args in [
+            vec!["export", "--spec", path(&spec), "--live", path(&file)],
+            vec!["plan", "examples/fleet", "--live", path(&file)],
+        ] {
+            let message = Simfleet::new(&args).run().expect_code(1).stderr();
+            assert!(
+                message.contains(&format!("SIM number {number}"))
+                    && message.contains("is not 19–20 digits")
+                    && !message.contains(&long),
+                "{args:?}: {message}"
+            );
+        }
+    }
+    assert!(!spec.exists());
+}
