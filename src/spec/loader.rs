@@ -202,7 +202,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -567,5 +567,36 @@ fn warn_self_referencing_matches(rules: &[Rule], warnings: &mut Vec<Diagnostic>)
                 "such rules can undo each other: after an apply the SIM may match other rules; prefer matching on fields no rule sets",
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_parser_messages_read_whole() {
+        assert_eq!(thousands(4_000_000), "4,000,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(
+            whole_message("expected string scalar at line 2 column 14"),
+            "expected string scalar"
+        );
+        assert_eq!(
+            whole_message("budget breached\n at line 1, column 32 (defined at line 5, column 7) (used\n here)"),
+            "budget breached at line 1, column 32 (defined at line 5, column 7) (used here)"
+        );
+    }
+
+    #[test]
+    fn a_null_or_scalar_mapping_says_what_it_must_be() {
+        assert_eq!(
+            invalid_type("`set` must be a mapping of fields", "unit value"),
+            "`set` must be a mapping of fields, not null"
+        );
+        assert_eq!(
+            invalid_type("a whole number", "string \"x\""),
+            "wrong type: expected a whole number, found string \"x\""
+        );
     }
 }
