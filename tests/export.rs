@@ -336,3 +336,98 @@ fn plan_reports_the_sims_a_spec_does_not_cover() {
         "the list needs --verbose: {summary}"
     );
 }
+
+#[test]
+fn a_snapshot_with_an_iccid_the_api_cannot_have_is_refused_naming_the_sim() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let long = "8".repeat(200);
+    let spec = dir.path().join("fleet");
+    for (transitions_first, number) in [(false, 2), (true, 2)] {
+        let file = dir.path().join(format!("live-{transitions_first}.json"));
+        let sims = format!(
+            r#"[{{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5}},
+                {{"iccid": "{long}", "statusid": 2, "providerid": 5}}]"#
+        );
+        let text = if transitions_first {
+            format!(r#"{{"format_version": 1, "transitions": [], "sims": {sims}}}"#)
+        } else {
+            format!(r#"{{"format_version": 1, "sims": {sims}}}"#)
+        };
+        std::fs::write(&file, text).expect("written");
+        // Read whole (export) and split while reading (plan --live).
+        for args in [
+            vec!["export", "--spec", path(&spec), "--live", path(&file)],
+            vec!["plan", "examples/fleet", "--live", path(&file)],
+        ] {
+            let message = Simfleet::new(&args).run().expect_code(1).stderr();
+            assert!(
+                message.contains(&format!("SIM number {number}"))
+                    && message.contains("is not 19–20 digits")
+                    && !message.contains(&long),
+                "{args:?}: {message}"
+            );
+        }
+    }
+    assert!(!spec.exists());
+}
+
+/// A web server on 127.0.0.1:0 that answers every request with `status` and a 15-line HTML
+/// page, as a wrong `--endpoint` does. Returns its URL.
+fn html_server(status: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/graphql", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50).flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let page = (0..12)
+                .map(|i| format!("  <p>line {i} of a page that is not an API</p>"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let html = format!(
+                "<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head>\n<body>\n{page}\n</body></html>\n"
+            );
+            let answer = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{html}",
+                html.len()
+            );
+            let _ = reader.get_mut().write_all(answer.as_bytes());
+        }
+    });
+    url
+}
+
+#[test]
+fn an_html_page_from_a_wrong_endpoint_is_summarised_not_printed() {
+    for status in ["200 OK", "404 Not Found", "502 Bad Gateway"] {
+        let url = html_server(status);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let spec = dir.path().join("fleet");
+        let err = Simfleet::new(&["export", "--spec", path(&spec), "--endpoint", &url])
+            .env("WHEREVER_SIM_TOKEN", "t")
+            .run()
+            .expect_code(1)
+            .stderr();
+        let code = &status[..3];
+        assert!(
+            err.contains(&format!("HTTP {code}"))
+                && err.contains("text/html")
+                && err.contains("Welcome to nginx!"),
+            "{status}: {err}"
+        );
+        assert!(
+            !err.contains("<p>") && err.lines().count() <= 3,
+            "{status}: the page is printed:\n{err}"
+        );
+    }
+}

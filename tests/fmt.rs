@@ -145,3 +145,32 @@ fn a_missing_directory_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read /nonexistent/simfleet-fmt"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_among_the_spec_files_is_skipped_with_a_warning_not_waited_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("b.yaml"), "rules: []\n").expect("written");
+    let fifo = dir.path().join("a.yaml");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_simfleet"))
+        .args(["fmt", "--check", path(dir.path())])
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .expect("simfleet runs");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: skipped {}: not a regular file (a FIFO)",
+            path(&fifo)
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 file checked"), "{stderr}");
+}

@@ -1,9 +1,127 @@
-//! The checked-in JSON Schemas match what the code generates, and `simfleet schema` writes them.
+//! The checked-in JSON Schemas match what the code generates, `simfleet schema` writes them, and
+//! real output is valid against them: plan JSON (`plan --format json`, `plan --out`, masked or
+//! not) and apply reports (`apply --format json`), made by the binary against a sandbox and
+//! checked with a JSON Schema validator. Comparing files alone cannot catch a schema that is
+//! wrong at its source, as `custom_field1` for `custom_field_1` was.
+
+mod common;
 
 use std::fs;
 use std::path::Path;
 
 use assert_cmd::Command;
+use common::Sandbox;
+use serde_json::Value;
+
+const EXAMPLES: &str = "examples/fleet";
+
+/// A validator for the checked-in `schema/<name>`.
+fn validator(name: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(name);
+    let schema: Value =
+        serde_json::from_str(&fs::read_to_string(&path).expect("schema file")).expect("JSON");
+    jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+}
+
+/// Fails with every violation, each at its place in the document.
+fn assert_valid(validator: &jsonschema::Validator, instance: &Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} does not match its schema:\n{}",
+        errors.join("\n")
+    );
+}
+
+/// Every field a plan changes, as named in its JSON.
+fn changed_fields(plan: &Value) -> Vec<String> {
+    let mut fields = Vec::new();
+    for change in plan["changes"].as_array().into_iter().flatten() {
+        for field in change["fields"].as_array().into_iter().flatten() {
+            if let Some(name) = field["field"].as_str() {
+                fields.push(name.to_string());
+            }
+        }
+    }
+    fields
+}
+
+#[test]
+fn real_plans_are_valid_against_the_plan_schema() {
+    let schema = validator("plan.schema.json");
+    let server = Sandbox::demo();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut plans = Vec::new();
+    for mask in [false, true] {
+        let mut args = vec!["plan", EXAMPLES, "--format", "json"];
+        if mask {
+            args.push("--mask");
+        }
+        let run = server.simfleet(&args).run();
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+        plans.push((format!("plan --format json (mask: {mask})"), run.json()));
+    }
+    let out = dir.path().join("plan.json");
+    let out_arg = out.to_str().expect("utf-8 path");
+    let run = server.simfleet(&["plan", EXAMPLES, "--out", out_arg]).run();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let written: Value =
+        serde_json::from_str(&fs::read_to_string(&out).expect("plan file")).expect("JSON");
+    plans.push(("plan --out".to_string(), written));
+    for (what, plan) in &plans {
+        assert!(
+            changed_fields(plan).iter().any(|f| f == "custom_field_1"),
+            "{what}: the example plan changes custom_field_1 (else this test proves less): {plan}"
+        );
+        assert_valid(&schema, plan, what);
+    }
+}
+
+#[test]
+fn real_apply_reports_are_valid_against_the_apply_report_schema() {
+    let schema = validator("apply-report.schema.json");
+    let dir = tempfile::tempdir().expect("temp dir");
+    // From a spec directory, and from a reviewed plan file on a fresh fleet.
+    let server = Sandbox::demo();
+    let run = server
+        .simfleet(&["apply", EXAMPLES, "--auto-approve", "--format", "json"])
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_valid(&schema, &run.json(), "apply DIR --format json");
+
+    let server = Sandbox::demo();
+    let plan = dir.path().join("plan.json");
+    let plan_arg = plan.to_str().expect("utf-8 path");
+    let run = server
+        .simfleet(&["plan", EXAMPLES, "--out", plan_arg])
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let run = server
+        .simfleet(&[
+            "apply",
+            plan_arg,
+            "--spec",
+            EXAMPLES,
+            "--auto-approve",
+            "--format",
+            "json",
+        ])
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let report = run.json();
+    assert_valid(&schema, &report, "apply PLANFILE --format json");
+    // A report with nothing left to do is valid too.
+    let run = server
+        .simfleet(&["apply", EXAMPLES, "--auto-approve", "--format", "json"])
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_valid(&schema, &run.json(), "apply with no changes --format json");
+}
 
 #[test]
 fn checked_in_schemas_are_current() {

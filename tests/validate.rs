@@ -573,3 +573,111 @@ fn the_digest_covers_every_file_and_the_config() {
         "stable"
     );
 }
+
+// ------------------------------------------------------------ inputs that hang or are misread
+
+/// A `sims:` file of `n` entries with three fields each, every ICCID with a valid Luhn digit.
+fn sims_file(n: usize) -> String {
+    let mut text = String::with_capacity(n * 120);
+    text.push_str("sims:\n");
+    for i in 0..n {
+        let body = format!("894900000{i:010}");
+        let iccid = format!("{body}{}", luhn_digit(&body));
+        text.push_str(&format!(
+            "  \"{iccid}\":\n    custom_field_1: device-{i}\n    monthly_data_limit: 1GB\n    monthly_sms_mo_limit: 100\n"
+        ));
+    }
+    text
+}
+
+fn luhn_digit(body: &str) -> u32 {
+    let sum: u32 = body
+        .chars()
+        .rev()
+        .filter_map(|c| c.to_digit(10))
+        .enumerate()
+        .map(|(i, d)| {
+            if i % 2 == 0 {
+                if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    (10 - sum % 10) % 10
+}
+
+#[test]
+fn a_sims_file_of_100000_entries_loads() {
+    let text = sims_file(100_000);
+    assert!(text.len() > 10_000_000, "{} bytes", text.len());
+    let (_tmp, assert) = validate(&[("sims.yaml", &text)]);
+    assert
+        .code(0)
+        .stdout("1 file, 0 rules, 100000 SIM entries: valid\n");
+}
+
+#[test]
+fn a_billion_laughs_file_is_rejected_with_a_whole_message_naming_the_limit() {
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (prev, next) in "abcdefghi".chars().zip("bcdefghij".chars()) {
+        let row = vec![format!("*{prev}"); 9].join(",");
+        text.push_str(&format!("{next}: &{next} [{row}]\n"));
+    }
+    let stderr = fails_with(&[("a.yaml", &text)], &["spec/a.yaml:", "YAML limit"]);
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("spec/a.yaml"))
+        .expect("a located line");
+    assert!(
+        line.contains("see docs/spec-limits.md") && !line.contains("(used"),
+        "the message is whole and says what to do: {line}"
+    );
+}
+
+#[test]
+fn a_null_set_is_a_spec_error_not_malformed_yaml() {
+    let stderr = fails_with(
+        &[(
+            "a.yaml",
+            "rules:\n  - name: r1\n    match: {provider: link+}\n    set: null\n",
+        )],
+        &["spec/a.yaml:4:5: error: `set` must be a mapping of fields, not null"],
+    );
+    assert!(!stderr.contains("malformed YAML"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_the_spec_directory_is_skipped_with_a_warning() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let spec = tmp.path().join("spec");
+    fs::create_dir_all(&spec).expect("mkdir");
+    fs::write(spec.join("b.yaml"), VALID_RULE).expect("write");
+    let status = std::process::Command::new("mkfifo")
+        .arg(spec.join("a.yaml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let out = Command::cargo_bin("simfleet")
+        .expect("binary")
+        .current_dir(tmp.path())
+        .args(["validate", "spec"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(0)
+        .stdout("1 file, 1 rule, 0 SIM entries: valid\n")
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("spec/a.yaml: warning: skipped: not a regular file (a FIFO)"),
+        "{stderr}"
+    );
+}

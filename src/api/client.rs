@@ -399,6 +399,11 @@ impl Client {
             .await
             .map_err(|e| classify_send_error(&e))?;
         let status = response.status();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
@@ -428,17 +433,22 @@ impl Client {
         if code == 429 {
             return Err(Failure::RateLimited(retry_after));
         }
+        let body = Body {
+            status: code,
+            content_type: content_type.as_deref(),
+            text: &text,
+        };
         if status.is_server_error() {
-            return Err(Failure::Server(code, excerpt(&text)));
+            return Err(Failure::Server(code, body.summary()));
         }
         if !status.is_success() {
             return Err(Failure::HttpStatus(
                 code,
                 graphql_messages(&text),
-                excerpt(&text),
+                body.summary(),
             ));
         }
-        decode_payload(&text, request.field)
+        decode_payload(&body, request.field)
     }
 
     /// Removes the token from text the server sent, in case it echoes request headers. Borrows
@@ -466,12 +476,16 @@ struct Envelope<'a> {
 /// (never an empty result), and the payload must have the expected shape. The payload is parsed
 /// straight into `T`, not through a `serde_json::Value` (a page of 100 SIMs as a `Value` tree
 /// cost more than the rest of the client's work on it).
-fn decode_payload<T: DeserializeOwned>(text: &str, field: &str) -> Result<T, Failure> {
+fn decode_payload<T: DeserializeOwned>(answer: &Body<'_>, field: &str) -> Result<T, Failure> {
+    let text = answer.text;
     let body: Envelope<'_> = serde_json::from_str(text).map_err(|e| {
         if e.classify() == serde_json::error::Category::Data {
-            Failure::Malformed(format!("expected a JSON object, got {}", excerpt(text)))
+            Failure::Malformed(format!("expected a JSON object, got {}", answer.summary()))
         } else {
-            Failure::Malformed(format!("the answer is not JSON ({e}): {}", excerpt(text)))
+            Failure::Malformed(format!(
+                "the answer is not JSON ({e}): {}",
+                answer.summary()
+            ))
         }
     })?;
     if let Some(errors) = &body.errors {
@@ -522,16 +536,70 @@ fn graphql_messages(text: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The first 300 characters of a body, for messages.
+/// An HTTP answer's body with what the server said about it, for decoding and for messages.
+struct Body<'t> {
+    status: u16,
+    content_type: Option<&'t str>,
+    text: &'t str,
+}
+
+impl Body<'_> {
+    /// The one way a body goes into a message. A JSON body is shown (cut at 300 characters,
+    /// on one line); anything else, such as the HTML page of a wrong endpoint, is summarised:
+    /// status, content type, size, and its title or first line, cut at 100 characters.
+    fn summary(&self) -> String {
+        let text = self.text.trim();
+        let json = self.content_type.is_some_and(|t| t.contains("json"))
+            || text.starts_with('{')
+            || text.starts_with('[');
+        if json || text.is_empty() {
+            return excerpt(text);
+        }
+        let content_type = self.content_type.unwrap_or("no content type");
+        let headline = html_title(text)
+            .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
+            .unwrap_or("");
+        format!(
+            "HTTP {}, {content_type}, {} bytes, not the API's JSON: \"{}\"",
+            self.status,
+            text.len(),
+            cut(&one_line(headline), 100)
+        )
+    }
+}
+
+/// The text of an HTML page's `<title>`, if it has one.
+fn html_title(text: &str) -> Option<&str> {
+    let lower = text.to_ascii_lowercase();
+    let open = lower.find("<title")?;
+    let start = open + lower[open..].find('>')? + 1;
+    let end = start + lower[start..].find("</title")?;
+    Some(text[start..end].trim()).filter(|t| !t.is_empty())
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// At most `max` characters of `text`, with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
+/// The first 300 characters of a body, on one line, for messages.
 fn excerpt(text: &str) -> String {
     const MAX: usize = 300;
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return "(empty body)".into();
     }
-    match trimmed.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}… ({} bytes)", &trimmed[..cut], trimmed.len()),
-        None => trimmed.to_string(),
+    let flat = one_line(trimmed);
+    match flat.char_indices().nth(MAX) {
+        Some((at, _)) => format!("{}… ({} bytes)", &flat[..at], trimmed.len()),
+        None => flat,
     }
 }
 
@@ -588,37 +656,88 @@ mod tests {
         total_sims: u64,
     }
 
+    fn json_body(text: &str) -> Body<'_> {
+        Body {
+            status: 200,
+            content_type: Some("application/json"),
+            text,
+        }
+    }
+
+    #[test]
+    fn a_page_that_is_not_json_is_summarised_on_one_line() {
+        let page = format!(
+            "<!DOCTYPE html>\n<html><head>\n<TITLE> 404\n Not Found </TITLE></head>\n<body>{}</body></html>",
+            "<p>x</p>\n".repeat(20)
+        );
+        let html = Body {
+            status: 404,
+            content_type: Some("text/html"),
+            text: &page,
+        };
+        let summary = html.summary();
+        assert_eq!(
+            summary,
+            format!(
+                "HTTP 404, text/html, {} bytes, not the API's JSON: \"404 Not Found\"",
+                page.len()
+            )
+        );
+        let plain = Body {
+            status: 502,
+            content_type: None,
+            text: "\n  upstream connect error or disconnect/reset before headers. reset reason: overflow and more text that goes on for longer than one hundred characters\nsecond line",
+        };
+        let summary = plain.summary();
+        assert!(
+            summary.starts_with("HTTP 502, no content type,"),
+            "{summary}"
+        );
+        assert!(
+            summary.ends_with("…\"") && !summary.contains("second line"),
+            "{summary}"
+        );
+        let json = json_body("{\n\"errors\": [1]\n}");
+        assert_eq!(json.summary(), "{ \"errors\": [1] }");
+    }
+
     #[test]
     fn decodes_payload_and_rejects_null_and_errors() {
-        let ok: Count =
-            decode_payload(r#"{"data":{"listSims":{"totalSims":3}}}"#, "listSims").unwrap();
+        let ok: Count = decode_payload(
+            &json_body(r#"{"data":{"listSims":{"totalSims":3}}}"#),
+            "listSims",
+        )
+        .unwrap();
         assert_eq!(ok.total_sims, 3);
         assert!(matches!(
-            decode_payload::<Count>(r#"{"data":{"listSims":null}}"#, "listSims"),
+            decode_payload::<Count>(&json_body(r#"{"data":{"listSims":null}}"#), "listSims"),
             Err(Failure::Null)
         ));
         assert!(matches!(
-            decode_payload::<Count>(r#"{"data":null}"#, "listSims"),
+            decode_payload::<Count>(&json_body(r#"{"data":null}"#), "listSims"),
             Err(Failure::Null)
         ));
         match decode_payload::<Count>(
-            r#"{"data":null,"errors":[{"message":"bad filter"},{"x":1}]}"#,
+            &json_body(r#"{"data":null,"errors":[{"message":"bad filter"},{"x":1}]}"#),
             "listSims",
         ) {
             Err(Failure::GraphQl(m)) => assert_eq!(m, vec!["bad filter", r#"{"x":1}"#]),
             other => panic!("{other:?}"),
         }
         assert!(matches!(
-            decode_payload::<Count>(r#"{"data":{"listSims":{"totalSi"#, "listSims"),
+            decode_payload::<Count>(&json_body(r#"{"data":{"listSims":{"totalSi"#), "listSims"),
             Err(Failure::Malformed(_))
         ));
         assert!(matches!(
-            decode_payload::<Count>(r#"{"data":{"listSims":{"totalSims":"x"}}}"#, "listSims"),
+            decode_payload::<Count>(
+                &json_body(r#"{"data":{"listSims":{"totalSims":"x"}}}"#),
+                "listSims"
+            ),
             Err(Failure::Malformed(_))
         ));
         // An empty errors array is no error.
         assert!(decode_payload::<Count>(
-            r#"{"data":{"listSims":{"totalSims":0}},"errors":[]}"#,
+            &json_body(r#"{"data":{"listSims":{"totalSims":0}},"errors":[]}"#),
             "listSims"
         )
         .is_ok());
@@ -665,7 +784,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bodies_decode_to_a_value_or_an_error(body in ".{0,200}") {
-            let _ = decode_payload::<Count>(&body, "listSims");
+            let _ = decode_payload::<Count>(&json_body(&body), "listSims");
         }
 
         #[test]
@@ -686,7 +805,7 @@ mod tests {
             ],
         ) {
             let body = format!(r#"{{"data":{data},"errors":{errors}}}"#);
-            let decoded = decode_payload::<Count>(&body, "listSims");
+            let decoded = decode_payload::<Count>(&json_body(&body), "listSims");
             if errors != "null" && errors != "[]" {
                 prop_assert!(decoded.is_err());
             }

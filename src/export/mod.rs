@@ -247,106 +247,11 @@ struct RuleDraft {
 /// Exports `sims` (any order) as spec files.
 pub fn export_spec(sims: &[Sim], opts: &ExportOptions) -> ExportedSpec {
     let set_fields = opts.set_fields();
-    let mut order: Vec<usize> = (0..sims.len()).collect();
-    order.sort_by(|&a, &b| sims[a].iccid.cmp(&sims[b].iccid));
-
-    let mut groups: BTreeMap<Vec<KeyValue>, Vec<usize>> = BTreeMap::new();
-    let mut ungrouped: Vec<usize> = Vec::new();
-    let mut terminal = 0;
-    for &i in &order {
-        if TERMINAL_STATUSES.contains(&sims[i].statusid) {
-            terminal += 1;
-            continue;
-        }
-        let key: Option<Vec<KeyValue>> = opts.group_by.iter().map(|k| k.value(&sims[i])).collect();
-        match key {
-            Some(key) => groups.entry(key).or_default().push(i),
-            None => ungrouped.push(i),
-        }
-    }
-
-    let mut entries: Vec<Vec<(Field, DesiredValue)>> = vec![Vec::new(); sims.len()];
-    let mut skipped: Vec<Skipped> = Vec::new();
-    let mut drafts: Vec<RuleDraft> = Vec::new();
-    let mut rule_sims = 0;
-    for (key, members) in &groups {
-        let mut set = BTreeMap::new();
-        for &field in &set_fields {
-            let values: Vec<Option<DesiredValue>> = members
-                .iter()
-                .map(|&i| exported_value(&sims[i], field))
-                .collect();
-            let mut rule_value = group_value(&values, opts.min_rule_sims);
-            // A SIM no `sims:` entry can name cannot be an exception to its group's rule.
-            if let Some(v) = &rule_value {
-                let unpinnable_differs = members
-                    .iter()
-                    .zip(&values)
-                    .any(|(&i, value)| !can_pin(&sims[i]) && value.as_ref() != Some(v));
-                if unpinnable_differs {
-                    rule_value = None;
-                }
-            }
-            for (&i, value) in members.iter().zip(values) {
-                match value {
-                    Some(v) if Some(&v) != rule_value.as_ref() => entries[i].push((field, v)),
-                    Some(_) => {}
-                    None => skipped.push(unexportable(&sims[i], field)),
-                }
-            }
-            if let Some(v) = rule_value {
-                set.insert(field, v);
-            }
-        }
-        if !set.is_empty() {
-            rule_sims += members.len();
-            drafts.push(RuleDraft {
-                selector: key.iter().map(|v| vec![v.clone()]).collect(),
-                set,
-                sims: members.len(),
-            });
-        }
-    }
-    for &i in &ungrouped {
-        for &field in &set_fields {
-            match exported_value(&sims[i], field) {
-                Some(v) => entries[i].push((field, v)),
-                None => skipped.push(unexportable(&sims[i], field)),
-            }
-        }
-    }
-    let drafts = merge(drafts, opts.group_by.len());
-
-    // Entries, in ICCID order; an ICCID a spec cannot hold loses its entry (and says so).
-    let mut luhn_off = false;
-    let mut written: Vec<(&str, Vec<(Field, DesiredValue)>)> = Vec::new();
-    for &i in &order {
-        let fields = std::mem::take(&mut entries[i]);
-        if fields.is_empty() {
-            continue;
-        }
-        let iccid = sims[i].iccid.as_str();
-        if !can_pin(&sims[i]) {
-            skipped.extend(fields.iter().map(|(field, _)| Skipped {
-                iccid: iccid.to_string(),
-                field: *field,
-                reason: "the ICCID is not 19–20 digits, so no sims: entry can name it",
-            }));
-            continue;
-        }
-        luhn_off |= !spec_values::luhn_valid(iccid);
-        written.push((iccid, fields));
-    }
-
-    let in_entries: std::collections::HashSet<&str> = written.iter().map(|(i, _)| *i).collect();
-    let unmanaged = groups
-        .iter()
-        .filter(|(key, _)| !drafts.iter().any(|d| selector_covers(&d.selector, key)))
-        .flat_map(|(_, members)| members.iter())
-        .chain(ungrouped.iter())
-        .filter(|&&i| !in_entries.contains(sims[i].iccid.as_str()))
-        .count();
-
+    let grouping = group_sims(sims, opts);
+    let mut drafted = draft_rules(sims, &grouping, &set_fields, opts.min_rule_sims);
+    let drafts = merge(std::mem::take(&mut drafted.drafts), opts.group_by.len());
+    let (written, luhn_off) = pinned_entries(sims, &grouping.order, &mut drafted);
+    let unmanaged = count_unmanaged(sims, &grouping, &drafts, &written);
     let header = yaml::Header {
         source: &opts.source,
         taken_at: &opts.taken_at,
@@ -355,37 +260,215 @@ pub fn export_spec(sims: &[Sim], opts: &ExportOptions) -> ExportedSpec {
         group_by: &opts.group_by,
         set_fields: &set_fields,
     };
+    ExportedSpec {
+        files: spec_texts(&header, opts, &drafts, &written, luhn_off),
+        rules: drafts.len(),
+        rule_sims: drafted.rule_sims,
+        entries: written.len(),
+        entry_values: written.iter().map(|(_, f)| f.len()).sum(),
+        unmanaged,
+        terminal: grouping.terminal,
+        skipped: drafted.skipped,
+        luhn_off,
+    }
+}
+
+/// The SIMs by group key (indexes into the fleet), terminal SIMs left out.
+struct Grouping {
+    /// Every SIM, in ICCID order.
+    order: Vec<usize>,
+    groups: BTreeMap<Vec<KeyValue>, Vec<usize>>,
+    /// SIMs without a value for some group key.
+    ungrouped: Vec<usize>,
+    terminal: usize,
+}
+
+/// Step 1: sort the fleet by ICCID and group it by the chosen keys.
+fn group_sims(sims: &[Sim], opts: &ExportOptions) -> Grouping {
+    let mut order: Vec<usize> = (0..sims.len()).collect();
+    order.sort_by(|&a, &b| sims[a].iccid.cmp(&sims[b].iccid));
+    let mut grouping = Grouping {
+        order: Vec::new(),
+        groups: BTreeMap::new(),
+        ungrouped: Vec::new(),
+        terminal: 0,
+    };
+    for &i in &order {
+        if TERMINAL_STATUSES.contains(&sims[i].statusid) {
+            grouping.terminal += 1;
+            continue;
+        }
+        let key: Option<Vec<KeyValue>> = opts.group_by.iter().map(|k| k.value(&sims[i])).collect();
+        match key {
+            Some(key) => grouping.groups.entry(key).or_default().push(i),
+            None => grouping.ungrouped.push(i),
+        }
+    }
+    grouping.order = order;
+    grouping
+}
+
+/// Rules per group, and what each SIM needs beyond its group's rule.
+struct Drafted {
+    drafts: Vec<RuleDraft>,
+    /// Per SIM (by index): the values its `sims:` entry sets.
+    entries: Vec<Vec<(Field, DesiredValue)>>,
+    skipped: Vec<Skipped>,
+    /// SIMs the rules match.
+    rule_sims: usize,
+}
+
+/// Step 2: a rule for each group that shares values, and entries for the exceptions and for
+/// SIMs in no group.
+fn draft_rules(sims: &[Sim], grouping: &Grouping, set_fields: &[Field], min: usize) -> Drafted {
+    let mut drafted = Drafted {
+        drafts: Vec::new(),
+        entries: vec![Vec::new(); sims.len()],
+        skipped: Vec::new(),
+        rule_sims: 0,
+    };
+    for (key, members) in &grouping.groups {
+        let mut set = BTreeMap::new();
+        for &field in set_fields {
+            if let Some(v) = group_rule_value(sims, members, field, min, &mut drafted) {
+                set.insert(field, v);
+            }
+        }
+        if !set.is_empty() {
+            drafted.rule_sims += members.len();
+            drafted.drafts.push(RuleDraft {
+                selector: key.iter().map(|v| vec![v.clone()]).collect(),
+                set,
+                sims: members.len(),
+            });
+        }
+    }
+    for &i in &grouping.ungrouped {
+        for &field in set_fields {
+            match exported_value(&sims[i], field) {
+                Some(v) => drafted.entries[i].push((field, v)),
+                None => drafted.skipped.push(unexportable(&sims[i], field)),
+            }
+        }
+    }
+    drafted
+}
+
+/// The value a group's rule sets for `field`, if any; members that differ get it in their
+/// entries, and members without an exportable value are skipped.
+fn group_rule_value(
+    sims: &[Sim],
+    members: &[usize],
+    field: Field,
+    min: usize,
+    drafted: &mut Drafted,
+) -> Option<DesiredValue> {
+    let values: Vec<Option<DesiredValue>> = members
+        .iter()
+        .map(|&i| exported_value(&sims[i], field))
+        .collect();
+    let mut rule_value = group_value(&values, min);
+    // A SIM no `sims:` entry can name cannot be an exception to its group's rule.
+    if let Some(v) = &rule_value {
+        let unpinnable_differs = members
+            .iter()
+            .zip(&values)
+            .any(|(&i, value)| !can_pin(&sims[i]) && value.as_ref() != Some(v));
+        if unpinnable_differs {
+            rule_value = None;
+        }
+    }
+    for (&i, value) in members.iter().zip(values) {
+        match value {
+            Some(v) if Some(&v) != rule_value.as_ref() => drafted.entries[i].push((field, v)),
+            Some(_) => {}
+            None => drafted.skipped.push(unexportable(&sims[i], field)),
+        }
+    }
+    rule_value
+}
+
+/// A `sims:` entry: an ICCID and the values it sets.
+type Entry<'s> = (&'s str, Vec<(Field, DesiredValue)>);
+
+/// Step 3: the entries to write, in ICCID order; an ICCID a spec cannot hold loses its entry
+/// (and says so). True when some ICCID fails the Luhn check.
+fn pinned_entries<'s>(
+    sims: &'s [Sim],
+    order: &[usize],
+    drafted: &mut Drafted,
+) -> (Vec<Entry<'s>>, bool) {
+    let mut luhn_off = false;
+    let mut written = Vec::new();
+    for &i in order {
+        let fields = std::mem::take(&mut drafted.entries[i]);
+        if fields.is_empty() {
+            continue;
+        }
+        let iccid = sims[i].iccid.as_str();
+        if !can_pin(&sims[i]) {
+            drafted
+                .skipped
+                .extend(fields.iter().map(|(field, _)| Skipped {
+                    iccid: iccid.to_string(),
+                    field: *field,
+                    reason: "the ICCID is not 19–20 digits, so no sims: entry can name it",
+                }));
+            continue;
+        }
+        luhn_off |= !spec_values::luhn_valid(iccid);
+        written.push((iccid, fields));
+    }
+    (written, luhn_off)
+}
+
+/// Step 4: SIMs neither a rule nor an entry applies to.
+fn count_unmanaged(
+    sims: &[Sim],
+    grouping: &Grouping,
+    drafts: &[RuleDraft],
+    written: &[Entry<'_>],
+) -> usize {
+    let in_entries: std::collections::HashSet<&str> = written.iter().map(|(i, _)| *i).collect();
+    grouping
+        .groups
+        .iter()
+        .filter(|(key, _)| !drafts.iter().any(|d| selector_covers(&d.selector, key)))
+        .flat_map(|(_, members)| members.iter())
+        .chain(grouping.ungrouped.iter())
+        .filter(|&&i| !in_entries.contains(sims[i].iccid.as_str()))
+        .count()
+}
+
+/// Step 5: the files: `rules.yaml`, `sims/NNN.yaml`, and `simfleet.yaml` when the Luhn check
+/// must be off.
+fn spec_texts(
+    header: &yaml::Header<'_>,
+    opts: &ExportOptions,
+    drafts: &[RuleDraft],
+    written: &[Entry<'_>],
+    luhn_off: bool,
+) -> Vec<SpecText> {
     let mut files = Vec::new();
     if !drafts.is_empty() {
         files.push(SpecText {
             path: "rules.yaml".to_string(),
-            text: yaml::rules_file(&header, &opts.group_by, &drafts),
+            text: yaml::rules_file(header, &opts.group_by, drafts),
         });
     }
-    let chunks: Vec<_> = written.chunks(opts.entries_per_file.max(1)).collect();
-    for (n, chunk) in chunks.iter().enumerate() {
+    for (n, chunk) in written.chunks(opts.entries_per_file.max(1)).enumerate() {
         files.push(SpecText {
             path: format!("sims/{:03}.yaml", n + 1),
-            text: yaml::sims_file(&header, chunk),
+            text: yaml::sims_file(header, chunk),
         });
     }
     if luhn_off {
         files.push(SpecText {
             path: crate::spec::CONFIG_FILE.to_string(),
-            text: yaml::config_file(&header),
+            text: yaml::config_file(header),
         });
     }
-    ExportedSpec {
-        files,
-        rules: drafts.len(),
-        rule_sims,
-        entries: written.len(),
-        entry_values: written.iter().map(|(_, f)| f.len()).sum(),
-        unmanaged,
-        terminal,
-        skipped,
-        luhn_off,
-    }
+    files
 }
 
 /// The value a group's rule sets for one field: the most common one (ties go to the smallest,

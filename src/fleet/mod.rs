@@ -14,4 +14,6 @@ pub mod tables;
 pub use filter::{IntFilter, SimFilter, StringFilter};
 pub use live::{Coverage, LiveFleet};
 pub use sim::{EndCustomerLabel, ImeiLock, Sim, Transition};
-pub use snapshot::{RawSnapshot, Snapshot, SnapshotBytes, SnapshotError, SNAPSHOT_FORMAT_VERSION};
+pub use snapshot::{
+    well_formed_iccid, RawSnapshot, Snapshot, SnapshotBytes, SnapshotError, SNAPSHOT_FORMAT_VERSION,
+};

@@ -55,6 +55,42 @@ pub enum SnapshotError {
     },
     #[error("{path}: ICCID {iccid} appears more than once")]
     DuplicateIccid { path: String, iccid: String },
+    #[error(
+        "{path} is not a simfleet snapshot (format v1): SIM number {number} of `sims`: ICCID {shown} is not 19–20 digits, as the API's ICCIDs are"
+    )]
+    Iccid {
+        path: String,
+        /// 1-based position in `sims`.
+        number: usize,
+        /// The ICCID as written, cut to a readable length.
+        shown: String,
+    },
+}
+
+/// The API's ICCIDs are 19–20 ASCII digits. The spec checks the same (and, unless turned off,
+/// a Luhn digit, which a snapshot does not: it holds what the API returned).
+pub fn well_formed_iccid(text: &str) -> bool {
+    (19..=20).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Refuses SIM `index` (0-based) of the snapshot at `path` when its ICCID cannot be the API's.
+fn check_iccid(iccid: &str, index: usize, path: &str) -> Result<(), SnapshotError> {
+    if well_formed_iccid(iccid) {
+        return Ok(());
+    }
+    const SHOWN: usize = 24;
+    let chars = iccid.chars().count();
+    let shown = if chars > SHOWN {
+        let head: String = iccid.chars().take(SHOWN).collect();
+        format!("\"{head}…\" ({chars} characters)")
+    } else {
+        format!("{iccid:?}")
+    };
+    Err(SnapshotError::Iccid {
+        path: path.to_string(),
+        number: index + 1,
+        shown,
+    })
 }
 
 /// A snapshot file's bytes: mapped from the page cache for a regular file, read into memory
@@ -201,11 +237,13 @@ impl<'a> RawSnapshot<'a> {
     }
 
     fn parse_sim_text(text: &str, index: usize, path: &str) -> Result<Sim, SnapshotError> {
-        serde_json::from_str(text).map_err(|source| SnapshotError::Sim {
+        let sim: Sim = serde_json::from_str(text).map_err(|source| SnapshotError::Sim {
             path: path.to_string(),
             number: index + 1,
             source,
-        })
+        })?;
+        check_iccid(&sim.iccid, index, path)?;
+        Ok(sim)
     }
 
     /// The first ICCID that appears twice, if any. Reads only the ICCIDs; a caller that saw the
@@ -255,7 +293,8 @@ impl Snapshot {
         snapshot.check(&shown)
     }
 
-    /// The checks every loaded snapshot passes: its version and unique ICCIDs.
+    /// The checks every loaded snapshot passes: its version, ICCIDs the API can have, and unique
+    /// ICCIDs. (A [`RawSnapshot`]'s SIMs pass the same when they are parsed.)
     fn check(self, path: &str) -> Result<Snapshot, SnapshotError> {
         if self.format_version != SNAPSHOT_FORMAT_VERSION {
             return Err(SnapshotError::Version {
@@ -264,7 +303,8 @@ impl Snapshot {
             });
         }
         let mut seen = std::collections::HashSet::with_capacity(self.sims.len());
-        for sim in &self.sims {
+        for (index, sim) in self.sims.iter().enumerate() {
+            check_iccid(&sim.iccid, index, path)?;
             if !seen.insert(sim.iccid.as_str()) {
                 return Err(SnapshotError::DuplicateIccid {
                     path: path.to_string(),
@@ -396,7 +436,7 @@ mod tests {
     use super::*;
 
     const ONE: &str = r#"{"format_version": 1, "taken_at": "2026-11-28T00:00:00Z",
-        "sims": [{"iccid": "1", "statusid": 2, "providerid": 5, "apn": "x"}]}"#;
+        "sims": [{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5, "apn": "x"}]}"#;
 
     #[test]
     fn loading_a_file_reads_what_the_derive_reads() {
@@ -441,10 +481,13 @@ mod tests {
         assert_eq!(raw.sim(0, "s.json").unwrap(), full.sims[0]);
         assert_eq!(raw.transitions(), None);
         assert_eq!(raw.duplicate_iccid("s").unwrap(), None);
-        let twice = r#"{"format_version": 1, "sims": [{"iccid": "1", "statusid": 2, "providerid": 5},
-            {"iccid": "2", "statusid": 2, "providerid": 5}, {"iccid": "1", "statusid": 2, "providerid": 5}]}"#;
+        let twice = r#"{"format_version": 1, "sims": [{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5},
+            {"iccid": "89490000000000000023", "statusid": 2, "providerid": 5}, {"iccid": "89490000000000000015", "statusid": 2, "providerid": 5}]}"#;
         let raw = RawSnapshot::parse(twice.as_bytes(), "s").unwrap();
-        assert_eq!(raw.duplicate_iccid("s").unwrap(), Some("1".to_string()));
+        assert_eq!(
+            raw.duplicate_iccid("s").unwrap(),
+            Some("89490000000000000015".to_string())
+        );
     }
 
     #[test]
@@ -456,13 +499,13 @@ mod tests {
             r#"{"format_version": 2, "sims": []}"#,
             r#"{"format_version": 1, "sims": []} trailing"#,
             r#"{"format_version": 1, "format_version": 1, "sims": []}"#,
-            r#"{"format_version": 1, "sims": [{"iccid": "1", "statusid": 2, "providerid": 5}, ]}"#,
+            r#"{"format_version": 1, "sims": [{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5}, ]}"#,
         ] {
             assert!(RawSnapshot::parse(bad.as_bytes(), "s").is_err(), "{bad}");
         }
         // A SIM's own errors show when it is parsed, with its position.
-        let bad_sim = r#"{"format_version": 1, "sims": [{"iccid": "1", "statusid": 2, "providerid": 5},
-            {"iccid": "2", "statusid": 2}]}"#;
+        let bad_sim = r#"{"format_version": 1, "sims": [{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5},
+            {"iccid": "89490000000000000023", "statusid": 2}]}"#;
         let raw = RawSnapshot::parse(bad_sim.as_bytes(), "s").unwrap();
         assert!(raw.sim(0, "s").is_ok());
         let message = raw.sim(1, "s").unwrap_err().to_string();
@@ -473,7 +516,9 @@ mod tests {
     #[test]
     fn streaming_hands_out_every_sim_in_order_only_after_the_table() {
         let sims: Vec<String> = (1..=7)
-            .map(|i| format!(r#"{{"iccid": "{i}", "statusid": 2, "providerid": 5}}"#))
+            .map(|i| {
+                format!(r#"{{"iccid": "8949000000000000001{i}", "statusid": 2, "providerid": 5}}"#)
+            })
             .collect();
         let with_table = format!(
             r#"{{"format_version": 1, "transitions": [], "sims": [{}]}}"#,
@@ -524,6 +569,33 @@ mod tests {
     }
 
     #[test]
+    fn an_iccid_the_api_cannot_have_is_refused_by_both_readers() {
+        let long = "8".repeat(200);
+        for iccid in [
+            "8949",
+            long.as_str(),
+            "8949000000000000001x",
+            "894900000000000000155",
+        ] {
+            let text = format!(
+                r#"{{"format_version": 1, "sims": [{{"iccid": "89490000000000000015", "statusid": 2, "providerid": 5}},
+                    {{"iccid": "{iccid}", "statusid": 2, "providerid": 5}}]}}"#
+            );
+            let whole = Snapshot::from_json(&text, "s").unwrap_err().to_string();
+            let raw = RawSnapshot::parse(text.as_bytes(), "s").unwrap();
+            let split = raw.sim(1, "s").unwrap_err().to_string();
+            assert_eq!(whole, split);
+            assert!(
+                whole.contains("SIM number 2") && whole.contains("not 19–20 digits"),
+                "{whole}"
+            );
+            assert!(whole.len() < 200, "the ICCID is cut: {whole}");
+        }
+        assert!(well_formed_iccid("8949000000000000001"));
+        assert!(well_formed_iccid("89490000000000000015"));
+    }
+
+    #[test]
     fn loading_refuses_what_the_derive_refuses() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.json");
@@ -532,7 +604,7 @@ mod tests {
             r#"{"sims": []}"#,
             r#"{"format_version": 1}"#,
             r#"{"format_version": 2, "sims": []}"#,
-            r#"{"format_version": 1, "sims": [{"iccid": "1"}]}"#,
+            r#"{"format_version": 1, "sims": [{"iccid": "89490000000000000015"}]}"#,
             r#"{"format_version": 1, "sims": []} trailing"#,
             r#"{"format_version": 1, "format_version": 1, "sims": []}"#,
         ] {

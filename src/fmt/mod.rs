@@ -76,47 +76,64 @@ pub fn format_text(text: &str) -> Result<String, Refusal> {
 }
 
 fn layout(text: &str) -> Result<String, Refusal> {
-    let mut out: Vec<String> = Vec::new();
-    let mut stack = vec![Level {
-        orig: 0,
-        new: 0,
-        key: None,
-        indentless: false,
-    }];
-    let mut seen_content = false;
-    // The last content line opened a block: `key:` or a bare `-`, with the key if any.
-    let mut opener: Option<Option<String>> = None;
-    let mut pending: Vec<Pending> = Vec::new();
-    // Inside a block scalar.
-    let mut block: Option<BlockScalar> = None;
-
+    let mut layout = Layout::new();
     for (index, raw_line) in text.lines().enumerate() {
-        let number = index + 1;
         let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+        layout.line(index + 1, line)?;
+    }
+    Ok(layout.finish())
+}
+
+/// The layout of one file, line by line: the lines written so far and what the next line needs
+/// to know to be placed.
+struct Layout {
+    out: Vec<String>,
+    stack: Vec<Level>,
+    seen_content: bool,
+    /// The last content line opened a block: `key:` or a bare `-`, with the key if any.
+    opener: Option<Option<String>>,
+    pending: Vec<Pending>,
+    /// Inside a block scalar.
+    block: Option<BlockScalar>,
+}
+
+/// A content line's shape, once its level is known.
+struct Placed<'l> {
+    /// Its column as written and after formatting.
+    indent: usize,
+    new_indent: usize,
+    /// The key of the level it belongs to.
+    context: Option<String>,
+    dashes: scan::Dashes<'l>,
+}
+
+impl Layout {
+    fn new() -> Layout {
+        Layout {
+            out: Vec::new(),
+            stack: vec![Level {
+                orig: 0,
+                new: 0,
+                key: None,
+                indentless: false,
+            }],
+            seen_content: false,
+            opener: None,
+            pending: Vec::new(),
+            block: None,
+        }
+    }
+
+    /// Lays out line `number` (1-based), without its line break.
+    fn line(&mut self, number: usize, line: &str) -> Result<(), Refusal> {
         let indent = line.len() - line.trim_start_matches(' ').len();
         let content = &line[indent..];
-
-        if let Some(b) = &mut block {
-            if content.trim().is_empty() {
-                out.push(String::new());
-                continue;
-            }
-            if indent > b.key_col {
-                let base = *b.base.get_or_insert(indent);
-                let column = if b.explicit || indent < base {
-                    (indent as isize + b.delta).max(0) as usize
-                } else {
-                    b.content_new + (indent - base)
-                };
-                out.push(format!("{}{}", " ".repeat(column), content));
-                continue;
-            }
-            block = None;
+        if self.block_scalar_line(indent, content) {
+            return Ok(());
         }
-
         if content.trim().is_empty() {
-            pending.push(Pending::Blank);
-            continue;
+            self.pending.push(Pending::Blank);
+            return Ok(());
         }
         if content.starts_with('\t') {
             return Err(Refusal::new(
@@ -125,36 +142,82 @@ fn layout(text: &str) -> Result<String, Refusal> {
             ));
         }
         if content.starts_with('#') {
-            pending.push(Pending::Comment {
+            self.pending.push(Pending::Comment {
                 orig: indent,
                 text: content.trim_end().to_string(),
             });
-            continue;
+            return Ok(());
         }
         if indent == 0
             && (content.starts_with("---")
                 || content.starts_with("...")
                 || content.starts_with('%'))
         {
-            flush(&mut out, &mut pending, &stack, None, seen_content);
-            out.push(content.trim_end().to_string());
-            stack.truncate(1);
-            stack[0].orig = 0;
-            seen_content = false;
-            opener = None;
-            continue;
+            self.document_marker(content);
+            return Ok(());
         }
-
         let scanned = scan_line(content).map_err(|m| Refusal::new(number, m))?;
-        let dashes = scanned.dashes();
+        let placed = self.place(number, indent, scanned.dashes())?;
+        let rendered = self.render(&placed);
+        push_with_comment(&mut self.out, rendered, &scanned, line);
+        Ok(())
+    }
 
-        // Place the line: which level it belongs to.
-        if !seen_content {
+    /// Copies a line of an open `|` or `>` scalar with its relative indentation; true when the
+    /// line belonged to it (a line at or left of the key's column closes it).
+    fn block_scalar_line(&mut self, indent: usize, content: &str) -> bool {
+        let Some(b) = &mut self.block else {
+            return false;
+        };
+        if content.trim().is_empty() {
+            self.out.push(String::new());
+            return true;
+        }
+        if indent > b.key_col {
+            let base = *b.base.get_or_insert(indent);
+            let column = if b.explicit || indent < base {
+                (indent as isize + b.delta).max(0) as usize
+            } else {
+                b.content_new + (indent - base)
+            };
+            self.out.push(format!("{}{}", " ".repeat(column), content));
+            return true;
+        }
+        self.block = None;
+        false
+    }
+
+    /// `---`, `...` or a directive: copied as written; the next document starts afresh.
+    fn document_marker(&mut self, content: &str) {
+        flush(
+            &mut self.out,
+            &mut self.pending,
+            &self.stack,
+            None,
+            self.seen_content,
+        );
+        self.out.push(content.trim_end().to_string());
+        self.stack.truncate(1);
+        self.stack[0].orig = 0;
+        self.seen_content = false;
+        self.opener = None;
+    }
+
+    /// Finds the level a content line belongs to (opening or closing levels), and writes the
+    /// comments and blank lines waiting before it.
+    fn place<'l>(
+        &mut self,
+        number: usize,
+        indent: usize,
+        dashes: scan::Dashes<'l>,
+    ) -> Result<Placed<'l>, Refusal> {
+        let stack = &mut self.stack;
+        if !self.seen_content {
             stack[0].orig = indent;
         }
-        match opener.take() {
-            Some(key) if indent > top(&stack).orig => {
-                let new = top(&stack).new + 2;
+        match self.opener.take() {
+            Some(key) if indent > top(stack).orig => {
+                let new = top(stack).new + 2;
                 stack.push(Level {
                     orig: indent,
                     new,
@@ -162,8 +225,8 @@ fn layout(text: &str) -> Result<String, Refusal> {
                     indentless: false,
                 });
             }
-            Some(key) if indent == top(&stack).orig && dashes.count > 0 => {
-                let new = top(&stack).new + 2;
+            Some(key) if indent == top(stack).orig && dashes.count > 0 => {
+                let new = top(stack).new + 2;
                 stack.push(Level {
                     orig: indent,
                     new,
@@ -173,14 +236,14 @@ fn layout(text: &str) -> Result<String, Refusal> {
             }
             _ => {
                 while stack.len() > 1
-                    && (top(&stack).orig > indent
-                        || (top(&stack).orig == indent
-                            && top(&stack).indentless
+                    && (top(stack).orig > indent
+                        || (top(stack).orig == indent
+                            && top(stack).indentless
                             && dashes.count == 0))
                 {
                     stack.pop();
                 }
-                if top(&stack).orig != indent {
+                if top(stack).orig != indent {
                     return Err(Refusal::new(
                         number,
                         "this line continues the value above (a multi-line scalar) or is indented inconsistently; put the value on one line, quoted if need be",
@@ -188,29 +251,39 @@ fn layout(text: &str) -> Result<String, Refusal> {
                 }
             }
         }
-        seen_content = true;
-        let new_indent = top(&stack).new;
-        let context = top(&stack).key.clone();
+        self.seen_content = true;
+        let new_indent = top(&self.stack).new;
+        let context = top(&self.stack).key.clone();
         flush(
-            &mut out,
-            &mut pending,
-            &stack,
+            &mut self.out,
+            &mut self.pending,
+            &self.stack,
             Some((indent, new_indent)),
             true,
         );
+        Ok(Placed {
+            indent,
+            new_indent,
+            context,
+            dashes,
+        })
+    }
 
-        let mut rendered = " ".repeat(new_indent);
+    /// The line at its new indentation: its `- ` markers, then its key and value re-spaced.
+    fn render(&mut self, placed: &Placed<'_>) -> String {
+        let dashes = &placed.dashes;
+        let mut rendered = " ".repeat(placed.new_indent);
         rendered.push_str(&"- ".repeat(dashes.count));
         let rest = dashes.rest;
-        let item_new = new_indent + 2 * dashes.count;
+        let item_new = placed.new_indent + 2 * dashes.count;
         if dashes.count > 0 {
             if rest.is_empty() {
                 // A bare `-`: the item's content follows on the next lines.
                 rendered.truncate(rendered.trim_end().len());
-                opener = Some(context.clone());
+                self.opener = Some(placed.context.clone());
             } else {
-                stack.push(Level {
-                    orig: indent + dashes.width,
+                self.stack.push(Level {
+                    orig: placed.indent + dashes.width,
                     new: item_new,
                     key: None,
                     indentless: false,
@@ -218,36 +291,10 @@ fn layout(text: &str) -> Result<String, Refusal> {
             }
         }
         match split_key(rest) {
-            Some((key, value)) => {
-                let key_text = if context.as_deref() == Some("sims") && dashes.count == 0 {
-                    quote_digits(key)
-                } else {
-                    key.to_string()
-                };
-                let bare_key = unquote(key);
-                rendered.push_str(&key_text);
-                rendered.push(':');
-                if value.is_empty() {
-                    opener = Some(Some(bare_key));
-                } else if is_block_scalar_indicator(value) {
-                    rendered.push(' ');
-                    rendered.push_str(value);
-                    let key_col = indent + if dashes.count > 0 { dashes.width } else { 0 };
-                    block = Some(BlockScalar {
-                        key_col,
-                        delta: item_new as isize - key_col as isize,
-                        content_new: item_new + 2,
-                        base: None,
-                        explicit: value.bytes().any(|b| b.is_ascii_digit()),
-                    });
-                } else {
-                    rendered.push(' ');
-                    rendered.push_str(&normalise_value(value, Some(&bare_key)));
-                }
-            }
+            Some((key, value)) => self.render_key_value(&mut rendered, placed, key, value),
             None if !rest.is_empty() => {
                 let value_context = if dashes.count > 0 {
-                    context.as_deref()
+                    placed.context.as_deref()
                 } else {
                     None
                 };
@@ -255,18 +302,65 @@ fn layout(text: &str) -> Result<String, Refusal> {
             }
             None => {}
         }
-        push_with_comment(&mut out, rendered, &scanned, line);
+        rendered
     }
-    flush(&mut out, &mut pending, &stack, None, seen_content);
-    while out.last().is_some_and(|l| l.is_empty()) {
-        out.pop();
+
+    /// `key: value` (or `key:` opening a block, or `key: |` opening a block scalar).
+    fn render_key_value(
+        &mut self,
+        rendered: &mut String,
+        placed: &Placed<'_>,
+        key: &str,
+        value: &str,
+    ) {
+        let dashes = &placed.dashes;
+        let item_new = placed.new_indent + 2 * dashes.count;
+        let key_text = if placed.context.as_deref() == Some("sims") && dashes.count == 0 {
+            quote_digits(key)
+        } else {
+            key.to_string()
+        };
+        let bare_key = unquote(key);
+        rendered.push_str(&key_text);
+        rendered.push(':');
+        if value.is_empty() {
+            self.opener = Some(Some(bare_key));
+        } else if is_block_scalar_indicator(value) {
+            rendered.push(' ');
+            rendered.push_str(value);
+            let key_col = placed.indent + if dashes.count > 0 { dashes.width } else { 0 };
+            self.block = Some(BlockScalar {
+                key_col,
+                delta: item_new as isize - key_col as isize,
+                content_new: item_new + 2,
+                base: None,
+                explicit: value.bytes().any(|b| b.is_ascii_digit()),
+            });
+        } else {
+            rendered.push(' ');
+            rendered.push_str(&normalise_value(value, Some(&bare_key)));
+        }
     }
-    if out.is_empty() {
-        return Ok(String::new());
+
+    /// The file's text: waiting comments written, trailing blank lines dropped, one final newline.
+    fn finish(mut self) -> String {
+        flush(
+            &mut self.out,
+            &mut self.pending,
+            &self.stack,
+            None,
+            self.seen_content,
+        );
+        while self.out.last().is_some_and(|l| l.is_empty()) {
+            self.out.pop();
+        }
+        if self.out.is_empty() {
+            return String::new();
+        }
+        let mut text = self.out.join("\n");
+        text.push('\n');
+        text
     }
-    let mut text = out.join("\n");
-    text.push('\n');
-    Ok(text)
 }
 
 fn top(stack: &[Level]) -> &Level {

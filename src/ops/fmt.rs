@@ -7,13 +7,13 @@
 use std::path::{Path, PathBuf};
 
 use crate::fmt::{format_text, FmtError};
-use crate::{Error, Outcome};
-
 use crate::output::{write_file, Output};
+use crate::spec::walk;
+use crate::{Error, Outcome};
 
 /// Formats (or checks) every spec file under `dir`, or `dir` itself when it is a file.
 pub fn run(dir: &Path, check: bool, out: &mut Output) -> Result<Outcome, Error> {
-    let files = spec_files(dir)?;
+    let files = spec_files(dir, out)?;
     if files.is_empty() {
         return Err(FmtError::NoFiles(dir.display().to_string()).into());
     }
@@ -74,36 +74,31 @@ pub fn run(dir: &Path, check: bool, out: &mut Output) -> Result<Outcome, Error> 
     Ok(Outcome::Success)
 }
 
-/// `*.yaml` / `*.yml` below `dir` in path order, skipping hidden entries and never following a
-/// symlinked directory (the loader's rules), or `dir` itself when it is a file.
-fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let read_error = |path: &Path, source| FmtError::Read {
-        path: path.display().to_string(),
+/// The spec files under `dir` (the loader's walk: regular files only, a FIFO or socket skipped
+/// with a warning), or `dir` itself when it is a file.
+fn spec_files(dir: &Path, out: &mut Output) -> Result<Vec<PathBuf>, Error> {
+    let meta = std::fs::metadata(dir).map_err(|source| FmtError::Read {
+        path: dir.display().to_string(),
         source,
-    };
-    let meta = std::fs::metadata(dir).map_err(|e| read_error(dir, e))?;
+    })?;
     if meta.is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let entries = std::fs::read_dir(&current).map_err(|e| read_error(&current, e))?;
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                pending.push(path);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("yaml" | "yml")
-            ) {
-                found.push(path);
-            }
+    let walk = walk::spec_files(dir);
+    let display_dir = dir.display().to_string();
+    if let Some(unreadable) = walk.unreadable.into_iter().next() {
+        return Err(FmtError::Read {
+            path: walk::display_path(&display_dir, &unreadable.relative),
+            source: unreadable.source,
         }
+        .into());
     }
-    found.sort();
-    Ok(found)
+    for skipped in &walk.skipped {
+        out.note(&format!(
+            "warning: skipped {}: not a regular file ({})",
+            walk::display_path(&display_dir, &skipped.relative),
+            skipped.kind
+        ))?;
+    }
+    Ok(walk.files.into_iter().map(|f| f.path).collect())
 }

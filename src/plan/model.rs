@@ -106,7 +106,6 @@ pub struct SimChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FieldChange {
-    #[schemars(with = "FieldSchema")]
     pub field: Field,
     /// The live value as read (`0` or `null` as the API returned it).
     #[schemars(with = "serde_json::Value")]
@@ -152,7 +151,6 @@ pub enum RiskFlag {
 #[serde(deny_unknown_fields)]
 pub struct BlockedChange {
     pub iccid: String,
-    #[schemars(with = "FieldSchema")]
     pub field: Field,
     #[schemars(with = "serde_json::Value")]
     pub from: FieldValue,
@@ -243,22 +241,6 @@ pub enum WarningCode {
     UnmatchedRule,
     /// A spec with no rules and no `sims:` entries.
     EmptySpec,
-}
-
-/// Schema-only mirror of [`Field`] (the contract type carries no JsonSchema derive).
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-#[schemars(rename = "Field")]
-#[allow(dead_code)]
-enum FieldSchema {
-    Status,
-    MonthlyDataLimit,
-    MonthlySmsMoLimit,
-    MonthlySmsMtLimit,
-    MonthlyVoiceMoLimit,
-    CustomField1,
-    EndCustomerLabel,
-    ImeiLock,
 }
 
 /// Schema-only mirror of [`Origin`]: `{"file", "line", "col", "kind": "rule", "name"}` or

@@ -2,7 +2,9 @@
 //!
 //! A cursor holds the last key returned (never an offset), so paging stays correct and cheap
 //! while the fleet changes, and a digest of the filter and order, so a token replayed with
-//! another query is refused instead of silently returning the wrong page.
+//! another query is refused instead of silently returning the wrong page. A null sort value
+//! (a SIM without a data limit, a label, an IMEI) is a key like any other: the token says
+//! `"v":null` and decodes back to it, so paging by a nullable field never dead-ends.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -16,9 +18,19 @@ pub struct Cursor {
     pub q: String,
     /// The last key returned: an ICCID, a batch job id, a detail index, a label.
     pub k: String,
-    /// The last sort value, for orders other than the key itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The last sort value, for orders other than the key itself. `Some(Value::Null)` is a
+    /// null key and is written as `"v":null`; `None` (no sort value) leaves `v` out.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub v: Option<serde_json::Value>,
+}
+
+/// `v` when the token has it, even when it is `null` (serde's `Option` would read that as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(d).map(Some)
 }
 
 /// A short digest naming a query; `parts` is its canonical text.
@@ -71,5 +83,18 @@ mod tests {
         assert_eq!(decode(Some(""), "x"), Ok(None));
         assert!(decode(Some("!!"), "x").is_err());
         assert!(decode(Some("eyJuZXh0X29mZnNldCI6NX0="), "x").is_err());
+    }
+
+    #[test]
+    fn a_null_sort_value_survives_the_round_trip() {
+        let null = Cursor {
+            q: query_digest("a"),
+            k: "894900".into(),
+            v: Some(serde_json::Value::Null),
+        };
+        assert_eq!(
+            decode(Some(&encode(&null)), &query_digest("a")),
+            Ok(Some(null))
+        );
     }
 }

@@ -10,8 +10,21 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A field a spec can set, named as in the spec (and in `updateSim`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A field a spec can set, named as in the spec (and in `updateSim`). Its JSON Schema (in the
+/// plan's schema) is derived from this type, so the two cannot name a field differently.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Field {
     Status,
@@ -19,7 +32,8 @@ pub enum Field {
     MonthlySmsMoLimit,
     MonthlySmsMtLimit,
     MonthlyVoiceMoLimit,
-    /// serde's snake_case would say `custom_field1`; the API says `custom_field_1`.
+    // serde's snake_case would say `custom_field1`; the API says `custom_field_1`. (A plain
+    // comment: a doc comment would go into the schema and turn the enum into a `oneOf`.)
     #[serde(rename = "custom_field_1")]
     CustomField1,
     EndCustomerLabel,

@@ -3,12 +3,16 @@
 //! meaning, and checks what no single file can: unique rule names, each ICCID in one entry only,
 //! and static conflicts between rules with the same selection.
 //!
-//! This is the only part of `spec` that touches the file system. Problems from every file are
-//! collected before failing, so one run shows them all.
+//! With `walk` (which finds the files), this is the only part of `spec` that touches the file
+//! system. Problems from every file are collected before failing, so one run shows them all.
+//!
+//! YAML is parsed within fixed limits ([`YAML_LIMITS`], documented in docs/spec-limits.md):
+//! high enough for a 100,000-entry `sims:` file, low enough that an alias bomb is refused
+//! before it can exhaust memory.
 
 use std::collections::HashMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -20,6 +24,7 @@ use crate::spec::diagnostic::{Diagnostic, SpecErrors};
 use crate::spec::matcher::Matcher;
 use crate::spec::model::SpecDocument;
 use crate::spec::resolve::{format_value, Rule, SimEntry, Spec, SpecFile};
+use crate::spec::walk::{self, display_path};
 
 /// Counts for the one-line summary of `validate`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +42,32 @@ pub struct LoadedSpec {
     pub summary: Summary,
 }
 
+/// The YAML parser's limits for one file. A `sims:` entry with every settable field is about 20
+/// nodes, so 100,000 such entries are 2,000,000 nodes: the node and event limits leave twice
+/// that. Aliases are rare in spec files; their limits stay at the parser's defaults, which stop
+/// a "billion laughs" file long before it is expanded. Documented in docs/spec-limits.md.
+pub const YAML_LIMITS: YamlLimits = YamlLimits {
+    max_nodes: 4_000_000,
+    max_events: 8_000_000,
+};
+
+/// The limits simfleet sets on the YAML parser (the others are the parser's defaults).
+#[derive(Debug, Clone, Copy)]
+pub struct YamlLimits {
+    /// Values, lists and mappings, counting every copy an alias makes.
+    pub max_nodes: usize,
+    /// Parser events (a node's start and end are two).
+    pub max_events: usize,
+}
+
 /// Parses YAML text into `T`, or a located diagnostic naming `file`.
 pub fn parse_yaml<T: for<'de> Deserialize<'de>>(text: &str, file: &str) -> Result<T, Diagnostic> {
     let options = serde_saphyr::options! {
         strict_booleans: true,
+        budget: serde_saphyr::budget! {
+            max_nodes: YAML_LIMITS.max_nodes,
+            max_events: YAML_LIMITS.max_events,
+        },
     };
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_diagnostic(&e, file))
 }
@@ -51,8 +78,14 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
         .location()
         .filter(|l| l.line() > 0)
         .map(|l| (clamp(l.line()), clamp(l.column())));
-    let plain = error.without_snippet();
+    let plain = original_error(error);
     let (message, help) = match plain {
+        E::Budget { breach, .. } => (
+            format!("the file exceeds a YAML limit: {}", budget_breach(breach)),
+            "the limits keep a file from exhausting memory (see docs/spec-limits.md); split a \
+             large `sims:` file into several files, or replace aliases with plain values"
+                .to_string(),
+        ),
         E::SerdeUnknownField {
             field, expected, ..
         } => (
@@ -86,7 +119,7 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
             expected,
             ..
         } => (
-            format!("wrong type: expected {expected}, found {unexpected}"),
+            invalid_type(expected, unexpected),
             "see README.md or schema/simfleet.schema.json for the format of this key".to_string(),
         ),
         E::MultipleDocuments { .. } => (
@@ -94,11 +127,87 @@ fn yaml_diagnostic(error: &serde_saphyr::Error, file: &str) -> Diagnostic {
             "a spec file holds one document: split it into two files".to_string(),
         ),
         _ => (
-            format!("malformed YAML: {}", first_line(&plain.to_string())),
+            format!("malformed YAML: {}", whole_message(&plain.to_string())),
             "fix the YAML syntax here (indentation, quotes, colons)".to_string(),
         ),
     };
     Diagnostic::error(file, at, message, help)
+}
+
+/// The parser's own error, without the wrappers that add a source snippet or an alias's
+/// locations (the location we print is the one where the error surfaced).
+fn original_error(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    use serde_saphyr::Error as E;
+    while let E::WithSnippet { error: inner, .. } | E::AliasError { error: inner, .. } = error {
+        error = inner;
+    }
+    error
+}
+
+/// A value of the wrong type. Mappings say what they must be as a sentence ("`set` must be a
+/// mapping of fields"); other expectations are a noun ("a whole number").
+fn invalid_type(expected: &str, unexpected: &str) -> String {
+    let unexpected = match unexpected {
+        "unit value" | "null" => "null",
+        other => other,
+    };
+    if expected.contains(" must be ") {
+        format!("{expected}, not {unexpected}")
+    } else {
+        format!("wrong type: expected {expected}, found {unexpected}")
+    }
+}
+
+/// Which limit a file exceeded, in the words of docs/spec-limits.md.
+fn budget_breach(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let defaults = serde_saphyr::Budget::default();
+    match breach {
+        B::Nodes { .. } => format!(
+            "more than {} nodes (values, lists and mappings, counting every copy an alias makes)",
+            thousands(YAML_LIMITS.max_nodes)
+        ),
+        B::Events { .. } => format!(
+            "more than {} parser events",
+            thousands(YAML_LIMITS.max_events)
+        ),
+        B::Aliases { .. } => format!(
+            "more than {} aliases (`*name`)",
+            thousands(defaults.max_aliases)
+        ),
+        B::Anchors { .. } => format!(
+            "more than {} anchors (`&name`)",
+            thousands(defaults.max_anchors)
+        ),
+        B::AliasAnchorRatio { aliases, anchors } => format!(
+            "{aliases} aliases for {anchors} anchors (at most {} per anchor)",
+            defaults.alias_anchor_ratio_multiplier
+        ),
+        B::RecordedAnchorEvents { .. } | B::RecordedAnchorBytes { .. } => format!(
+            "anchors that hold more than {} parser events or {} MiB of text",
+            thousands(defaults.max_recorded_anchor_events),
+            defaults.max_recorded_anchor_bytes / (1024 * 1024)
+        ),
+        B::Depth { .. } => format!("nested deeper than {} levels", defaults.max_depth),
+        B::ScalarBytes { .. } => format!(
+            "more than {} MiB of text in values",
+            defaults.max_total_scalar_bytes / (1024 * 1024)
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+/// 4000000 as `4,000,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Where a top-level `key:`'s value is written, for problems found after parsing a plain struct.
@@ -124,84 +233,13 @@ fn clamp(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// The message without saphyr's own " at line X column Y" suffix (we print the location first).
-fn first_line(text: &str) -> String {
-    let line = text.lines().next().unwrap_or(text).trim();
-    match line.rfind(" at line ") {
-        Some(i) => line[..i].to_string(),
-        None => line.to_string(),
-    }
-}
-
-/// Every `*.yaml` / `*.yml` under `dir`, as `/`-separated paths relative to it, sorted.
-fn spec_paths(dir: &Path, display_dir: &str, problems: &mut Vec<Diagnostic>) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut pending = vec![PathBuf::new()];
-    while let Some(relative) = pending.pop() {
-        let entries = match fs::read_dir(dir.join(&relative)) {
-            Ok(entries) => entries,
-            Err(e) => {
-                problems.push(Diagnostic::error(
-                    &join(display_dir, &relative.to_string_lossy()),
-                    None,
-                    format!("cannot read the directory: {e}"),
-                    "pass an existing spec directory, e.g. `simfleet validate examples/fleet`",
-                ));
-                continue;
-            }
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            // Hidden directories and files (.git, .github workflows) are never spec files.
-            if name.to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let path = relative.join(&name);
-            // file_type does not follow symlinks, so a symlinked directory cannot loop us.
-            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-            if is_dir {
-                pending.push(path);
-            } else if matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("yaml") | Some("yml")
-            ) {
-                let parts: Vec<String> = path
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
-                found.push(parts.join("/"));
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-fn join(display_dir: &str, relative: &str) -> String {
-    if display_dir.is_empty() || display_dir == "." {
-        return relative.to_string();
-    }
-    if relative.is_empty() {
-        return display_dir.to_string();
-    }
-    format!("{}/{relative}", display_dir.trim_end_matches('/'))
-}
-
-/// `simfleet.yaml` parsed and range-checked; problems (with file:line:col) go to `errors`.
-fn parse_config(text: &str, display: &str, errors: &mut Vec<Diagnostic>) -> Config {
-    match parse_yaml::<Option<Config>>(text, display) {
-        Ok(parsed) => {
-            let config = parsed.unwrap_or_default();
-            for (key, message, help) in config.problems() {
-                let at = top_level_value_position(text, key);
-                errors.push(Diagnostic::error(display, at, message, help));
-            }
-            config
-        }
-        Err(d) => {
-            errors.push(d);
-            Config::default()
-        }
+/// The parser's message on one line, whole, without its own " at line X column Y" suffix (the
+/// location is printed first).
+fn whole_message(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match joined.rfind(" at line ") {
+        Some(i) if !joined[i..].contains('(') => joined[..i].to_string(),
+        _ => joined,
     }
 }
 
@@ -219,7 +257,16 @@ pub fn load_config(dir: &Path) -> Result<Config, SpecErrors> {
         )]));
     }
     let path = dir.join(CONFIG_FILE);
-    let display = join(&display_dir, CONFIG_FILE);
+    let display = display_path(&display_dir, CONFIG_FILE);
+    if path.exists() && !path.is_file() {
+        // A FIFO would block the read forever; the spec walk skips such files too.
+        return Err(SpecErrors::new(vec![Diagnostic::error(
+            &display,
+            None,
+            "is not a regular file",
+            "make simfleet.yaml a regular file",
+        )]));
+    }
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
@@ -233,7 +280,7 @@ pub fn load_config(dir: &Path) -> Result<Config, SpecErrors> {
         }
     };
     let mut errors = Vec::new();
-    let config = parse_config(&text, &display, &mut errors);
+    let config = read_config(&text, &display, &mut errors);
     if errors.is_empty() {
         Ok(config)
     } else {
@@ -244,8 +291,6 @@ pub fn load_config(dir: &Path) -> Result<Config, SpecErrors> {
 /// Loads and validates the spec in `dir`, failing with every problem found.
 pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
     let display_dir = dir.to_string_lossy().replace('\\', "/");
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
     if !dir.is_dir() {
         return Err(SpecErrors::new(vec![Diagnostic::error(
             &display_dir,
@@ -254,105 +299,209 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
             "pass the spec directory, e.g. `simfleet validate examples/fleet`",
         )]));
     }
-    let paths = spec_paths(dir, &display_dir, &mut errors);
+    let mut problems = Problems::default();
+    let sources = read_sources(dir, &display_dir, &mut problems);
+    let parsed = parse_specs(&sources, &mut problems.errors);
+    check_across_files(&parsed, &mut problems);
+    if !problems.errors.is_empty() {
+        return Err(SpecErrors::new(problems.errors));
+    }
+    problems.warnings.sort();
+    let summary = Summary {
+        files: parsed.files.len(),
+        rules: parsed.rules.len(),
+        sim_entries: parsed.entries.len(),
+    };
+    Ok(LoadedSpec {
+        spec: Spec::new(
+            parsed.rules,
+            parsed.entries,
+            sources.config,
+            parsed.files,
+            sources.digest,
+        ),
+        warnings: problems.warnings,
+        summary,
+    })
+}
+
+/// Errors and warnings collected over every step, so one run shows them all.
+#[derive(Default)]
+struct Problems {
+    errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// One spec file's text.
+struct SourceText {
+    relative: String,
+    display: String,
+    text: String,
+}
+
+/// Every file of the directory read: the configuration, the spec files' texts, and the digest
+/// over all of them (the configuration included).
+struct Sources {
+    config: Config,
+    texts: Vec<SourceText>,
+    digest: String,
+}
+
+/// Step 1: walk the directory and read every file, checking `simfleet.yaml` on the way.
+fn read_sources(dir: &Path, display_dir: &str, problems: &mut Problems) -> Sources {
+    let walk = walk::spec_files(dir);
+    for unreadable in &walk.unreadable {
+        problems.errors.push(Diagnostic::error(
+            &display_path(display_dir, &unreadable.relative),
+            None,
+            format!("cannot read the directory: {}", unreadable.source),
+            "pass an existing spec directory, e.g. `simfleet validate examples/fleet`",
+        ));
+    }
+    for skipped in &walk.skipped {
+        problems.warnings.push(Diagnostic::warning(
+            &display_path(display_dir, &skipped.relative),
+            None,
+            format!("skipped: not a regular file ({})", skipped.kind),
+            "only regular files are read from a spec directory: remove it or rename it",
+        ));
+    }
     let mut hasher = Sha256::new();
     let mut config = Config::default();
     let mut texts = Vec::new();
-    for relative in &paths {
-        let display = join(&display_dir, relative);
-        let bytes = match fs::read(dir.join(relative)) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                errors.push(Diagnostic::error(
-                    &display,
-                    None,
-                    format!("cannot read the file: {e}"),
-                    "check its permissions",
-                ));
-                continue;
-            }
+    for file in &walk.files {
+        let display = display_path(display_dir, &file.relative);
+        let Some(text) = read_text(&file.path, &display, &mut problems.errors) else {
+            continue;
         };
+        let relative = &file.relative;
         hasher.update((relative.len() as u64).to_le_bytes());
         hasher.update(relative.as_bytes());
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(_) => {
-                errors.push(Diagnostic::error(
-                    &display,
-                    None,
-                    "is not UTF-8 text",
-                    "save the file as UTF-8",
-                ));
-                continue;
-            }
-        };
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
         if relative == CONFIG_FILE {
-            config = parse_config(&text, &display, &mut errors);
+            config = read_config(&text, &display, &mut problems.errors);
             continue;
         }
-        texts.push((relative.clone(), display, text));
-    }
-
-    let mut files = Vec::new();
-    let mut rules: Vec<Rule> = Vec::new();
-    let mut entries: Vec<SimEntry> = Vec::new();
-    // Every rule's name, also of rules with errors: a duplicate is reported either way.
-    let mut rule_names = Vec::new();
-    for (relative, display, text) in &texts {
-        files.push(SpecFile {
-            display: display.clone(),
+        texts.push(SourceText {
             relative: relative.clone(),
+            display,
+            text,
         });
-        let document = match parse_yaml::<Option<SpecDocument>>(text, display) {
+    }
+    let digest = hex::encode(hasher.finalize());
+    Sources {
+        config,
+        texts,
+        digest,
+    }
+}
+
+/// A file's UTF-8 text, or an error naming it.
+fn read_text(path: &Path, display: &str, errors: &mut Vec<Diagnostic>) -> Option<String> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            errors.push(Diagnostic::error(
+                display,
+                None,
+                format!("cannot read the file: {e}"),
+                "check its permissions",
+            ));
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            errors.push(Diagnostic::error(
+                display,
+                None,
+                "is not UTF-8 text",
+                "save the file as UTF-8",
+            ));
+            None
+        }
+    }
+}
+
+/// `simfleet.yaml`, checked; the defaults when it has problems (which are reported).
+fn read_config(text: &str, display: &str, errors: &mut Vec<Diagnostic>) -> Config {
+    match parse_yaml::<Option<Config>>(text, display) {
+        Ok(parsed) => {
+            let config = parsed.unwrap_or_default();
+            for (key, message, help) in config.problems() {
+                let at = top_level_value_position(text, key);
+                errors.push(Diagnostic::error(display, at, message, help));
+            }
+            config
+        }
+        Err(d) => {
+            errors.push(d);
+            Config::default()
+        }
+    }
+}
+
+/// What the spec files say, each value given its meaning.
+struct Parsed {
+    files: Vec<SpecFile>,
+    rules: Vec<Rule>,
+    entries: Vec<SimEntry>,
+    /// Every rule's name, also of rules with errors: a duplicate is reported either way.
+    rule_names: Vec<NamedAt>,
+}
+
+/// Step 2: parse every spec file and build its rules and `sims:` entries.
+fn parse_specs(sources: &Sources, errors: &mut Vec<Diagnostic>) -> Parsed {
+    let mut parsed = Parsed {
+        files: Vec::new(),
+        rules: Vec::new(),
+        entries: Vec::new(),
+        rule_names: Vec::new(),
+    };
+    for source in &sources.texts {
+        parsed.files.push(SpecFile {
+            display: source.display.clone(),
+            relative: source.relative.clone(),
+        });
+        let document = match parse_yaml::<Option<SpecDocument>>(&source.text, &source.display) {
             Ok(document) => document.unwrap_or_default(),
             Err(d) => {
                 errors.push(d);
                 continue;
             }
         };
-        let mut cx = FileCx::new(display, text, config.luhn_check, &mut errors);
+        let display = &source.display;
+        let mut cx = FileCx::new(display, &source.text, sources.config.luhn_check, errors);
         cx.unknown_keys(&document.unknown, SpecDocument::KEYS);
         for rule in document.rules.iter().flatten() {
             if let Some(name) = &rule.value.name {
-                rule_names.push(NamedAt {
+                parsed.rule_names.push(NamedAt {
                     name: name.value.trim().to_string(),
                     file: display.clone(),
                     at: (name.line, name.col),
                 });
             }
             if let Some(rule) = cx.rule(rule) {
-                rules.push(rule);
+                parsed.rules.push(rule);
             }
         }
         for (key, entry) in document.sims.iter().flat_map(|s| s.0.iter()) {
             if let Some(entry) = cx.entry(key, entry) {
-                entries.push(entry);
+                parsed.entries.push(entry);
             }
         }
     }
+    parsed
+}
 
-    check_unique_rule_names(&rule_names, &mut errors);
-    check_unique_iccids(&entries, &mut errors);
-    check_static_conflicts(&rules, &mut errors);
-    warn_self_referencing_matches(&rules, &mut warnings);
-
-    if !errors.is_empty() {
-        return Err(SpecErrors::new(errors));
-    }
-    warnings.sort();
-    let summary = Summary {
-        files: files.len(),
-        rules: rules.len(),
-        sim_entries: entries.len(),
-    };
-    let digest = hex::encode(hasher.finalize());
-    Ok(LoadedSpec {
-        spec: Spec::new(rules, entries, config, files, digest),
-        warnings,
-        summary,
-    })
+/// Step 3: what no single file can show.
+fn check_across_files(parsed: &Parsed, problems: &mut Problems) {
+    check_unique_rule_names(&parsed.rule_names, &mut problems.errors);
+    check_unique_iccids(&parsed.entries, &mut problems.errors);
+    check_static_conflicts(&parsed.rules, &mut problems.errors);
+    warn_self_referencing_matches(&parsed.rules, &mut problems.warnings);
 }
 
 /// A rule name and where it is written.
@@ -459,5 +608,36 @@ fn warn_self_referencing_matches(rules: &[Rule], warnings: &mut Vec<Diagnostic>)
                 "such rules can undo each other: after an apply the SIM may match other rules; prefer matching on fields no rule sets",
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_parser_messages_read_whole() {
+        assert_eq!(thousands(4_000_000), "4,000,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(
+            whole_message("expected string scalar at line 2 column 14"),
+            "expected string scalar"
+        );
+        assert_eq!(
+            whole_message("budget breached\n at line 1, column 32 (defined at line 5, column 7) (used\n here)"),
+            "budget breached at line 1, column 32 (defined at line 5, column 7) (used here)"
+        );
+    }
+
+    #[test]
+    fn a_null_or_scalar_mapping_says_what_it_must_be() {
+        assert_eq!(
+            invalid_type("`set` must be a mapping of fields", "unit value"),
+            "`set` must be a mapping of fields, not null"
+        );
+        assert_eq!(
+            invalid_type("a whole number", "string \"x\""),
+            "wrong type: expected a whole number, found string \"x\""
+        );
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Stages, in order: `model` (the serde shape of a file, with locations, and the source of the
 //! JSON Schemas) → `build` (values given meaning, via `values`) → `loader` (directory walk,
-//! cross-file checks) → `resolve` (the validated [`Spec`], and per-SIM resolution). `desired`
-//! is the contract the plan consumes. Only `loader` does I/O.
+//! cross-file checks; `walk` finds the files) → `resolve` (the validated [`Spec`], and per-SIM resolution). `desired`
+//! is the contract the plan consumes. Only `loader` and `walk` do I/O.
 
 mod build;
 mod config;
@@ -15,11 +15,12 @@ mod model;
 mod resolve;
 pub mod schema;
 pub mod values;
+pub mod walk;
 
 pub use config::{check_range, Config, RangeProblem, Setting, SettingName, CONFIG_FILE};
 pub use desired::{DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue};
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};
-pub use loader::{load, load_config, LoadedSpec, Summary};
+pub use loader::{load, load_config, LoadedSpec, Summary, YamlLimits, YAML_LIMITS};
 pub use matcher::{Condition, MatchKey, Matcher, Test};
 pub use resolve::{
     format_value, Conflict, Resolution, Rule, SimEntry, Spec, SpecFile, ICCID_FILTER_CHUNK,

@@ -87,7 +87,9 @@ macro_rules! tolerant_mapping {
                         Ok(out)
                     }
                 }
-                deserializer.deserialize_map(MappingVisitor)
+                // `any`, not `map`: a null or a scalar then reaches the visitor, whose
+                // `expecting` names the key ("`set` must be a mapping of fields, not null").
+                deserializer.deserialize_any(MappingVisitor)
             }
         }
     };
@@ -439,7 +441,7 @@ pub struct MatchKeys {
     pub unknown: Vec<Located<String>>,
 }
 
-tolerant_mapping!(MatchKeys, "a mapping of match keys", {
+tolerant_mapping!(MatchKeys, "`match` must be `all` or a mapping of match keys", {
     "iccid" => iccid: present,
     "status" => status: present,
     "provider" => provider: present,
@@ -550,7 +552,7 @@ pub struct SetDocument {
     pub unknown: Vec<Located<String>>,
 }
 
-tolerant_mapping!(SetDocument, "a mapping of fields to set", {
+tolerant_mapping!(SetDocument, "`set` must be a mapping of fields", {
     "status" => status: present,
     "monthly_data_limit" => monthly_data_limit: present,
     "monthly_sms_mo_limit" => monthly_sms_mo_limit: present,
@@ -587,7 +589,7 @@ pub struct RuleDocument {
     pub unknown: Vec<Located<String>>,
 }
 
-tolerant_mapping!(RuleDocument, "a rule: a mapping with name, match, set and priority", {
+tolerant_mapping!(RuleDocument, "a rule must be a mapping with name, match, set and priority", {
     "name" => name: present,
     "match" => match_: present,
     "set" => set: present,
@@ -621,13 +623,38 @@ impl<'de> Deserialize<'de> for SimEntries {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SimEntries, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(key) = map.next_key::<Located<RawScalar>>()? {
-                    let value = map.next_value::<Located<SetDocument>>()?;
+                    let Located { value, line, col } = map.next_value::<Located<EntryFields>>()?;
+                    let value = Located {
+                        value: value.0,
+                        line,
+                        col,
+                    };
                     entries.push((key, value));
                 }
                 Ok(SimEntries(entries))
             }
         }
         deserializer.deserialize_any(EntriesVisitor)
+    }
+}
+
+/// One `sims:` entry's fields: a [`SetDocument`] whose wrong-type message names the entry.
+struct EntryFields(SetDocument);
+
+impl<'de> Deserialize<'de> for EntryFields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = EntryFields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a `sims:` entry must be a mapping of fields")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<EntryFields, A::Error> {
+                SetDocument::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(EntryFields)
+            }
+        }
+        deserializer.deserialize_any(FieldsVisitor)
     }
 }
 
@@ -664,7 +691,7 @@ pub struct SpecDocument {
     pub unknown: Vec<Located<String>>,
 }
 
-tolerant_mapping!(SpecDocument, "a spec file: a mapping with rules and sims", {
+tolerant_mapping!(SpecDocument, "a spec file must be a mapping with rules and sims", {
     "rules" => rules: nullable,
     "sims" => sims: nullable,
 });

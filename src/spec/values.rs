@@ -418,7 +418,7 @@ pub fn parse_iccid(raw: &RawScalar, luhn_check: bool) -> Result<String, ValueErr
 
 /// Checks an ICCID already known to be a string.
 pub fn check_iccid(text: &str, luhn_check: bool) -> Result<(), ValueError> {
-    if !(19..=20).contains(&text.len()) || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::fleet::well_formed_iccid(text) {
         return Err(ValueError::new(
             format!("ICCID \"{text}\" is not 19–20 digits"),
             "write the full ICCID as printed on the SIM, or match a range with `iccid: {prefix: \"8949...\"}`",
