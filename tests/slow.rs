@@ -295,6 +295,14 @@ fn plan_of_a_large_snapshot_stays_within_time_and_memory() {
     write_snapshot(&snapshot, &simfleet::sandbox::generate(n, 42));
     let snapshot_mb = std::fs::metadata(&snapshot).map(|m| m.len()).unwrap_or(0) / 1_000_000;
     let spec = spec_dir(&[("rules.yaml", &twenty_rule_spec())]);
+    if let Ok(keep) = std::env::var("SIMFLEET_LOAD_KEEP") {
+        // For profiling and whole-process measurements: the snapshot and spec, kept where asked.
+        let _ = std::fs::copy(&snapshot, Path::new(&keep).join("fleet.json"));
+        let _ = std::fs::copy(
+            spec.path().join("rules.yaml"),
+            Path::new(&keep).join("rules.yaml"),
+        );
+    }
 
     let mut figures = json!({
         "sims": n,
