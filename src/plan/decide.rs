@@ -217,97 +217,114 @@ impl PartialPlan {
             return Ok(());
         }
         let mut fields = Vec::new();
-        let mut mutations: Vec<Field> = Vec::new();
         for (field, resolved) in desired {
-            let value = &resolved.value;
-            if let DesiredValue::Status(want) = value {
-                match status::decide(sim.statusid, *want, sim.providerid, table)? {
-                    D::NoChange | D::Terminal => continue,
-                    D::Pending => {
-                        self.pending.push(PendingStatus {
-                            iccid: sim.iccid.clone(),
-                            statusid: sim.statusid,
-                            desired: *want,
-                            source: resolved.origin.clone(),
-                        });
-                        continue;
-                    }
-                    D::Held { reason } => {
-                        self.held.push(HeldStatus {
-                            iccid: sim.iccid.clone(),
-                            statusid: sim.statusid,
-                            desired: *want,
-                            source: resolved.origin.clone(),
-                            reason,
-                        });
-                        continue;
-                    }
-                    D::Blocked { reason } => {
-                        self.blocked.push(BlockedChange {
-                            iccid: sim.iccid.clone(),
-                            field,
-                            from: compare::live_value(sim, field),
-                            to: compare::desired_value(value),
-                            source: resolved.origin.clone(),
-                            reason,
-                        });
-                        continue;
-                    }
-                    D::Change => {}
-                }
-            } else if compare::holds(field, value, sim) {
-                continue;
+            if self.changes_field(sim, field, resolved, table)? {
+                fields.push(self.field_change(sim, field, resolved));
             }
-            let flags = risk_flags(field, value, sim);
-            if flags.contains(RiskFlag::StatusCut) {
-                self.cut_sims += 1;
-            }
-            if flags.contains(RiskFlag::Irreversible) {
-                self.retire_sims += 1;
-            }
-            fields.push(FieldChange {
-                field,
-                from: compare::live_value(sim, field),
-                to: compare::desired_value(value),
-                source: resolved.origin.clone(),
-                flags,
-                implied: false,
-            });
-            mutations.push(field);
-            *self.changes_per_field.entry(field).or_insert(0) += 1;
-            self.field_changes += 1;
         }
         if fields.is_empty() {
             return Ok(());
         }
-        // The reference: unlocking a SIM in IMEI unauthorized sets it to Activated. Unless the
-        // plan moves its status first (phase 0), that is a status change the reviewer must see.
-        let status_moves = mutations.contains(&Field::Status);
-        if sim.statusid == IMEI_UNAUTHORIZED && !status_moves {
-            if let Some(unlock) = fields
-                .iter()
-                .find(|f| f.field == Field::ImeiLock && f.flags.contains(RiskFlag::ImeiUnlock))
-            {
-                let implied = FieldChange {
-                    field: Field::Status,
-                    from: FieldValue::from(IMEI_UNAUTHORIZED),
-                    to: FieldValue::from(ACTIVATED),
-                    source: unlock.source.clone(),
-                    flags: RiskFlag::RestoresService.into(),
-                    implied: true,
-                };
-                fields.insert(0, implied);
-                self.implied_changes += 1;
-            }
-        }
+        let mutations: Vec<Field> = fields.iter().map(|f| f.field).collect();
+        self.add_implied_activation(sim, &mut fields);
         // Pushed one by one, `fields` has room for 4; a large plan holds a million of them.
         fields.shrink_to_fit();
         self.changes.push(SimChange {
             iccid: sim.iccid.clone(),
-            fingerprint: fingerprint(sim, mutations.iter().copied()),
+            fingerprint: fingerprint(sim, mutations),
             fields,
         });
         Ok(())
+    }
+
+    /// True when the field must change; a status that cannot (pending, held, blocked) is
+    /// listed as such instead, and a value that already holds is left alone.
+    fn changes_field(
+        &mut self,
+        sim: &Sim,
+        field: Field,
+        resolved: &ResolvedValue,
+        table: Option<&TransitionSet>,
+    ) -> Result<bool, PlanError> {
+        let value = &resolved.value;
+        let DesiredValue::Status(want) = value else {
+            return Ok(!compare::holds(field, value, sim));
+        };
+        let (statusid, source) = (sim.statusid, || resolved.origin.clone());
+        match status::decide(statusid, *want, sim.providerid, table)? {
+            D::NoChange | D::Terminal => {}
+            D::Pending => self.pending.push(PendingStatus {
+                iccid: sim.iccid.clone(),
+                statusid,
+                desired: *want,
+                source: source(),
+            }),
+            D::Held { reason } => self.held.push(HeldStatus {
+                iccid: sim.iccid.clone(),
+                statusid,
+                desired: *want,
+                source: source(),
+                reason,
+            }),
+            D::Blocked { reason } => self.blocked.push(BlockedChange {
+                iccid: sim.iccid.clone(),
+                field,
+                from: compare::live_value(sim, field),
+                to: compare::desired_value(value),
+                source: source(),
+                reason,
+            }),
+            D::Change => return Ok(true),
+        }
+        Ok(false)
+    }
+
+    /// The change of one field, counted and flagged.
+    fn field_change(&mut self, sim: &Sim, field: Field, resolved: &ResolvedValue) -> FieldChange {
+        let value = &resolved.value;
+        let flags = risk_flags(field, value, sim);
+        if flags.contains(RiskFlag::StatusCut) {
+            self.cut_sims += 1;
+        }
+        if flags.contains(RiskFlag::Irreversible) {
+            self.retire_sims += 1;
+        }
+        *self.changes_per_field.entry(field).or_insert(0) += 1;
+        self.field_changes += 1;
+        FieldChange {
+            field,
+            from: compare::live_value(sim, field),
+            to: compare::desired_value(value),
+            source: resolved.origin.clone(),
+            flags,
+            implied: false,
+        }
+    }
+
+    /// The reference: unlocking a SIM in IMEI unauthorized sets it to Activated. Unless the plan
+    /// moves its status first (phase 0), that is a status change the reviewer must see, listed
+    /// first among the SIM's fields.
+    fn add_implied_activation(&mut self, sim: &Sim, fields: &mut Vec<FieldChange>) {
+        let status_moves = fields.iter().any(|f| f.field == Field::Status);
+        if sim.statusid != IMEI_UNAUTHORIZED || status_moves {
+            return;
+        }
+        let Some(unlock) = fields
+            .iter()
+            .find(|f| f.field == Field::ImeiLock && f.flags.contains(RiskFlag::ImeiUnlock))
+        else {
+            return;
+        };
+        let implied = FieldChange {
+            field: Field::Status,
+            from: FieldValue::from(IMEI_UNAUTHORIZED),
+            to: FieldValue::from(ACTIVATED),
+            source: unlock.source.clone(),
+            flags: RiskFlag::RestoresService.into(),
+            implied: true,
+        };
+        fields.insert(0, implied);
+        self.implied_changes += 1;
     }
 
     /// Orders every list by ICCID (needed only when the SIMs were not visited in that order).
