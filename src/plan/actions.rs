@@ -490,53 +490,58 @@ fn has_unlimited_data(key: &[(Field, BatchValue<'_>)]) -> bool {
 /// mutations `apply` sends in one HTTP request (1 when it sends each alone).
 pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
     let per_request = u64::from(updates_per_request.max(1));
-    let mut actions = Vec::new();
-    let mut api_calls = 0u64;
-    let mut http_requests = 0u64;
-    let mut lower_bound = 0u64;
-
+    let mut plan = ActionPlan {
+        actions: Vec::new(),
+        api_calls: 0,
+        http_requests: 0,
+        lower_bound: 0,
+    };
     for phase in 0u8..=2 {
-        // SIMs with batch changes in this phase, in SIM order, each naming its exact set of
-        // changes by number: sets are interned (built in a scratch list, hashed as a slice, and
-        // copied only when new), so a million SIMs cost a few thousand allocations, not millions.
-        let mut sims: Vec<PhaseSim<'_>> = Vec::new();
-        let mut interned: HashMap<BatchKey<'_>, usize> = HashMap::new();
-        let mut members: Vec<Vec<(&str, usize)>> = Vec::new();
-        let mut updates: Vec<UpdateSimAction> = Vec::new();
-        // Lower bound input: SIMs that must use updateSim.
-        let mut must_update = 0u64;
-        let mut key: BatchKey<'_> = Vec::new();
+        let sets = PhaseSets::of(work, phase);
+        plan.lower_bound += sets.lower_bound();
+        let (batches, mut updates) = sets.into_calls(phase, work);
+        updates.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+        let batch_calls = batches.len() as u64;
+        let update_calls = updates.len() as u64;
+        plan.api_calls += batch_calls + update_calls;
+        plan.http_requests += batch_calls + update_calls.div_ceil(per_request);
+        plan.actions.extend(batches);
+        plan.actions
+            .extend(updates.into_iter().map(Action::UpdateSim));
+    }
+    plan
+}
 
+/// One phase's mutations, SIM by SIM: the updateSim calls that a specific IMEI forces, and for
+/// every other SIM the exact set of batch changes it needs, by number. Sets are interned (built
+/// in a scratch list, hashed as a slice, and copied only when new), so a million SIMs cost a few
+/// thousand allocations, not millions.
+struct PhaseSets<'a> {
+    /// SIMs with batch changes in this phase, in SIM order.
+    sims: Vec<PhaseSim<'a>>,
+    /// Each distinct change set, by number.
+    keys: Vec<BatchKey<'a>>,
+    /// The SIMs of each change set.
+    members: Vec<Vec<(&'a str, usize)>>,
+    updates: Vec<UpdateSimAction>,
+    /// SIMs that must use updateSim (a specific IMEI).
+    must_update: u64,
+}
+
+impl<'a> PhaseSets<'a> {
+    fn of(work: &[SimWork<'a>], phase: u8) -> PhaseSets<'a> {
+        let mut sets = PhaseSets {
+            sims: Vec::new(),
+            keys: Vec::new(),
+            members: Vec::new(),
+            updates: Vec::new(),
+            must_update: 0,
+        };
+        let mut interned: HashMap<BatchKey<'a>, usize> = HashMap::new();
+        let mut key: BatchKey<'a> = Vec::new();
         for (index, sim) in work.iter().enumerate() {
-            let mut in_phase = sim
-                .changes
-                .iter()
-                .filter(|(f, v)| phase_of(*f, v) == phase)
-                .peekable();
-            if in_phase.peek().is_none() {
-                continue;
-            }
             key.clear();
-            if in_phase.clone().any(|(_, v)| needs_specific_imei(v)) {
-                must_update += 1;
-                let via_update: Vec<(Field, &DesiredValue)> = in_phase
-                    .clone()
-                    .filter(|(f, v)| !is_unlimited_data(*f, v))
-                    .copied()
-                    .collect();
-                updates.push(UpdateSimAction {
-                    phase,
-                    iccid: sim.iccid.to_string(),
-                    changes: update_changes(&via_update),
-                });
-                key.extend(
-                    in_phase
-                        .filter(|(f, v)| is_unlimited_data(*f, v))
-                        .filter_map(|(f, v)| batch_value(v).map(|bv| (*f, bv))),
-                );
-            } else {
-                key.extend(in_phase.filter_map(|(f, v)| batch_value(v).map(|bv| (*f, bv))));
-            }
+            sets.split_sim(phase, sim, &mut key);
             if key.is_empty() {
                 continue;
             }
@@ -544,65 +549,89 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
             let id = match interned.get(key.as_slice()) {
                 Some(&id) => id,
                 None => {
-                    let id = members.len();
+                    let id = sets.members.len();
                     interned.insert(key.clone(), id);
-                    members.push(Vec::new());
+                    sets.members.push(Vec::new());
                     id
                 }
             };
-            members[id].push((sim.iccid, index));
-            sims.push(PhaseSim {
+            sets.members[id].push((sim.iccid, index));
+            sets.sims.push(PhaseSim {
                 iccid: sim.iccid,
                 key: id,
                 work: index,
             });
         }
-        let mut keys: Vec<BatchKey<'_>> = vec![Vec::new(); members.len()];
+        sets.keys = vec![Vec::new(); sets.members.len()];
         for (key, id) in interned {
-            keys[id] = key;
+            sets.keys[id] = key;
         }
+        sets
+    }
 
-        // Lower bound input: n(field, value), counted per distinct set.
+    /// Puts one SIM's changes of this phase into an updateSim (when a specific IMEI needs one)
+    /// and its batch changes into `key`.
+    fn split_sim(&mut self, phase: u8, sim: &SimWork<'a>, key: &mut BatchKey<'a>) {
+        let in_phase = sim.changes.iter().filter(|(f, v)| phase_of(*f, v) == phase);
+        if !in_phase.clone().any(|(_, v)| needs_specific_imei(v)) {
+            key.extend(in_phase.filter_map(|(f, v)| batch_value(v).map(|bv| (*f, bv))));
+            return;
+        }
+        self.must_update += 1;
+        let via_update: Vec<(Field, &DesiredValue)> = in_phase
+            .clone()
+            .filter(|(f, v)| !is_unlimited_data(*f, v))
+            .copied()
+            .collect();
+        self.updates.push(UpdateSimAction {
+            phase,
+            iccid: sim.iccid.to_string(),
+            changes: update_changes(&via_update),
+        });
+        key.extend(
+            in_phase
+                .filter(|(f, v)| is_unlimited_data(*f, v))
+                .filter_map(|(f, v)| batch_value(v).map(|bv| (*f, bv))),
+        );
+    }
+
+    /// The independent lower bound of this phase: every SIM that needs its own updateSim, plus
+    /// for the field that needs the most, Σ over its values of ceil(n(field, value) / 1000).
+    fn lower_bound(&self) -> u64 {
         let mut counts: HashMap<(Field, BatchValue<'_>), u64> = HashMap::new();
-        for (key, members) in keys.iter().zip(&members) {
+        for (key, members) in self.keys.iter().zip(&self.members) {
             for entry in key {
                 *counts.entry(*entry).or_insert(0) += members.len() as u64;
             }
         }
-
-        // Whichever needs fewer calls; on a tie, one job per SIM set is easier to review. Both
-        // are counted first and only the winner is built: on a large fleet each is a million
-        // ICCIDs to copy.
-        let fields = field_groups(&sims, &keys);
-        let (batches, singles) =
-            if count_by_field(&fields, sims.len()) < count_by_change_set(&keys, &members) {
-                by_field(phase, fields, &sims, work)
-            } else {
-                drop(fields);
-                by_change_set(phase, keys.into_iter().zip(members).collect(), work)
-            };
-        updates.extend(singles);
-        updates.sort_by(|a, b| a.iccid.cmp(&b.iccid));
-
-        let batch_calls = batches.len() as u64;
-        let update_calls = updates.len() as u64;
-        api_calls += batch_calls + update_calls;
-        http_requests += batch_calls + update_calls.div_ceil(per_request);
-        actions.extend(batches);
-        actions.extend(updates.into_iter().map(Action::UpdateSim));
-
         let mut per_field: BTreeMap<Field, u64> = BTreeMap::new();
         for ((field, _), n) in counts {
             *per_field.entry(field).or_insert(0) += n.div_ceil(MAX_BATCH_ICCIDS as u64);
         }
-        lower_bound += must_update + per_field.values().copied().max().unwrap_or(0);
+        self.must_update + per_field.values().copied().max().unwrap_or(0)
     }
 
-    ActionPlan {
-        actions,
-        api_calls,
-        http_requests,
-        lower_bound,
+    /// The phase's batch jobs, by field or by change set, whichever needs fewer calls (on a tie,
+    /// one job per change set is easier to review), and its updateSim calls. Both ways are
+    /// counted first and only the winner is built: on a large fleet each is a million ICCIDs to
+    /// copy.
+    fn into_calls(self, phase: u8, work: &[SimWork<'a>]) -> (Vec<Action>, Vec<UpdateSimAction>) {
+        let mut updates = self.updates;
+        let fields = field_groups(&self.sims, &self.keys);
+        let (batches, singles) = if count_by_field(&fields, self.sims.len())
+            < count_by_change_set(&self.keys, &self.members)
+        {
+            by_field(phase, fields, &self.sims, work)
+        } else {
+            drop(fields);
+            by_change_set(
+                phase,
+                self.keys.into_iter().zip(self.members).collect(),
+                work,
+            )
+        };
+        updates.extend(singles);
+        (batches, updates)
     }
 }
 
