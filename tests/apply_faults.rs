@@ -1,23 +1,23 @@
 //! `simfleet apply` when things go wrong around it: injected faults, signals, a batch job that
 //! does not finish, and include lists emptied by a resumed apply.
 
-mod apply_common;
+mod common;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use apply_common::*;
+use common::*;
 use serde_json::{json, Value};
 use simfleet::sandbox::SandboxConfig;
 
-fn slow_sandbox(n: u32, batch_rate: f64) -> Env {
-    Env::start(
-        fleet((0..n).map(|i| sim(i, 2, "ACME", json!({}))).collect()),
+fn slow_sandbox(n: u32, batch_rate: f64) -> Served {
+    Served::start(
         SandboxConfig {
             batch_rate,
             ..SandboxConfig::default()
         },
+        fleet((0..n).map(|i| sim(i, 2, "ACME", json!({}))).collect()),
     )
 }
 
@@ -37,14 +37,14 @@ fn with_ten_percent_faults_apply_converges_changes_nothing_else_and_leaves_no_du
             json!({"custom_field_1": format!("c{i}")}),
         ));
     }
-    let env = Env::start(
-        fleet(sims),
+    let env = Served::start(
         SandboxConfig {
             fault_rate: 0.1,
             seed: 11,
             batch_rate: 100_000.0,
             ..SandboxConfig::default()
         },
+        fleet(sims),
     );
     let spec = env.spec(
         r#"rules:
@@ -111,7 +111,7 @@ fn with_ten_percent_faults_apply_converges_changes_nothing_else_and_leaves_no_du
 /// Starts `apply PLAN`, waits for its first batch job, sends SIGTERM `signals` times, and
 /// returns (exit code, stdout).
 fn apply_and_signal(
-    env: &Env,
+    env: &Served,
     plan: &std::path::Path,
     spec: &std::path::Path,
     signals: usize,
@@ -153,12 +153,12 @@ fn apply_and_signal(
 
 #[test]
 fn a_first_signal_finishes_the_job_in_flight_and_starts_no_activation() {
-    let env = Env::start(
-        fleet((0..16).map(|i| sim(i, 6, "ACME", json!({}))).collect()),
+    let env = Served::start(
         SandboxConfig {
             batch_rate: 8.0,
             ..SandboxConfig::default()
         },
+        fleet((0..16).map(|i| sim(i, 6, "ACME", json!({}))).collect()),
     );
     let spec = env.spec(
         "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 9, status: activated }\n",
@@ -250,7 +250,7 @@ fn an_include_list_that_a_resume_empties_is_never_sent() {
     let mut sims: Vec<Value> = (0..3).map(|i| sim(i, 2, "ACME", json!({}))).collect();
     sims.extend((3..6).map(|i| sim(i, 2, "Globex", json!({}))));
     sims.extend((6..10).map(|i| sim(i, 2, "Other", json!({}))));
-    let env = Env::new(fleet(sims));
+    let env = Served::new(fleet(sims));
     let spec = env.spec(
         "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 9 }\n  - name: globex\n    match: { end_customer_label: Globex }\n    set: { monthly_sms_mt_limit: 8 }\n",
     );
@@ -282,7 +282,7 @@ fn an_include_list_that_a_resume_empties_is_never_sent() {
 #[test]
 #[ignore = "slow: ~45 s in debug (50,000-SIM apply); cargo test --test apply_faults -- --ignored"]
 fn fifty_thousand_sims_with_one_new_limit_take_fifty_batch_jobs() {
-    let env = Env::new(fleet((0..50_000).map(sim_50k).collect()));
+    let env = Served::new(fleet((0..50_000).map(sim_50k).collect()));
     let spec =
         env.spec("rules:\n  - name: all\n    match: all\n    set: { monthly_data_limit: 123MB }\n");
     let started = Instant::now();

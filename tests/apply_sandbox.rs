@@ -5,9 +5,9 @@
 //! What the sandbox holds afterwards (`GET /state`) and what it was asked (`GET /stats`) are the
 //! evidence, not the tool's own report.
 
-mod apply_common;
+mod common;
 
-use apply_common::*;
+use common::*;
 use serde_json::{json, Value};
 
 fn failures_of<'a>(report: &'a Value, iccid: &str) -> Vec<&'a Value> {
@@ -19,7 +19,7 @@ fn failures_of<'a>(report: &'a Value, iccid: &str) -> Vec<&'a Value> {
 
 #[test]
 fn plan_apply_plan_converges_and_leaves_the_rest_alone() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let before = env.state();
     let plan_file = env.plan_out(&spec, &[]);
@@ -77,7 +77,7 @@ fn plan_apply_plan_converges_and_leaves_the_rest_alone() {
 
 #[test]
 fn a_stale_plan_applies_nothing_and_lists_the_sim() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let plan_file = env.plan_out(&spec, &[]);
     // Someone changes a managed field of a planned SIM to a third value, and an unmanaged field
@@ -112,7 +112,7 @@ fn a_stale_plan_applies_nothing_and_lists_the_sim() {
 
 #[test]
 fn an_unmanaged_change_does_not_make_the_plan_stale() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let plan_file = env.plan_out(&spec, &[]);
     let touched = env.gql(
@@ -127,7 +127,7 @@ fn an_unmanaged_change_does_not_make_the_plan_stale() {
 
 #[test]
 fn a_wrong_checksum_is_refused_before_any_call() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let plan_file = env.plan_out(&spec, &[]);
     let before = env.state();
@@ -155,7 +155,7 @@ fn a_wrong_checksum_is_refused_before_any_call() {
 fn guards_stop_with_exit_3_and_name_the_flag() {
     let mut sims: Vec<Value> = (0..4).map(|i| sim(i, 2, "ACME", json!({}))).collect();
     sims.push(sim(4, 2, "Cut", json!({})));
-    let env = Env::new(fleet(sims));
+    let env = Served::new(fleet(sims));
     let spec = env.spec(
         "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 5 }\n  - name: cut\n    match: { end_customer_label: Cut }\n    set: { status: suspended }\n",
     );
@@ -226,7 +226,7 @@ fn guards_stop_with_exit_3_and_name_the_flag() {
 
 #[test]
 fn a_forbidden_transition_is_blocked_in_the_plan_and_never_sent() {
-    let env = Env::new(fleet(vec![
+    let env = Served::new(fleet(vec![
         sim(0, 6, "ACME", json!({})),
         sim(1, 2, "ACME", json!({})),
     ]));
@@ -253,7 +253,7 @@ fn a_forbidden_transition_is_blocked_in_the_plan_and_never_sent() {
 #[test]
 fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() {
     let fail = json!({"custom_field_1": "sandbox-fail-imei-lock"});
-    let env = Env::new(fleet(vec![
+    let env = Served::new(fleet(vec![
         // A job whose every SIM fails: FAILED.
         sim(0, 2, "Doomed", fail.clone()),
         sim(1, 2, "Doomed", fail.clone()),
@@ -327,7 +327,7 @@ fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() 
 
 #[test]
 fn an_update_sim_error_is_reported_with_the_api_message() {
-    let env = Env::new(fleet(vec![sim(
+    let env = Served::new(fleet(vec![sim(
         0,
         2,
         "Solo",
@@ -352,7 +352,7 @@ fn an_update_sim_error_is_reported_with_the_api_message() {
 
 #[test]
 fn a_directory_needs_auto_approve_without_a_terminal() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let before = env.state();
     let output = env
