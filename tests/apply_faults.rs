@@ -384,6 +384,7 @@ fn at_thirty_percent_faults_nine_of_ten_single_applies_converge() {
             ));
         }
     }
+    eprintln!("{converged} of 10 applies converged at fault rate 0.3");
     assert!(
         converged >= 9,
         "only {converged} of 10 applies converged at fault rate 0.3:\n{}",

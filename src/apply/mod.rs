@@ -13,9 +13,12 @@
 //! jobs still running. Either way the report says what was done; running again converges.
 
 mod batch;
+mod concurrent;
 mod preflight;
 mod progress;
+pub mod recheck;
 mod report;
+pub mod retry;
 mod update;
 mod verify;
 
@@ -29,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, ApiError, Client};
 use crate::plan::{Action, Guards, Plan};
 
+pub use concurrent::RunningJob;
 pub use preflight::{StaleField, StaleSim};
 pub use progress::{ProgressMode, LINE_INTERVAL};
 pub use report::{
@@ -61,6 +65,8 @@ pub struct ApplyOptions {
     /// How far back (before it was sent) a batch job found after a lost `startBatchJob` answer
     /// may have started to count as that start.
     pub lookup_window: Duration,
+    /// `--allow-concurrent`: apply even when another run's batch jobs are changing these SIMs.
+    pub allow_concurrent: bool,
 }
 
 impl Default for ApplyOptions {
@@ -76,6 +82,7 @@ impl Default for ApplyOptions {
             progress: ProgressMode::Off,
             abort: CancellationToken::new(),
             lookup_window: Duration::from_secs(120),
+            allow_concurrent: false,
         }
     }
 }
@@ -83,10 +90,16 @@ impl Default for ApplyOptions {
 /// Why an apply made no calls, or could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
+    #[error("no such plan file or spec directory: {}", .0.display())]
+    NoTarget(std::path::PathBuf),
     #[error("plan checksum {actual} is not the approved {expected} (--expect-checksum): the plan changed after review; nothing was applied")]
     Checksum { expected: String, actual: String },
-    #[error("the plan is stale: {} SIM(s) changed since it was made, so nothing was applied. Make a new plan.{}", .0.len(), stale_list(.0))]
+    #[error("the plan is stale: {} SIM(s) changed since it was made (listed above), so nothing was applied. Make a new plan", .0.len())]
     Stale(Vec<StaleSim>),
+    #[error("another apply is at work on this plan's SIMs, so nothing was applied: {}. Wait for it to finish and make a new plan, or pass --allow-concurrent to apply anyway", running_list(.0))]
+    Concurrent(Vec<RunningJob>),
+    #[error("looking for other applies' running batch jobs failed, nothing was applied: {0}")]
+    ConcurrentCheck(#[source] ApiError),
     #[error("re-reading the SIMs the plan touches failed, nothing was applied: {0}")]
     Recheck(#[source] ApiError),
     #[error("cannot set up the API client: {0}")]
@@ -95,18 +108,15 @@ pub enum ApplyError {
     NotConverged { failed: u64 },
 }
 
-/// Stale SIMs listed in the error; the rest are counted.
-const STALE_SHOWN: usize = 100;
+/// Running jobs listed in the error; the rest are counted.
+const JOBS_SHOWN: usize = 5;
 
-fn stale_list(sims: &[StaleSim]) -> String {
-    let mut out = String::new();
-    for sim in sims.iter().take(STALE_SHOWN) {
-        out.push_str(&format!("\n  {sim}"));
+fn running_list(jobs: &[RunningJob]) -> String {
+    let mut shown: Vec<String> = jobs.iter().take(JOBS_SHOWN).map(|j| j.to_string()).collect();
+    if jobs.len() > JOBS_SHOWN {
+        shown.push(format!("and {} more jobs", jobs.len() - JOBS_SHOWN));
     }
-    if sims.len() > STALE_SHOWN {
-        out.push_str(&format!("\n  … and {} more", sims.len() - STALE_SHOWN));
-    }
-    out
+    shown.join("; ")
 }
 
 /// What happened so far, shared by the actions in flight.
@@ -119,6 +129,11 @@ pub(crate) struct Ledger {
     uncertain: BTreeMap<String, String>,
     /// SIMs at least one call was sent for (verification re-reads them).
     attempted: BTreeSet<String>,
+    /// SIMs a call of this run changed (a batch job listed them as done, or updateSim answered).
+    changed: BTreeSet<String>,
+    /// SIMs a batch job of this run skipped because every value was already set (by someone
+    /// else: another apply, a user, the API itself).
+    already_set: BTreeSet<String>,
     skipped: BTreeMap<String, String>,
     jobs: Vec<BatchJobReport>,
     start_batch_job: u64,
@@ -204,29 +219,7 @@ pub async fn apply(
     let started = Instant::now();
     let requests_before = client.requests_sent();
     preflight::check_checksum(plan, opts.expect_checksum.as_deref())?;
-
-    let mut report = ApplyReport {
-        format_version: APPLY_REPORT_FORMAT_VERSION,
-        status: ApplyStatus::NothingToDo,
-        plan_checksum: plan.checksum.clone(),
-        sims_planned: plan.changes.len() as u64,
-        sims_changed: 0,
-        sims_already_done: 0,
-        sims_failed: 0,
-        sims_skipped: 0,
-        blocked: plan.summary.blocked,
-        pending: Vec::new(),
-        failures: Vec::new(),
-        skipped: Vec::new(),
-        batch_jobs: Vec::new(),
-        guards: Vec::new(),
-        calls: CallCounts {
-            planned: plan.summary.api_calls,
-            lower_bound: plan.summary.lower_bound,
-            ..CallCounts::default()
-        },
-        wall_time_ms: 0,
-    };
+    let mut report = ApplyReport::empty(plan);
     let stops = preflight::stopping_guards(plan, &opts.guards);
     if !stops.is_empty() {
         report.status = ApplyStatus::StoppedByGuard;
@@ -240,6 +233,9 @@ pub async fn apply(
         BTreeSet::new()
     };
     report.sims_already_done = done.len() as u64;
+    if !opts.allow_concurrent {
+        refuse_concurrent(plan, client, &done).await?;
+    }
 
     let run = Run {
         client,
@@ -257,6 +253,42 @@ pub async fn apply(
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let verified = verify::verify(plan, client, &ledger, opts.concurrency).await;
+    record(&mut report, &ledger, verified, cancel.is_cancelled());
+    report.calls.http_requests = client.requests_sent().saturating_sub(requests_before);
+    report.wall_time_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Stops before the first call when another run's batch jobs are changing SIMs still to do.
+async fn refuse_concurrent(
+    plan: &Plan,
+    client: &Client,
+    done: &BTreeSet<String>,
+) -> Result<(), ApplyError> {
+    let todo: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .map(|c| &c.iccid)
+        .filter(|i| !done.contains(*i))
+        .cloned()
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let running = concurrent::running_jobs(client, &todo)
+        .await
+        .map_err(ApplyError::ConcurrentCheck)?;
+    if running.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::Concurrent(running))
+    }
+}
+
+/// Writes what the ledger and verification found into the report. A converged SIM counts as
+/// changed when a call of this run changed it; when every answer this run got for it said the
+/// value was already set, someone else set it first and it counts as already set.
+fn record(report: &mut ApplyReport, ledger: &Ledger, verified: verify::Verified, cancelled: bool) {
     report.calls.start_batch_job = ledger.start_batch_job;
     report.calls.update_sim = ledger.update_sim;
     report.calls.cancel_batch_job = ledger.cancel_batch_job;
@@ -273,7 +305,14 @@ pub async fn apply(
         })
         .collect();
     report.sims_skipped = report.skipped.len() as u64;
-    report.sims_changed = verified.converged.len() as u64;
+    report.already_set = verified
+        .converged
+        .iter()
+        .filter(|i| ledger.already_set.contains(*i) && !ledger.changed.contains(*i))
+        .cloned()
+        .collect();
+    report.sims_already_set = report.already_set.len() as u64;
+    report.sims_changed = verified.converged.len() as u64 - report.sims_already_set;
     report.pending = verified.pending;
     report.failures = verified.failures;
     report.sims_failed = report
@@ -282,18 +321,15 @@ pub async fn apply(
         .map(|f| f.iccid.as_str())
         .collect::<BTreeSet<_>>()
         .len() as u64;
-    report.status = if cancel.is_cancelled() {
+    report.status = if cancelled {
         ApplyStatus::Interrupted
     } else if report.sims_failed > 0 {
         ApplyStatus::Failed
-    } else if report.sims_changed > 0 {
+    } else if report.sims_changed + report.sims_already_set > 0 {
         ApplyStatus::Converged
     } else {
         ApplyStatus::NothingToDo
     };
-    report.calls.http_requests = client.requests_sent().saturating_sub(requests_before);
-    report.wall_time_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
 }
 
 /// Runs the plan's actions phase by phase.
@@ -368,7 +404,7 @@ async fn run_work(run: &Run<'_>, work: Work) {
                     .or_insert_with(|| "interrupted before its change was sent".to_string());
             }
         });
-        run.progress.advance(iccids.len() as u64);
+        run.progress.skip(iccids.len() as u64);
         return;
     }
     match work {

@@ -50,6 +50,13 @@ pub struct ApplyArgs {
     /// (for public CI logs).
     #[arg(long)]
     pub mask: bool,
+    /// List every SIM in the report, not the largest groups.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Apply even when another run's batch jobs are changing the plan's SIMs (by default apply
+    /// stops before its first call).
+    #[arg(long)]
+    pub allow_concurrent: bool,
 }
 
 pub fn run(args: ApplyArgs) -> Result<simfleet::Outcome, simfleet::Error> {
@@ -67,6 +74,8 @@ pub fn run(args: ApplyArgs) -> Result<simfleet::Outcome, simfleet::Error> {
         format: args.format,
         connect: args.connect.options(),
         mask: args.mask,
+        verbose: args.verbose,
+        allow_concurrent: args.allow_concurrent,
     };
     let result = super::runtime()?.block_on(simfleet::ops::apply::run(
         cmd,

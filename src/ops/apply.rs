@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::{self, ApplyOptions, ApplyReport, ApplyStatus, ProgressMode};
 use crate::plan::{Guards, Plan};
+use crate::render::ApplyReportOptions;
 use crate::{Error, Outcome};
 
 use super::connect::{ConnectOptions, Connection};
@@ -48,6 +49,10 @@ pub struct ApplyCommand {
     pub connect: ConnectOptions,
     /// `--mask`: identifiers in the shown plan and the report keep only their last 4 digits.
     pub mask: bool,
+    /// `-v`: the text report lists every SIM, not the largest groups.
+    pub verbose: bool,
+    /// `--allow-concurrent`: apply even when another run's batch jobs are changing these SIMs.
+    pub allow_concurrent: bool,
 }
 
 /// Runs `apply`; the report goes to `out`, the plan (for a directory), prompts and progress to
@@ -58,6 +63,9 @@ pub async fn run(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, Erro
 
 async fn apply_async(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, Error> {
     let mut err = std::io::stderr();
+    if !cmd.target.exists() {
+        return Err(apply::ApplyError::NoTarget(cmd.target.clone()).into());
+    }
     let is_plan_file = cmd.target.is_file();
     let spec_dir = if is_plan_file {
         cmd.spec_dir.clone()
@@ -99,13 +107,21 @@ async fn apply_async(cmd: ApplyCommand, out: &mut dyn Write) -> Result<Outcome, 
         recheck: is_plan_file,
         progress: ProgressMode::detect(),
         abort,
+        allow_concurrent: cmd.allow_concurrent,
         ..ApplyOptions::default()
     };
     let result = apply::apply(&plan, &connection.client, options, cancel).await;
     signals.abort();
     connection.close().await;
+    let view = ApplyReportOptions {
+        verbose: cmd.verbose,
+        mask: cmd.mask,
+    };
+    if let Err(apply::ApplyError::Stale(sims)) = &result {
+        let _ = write!(err, "{}", crate::render::stale_text(sims, view));
+    }
     let report = result?;
-    write_report(&report, cmd.format, cmd.mask, out)?;
+    write_report(&report, cmd.format, view, out)?;
     outcome(&report)
 }
 
@@ -128,10 +144,10 @@ pub fn outcome(report: &ApplyReport) -> Result<Outcome, Error> {
 fn write_report(
     report: &ApplyReport,
     format: ReportFormat,
-    mask: bool,
+    view: ApplyReportOptions,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let text = render_report(report, format, mask)?;
+    let text = render_report(report, format, view)?;
     out.write_all(text.as_bytes())
         .map_err(|source| Error::WriteFile {
             path: "stdout".into(),
@@ -139,18 +155,17 @@ fn write_report(
         })
 }
 
-/// The report as text or JSON; `mask` hides identifiers but their last 4 digits (batch job ids
-/// and counts stay readable).
+/// The report as text or JSON; `view.mask` hides identifiers but their last 4 digits (batch job
+/// ids and counts stay readable); the text lists every SIM with `view.verbose`, JSON always.
 pub fn render_report(
     report: &ApplyReport,
     format: ReportFormat,
-    mask: bool,
+    view: ApplyReportOptions,
 ) -> Result<String, Error> {
     let json_error =
         |e: serde_json::Error| Error::Usage(format!("cannot write the report as JSON: {e}"));
-    Ok(match (format, mask) {
-        (ReportFormat::Text, false) => report.to_text(),
-        (ReportFormat::Text, true) => crate::render::mask_text(&report.to_text()),
+    Ok(match (format, view.mask) {
+        (ReportFormat::Text, _) => crate::render::apply_report_text(report, view),
         (ReportFormat::Json, false) => {
             serde_json::to_string_pretty(report).map_err(json_error)? + "\n"
         }

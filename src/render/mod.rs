@@ -1,14 +1,19 @@
 //! Renderers of a [`Plan`]: text for terminals and logs, markdown for pull-request comments,
-//! JSON for machines (the plan file's own format), and the JSON Schema of that JSON.
+//! JSON for machines (the plan file's own format), and the JSON Schema of that JSON; and of
+//! apply's report (text; its JSON is the report's serde form).
 //!
 //! All of them are pure functions of one `Plan` value, so `plan` and `show PLANFILE` print the
-//! same thing. Depends on `plan` only.
+//! same thing. Depends on `plan`, and on `apply` for the report's data only.
 
+mod apply_report;
 mod json;
 mod markdown;
 mod text;
 mod values;
 
+pub use apply_report::{
+    apply_report_text, stale_text, ApplyReportOptions, GROUPS_SHOWN as APPLY_GROUPS_SHOWN,
+};
 pub use json::{json, json_masked, mask_json, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use text::{text, TextOptions, GROUPS_PER_FIELD};
