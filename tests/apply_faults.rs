@@ -412,3 +412,40 @@ fn managed(sims: &[simfleet::fleet::Sim]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Issue 13, defect 7: after an interrupt the progress line counts only what was done and says
+/// what was not attempted, and the report's "Not attempted:" is one group, not one line per SIM.
+#[test]
+fn an_interrupted_apply_counts_only_what_it_did_and_groups_what_it_did_not() {
+    let env = Served::start(
+        SandboxConfig {
+            batch_rate: 60.0,
+            ..SandboxConfig::default()
+        },
+        fleet((0..120).map(|i| sim(i, 6, "ACME", json!({}))).collect()),
+    );
+    let spec = env.spec(
+        "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 9, status: activated }\n",
+    );
+    let plan_file = env.plan_out(&spec, &[]);
+    let (code, out) = apply_and_signal(&env, &plan_file, &spec, 1);
+    assert_eq!(code, Some(130), "{out}");
+    assert!(
+        !out.contains("240/240 SIM actions done"),
+        "the progress line counts actions never sent as done:\n{out}"
+    );
+    assert!(
+        out.contains("120/240 SIM actions done, 120 not attempted (interrupted)"),
+        "{out}"
+    );
+    let per_sim_lines = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("8949") && l.contains(": "))
+        .count();
+    assert_eq!(per_sim_lines, 0, "one line per SIM:\n{out}");
+    assert!(
+        out.contains("Not attempted:\n  120 SIMs:\n    - interrupted before its change was sent\n"),
+        "{out}"
+    );
+    assert!(out.lines().count() < 40, "{out}");
+}

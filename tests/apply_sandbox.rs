@@ -317,10 +317,11 @@ fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() 
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
-        text.contains(&format!(
-            "{} imei_lock (code 701): General error while writing IMEI lock",
-            iccid(0)
-        )),
+        text.contains("    - imei_lock (code 701): General error while writing IMEI lock\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("    {}, {}\n", iccid(0), iccid(1))),
         "{text}"
     );
 }
@@ -369,4 +370,70 @@ fn a_directory_needs_auto_approve_without_a_terminal() {
         .expect("apply runs");
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(env.replan_code(&spec).0, 0);
+}
+
+/// Issue 13 (defect 10, apply's part): a plan file that does not exist is named as such.
+#[test]
+fn a_missing_plan_file_is_reported_as_missing() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let missing = env.path("no-such-plan.json");
+    let (code, _, stderr) = env.apply_json(&missing, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "no such plan file or spec directory: {}",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not a directory"), "{stderr}");
+}
+
+/// Issue 13 (defect 10, apply's part): a masked plan is refused as masked, not as edited.
+#[test]
+fn a_masked_plan_is_refused_as_masked_and_read_only() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let masked = env.path("masked.json");
+    let output = env
+        .simfleet(&["plan", path_str(&spec), "--format", "json", "--mask"])
+        .output()
+        .expect("plan runs");
+    std::fs::write(&masked, &output.stdout).expect("masked plan");
+    let (code, _, stderr) = env.apply_json(&masked, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("masked plan") && stderr.contains("without --mask"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("edited after it was made"), "{stderr}");
+    assert_eq!(env.calls("startBatchJob") + env.calls("updateSim"), 0);
+}
+
+/// Issue 13, defect 7: stale SIMs are grouped by what changed, in the spec's units.
+#[test]
+fn stale_sims_are_grouped_by_cause_in_the_specs_units() {
+    let env = Served::new(fleet(
+        (0..40).map(|i| sim(i, 2, "ACME", json!({}))).collect(),
+    ));
+    let spec = env.spec(
+        "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_data_limit: 1GB }\n",
+    );
+    let plan_file = env.plan_out(&spec, &[]);
+    for i in 0..40 {
+        let r = env.gql(
+            "mutation($i: ID!) { updateSim(iccid: $i, monthly_data_limit: 2000000000) { iccid } }",
+            json!({"i": iccid(i)}),
+        );
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    let (code, _, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("  40 SIMs:\n    - monthly_data_limit: planned 100MB → 1GB, now 2GB\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("1000000000"), "{stderr}");
+    assert!(stderr.lines().count() < 15, "{stderr}");
 }

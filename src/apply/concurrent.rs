@@ -48,12 +48,9 @@ pub(crate) async fn running_jobs(
     let mut found = Vec::new();
     for status in [BatchJobStatus::Preparing, BatchJobStatus::Running] {
         for id in job_ids(client, status).await? {
-            let targets = retry::again(retry::READ_TRIES, || client.batch_job_results(id, &[]))
-                .await?;
-            let overlap = targets
-                .iter()
-                .filter(|t| iccids.contains(&t.iccid))
-                .count() as u64;
+            let targets =
+                retry::again(retry::READ_TRIES, || client.batch_job_results(id, &[])).await?;
+            let overlap = targets.iter().filter(|t| iccids.contains(&t.iccid)).count() as u64;
             if overlap > 0 && !found.iter().any(|j: &RunningJob| j.id == id) {
                 found.push(RunningJob {
                     id,

@@ -112,7 +112,11 @@ pub enum ApplyError {
 const JOBS_SHOWN: usize = 5;
 
 fn running_list(jobs: &[RunningJob]) -> String {
-    let mut shown: Vec<String> = jobs.iter().take(JOBS_SHOWN).map(|j| j.to_string()).collect();
+    let mut shown: Vec<String> = jobs
+        .iter()
+        .take(JOBS_SHOWN)
+        .map(|j| j.to_string())
+        .collect();
     if jobs.len() > JOBS_SHOWN {
         shown.push(format!("and {} more jobs", jobs.len() - JOBS_SHOWN));
     }

@@ -10,10 +10,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
+use super::recheck::{field_state, guards_for, FieldState};
 use crate::api::{self, Client, FetchOptions, FetchScope};
 use crate::fleet::{SimFilter, StringFilter};
 use crate::plan::compare::live_value;
-use super::recheck::{field_state, guards_for, FieldState};
 use crate::plan::FieldValue;
 use crate::plan::{GuardResult, Guards, Plan};
 

@@ -91,7 +91,10 @@ impl Progress {
     pub fn skip(&self, n: u64) {
         self.skipped.fetch_add(n, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("({} not attempted)", self.skipped.load(Ordering::Relaxed)));
+            bar.set_message(format!(
+                "({} not attempted)",
+                self.skipped.load(Ordering::Relaxed)
+            ));
         }
         self.maybe_line(false);
     }
@@ -114,8 +117,7 @@ impl Progress {
         if self.bar.is_some() || self.mode != ProgressMode::Lines {
             return;
         }
-        let accounted =
-            self.done.load(Ordering::Relaxed) + self.skipped.load(Ordering::Relaxed);
+        let accounted = self.done.load(Ordering::Relaxed) + self.skipped.load(Ordering::Relaxed);
         let complete = accounted == self.total.load(Ordering::Relaxed);
         if let Ok(mut last) = self.last_line.lock() {
             if now || last.elapsed() >= LINE_INTERVAL || complete {

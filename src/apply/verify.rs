@@ -7,9 +7,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::recheck::{field_state, FieldState};
 use crate::api::Client;
 use crate::plan::compare::live_value;
-use super::recheck::{field_state, FieldState};
 use crate::plan::Plan;
 
 use super::preflight::read_sims;

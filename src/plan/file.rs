@@ -297,7 +297,8 @@ impl Plan {
                 found: probe.format_version,
             });
         }
-        let mut plan: Plan = serde_json::from_str(text).map_err(|e| masked(text).unwrap_or(PlanError::Parse(e)))?;
+        let mut plan: Plan =
+            serde_json::from_str(text).map_err(|e| masked(text).unwrap_or(PlanError::Parse(e)))?;
         if let Some(masked) = plan.changes.iter().find(|c| is_masked(&c.iccid)) {
             return Err(PlanError::Masked {
                 example: masked.iccid.clone(),
