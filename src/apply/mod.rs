@@ -417,43 +417,18 @@ async fn run_work(run: &Run<'_>, work: Work) {
     }
 }
 
-/// The client call for a plan action restricted to `iccids`.
+/// The client call for a plan action restricted to `iccids`: the plan's changes are what the
+/// client sends.
 fn to_work(action: &Action, iccids: Vec<String>) -> Result<Work, ApiError> {
     Ok(match action {
-        Action::BatchJob(b) => {
-            let c = &b.changes;
-            let changes = api::BatchJobChanges {
-                statusid: c.statusid,
-                custom_field_1: c.custom_field_1.clone(),
-                monthly_data_limit: c.monthly_data_limit,
-                monthly_sms_mo_limit: c.monthly_sms_mo_limit,
-                monthly_sms_mt_limit: c.monthly_sms_mt_limit,
-                monthly_voice_mo_limit: c.monthly_voice_mo_limit,
-                end_customer_label: c.end_customer_label.clone(),
-                imei_lock: c.imei_lock,
-            };
-            Work::Batch {
-                phase: b.phase,
-                params: api::BatchJobParams::new(iccids, changes)?,
-            }
-        }
-        Action::UpdateSim(u) => {
-            let c = &u.changes;
-            Work::Update(api::UpdateSimArgs {
-                iccid: u.iccid.clone(),
-                statusid: c.statusid,
-                monthly_data_limit: c.monthly_data_limit,
-                custom_field_1: c.custom_field_1.clone(),
-                monthly_sms_mo_limit: c.monthly_sms_mo_limit,
-                monthly_sms_mt_limit: c.monthly_sms_mt_limit,
-                monthly_voice_mo_limit: c.monthly_voice_mo_limit,
-                end_customer_label: c.end_customer_label.clone(),
-                imei_lock: c.imei_lock.as_ref().map(|l| api::ImeiLockInput {
-                    lock: l.lock,
-                    imei: l.imei.clone(),
-                }),
-            })
-        }
+        Action::BatchJob(b) => Work::Batch {
+            phase: b.phase,
+            params: api::BatchJobParams::new(iccids, b.changes.clone())?,
+        },
+        Action::UpdateSim(u) => Work::Update(api::UpdateSimArgs {
+            iccid: u.iccid.clone(),
+            changes: u.changes.clone(),
+        }),
     })
 }
 

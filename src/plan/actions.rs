@@ -105,6 +105,15 @@ pub struct BatchChanges {
     pub imei_lock: Option<bool>,
 }
 
+// The API client sends exactly these types (and reads a batch job's `changes` back into
+// `BatchChanges`): there is no second copy of them in `api`.
+impl BatchChanges {
+    /// True when no change is set; the API requires at least one.
+    pub fn is_empty(&self) -> bool {
+        *self == BatchChanges::default()
+    }
+}
+
 /// One `updateSim` call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateSimAction {
