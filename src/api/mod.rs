@@ -1,7 +1,8 @@
 //! The wherever SIM GraphQL API client: requests with retries, a rate limit and typed errors;
 //! the operations plan and apply need; and the fast partitioned read of the live fleet.
 //!
-//! Depends on `crate::fleet` only. Documents are hand-written constants checked against the SDL
+//! Depends on `crate::fleet`, and on `crate::plan`'s action types, which are the mutation inputs
+//! it sends (one definition). Documents are hand-written constants checked against the SDL
 //! by a test; inputs serialise to exactly the arguments to send.
 
 mod client;

@@ -299,10 +299,15 @@ fn record(report: &mut ApplyReport, ledger: &Ledger, verified: verify::Verified,
     report.calls.made = ledger.start_batch_job + ledger.update_sim + ledger.cancel_batch_job;
     report.batch_jobs = ledger.jobs.clone();
     report.batch_jobs.sort_by_key(|j| (j.phase, j.id));
+    let failed: BTreeSet<&str> = verified.failures.iter().map(|f| f.iccid.as_str()).collect();
+    // A SIM is counted once: a failed one is under failures (with why its later change was not
+    // sent), a converged one under changed.
     report.skipped = ledger
         .skipped
         .iter()
-        .filter(|(iccid, _)| !verified.converged.contains(*iccid))
+        .filter(|(iccid, _)| {
+            !verified.converged.contains(*iccid) && !failed.contains(iccid.as_str())
+        })
         .map(|(iccid, reason)| SkippedSim {
             iccid: iccid.clone(),
             reason: reason.clone(),

@@ -87,18 +87,35 @@ pub(crate) async fn verify(
         {
             continue;
         }
-        out.failures.extend(known.iter().cloned());
+        let mut known = known;
+        let mut unexplained = Vec::new();
         for (f, state) in missed {
-            out.failures.push(SimFailure {
+            let expected = Some(f.to.to_json());
+            let found = Some(live_value(sim, f.field).to_json());
+            // A recorded failure of this very field (a decoded batch code) says why; it gains
+            // what was wanted and found instead of a second line.
+            let field = f.field.name();
+            if let Some(k) = known
+                .iter_mut()
+                .find(|k| k.field.as_deref() == Some(field) && k.expected.is_none())
+            {
+                k.expected = expected;
+                k.found = found;
+                continue;
+            }
+            let failed = !known.is_empty();
+            unexplained.push(SimFailure {
                 iccid: change.iccid.clone(),
-                field: Some(f.field.name().to_string()),
+                field: Some(field.to_string()),
                 code: None,
-                reason: why_missed(ledger, &change.iccid, !known.is_empty(), state),
+                reason: why_missed(ledger, &change.iccid, failed, state),
                 batch_job_id: None,
-                expected: Some(f.to.to_json()),
-                found: Some(live_value(sim, f.field).to_json()),
+                expected,
+                found,
             });
         }
+        out.failures.extend(known);
+        out.failures.extend(unexplained);
     }
     out
 }
@@ -108,6 +125,10 @@ fn why_missed(ledger: &Ledger, iccid: &str, failed: bool, state: FieldState) -> 
     if state == FieldState::Neither {
         // Neither the plan's `from` nor its `to`: someone else wrote another value meanwhile.
         return "did not converge: another value was set during the apply (another apply or a user changed this SIM); make a new plan".into();
+    }
+    if let Some(reason) = ledger.skipped.get(iccid) {
+        // Its call was not sent (an earlier change of the SIM failed, or an interrupt).
+        return reason.clone();
     }
     if failed {
         return "did not converge".into();
