@@ -297,10 +297,12 @@ fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() 
     assert_eq!(env.sim(&iccid(2)).statusid, 6);
     // Counted once, as failed, with why its activation was not sent.
     assert!(
-        failures_of(&report, &iccid(2)).iter().any(|f| f["field"] == "status"
-            && f["reason"]
-                .as_str()
-                .is_some_and(|r| r.contains("not activated"))),
+        failures_of(&report, &iccid(2))
+            .iter()
+            .any(|f| f["field"] == "status"
+                && f["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("not activated"))),
         "{report}"
     );
     assert_eq!(report["sims_skipped"], 0, "{report}");
@@ -315,7 +317,9 @@ fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() 
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
-        text.contains("    - imei_lock (code 701): General error while writing IMEI lock\n"),
+        text.contains(
+            "    - imei_lock (code 701): General error while writing IMEI lock (wanted auto, found off)\n"
+        ),
         "{text}"
     );
     assert!(
