@@ -4,10 +4,10 @@
 //! `startBatchJob` is not idempotent. When its answer is lost (`ApiError::OutcomeUnknown`) the
 //! job may or may not exist, so it is looked up with `listBatchJobs`: a job with the same
 //! changes and the same `totalSims`, started since shortly before the call, that this run does
-//! not already know. Exactly one → adopt it; none → send again (within [`retry::START_SENDS`]);
-//! several → ambiguous: the
-//! action stops, its SIMs are left to verification and the report says to re-run plan. Starts
-//! are serialised by [`Run::start_lock`] so every earlier job of this run is known by then.
+//! not already know. Exactly one → adopt it; none → send again (within
+//! [`retry::START_SENDS`]); several → ambiguous: the action stops and its SIMs are left to
+//! verification (running apply again, the report's one remedy, re-reads them first). Starts are
+//! serialised by [`Run::start_lock`] so every earlier job of this run is known by then.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -140,21 +140,21 @@ async fn start(run: &Run<'_>, params: &BatchJobParams) -> Result<Started, StartF
             Ok(LostStart::NotStarted) => tokio::time::sleep(retry::pause(sent)).await,
             Ok(LostStart::Ambiguous(ids)) => {
                 return Err(StartFailure::Unknown(format!(
-                    "startBatchJob answer lost; {} matching jobs are listed ({}), so which one is ours is ambiguous; re-run plan",
+                    "startBatchJob answer lost; {} matching jobs are listed ({}), so which one is this run's cannot be told",
                     ids.len(),
                     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
                 )))
             }
             Err(e) => {
                 return Err(StartFailure::Unknown(format!(
-                    "startBatchJob answer lost and listing batch jobs failed {} times ({e}); re-run plan",
+                    "startBatchJob answer lost and listing batch jobs failed {} times ({e})",
                     retry::LOOKUP_TRIES
                 )))
             }
         }
     }
     Err(StartFailure::Unknown(format!(
-        "startBatchJob was not started after {} sends (last: {last}); re-run apply",
+        "startBatchJob was not started after {} sends (last: {last})",
         retry::START_SENDS
     )))
 }

@@ -319,3 +319,111 @@ pub fn stale_text(sims: &[StaleSim], opts: ApplyReportOptions) -> String {
     write_groups(&mut out, group(causes), "stale SIMs", opts);
     finish(out, opts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::{CallCounts, SkippedSim, APPLY_REPORT_FORMAT_VERSION};
+    use serde_json::json;
+
+    fn report(failures: Vec<SimFailure>, skipped: Vec<SkippedSim>) -> ApplyReport {
+        ApplyReport {
+            format_version: APPLY_REPORT_FORMAT_VERSION,
+            status: ApplyStatus::Failed,
+            plan_checksum: "sha256:0".into(),
+            sims_planned: 5000,
+            sims_changed: 0,
+            sims_already_set: 0,
+            sims_already_done: 0,
+            sims_failed: 5000,
+            sims_skipped: skipped.len() as u64,
+            blocked: 0,
+            pending: Vec::new(),
+            already_set: Vec::new(),
+            failures,
+            skipped,
+            batch_jobs: Vec::new(),
+            guards: Vec::new(),
+            calls: CallCounts::default(),
+            wall_time_ms: 0,
+        }
+    }
+
+    /// 5,000 SIMs over 25 causes: (cause i has 100 + i SIMs, each SIM also the same second line).
+    fn many_failures() -> Vec<SimFailure> {
+        let mut out = Vec::new();
+        let mut n = 0u64;
+        for cause in 0..25u64 {
+            for _ in 0..(100 + cause) {
+                let iccid = format!("8949{n:016}");
+                n += 1;
+                out.push(SimFailure {
+                    iccid: iccid.clone(),
+                    field: Some("monthly_data_limit".into()),
+                    code: None,
+                    reason: format!("cause {cause:02}"),
+                    batch_job_id: Some(cause as i64),
+                    expected: Some(json!(1_000_000_000)),
+                    found: Some(json!(500_000_000 + cause)),
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn failures_are_grouped_capped_and_in_the_specs_units() {
+        let text = apply_report_text(&report(many_failures(), Vec::new()), Default::default());
+        assert!(text.lines().count() < 80, "{text}");
+        assert!(
+            text.contains(
+                "  124 SIMs:\n    - monthly_data_limit: cause 24 (wanted 1GB, found 500000024 B)\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("1000000000"), "{text}");
+        assert!(
+            text.contains(
+                "and 5 more groups (510 SIMs); -v or --format json lists all failed SIMs"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("cause 04"),
+            "the smallest groups are the ones left out: {text}"
+        );
+    }
+
+    #[test]
+    fn verbose_lists_every_group_and_every_sim() {
+        let failures = many_failures();
+        let text = apply_report_text(
+            &report(failures.clone(), Vec::new()),
+            ApplyReportOptions {
+                verbose: true,
+                mask: false,
+            },
+        );
+        for f in &failures {
+            assert!(text.contains(&f.iccid), "{} missing", f.iccid);
+        }
+        assert!(!text.contains("more groups"), "{text}");
+    }
+
+    #[test]
+    fn masked_text_keeps_only_the_last_four_digits() {
+        let skipped = vec![SkippedSim {
+            iccid: "89490000000000001234".into(),
+            reason: "interrupted before its change was sent".into(),
+        }];
+        let text = apply_report_text(
+            &report(Vec::new(), skipped),
+            ApplyReportOptions {
+                verbose: false,
+                mask: true,
+            },
+        );
+        assert!(text.contains("****************1234"), "{text}");
+        assert!(!text.contains("8949"), "{text}");
+    }
+}
