@@ -341,66 +341,89 @@ fn record(report: &mut ApplyReport, ledger: &Ledger, verified: verify::Verified,
     };
 }
 
-/// Runs the plan's actions phase by phase.
+/// Runs the plan's actions phase by phase. The progress total is every SIM action still to do,
+/// known up front; an action never sent counts as "not attempted", never as done.
 async fn execute(plan: &Plan, run: &Run<'_>, done: &BTreeSet<String>) {
+    let total = plan
+        .actions
+        .iter()
+        .flat_map(|a| a.iccids())
+        .filter(|i| !done.contains(*i))
+        .count();
+    run.progress.add_total(total as u64);
     for phase in 0u8..=2 {
-        // An activation only follows limits and locks that succeeded: a SIM whose earlier
-        // change failed, or whose outcome is unknown, is not activated.
-        let excluded: BTreeMap<String, String> = if phase == 2 {
-            run.ledger(|l| {
-                let mut out: BTreeMap<String, String> = l
-                    .failures
-                    .keys()
-                    .map(|i| {
-                        (
-                            i.clone(),
-                            "not activated: an earlier change of this SIM failed".to_string(),
-                        )
-                    })
-                    .collect();
-                for (iccid, why) in &l.uncertain {
-                    out.entry(iccid.clone()).or_insert_with(|| {
-                        format!(
-                            "not activated: the outcome of an earlier change is unknown ({why})"
-                        )
-                    });
-                }
-                out
-            })
+        let excluded = if phase == 2 {
+            not_to_activate(run)
         } else {
             BTreeMap::new()
         };
-        let mut work = Vec::new();
-        for action in plan.actions.iter().filter(|a| a.phase() == phase) {
-            let mut keep = Vec::new();
-            for iccid in action.iccids() {
-                if done.contains(iccid) {
-                    continue;
-                }
-                if let Some(why) = excluded.get(iccid) {
-                    run.ledger(|l| l.skipped.insert(iccid.clone(), why.clone()));
-                    continue;
-                }
-                keep.push(iccid.clone());
-            }
-            // A batch include list that lost every SIM is not sent: an empty list would select
-            // the whole fleet.
-            if keep.is_empty() {
-                continue;
-            }
-            match to_work(action, keep) {
-                Ok(w) => work.push(w),
-                Err(e) => run.ledger(|l| l.fail_all(action.iccids(), &e.to_string(), None)),
-            }
-        }
-        run.progress
-            .add_total(work.iter().map(|w| w.iccids().len() as u64).sum());
+        let work = phase_work(plan, phase, run, done, &excluded);
         stream::iter(work)
             .map(|w| run_work(run, w))
             .buffer_unordered(run.opts.concurrency.max(1))
             .collect::<Vec<()>>()
             .await;
     }
+}
+
+/// An activation only follows limits and locks that succeeded: a SIM whose earlier change
+/// failed, or whose outcome is unknown, is not activated.
+fn not_to_activate(run: &Run<'_>) -> BTreeMap<String, String> {
+    run.ledger(|l| {
+        let mut out: BTreeMap<String, String> = l
+            .failures
+            .keys()
+            .map(|i| {
+                (
+                    i.clone(),
+                    "not activated: an earlier change of this SIM failed".to_string(),
+                )
+            })
+            .collect();
+        for (iccid, why) in &l.uncertain {
+            out.entry(iccid.clone()).or_insert_with(|| {
+                format!("not activated: the outcome of an earlier change is unknown ({why})")
+            });
+        }
+        out
+    })
+}
+
+/// The calls of one phase, each restricted to the SIMs not done and not excluded.
+fn phase_work(
+    plan: &Plan,
+    phase: u8,
+    run: &Run<'_>,
+    done: &BTreeSet<String>,
+    excluded: &BTreeMap<String, String>,
+) -> Vec<Work> {
+    let mut work = Vec::new();
+    for action in plan.actions.iter().filter(|a| a.phase() == phase) {
+        let mut keep = Vec::new();
+        for iccid in action.iccids().iter().filter(|i| !done.contains(*i)) {
+            match excluded.get(iccid) {
+                Some(why) => {
+                    run.ledger(|l| l.skipped.insert(iccid.clone(), why.clone()));
+                    run.progress.skip(1);
+                }
+                None => keep.push(iccid.clone()),
+            }
+        }
+        // A batch include list that lost every SIM is not sent: an empty list would select
+        // the whole fleet.
+        if keep.is_empty() {
+            continue;
+        }
+        let sims = keep.len() as u64;
+        match to_work(action, keep) {
+            Ok(w) => work.push(w),
+            Err(e) => {
+                run.ledger(|l| l.fail_all(action.iccids(), &e.to_string(), None));
+                run.progress.advance(sims);
+            }
+        }
+    }
+    work
 }
 
 async fn run_work(run: &Run<'_>, work: Work) {

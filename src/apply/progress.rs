@@ -42,9 +42,11 @@ pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     total: AtomicU64,
     done: AtomicU64,
-    /// SIM actions never sent (interrupted): they count towards the total, never as done.
+    /// SIM actions never sent (interrupted, or an earlier change of the SIM failed): they count
+    /// towards the total, never as done.
     skipped: AtomicU64,
-    last_line: Mutex<Instant>,
+    /// When the last plain line was printed, and what it said (the same line is not repeated).
+    last_line: Mutex<(Instant, String)>,
 }
 
 impl Progress {
@@ -65,7 +67,7 @@ impl Progress {
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
-            last_line: Mutex::new(Instant::now()),
+            last_line: Mutex::new((Instant::now(), String::new())),
         }
     }
 
@@ -87,7 +89,7 @@ impl Progress {
         self.maybe_line(false);
     }
 
-    /// `n` SIM actions will not be sent (interrupted): not done, and said so.
+    /// `n` SIM actions will not be sent: not done, and said so.
     pub fn skip(&self, n: u64) {
         self.skipped.fetch_add(n, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
@@ -105,9 +107,7 @@ impl Progress {
         let total = self.total.load(Ordering::Relaxed);
         match self.skipped.load(Ordering::Relaxed) {
             0 => format!("apply: {done}/{total} SIM actions done"),
-            skipped => format!(
-                "apply: {done}/{total} SIM actions done, {skipped} not attempted (interrupted)"
-            ),
+            skipped => format!("apply: {done}/{total} SIM actions done, {skipped} not attempted"),
         }
     }
 
@@ -120,9 +120,10 @@ impl Progress {
         let accounted = self.done.load(Ordering::Relaxed) + self.skipped.load(Ordering::Relaxed);
         let complete = accounted == self.total.load(Ordering::Relaxed);
         if let Ok(mut last) = self.last_line.lock() {
-            if now || last.elapsed() >= LINE_INTERVAL || complete {
-                *last = Instant::now();
-                eprintln!("{}", self.line());
+            let line = self.line();
+            if (now || last.0.elapsed() >= LINE_INTERVAL || complete) && line != last.1 {
+                eprintln!("{line}");
+                *last = (Instant::now(), line);
             }
         }
     }
@@ -136,7 +137,7 @@ impl Progress {
         }
     }
 
-    /// Clears the bar; an interrupted run states what was and was not done.
+    /// Clears the bar; a run that left actions unsent states what was and was not done.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
@@ -163,7 +164,7 @@ mod tests {
         progress.skip(7);
         assert_eq!(
             progress.line(),
-            "apply: 3/10 SIM actions done, 7 not attempted (interrupted)"
+            "apply: 3/10 SIM actions done, 7 not attempted"
         );
     }
 }
