@@ -1,12 +1,16 @@
 //! `apply`: turn a plan into API calls, safely, and prove the fleet converged.
 //!
-//! Order of work, each step a file: [`preflight`] (checksum, guards with apply's own flags, and
-//! for a saved plan a re-read of the touched SIMs: stale → nothing applied, already at target →
-//! done, so an interrupted apply resumes), execution in the plan's phases ([`batch`] jobs and
-//! [`update`] calls, bounded in flight; a SIM whose phase-0/1 change failed or is uncertain is
-//! left out of its phase-2 activation), then [`verify`] (re-read what was touched and check
-//! every planned field). Everything that happened is written into a [`Ledger`] and ends up in
-//! the [`ApplyReport`]. Depends on `plan` and `api`; never on the sandbox.
+//! Order of work, each step a file: `preflight` (checksum, guards with apply's own flags, and
+//! for a saved plan a re-read of the touched SIMs, judged by [`recheck`]: stale → nothing
+//! applied, already at target → done, so an interrupted apply resumes), `concurrent` (another
+//! run's batch jobs at work on these SIMs → nothing applied, unless allowed), execution in the
+//! plan's phases (`batch` jobs and `update` calls, bounded in flight; a SIM whose phase-0/1
+//! change failed or is uncertain is left out of its phase-2 activation), then `verify`
+//! (re-read what was touched and check every planned field). How often each step is tried is
+//! stated once, in [`retry`]. Everything that happened is written into a `Ledger` and ends up
+//! in the [`ApplyReport`], whose counters say whose work it was: "changed" only when a call of
+//! this run changed the SIM, "already set" when someone else set it first. Depends on `plan`
+//! and `api`; never on the sandbox, nor on `render` (the report's text lives there).
 //!
 //! Interruption: the first cancel (Ctrl-C / SIGTERM) stops starting new actions and waits for
 //! those in flight; [`ApplyOptions::abort`] (the second signal) also sends `cancelBatchJob` for

@@ -164,7 +164,7 @@ fn not_attempted(w: &mut String, report: &ApplyReport, opts: ApplyReportOptions)
 }
 
 /// SIMs with the same causes, largest group first (then by cause, for a stable order).
-fn group<'a>(by_sim: BTreeMap<&'a str, Vec<String>>) -> Vec<(Vec<String>, Vec<&'a str>)> {
+fn group(by_sim: BTreeMap<&str, Vec<String>>) -> Vec<(Vec<String>, Vec<&str>)> {
     let mut groups: BTreeMap<Vec<String>, Vec<&str>> = BTreeMap::new();
     for (iccid, causes) in by_sim {
         groups.entry(causes).or_default().push(iccid);
