@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
 
 use common::*;
 use serde_json::{json, Value};
@@ -37,24 +36,16 @@ fn spawn_apply(
     spec: &std::path::Path,
     extra: &[&str],
 ) -> Child {
-    std::process::Command::new(bin())
-        .env("WHEREVER_SIM_TOKEN", "sandbox")
-        .env("CI", "1")
-        .env_remove("WHEREVER_SIM_ENDPOINT")
-        .args([
-            "apply",
-            path_str(plan),
-            "--spec",
-            path_str(spec),
-            "--format",
-            "json",
-        ])
-        .args(["--endpoint", &env.url])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("apply starts")
+    let mut args = vec![
+        "apply",
+        path_str(plan),
+        "--spec",
+        path_str(spec),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    env.spawn(&args)
 }
 
 fn wait_report(child: Child) -> (i32, Value, String) {
@@ -65,22 +56,11 @@ fn wait_report(child: Child) -> (i32, Value, String) {
     (output.status.code().unwrap_or(-1), report, stderr)
 }
 
-fn wait_for_first_job(env: &Served) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while env.calls("startBatchJob") == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the first apply never started its job"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_second_apply_stops_before_its_first_call_while_another_one_runs() {
     let (env, plan, spec) = slow_fleet();
     let first = spawn_apply(&env, &plan, &spec, &[]);
-    wait_for_first_job(&env);
+    env.wait_for_call("startBatchJob");
     let (code, _, stderr) = env.apply_json(&plan, &spec, &[]);
     assert_eq!(code, 1, "the second apply did not stop: {stderr}");
     assert!(
@@ -101,7 +81,7 @@ fn a_second_apply_stops_before_its_first_call_while_another_one_runs() {
 fn with_allow_concurrent_two_runs_never_both_claim_a_change() {
     let (env, plan, spec) = slow_fleet();
     let first = spawn_apply(&env, &plan, &spec, &[]);
-    wait_for_first_job(&env);
+    env.wait_for_call("startBatchJob");
     let second = spawn_apply(&env, &plan, &spec, &["--allow-concurrent"]);
     let (code_a, a, err_a) = wait_report(first);
     let (code_b, b, err_b) = wait_report(second);

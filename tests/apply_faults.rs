@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -116,23 +116,8 @@ fn apply_and_signal(
     spec: &std::path::Path,
     signals: usize,
 ) -> (Option<i32>, String) {
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("simfleet"))
-        .env("WHEREVER_SIM_TOKEN", "sandbox")
-        .env("CI", "1")
-        .args(["apply", path_str(plan), "--spec", path_str(spec)])
-        .args(["--endpoint", &env.url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("apply starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while env.calls("startBatchJob") == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "apply never started its batch job"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = env.spawn(&["apply", path_str(plan), "--spec", path_str(spec)]);
+    env.wait_for_call("startBatchJob");
     std::thread::sleep(Duration::from_millis(300));
     let pid = child.id().to_string();
     for _ in 0..signals {
@@ -151,19 +136,26 @@ fn apply_and_signal(
     )
 }
 
-#[test]
-fn a_first_signal_finishes_the_job_in_flight_and_starts_no_activation() {
+/// `n` test-ready SIMs that take a new SMS limit (phase 1) and are then activated (phase 2),
+/// with batch jobs running at `batch_rate` SIMs a second; and the plan file.
+fn limit_then_activate(n: u32, batch_rate: f64) -> (Served, PathBuf, PathBuf) {
     let env = Served::start(
         SandboxConfig {
-            batch_rate: 8.0,
+            batch_rate,
             ..SandboxConfig::default()
         },
-        fleet((0..16).map(|i| sim(i, 6, "ACME", json!({}))).collect()),
+        fleet((0..n).map(|i| sim(i, 6, "ACME", json!({}))).collect()),
     );
     let spec = env.spec(
         "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 9, status: activated }\n",
     );
     let plan_file = env.plan_out(&spec, &[]);
+    (env, plan_file, spec)
+}
+
+#[test]
+fn a_first_signal_finishes_the_job_in_flight_and_starts_no_activation() {
+    let (env, plan_file, spec) = limit_then_activate(16, 8.0);
     let (code, out) = apply_and_signal(&env, &plan_file, &spec, 1);
     assert_eq!(code, Some(130), "{out}");
     assert!(
@@ -257,11 +249,7 @@ fn an_include_list_that_a_resume_empties_is_never_sent() {
     let plan_file = env.plan_out(&spec, &[]);
     // Someone already made the ACME change: that job's include list is now empty.
     for i in 0..3 {
-        let r = env.gql(
-            "mutation($i: ID!) { updateSim(iccid: $i, monthly_sms_mo_limit: 9) { iccid } }",
-            json!({"i": iccid(i)}),
-        );
-        assert!(r.get("errors").is_none(), "{r}");
+        env.update_sim(&iccid(i), "monthly_sms_mo_limit: 9");
     }
     let before = env.state();
     let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
@@ -417,17 +405,7 @@ fn managed(sims: &[simfleet::fleet::Sim]) -> Vec<String> {
 /// what was not attempted, and the report's "Not attempted:" is one group, not one line per SIM.
 #[test]
 fn an_interrupted_apply_counts_only_what_it_did_and_groups_what_it_did_not() {
-    let env = Served::start(
-        SandboxConfig {
-            batch_rate: 60.0,
-            ..SandboxConfig::default()
-        },
-        fleet((0..120).map(|i| sim(i, 6, "ACME", json!({}))).collect()),
-    );
-    let spec = env.spec(
-        "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 9, status: activated }\n",
-    );
-    let plan_file = env.plan_out(&spec, &[]);
+    let (env, plan_file, spec) = limit_then_activate(120, 60.0);
     let (code, out) = apply_and_signal(&env, &plan_file, &spec, 1);
     assert_eq!(code, Some(130), "{out}");
     assert!(

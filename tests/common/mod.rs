@@ -352,6 +352,42 @@ impl Served {
         cmd
     }
 
+    /// The binary started in the background with the token and endpoint set, its output piped
+    /// (for runs that overlap, or that a test signals).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(bin())
+            .env("WHEREVER_SIM_TOKEN", "sandbox")
+            .env("CI", "1")
+            .env_remove("WHEREVER_SIM_ENDPOINT")
+            .args(args)
+            .args(["--endpoint", &self.url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("simfleet starts")
+    }
+
+    /// Waits (at most 30 s) until the sandbox has answered `field` at least once.
+    pub fn wait_for_call(&self, field: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.calls(field) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {field} call reached the sandbox"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// `updateSim(iccid, <arguments>)` sent behind simfleet's back, as another user would.
+    pub fn update_sim(&self, iccid: &str, arguments: &str) {
+        let r = self.gql(
+            &format!("mutation($i: ID!) {{ updateSim(iccid: $i, {arguments}) {{ iccid }} }}"),
+            json!({"i": iccid}),
+        );
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+
     /// Writes the spec (and a simfleet.yaml without the Luhn check) and returns its directory.
     pub fn spec(&self, yaml: &str) -> PathBuf {
         let dir = self.dir.path().join("fleet");
