@@ -29,25 +29,6 @@ fn slow_fleet() -> (Served, std::path::PathBuf, std::path::PathBuf) {
     (env, plan, spec)
 }
 
-/// `apply PLAN --format json` in the background.
-fn spawn_apply(
-    env: &Served,
-    plan: &std::path::Path,
-    spec: &std::path::Path,
-    extra: &[&str],
-) -> Child {
-    let mut args = vec![
-        "apply",
-        path_str(plan),
-        "--spec",
-        path_str(spec),
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    env.spawn(&args)
-}
-
 fn wait_report(child: Child) -> (i32, Value, String) {
     let output = child.wait_with_output().expect("apply ends");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -59,7 +40,7 @@ fn wait_report(child: Child) -> (i32, Value, String) {
 #[test]
 fn a_second_apply_stops_before_its_first_call_while_another_one_runs() {
     let (env, plan, spec) = slow_fleet();
-    let first = spawn_apply(&env, &plan, &spec, &[]);
+    let first = env.spawn(&apply_json_args(&plan, &spec, &[]));
     env.wait_for_call("startBatchJob");
     let (code, _, stderr) = env.apply_json(&plan, &spec, &[]);
     assert_eq!(code, 1, "the second apply did not stop: {stderr}");
@@ -80,9 +61,9 @@ fn a_second_apply_stops_before_its_first_call_while_another_one_runs() {
 #[test]
 fn with_allow_concurrent_two_runs_never_both_claim_a_change() {
     let (env, plan, spec) = slow_fleet();
-    let first = spawn_apply(&env, &plan, &spec, &[]);
+    let first = env.spawn(&apply_json_args(&plan, &spec, &[]));
     env.wait_for_call("startBatchJob");
-    let second = spawn_apply(&env, &plan, &spec, &["--allow-concurrent"]);
+    let second = env.spawn(&apply_json_args(&plan, &spec, &["--allow-concurrent"]));
     let (code_a, a, err_a) = wait_report(first);
     let (code_b, b, err_b) = wait_report(second);
     assert_eq!((code_a, code_b), (0, 0), "{err_a}\n{err_b}");

@@ -469,16 +469,10 @@ impl Served {
         spec: &Path,
         extra: &[&str],
     ) -> (i32, Option<Value>, String) {
-        let mut args = vec![
-            "apply",
-            path_str(plan),
-            "--spec",
-            path_str(spec),
-            "--format",
-            "json",
-        ];
-        args.extend_from_slice(extra);
-        let output = self.simfleet(&args).output().expect("apply runs");
+        let output = self
+            .simfleet(&apply_json_args(plan, spec, extra))
+            .output()
+            .expect("apply runs");
         let report = serde_json::from_slice::<Value>(&output.stdout).ok();
         (
             output.status.code().unwrap_or(-1),
@@ -506,6 +500,20 @@ impl Drop for Served {
             self.rt.block_on(sandbox.shutdown());
         }
     }
+}
+
+/// `apply PLAN --spec SPEC --format json EXTRA…`.
+pub fn apply_json_args<'a>(plan: &'a Path, spec: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "apply",
+        path_str(plan),
+        "--spec",
+        path_str(spec),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 pub fn path_str(p: &Path) -> &str {
