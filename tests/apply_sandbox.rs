@@ -162,28 +162,16 @@ fn guards_stop_with_exit_3_and_name_the_flag() {
     // The reviewer allowed the cut when planning, but apply runs without the flag.
     let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
     let before = env.state();
-    let output = env
-        .simfleet(&["apply", path_str(&plan_file), "--spec", path_str(&spec)])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(3));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (code, stdout) = env.apply_text(&plan_file, &spec, &[]);
+    assert_eq!(code, 3);
     assert!(stdout.contains("--allow-status-cuts"), "{stdout}");
 
-    let output = env
-        .simfleet(&[
-            "apply",
-            path_str(&plan_file),
-            "--spec",
-            path_str(&spec),
-            "--allow-status-cuts",
-            "--max-changes",
-            "2",
-        ])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(3));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (code, stdout) = env.apply_text(
+        &plan_file,
+        &spec,
+        &["--allow-status-cuts", "--max-changes", "2"],
+    );
+    assert_eq!(code, 3);
     assert!(stdout.contains("max_changes"), "{stdout}");
     assert_eq!(env.state(), before, "a guard let a change through");
     assert_eq!(env.calls("startBatchJob") + env.calls("updateSim"), 0);
@@ -195,32 +183,16 @@ fn guards_stop_with_exit_3_and_name_the_flag() {
     )
     .expect("config");
     let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
-    let output = env
-        .simfleet(&[
-            "apply",
-            path_str(&plan_file),
-            "--spec",
-            path_str(&spec),
-            "--allow-status-cuts",
-        ])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("max_percent"));
+    let (code, stdout) = env.apply_text(&plan_file, &spec, &["--allow-status-cuts"]);
+    assert_eq!(code, 3);
+    assert!(stdout.contains("max_percent"), "{stdout}");
 
-    let output = env
-        .simfleet(&[
-            "apply",
-            path_str(&plan_file),
-            "--spec",
-            path_str(&spec),
-            "--allow-status-cuts",
-            "--max-percent",
-            "100",
-        ])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let (code, stdout) = env.apply_text(
+        &plan_file,
+        &spec,
+        &["--allow-status-cuts", "--max-percent", "100"],
+    );
+    assert_eq!(code, 0, "{stdout}");
     assert_eq!(env.sim(&iccid(4)).statusid, 12);
 }
 
@@ -310,12 +282,8 @@ fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() 
     assert_eq!(env.sim(&iccid(4)).statusid, 2);
 
     // The text report says the same, by ICCID.
-    let output = env
-        .simfleet(&["apply", path_str(&plan_file), "--spec", path_str(&spec)])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&output.stdout);
+    let (code, text) = env.apply_text(&plan_file, &spec, &[]);
+    assert_eq!(code, 1);
     assert!(
         text.contains(
             "    - imei_lock (code 701): General error while writing IMEI lock (wanted auto, found off)\n"

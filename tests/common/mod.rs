@@ -481,6 +481,17 @@ impl Served {
         )
     }
 
+    /// `apply FILE --spec DIR EXTRA…` with the text report: exit code and stdout.
+    pub fn apply_text(&self, plan: &Path, spec: &Path, extra: &[&str]) -> (i32, String) {
+        let mut args = vec!["apply", path_str(plan), "--spec", path_str(spec)];
+        args.extend_from_slice(extra);
+        let output = self.simfleet(&args).output().expect("apply runs");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    }
+
     /// `plan DIR --detailed-exitcode`: 0 = no changes.
     pub fn replan_code(&self, spec: &Path) -> (i32, String) {
         let output = self
