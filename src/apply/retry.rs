@@ -85,6 +85,31 @@ mod tests {
         }
     }
 
+    /// docs/apply.md states the budget; it must say what this file does.
+    #[test]
+    fn the_documented_budget_is_this_one() {
+        let doc = include_str!("../../docs/apply.md");
+        for (row, value) in [
+            ("`startBatchJob` sends per batch action", START_SENDS),
+            (
+                "`listBatchJobs` lookups that may fail in a row",
+                LOOKUP_TRIES,
+            ),
+            ("`updateSim` per action", UPDATE_TRIES),
+            ("re-reading the touched SIMs", READ_TRIES),
+            ("`getBatchJob` polls that may fail in a row", POLL_FAILURES),
+        ] {
+            let line = doc
+                .lines()
+                .find(|l| l.starts_with(&format!("| {row}")))
+                .unwrap_or_else(|| panic!("docs/apply.md has no retry budget row for {row}"));
+            assert!(
+                line.ends_with(&format!("| {value} |")),
+                "{line} (code: {value})"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn transient_failures_are_tried_again_up_to_the_budget() {
         let calls = AtomicU32::new(0);
