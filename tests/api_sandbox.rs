@@ -187,10 +187,13 @@ async fn mutations_round_trip() {
 
     let updated = client
         .update_sim(&UpdateSimArgs {
-            custom_field_1: Some("truck-17".into()),
-            monthly_sms_mo_limit: Some(None),
-            monthly_data_limit: Some(500_000_000),
-            ..UpdateSimArgs::new(iccids[0].clone())
+            iccid: iccids[0].clone(),
+            changes: simfleet::api::UpdateSimChanges {
+                custom_field_1: Some("truck-17".into()),
+                monthly_sms_mo_limit: Some(None),
+                monthly_data_limit: Some(500_000_000),
+                ..simfleet::api::UpdateSimChanges::default()
+            },
         })
         .await
         .expect("updateSim");

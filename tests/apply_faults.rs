@@ -1,23 +1,23 @@
 //! `simfleet apply` when things go wrong around it: injected faults, signals, a batch job that
 //! does not finish, and include lists emptied by a resumed apply.
 
-mod apply_common;
+mod common;
 
 use std::collections::BTreeSet;
-use std::process::Stdio;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use apply_common::*;
+use common::*;
 use serde_json::{json, Value};
 use simfleet::sandbox::SandboxConfig;
 
-fn slow_sandbox(n: u32, batch_rate: f64) -> Env {
-    Env::start(
-        fleet((0..n).map(|i| sim(i, 2, "ACME", json!({}))).collect()),
+fn slow_sandbox(n: u32, batch_rate: f64) -> Served {
+    Served::start(
         SandboxConfig {
             batch_rate,
             ..SandboxConfig::default()
         },
+        fleet((0..n).map(|i| sim(i, 2, "ACME", json!({}))).collect()),
     )
 }
 
@@ -37,14 +37,14 @@ fn with_ten_percent_faults_apply_converges_changes_nothing_else_and_leaves_no_du
             json!({"custom_field_1": format!("c{i}")}),
         ));
     }
-    let env = Env::start(
-        fleet(sims),
+    let env = Served::start(
         SandboxConfig {
             fault_rate: 0.1,
             seed: 11,
             batch_rate: 100_000.0,
             ..SandboxConfig::default()
         },
+        fleet(sims),
     );
     let spec = env.spec(
         r#"rules:
@@ -111,28 +111,13 @@ fn with_ten_percent_faults_apply_converges_changes_nothing_else_and_leaves_no_du
 /// Starts `apply PLAN`, waits for its first batch job, sends SIGTERM `signals` times, and
 /// returns (exit code, stdout).
 fn apply_and_signal(
-    env: &Env,
+    env: &Served,
     plan: &std::path::Path,
     spec: &std::path::Path,
     signals: usize,
 ) -> (Option<i32>, String) {
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("simfleet"))
-        .env("WHEREVER_SIM_TOKEN", "sandbox")
-        .env("CI", "1")
-        .args(["apply", path_str(plan), "--spec", path_str(spec)])
-        .args(["--endpoint", &env.url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("apply starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while env.calls("startBatchJob") == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "apply never started its batch job"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = env.spawn(&["apply", path_str(plan), "--spec", path_str(spec)]);
+    env.wait_for_call("startBatchJob");
     std::thread::sleep(Duration::from_millis(300));
     let pid = child.id().to_string();
     for _ in 0..signals {
@@ -151,19 +136,26 @@ fn apply_and_signal(
     )
 }
 
-#[test]
-fn a_first_signal_finishes_the_job_in_flight_and_starts_no_activation() {
-    let env = Env::start(
-        fleet((0..16).map(|i| sim(i, 6, "ACME", json!({}))).collect()),
+/// `n` test-ready SIMs that take a new SMS limit (phase 1) and are then activated (phase 2),
+/// with batch jobs running at `batch_rate` SIMs a second; and the plan file.
+fn limit_then_activate(n: u32, batch_rate: f64) -> (Served, PathBuf, PathBuf) {
+    let env = Served::start(
         SandboxConfig {
-            batch_rate: 8.0,
+            batch_rate,
             ..SandboxConfig::default()
         },
+        fleet((0..n).map(|i| sim(i, 6, "ACME", json!({}))).collect()),
     );
     let spec = env.spec(
         "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 9, status: activated }\n",
     );
     let plan_file = env.plan_out(&spec, &[]);
+    (env, plan_file, spec)
+}
+
+#[test]
+fn a_first_signal_finishes_the_job_in_flight_and_starts_no_activation() {
+    let (env, plan_file, spec) = limit_then_activate(16, 8.0);
     let (code, out) = apply_and_signal(&env, &plan_file, &spec, 1);
     assert_eq!(code, Some(130), "{out}");
     assert!(
@@ -250,18 +242,14 @@ fn an_include_list_that_a_resume_empties_is_never_sent() {
     let mut sims: Vec<Value> = (0..3).map(|i| sim(i, 2, "ACME", json!({}))).collect();
     sims.extend((3..6).map(|i| sim(i, 2, "Globex", json!({}))));
     sims.extend((6..10).map(|i| sim(i, 2, "Other", json!({}))));
-    let env = Env::new(fleet(sims));
+    let env = Served::new(fleet(sims));
     let spec = env.spec(
         "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 9 }\n  - name: globex\n    match: { end_customer_label: Globex }\n    set: { monthly_sms_mt_limit: 8 }\n",
     );
     let plan_file = env.plan_out(&spec, &[]);
     // Someone already made the ACME change: that job's include list is now empty.
     for i in 0..3 {
-        let r = env.gql(
-            "mutation($i: ID!) { updateSim(iccid: $i, monthly_sms_mo_limit: 9) { iccid } }",
-            json!({"i": iccid(i)}),
-        );
-        assert!(r.get("errors").is_none(), "{r}");
+        env.update_sim(&iccid(i), "monthly_sms_mo_limit: 9");
     }
     let before = env.state();
     let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
@@ -282,7 +270,7 @@ fn an_include_list_that_a_resume_empties_is_never_sent() {
 #[test]
 #[ignore = "slow: ~45 s in debug (50,000-SIM apply); cargo test --test apply_faults -- --ignored"]
 fn fifty_thousand_sims_with_one_new_limit_take_fifty_batch_jobs() {
-    let env = Env::new(fleet((0..50_000).map(sim_50k).collect()));
+    let env = Served::new(fleet((0..50_000).map(sim_50k).collect()));
     let spec =
         env.spec("rules:\n  - name: all\n    match: all\n    set: { monthly_data_limit: 123MB }\n");
     let started = Instant::now();
@@ -315,4 +303,127 @@ fn sim_50k(i: u32) -> Value {
         "providerid": 5,
         "monthly_data_limit": 100_000_000,
     })
+}
+
+/// Issue 13, defect 13: at a fault rate of 0.3 a single apply of a saved plan converges in at
+/// least 9 of 10 runs (fresh sandboxes, 10 fault seeds). The plan is made on a fault-free copy
+/// of the fleet, so only apply meets the faults; "converged" is exit 0 and the fleet the
+/// fault-free apply of the same plan leaves.
+#[test]
+fn at_thirty_percent_faults_nine_of_ten_single_applies_converge() {
+    let sims: Vec<Value> = (0..320)
+        .map(|i| {
+            let status = if i % 7 == 0 { 6 } else { 2 };
+            let label = format!("L{}", i % 6);
+            let extra = if i % 16 == 0 {
+                json!({"custom_field_1": format!("solo-{i}")})
+            } else {
+                json!({})
+            };
+            sim(i, status, &label, extra)
+        })
+        .collect();
+    // Six label groups with their own limits (a batch job each), an activation phase, and a few
+    // SIMs with their own updateSim.
+    let mut spec_text = String::from("rules:\n");
+    for l in 0..6 {
+        spec_text.push_str(&format!(
+            "  - name: l{l}\n    match: {{ end_customer_label: L{l} }}\n    set: {{ monthly_data_limit: {}MB, monthly_sms_mt_limit: {} }}\n",
+            100 + l,
+            10 + l
+        ));
+    }
+    spec_text.push_str(
+        "  - name: test-ready\n    match: { status: test-ready }\n    set: { status: activated }\n  - name: solo\n    match: { custom_field_1: { prefix: solo- } }\n    set: { custom_field_1: renamed, monthly_sms_mo_limit: 5 }\n",
+    );
+    let clean = Served::new(fleet(sims.clone()));
+    let spec = clean.spec(&spec_text);
+    let plan_file = clean.plan_out(&spec, &[]);
+    let (code, _, stderr) = clean.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 0, "fault-free apply: {stderr}");
+    let expected = managed(&clean.state());
+
+    let mut converged = 0;
+    let mut failures = Vec::new();
+    for seed in 1..=10u64 {
+        let faulty = Served::start(
+            SandboxConfig {
+                fault_rate: 0.3,
+                seed,
+                batch_rate: 100_000.0,
+                ..SandboxConfig::default()
+            },
+            fleet(sims.clone()),
+        );
+        let (code, report, stderr) =
+            faulty.apply_json(&plan_file, &spec, &["--rate-limit", "1000"]);
+        if code == 0 && managed(&faulty.state()) == expected {
+            converged += 1;
+        } else {
+            let tail: Vec<&str> = stderr.lines().rev().take(3).collect();
+            let reasons: BTreeSet<String> = report
+                .iter()
+                .flat_map(|r| r["failures"].as_array().cloned().unwrap_or_default())
+                .filter_map(|f| f["reason"].as_str().map(str::to_string))
+                .collect();
+            failures.push(format!(
+                "seed {seed}: exit {code}, status {:?}, reasons {reasons:?}, {tail:?}",
+                report.as_ref().map(|r| r["status"].clone())
+            ));
+        }
+    }
+    eprintln!("{converged} of 10 applies converged at fault rate 0.3");
+    assert!(
+        converged >= 9,
+        "only {converged} of 10 applies converged at fault rate 0.3:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The fields a plan manages, per SIM (timestamps the sandbox sets on activation differ run to
+/// run).
+fn managed(sims: &[simfleet::fleet::Sim]) -> Vec<String> {
+    sims.iter()
+        .map(|s| {
+            format!(
+                "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                s.iccid,
+                s.statusid,
+                s.monthly_data_limit,
+                s.monthly_sms_mo_limit,
+                s.monthly_sms_mt_limit,
+                s.monthly_voice_mo_limit,
+                s.custom_field_1,
+                s.label(),
+                s.imei_lock.as_ref().map(|l| l.enabled)
+            )
+        })
+        .collect()
+}
+
+/// Issue 13, defect 7: after an interrupt the progress line counts only what was done and says
+/// what was not attempted, and the report's "Not attempted:" is one group, not one line per SIM.
+#[test]
+fn an_interrupted_apply_counts_only_what_it_did_and_groups_what_it_did_not() {
+    let (env, plan_file, spec) = limit_then_activate(120, 60.0);
+    let (code, out) = apply_and_signal(&env, &plan_file, &spec, 1);
+    assert_eq!(code, Some(130), "{out}");
+    assert!(
+        !out.contains("240/240 SIM actions done"),
+        "the progress line counts actions never sent as done:\n{out}"
+    );
+    assert!(
+        out.contains("120/240 SIM actions done, 120 not attempted"),
+        "{out}"
+    );
+    let per_sim_lines = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("8949") && l.contains(": "))
+        .count();
+    assert_eq!(per_sim_lines, 0, "one line per SIM:\n{out}");
+    assert!(
+        out.contains("Not attempted:\n  120 SIMs:\n    - interrupted before its change was sent\n"),
+        "{out}"
+    );
+    assert!(out.lines().count() < 40, "{out}");
 }

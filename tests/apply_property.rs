@@ -256,7 +256,7 @@ proptest! {
             )
             .await
             .expect("apply");
-            prop_assert_eq!(report.sims_failed, 0, "{}\n{}", yaml, report.to_text());
+            prop_assert_eq!(report.sims_failed, 0, "{}\n{}", yaml, simfleet::render::apply_report_text(&report, Default::default()));
             let again = make_plan(&opts).await.expect("plan again").plan;
             // A status that was blocked or held may become changeable through a side effect of
             // the apply (an IMEI unlock moves 20 → 2): that is the blocked change, not drift.
@@ -281,7 +281,7 @@ proptest! {
                 "spec:\n{}\nchanges after apply: {:?}\nreport:\n{}",
                 yaml,
                 remaining,
-                report.to_text()
+                simfleet::render::apply_report_text(&report, Default::default())
             );
             let planned: BTreeSet<&str> = plan.changes.iter().map(|c| c.iccid.as_str()).collect();
             let after = state(sandbox.url()).await;

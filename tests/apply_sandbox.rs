@@ -5,9 +5,9 @@
 //! What the sandbox holds afterwards (`GET /state`) and what it was asked (`GET /stats`) are the
 //! evidence, not the tool's own report.
 
-mod apply_common;
+mod common;
 
-use apply_common::*;
+use common::*;
 use serde_json::{json, Value};
 
 fn failures_of<'a>(report: &'a Value, iccid: &str) -> Vec<&'a Value> {
@@ -19,7 +19,7 @@ fn failures_of<'a>(report: &'a Value, iccid: &str) -> Vec<&'a Value> {
 
 #[test]
 fn plan_apply_plan_converges_and_leaves_the_rest_alone() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let before = env.state();
     let plan_file = env.plan_out(&spec, &[]);
@@ -77,7 +77,7 @@ fn plan_apply_plan_converges_and_leaves_the_rest_alone() {
 
 #[test]
 fn a_stale_plan_applies_nothing_and_lists_the_sim() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let plan_file = env.plan_out(&spec, &[]);
     // Someone changes a managed field of a planned SIM to a third value, and an unmanaged field
@@ -112,7 +112,7 @@ fn a_stale_plan_applies_nothing_and_lists_the_sim() {
 
 #[test]
 fn an_unmanaged_change_does_not_make_the_plan_stale() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let plan_file = env.plan_out(&spec, &[]);
     let touched = env.gql(
@@ -127,7 +127,7 @@ fn an_unmanaged_change_does_not_make_the_plan_stale() {
 
 #[test]
 fn a_wrong_checksum_is_refused_before_any_call() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let plan_file = env.plan_out(&spec, &[]);
     let before = env.state();
@@ -155,35 +155,23 @@ fn a_wrong_checksum_is_refused_before_any_call() {
 fn guards_stop_with_exit_3_and_name_the_flag() {
     let mut sims: Vec<Value> = (0..4).map(|i| sim(i, 2, "ACME", json!({}))).collect();
     sims.push(sim(4, 2, "Cut", json!({})));
-    let env = Env::new(fleet(sims));
+    let env = Served::new(fleet(sims));
     let spec = env.spec(
         "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_sms_mo_limit: 5 }\n  - name: cut\n    match: { end_customer_label: Cut }\n    set: { status: suspended }\n",
     );
     // The reviewer allowed the cut when planning, but apply runs without the flag.
     let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
     let before = env.state();
-    let output = env
-        .simfleet(&["apply", path_str(&plan_file), "--spec", path_str(&spec)])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(3));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (code, stdout) = env.apply_text(&plan_file, &spec, &[]);
+    assert_eq!(code, 3);
     assert!(stdout.contains("--allow-status-cuts"), "{stdout}");
 
-    let output = env
-        .simfleet(&[
-            "apply",
-            path_str(&plan_file),
-            "--spec",
-            path_str(&spec),
-            "--allow-status-cuts",
-            "--max-changes",
-            "2",
-        ])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(3));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (code, stdout) = env.apply_text(
+        &plan_file,
+        &spec,
+        &["--allow-status-cuts", "--max-changes", "2"],
+    );
+    assert_eq!(code, 3);
     assert!(stdout.contains("max_changes"), "{stdout}");
     assert_eq!(env.state(), before, "a guard let a change through");
     assert_eq!(env.calls("startBatchJob") + env.calls("updateSim"), 0);
@@ -195,38 +183,22 @@ fn guards_stop_with_exit_3_and_name_the_flag() {
     )
     .expect("config");
     let plan_file = env.plan_out(&spec, &["--allow-status-cuts"]);
-    let output = env
-        .simfleet(&[
-            "apply",
-            path_str(&plan_file),
-            "--spec",
-            path_str(&spec),
-            "--allow-status-cuts",
-        ])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("max_percent"));
+    let (code, stdout) = env.apply_text(&plan_file, &spec, &["--allow-status-cuts"]);
+    assert_eq!(code, 3);
+    assert!(stdout.contains("max_percent"), "{stdout}");
 
-    let output = env
-        .simfleet(&[
-            "apply",
-            path_str(&plan_file),
-            "--spec",
-            path_str(&spec),
-            "--allow-status-cuts",
-            "--max-percent",
-            "100",
-        ])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let (code, stdout) = env.apply_text(
+        &plan_file,
+        &spec,
+        &["--allow-status-cuts", "--max-percent", "100"],
+    );
+    assert_eq!(code, 0, "{stdout}");
     assert_eq!(env.sim(&iccid(4)).statusid, 12);
 }
 
 #[test]
 fn a_forbidden_transition_is_blocked_in_the_plan_and_never_sent() {
-    let env = Env::new(fleet(vec![
+    let env = Served::new(fleet(vec![
         sim(0, 6, "ACME", json!({})),
         sim(1, 2, "ACME", json!({})),
     ]));
@@ -253,7 +225,7 @@ fn a_forbidden_transition_is_blocked_in_the_plan_and_never_sent() {
 #[test]
 fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() {
     let fail = json!({"custom_field_1": "sandbox-fail-imei-lock"});
-    let env = Env::new(fleet(vec![
+    let env = Served::new(fleet(vec![
         // A job whose every SIM fails: FAILED.
         sim(0, 2, "Doomed", fail.clone()),
         sim(1, 2, "Doomed", fail.clone()),
@@ -295,39 +267,38 @@ fn code_701_and_a_failed_batch_job_are_reported_by_iccid_and_block_activation() 
     );
     // The SIM whose lock failed was not activated; the others were.
     assert_eq!(env.sim(&iccid(2)).statusid, 6);
+    // Counted once, as failed, with why its activation was not sent.
     assert!(
-        report["skipped"]
-            .as_array()
-            .expect("skipped")
+        failures_of(&report, &iccid(2))
             .iter()
-            .any(|s| s["iccid"] == iccid(2)
-                && s["reason"]
+            .any(|f| f["field"] == "status"
+                && f["reason"]
                     .as_str()
                     .is_some_and(|r| r.contains("not activated"))),
         "{report}"
     );
+    assert_eq!(report["sims_skipped"], 0, "{report}");
     assert_eq!(env.sim(&iccid(3)).statusid, 2);
     assert_eq!(env.sim(&iccid(4)).statusid, 2);
 
     // The text report says the same, by ICCID.
-    let output = env
-        .simfleet(&["apply", path_str(&plan_file), "--spec", path_str(&spec)])
-        .output()
-        .expect("apply runs");
-    assert_eq!(output.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&output.stdout);
+    let (code, text) = env.apply_text(&plan_file, &spec, &[]);
+    assert_eq!(code, 1);
     assert!(
-        text.contains(&format!(
-            "{} imei_lock (code 701): General error while writing IMEI lock",
-            iccid(0)
-        )),
+        text.contains(
+            "    - imei_lock (code 701): General error while writing IMEI lock (wanted auto, found none)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("    {}, {}\n", iccid(0), iccid(1))),
         "{text}"
     );
 }
 
 #[test]
 fn an_update_sim_error_is_reported_with_the_api_message() {
-    let env = Env::new(fleet(vec![sim(
+    let env = Served::new(fleet(vec![sim(
         0,
         2,
         "Solo",
@@ -352,7 +323,7 @@ fn an_update_sim_error_is_reported_with_the_api_message() {
 
 #[test]
 fn a_directory_needs_auto_approve_without_a_terminal() {
-    let env = Env::new(mixed_fleet());
+    let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
     let before = env.state();
     let output = env
@@ -369,4 +340,66 @@ fn a_directory_needs_auto_approve_without_a_terminal() {
         .expect("apply runs");
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(env.replan_code(&spec).0, 0);
+}
+
+/// Issue 13 (defect 10, apply's part): a plan file that does not exist is named as such.
+#[test]
+fn a_missing_plan_file_is_reported_as_missing() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let missing = env.path("no-such-plan.json");
+    let (code, _, stderr) = env.apply_json(&missing, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "no such plan file or spec directory: {}",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not a directory"), "{stderr}");
+}
+
+/// Issue 13 (defect 10, apply's part): a masked plan is refused as masked, not as edited.
+#[test]
+fn a_masked_plan_is_refused_as_masked_and_read_only() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let masked = env.path("masked.json");
+    let output = env
+        .simfleet(&["plan", path_str(&spec), "--format", "json", "--mask"])
+        .output()
+        .expect("plan runs");
+    std::fs::write(&masked, &output.stdout).expect("masked plan");
+    let (code, _, stderr) = env.apply_json(&masked, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("masked plan") && stderr.contains("without --mask"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("edited after it was made"), "{stderr}");
+    assert_eq!(env.calls("startBatchJob") + env.calls("updateSim"), 0);
+}
+
+/// Issue 13, defect 7: stale SIMs are grouped by what changed, in the spec's units.
+#[test]
+fn stale_sims_are_grouped_by_cause_in_the_specs_units() {
+    let env = Served::new(fleet(
+        (0..40).map(|i| sim(i, 2, "ACME", json!({}))).collect(),
+    ));
+    let spec = env.spec(
+        "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set: { monthly_data_limit: 1GB }\n",
+    );
+    let plan_file = env.plan_out(&spec, &[]);
+    for i in 0..40 {
+        env.update_sim(&iccid(i), "monthly_data_limit: 2000000000");
+    }
+    let (code, _, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("  40 SIMs:\n    - monthly_data_limit: planned 100MB → 1GB, now 2GB\n"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("1000000000"), "{stderr}");
+    assert!(stderr.lines().count() < 15, "{stderr}");
 }

@@ -815,7 +815,7 @@ proptest! {
         let client = &stub.client;
         let errors: Vec<String> = stub.runtime.block_on(async {
             let mut update = UpdateSimArgs::new("89490000000000000015");
-            update.custom_field_1 = Some("x".into());
+            update.changes.custom_field_1 = Some("x".into());
             let batch = BatchJobParams::new(
                 vec!["89490000000000000015".into()],
                 BatchJobChanges { imei_lock: Some(true), ..BatchJobChanges::default() },

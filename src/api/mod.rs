@@ -1,7 +1,8 @@
 //! The wherever SIM GraphQL API client: requests with retries, a rate limit and typed errors;
 //! the operations plan and apply need; and the fast partitioned read of the live fleet.
 //!
-//! Depends on `crate::fleet` only. Documents are hand-written constants checked against the SDL
+//! Depends on `crate::fleet` only, whose mutation inputs are what it sends (the plan's actions
+//! are made of the same types: one definition). Documents are hand-written constants checked against the SDL
 //! by a test; inputs serialise to exactly the arguments to send.
 
 mod client;
@@ -31,5 +32,6 @@ pub use token::{load_token, TOKEN_ENV};
 pub use types::{
     describe_batch_error, is_already_set, BatchJob, BatchJobChanges, BatchJobDetailPage,
     BatchJobPage, BatchJobParams, BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus,
-    ImeiLockInput, SimFields, SimPage, UpdateSimArgs, BATCH_ERROR_CODES, MAX_BATCH_ICCIDS,
+    ImeiLockInput, SimFields, SimPage, UpdateSimArgs, UpdateSimChanges, BATCH_ERROR_CODES,
+    MAX_BATCH_ICCIDS,
 };

@@ -430,8 +430,11 @@ async fn start_batch_job_sends_only_the_include_list_and_changes() {
 async fn update_sim_refuses_data_limit_zero_without_a_request() {
     let stub = Stub::start(|_, _| count_reply()).await;
     let args = UpdateSimArgs {
-        monthly_data_limit: Some(0),
-        ..UpdateSimArgs::new("89490000000000000015")
+        iccid: "89490000000000000015".into(),
+        changes: crate::api::UpdateSimChanges {
+            monthly_data_limit: Some(0),
+            ..crate::api::UpdateSimChanges::default()
+        },
     };
     let err = client(&stub).update_sim(&args).await.unwrap_err();
     assert!(matches!(
@@ -459,9 +462,12 @@ async fn update_sim_is_retried_and_decodes_the_sim() {
     })
     .await;
     let args = UpdateSimArgs {
-        monthly_sms_mo_limit: Some(None),
-        end_customer_label: Some("ACME".into()),
-        ..UpdateSimArgs::new("8949")
+        iccid: "8949".into(),
+        changes: crate::api::UpdateSimChanges {
+            monthly_sms_mo_limit: Some(None),
+            end_customer_label: Some("ACME".into()),
+            ..crate::api::UpdateSimChanges::default()
+        },
     };
     let sim = client(&stub).update_sim(&args).await.unwrap();
     assert_eq!(sim.label(), Some("ACME"));

@@ -12,8 +12,13 @@ use serde_json::{json, Map, Value};
 use super::error::ApiError;
 use crate::fleet::Sim;
 
-/// Most ICCIDs one batch job may name (the reference's limit for `includeIccIds`).
-pub const MAX_BATCH_ICCIDS: usize = 1000;
+/// The mutation inputs are `fleet`'s plain types, of which the plan's actions are made, so a
+/// plan's actions are exactly what is sent: `BatchJobParametersInput` without the selection is
+/// `BatchChanges` (read back by `getBatchJob` as `changes`), `updateSim`'s arguments are
+/// `UpdateSimChanges`, and the reference's limit for `includeIccIds` is `MAX_BATCH_ICCIDS`.
+pub use crate::fleet::{
+    BatchChanges as BatchJobChanges, ImeiLockInput, UpdateSimChanges, MAX_BATCH_ICCIDS,
+};
 
 /// Which SIM fields `listSims` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,32 +41,12 @@ pub struct SimPage {
     pub total_sims: u64,
 }
 
-/// The `imei_lock` argument of `updateSim`: `lock: true` with no IMEI is auto-detect.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImeiLockInput {
-    pub lock: bool,
-    pub imei: Option<String>,
-}
-
-/// Arguments of one `updateSim` call; only `Some` fields are sent.
+/// Arguments of one `updateSim` call: the SIM and the plan's changes for it; only `Some`
+/// fields are sent.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UpdateSimArgs {
     pub iccid: String,
-    pub statusid: Option<i32>,
-    /// Bytes; must be positive (`updateSim` does not define 0: unlimited data goes through a batch
-    /// job).
-    pub monthly_data_limit: Option<i64>,
-    /// `Some("")` removes the value.
-    pub custom_field_1: Option<String>,
-    /// `Some(None)` sends an explicit `null`: no limit.
-    pub monthly_sms_mo_limit: Option<Option<i64>>,
-    /// `Some(None)` sends an explicit `null`: no limit.
-    pub monthly_sms_mt_limit: Option<Option<i64>>,
-    /// Seconds; `Some(None)` sends an explicit `null`: no limit.
-    pub monthly_voice_mo_limit: Option<Option<i64>>,
-    /// `Some("")` deletes the label.
-    pub end_customer_label: Option<String>,
-    pub imei_lock: Option<ImeiLockInput>,
+    pub changes: UpdateSimChanges,
 }
 
 impl UpdateSimArgs {
@@ -69,7 +54,7 @@ impl UpdateSimArgs {
     pub fn new(iccid: impl Into<String>) -> UpdateSimArgs {
         UpdateSimArgs {
             iccid: iccid.into(),
-            ..UpdateSimArgs::default()
+            changes: UpdateSimChanges::default(),
         }
     }
 
@@ -82,12 +67,13 @@ impl UpdateSimArgs {
         if self.iccid.is_empty() {
             return Err(refuse("no ICCID".into()));
         }
+        let c = &self.changes;
         let mut vars = Map::new();
         vars.insert("iccid".into(), json!(self.iccid));
-        if let Some(status) = self.statusid {
+        if let Some(status) = c.statusid {
             vars.insert("statusid".into(), json!(status));
         }
-        if let Some(limit) = self.monthly_data_limit {
+        if let Some(limit) = c.monthly_data_limit {
             if limit <= 0 {
                 return Err(refuse(format!(
                     "monthly_data_limit {limit} is not a positive number of bytes \
@@ -96,13 +82,13 @@ impl UpdateSimArgs {
             }
             vars.insert("monthly_data_limit".into(), json!(limit));
         }
-        if let Some(value) = &self.custom_field_1 {
+        if let Some(value) = &c.custom_field_1 {
             vars.insert("custom_field_1".into(), json!(value));
         }
         for (name, limit) in [
-            ("monthly_sms_mo_limit", self.monthly_sms_mo_limit),
-            ("monthly_sms_mt_limit", self.monthly_sms_mt_limit),
-            ("monthly_voice_mo_limit", self.monthly_voice_mo_limit),
+            ("monthly_sms_mo_limit", c.monthly_sms_mo_limit),
+            ("monthly_sms_mt_limit", c.monthly_sms_mt_limit),
+            ("monthly_voice_mo_limit", c.monthly_voice_mo_limit),
         ] {
             match limit {
                 None => {}
@@ -115,10 +101,10 @@ impl UpdateSimArgs {
                 }
             }
         }
-        if let Some(label) = &self.end_customer_label {
+        if let Some(label) = &c.end_customer_label {
             vars.insert("end_customer_label".into(), json!({ "name": label }));
         }
-        if let Some(lock) = &self.imei_lock {
+        if let Some(lock) = &c.imei_lock {
             vars.insert(
                 "imei_lock".into(),
                 json!({ "lock": lock.lock, "imei": lock.imei }),
@@ -128,38 +114,6 @@ impl UpdateSimArgs {
             return Err(refuse("no field to change".into()));
         }
         Ok(Value::Object(vars))
-    }
-}
-
-/// The changes a batch job makes, as `BatchJobParametersInput` names them and as `getBatchJob`
-/// reads them back (`changes`). For the four limits 0 means unlimited.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct BatchJobChanges {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statusid: Option<i32>,
-    /// `Some("")` erases the value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_field_1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_data_limit: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_sms_mo_limit: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_sms_mt_limit: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_voice_mo_limit: Option<i64>,
-    /// `Some("")` erases the label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_customer_label: Option<String>,
-    /// `true` = auto-detect lock, `false` = unlock (a batch job cannot set a specific IMEI).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imei_lock: Option<bool>,
-}
-
-impl BatchJobChanges {
-    /// True when no change is set; the API requires at least one.
-    pub fn is_empty(&self) -> bool {
-        *self == BatchJobChanges::default()
     }
 }
 
@@ -379,8 +333,11 @@ mod tests {
     #[test]
     fn update_sim_sends_only_what_is_set() {
         let args = UpdateSimArgs {
-            custom_field_1: Some("truck-17".into()),
-            ..UpdateSimArgs::new("89490000000000000015")
+            iccid: "89490000000000000015".into(),
+            changes: UpdateSimChanges {
+                custom_field_1: Some("truck-17".into()),
+                ..UpdateSimChanges::default()
+            },
         };
         assert_eq!(
             args.to_variables().unwrap(),
@@ -391,14 +348,17 @@ mod tests {
     #[test]
     fn update_sim_distinguishes_omitted_from_explicit_null() {
         let args = UpdateSimArgs {
-            monthly_sms_mo_limit: Some(None),
-            monthly_sms_mt_limit: Some(Some(5)),
-            end_customer_label: Some(String::new()),
-            imei_lock: Some(ImeiLockInput {
-                lock: true,
-                imei: None,
-            }),
-            ..UpdateSimArgs::new("8949")
+            iccid: "8949".into(),
+            changes: UpdateSimChanges {
+                monthly_sms_mo_limit: Some(None),
+                monthly_sms_mt_limit: Some(Some(5)),
+                end_customer_label: Some(String::new()),
+                imei_lock: Some(ImeiLockInput {
+                    lock: true,
+                    imei: None,
+                }),
+                ..UpdateSimChanges::default()
+            },
         };
         let vars = args.to_variables().unwrap();
         let obj = vars.as_object().unwrap();
@@ -417,16 +377,22 @@ mod tests {
     #[test]
     fn update_sim_refuses_data_limit_zero_and_empty_calls() {
         let zero = UpdateSimArgs {
-            monthly_data_limit: Some(0),
-            ..UpdateSimArgs::new("8949")
+            iccid: "8949".into(),
+            changes: UpdateSimChanges {
+                monthly_data_limit: Some(0),
+                ..UpdateSimChanges::default()
+            },
         };
         let err = zero.to_variables().unwrap_err();
         assert!(matches!(err, ApiError::InvalidRequest { .. }), "{err}");
         assert!(err.to_string().contains("batch job"), "{err}");
         assert!(UpdateSimArgs::new("8949").to_variables().is_err());
         let negative = UpdateSimArgs {
-            monthly_voice_mo_limit: Some(Some(-1)),
-            ..UpdateSimArgs::new("8949")
+            iccid: "8949".into(),
+            changes: UpdateSimChanges {
+                monthly_voice_mo_limit: Some(Some(-1)),
+                ..UpdateSimChanges::default()
+            },
         };
         assert!(negative.to_variables().is_err());
     }

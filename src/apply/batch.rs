@@ -4,9 +4,10 @@
 //! `startBatchJob` is not idempotent. When its answer is lost (`ApiError::OutcomeUnknown`) the
 //! job may or may not exist, so it is looked up with `listBatchJobs`: a job with the same
 //! changes and the same `totalSims`, started since shortly before the call, that this run does
-//! not already know. Exactly one → adopt it; none → send once more; several → ambiguous: the
-//! action stops, its SIMs are left to verification and the report says to re-run plan. Starts
-//! are serialised by [`Run::start_lock`] so every earlier job of this run is known by then.
+//! not already know. Exactly one → adopt it; none → send again (within
+//! [`retry::START_SENDS`]); several → ambiguous: the action stops and its SIMs are left to
+//! verification (running apply again, the report's one remedy, re-reads them first). Starts are
+//! serialised by [`Run::start_lock`] so every earlier job of this run is known by then.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -16,13 +17,10 @@ use crate::api::{
     BatchJobSimDetailStatus, BatchJobStatus,
 };
 
-use super::{now_ms, BatchJobReport, Run, SimFailure};
+use super::{now_ms, retry, BatchJobReport, Run, SimFailure};
 
 /// `listBatchJobs` pages read when looking for a job whose start answer was lost.
 const LOOKUP_PAGES: u32 = 5;
-/// Polls that may fail in a row (after the client's own retries) before the job is given up
-/// to verification.
-const MAX_POLL_FAILURES: u32 = 5;
 
 /// How a start ended.
 enum Started {
@@ -108,7 +106,7 @@ pub(crate) async fn run_batch(run: &Run<'_>, phase: u8, params: BatchJobParams) 
             }
         });
     }
-    read_details(run, id, cancelled).await;
+    read_details(run, id, &iccids, cancelled).await;
 }
 
 enum StartFailure {
@@ -121,48 +119,59 @@ enum StartFailure {
 async fn start(run: &Run<'_>, params: &BatchJobParams) -> Result<Started, StartFailure> {
     let _one_at_a_time = run.start_lock.lock().await;
     let known: HashSet<i64> = run.ledger(|l| l.jobs.iter().map(|j| j.id).collect());
-    for attempt in 0..2 {
+    let mut last = String::new();
+    for sent in 1..=retry::START_SENDS {
         let sent_at = now_ms();
         run.ledger(|l| l.start_batch_job += 1);
-        match run.client.start_batch_job(params).await {
+        let cause = match run.client.start_batch_job(params).await {
             Ok(id) => return Ok(Started::Sent(id)),
-            Err(ApiError::OutcomeUnknown { cause, .. }) => {
-                let since = sent_at - run.opts.lookup_window.as_millis() as i64;
-                let found = match run
-                    .client
-                    .find_batch_jobs(params, since, LOOKUP_PAGES)
-                    .await
-                {
-                    Ok(found) => found,
-                    Err(e) => {
-                        return Err(StartFailure::Unknown(format!(
-                            "startBatchJob answer lost ({cause}) and listing batch jobs failed ({e}); re-run plan"
-                        )))
-                    }
-                };
-                match resolve_lost_start(&found, &known) {
-                    LostStart::Adopt(id) => return Ok(Started::Adopted(id)),
-                    LostStart::NotStarted if attempt == 0 => continue,
-                    LostStart::NotStarted => {
-                        return Err(StartFailure::Unknown(format!(
-                            "startBatchJob failed twice without an answer ({cause}) and no such job is listed; re-run plan"
-                        )))
-                    }
-                    LostStart::Ambiguous(ids) => {
-                        return Err(StartFailure::Unknown(format!(
-                            "startBatchJob answer lost ({cause}); {} matching jobs are listed ({}), so which one is ours is ambiguous; re-run plan",
-                            ids.len(),
-                            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-                        )))
-                    }
-                }
+            Err(ApiError::OutcomeUnknown { cause, .. }) => *cause,
+            // Not sent, or certainly not started: sending again is safe.
+            Err(e) if retry::transient(&e) => {
+                last = e.to_string();
+                tokio::time::sleep(retry::pause(sent)).await;
+                continue;
             }
             Err(e) => return Err(StartFailure::Refused(e.to_string())),
+        };
+        last = cause.to_string();
+        match settle_lost_start(run, params, &known, sent_at).await {
+            Ok(LostStart::Adopt(id)) => return Ok(Started::Adopted(id)),
+            Ok(LostStart::NotStarted) => tokio::time::sleep(retry::pause(sent)).await,
+            Ok(LostStart::Ambiguous(ids)) => {
+                return Err(StartFailure::Unknown(format!(
+                    "startBatchJob answer lost; {} matching jobs are listed ({}), so which one is this run's cannot be told",
+                    ids.len(),
+                    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                )))
+            }
+            Err(e) => {
+                return Err(StartFailure::Unknown(format!(
+                    "startBatchJob answer lost and listing batch jobs failed {} times ({e})",
+                    retry::LOOKUP_TRIES
+                )))
+            }
         }
     }
-    Err(StartFailure::Unknown(
-        "startBatchJob: no answer; re-run plan".into(),
-    ))
+    Err(StartFailure::Unknown(format!(
+        "startBatchJob was not started after {} sends (last: {last})",
+        retry::START_SENDS
+    )))
+}
+
+/// Looks up the job a start whose answer was lost may have created (see [`resolve_lost_start`]).
+async fn settle_lost_start(
+    run: &Run<'_>,
+    params: &BatchJobParams,
+    known: &HashSet<i64>,
+    sent_at: i64,
+) -> Result<LostStart, ApiError> {
+    let since = sent_at - run.opts.lookup_window.as_millis() as i64;
+    let found = retry::again(retry::LOOKUP_TRIES, || {
+        run.client.find_batch_jobs(params, since, LOOKUP_PAGES)
+    })
+    .await?;
+    Ok(resolve_lost_start(&found, known))
 }
 
 /// What a lost `startBatchJob` answer turned out to be.
@@ -233,7 +242,7 @@ async fn poll(run: &Run<'_>, id: i64, iccids: &[String]) -> Option<BatchJob> {
             }
             Err(e) => {
                 failures += 1;
-                if failures >= MAX_POLL_FAILURES {
+                if failures >= retry::POLL_FAILURES {
                     give_up(
                         run,
                         iccids,
@@ -297,17 +306,15 @@ fn give_up(run: &Run<'_>, iccids: &[String], remaining: u64, reason: &str) {
 
 /// Reads the FAILED and SKIPPED SIMs of a finished job (every page) and records the ones that
 /// did not converge, with decoded codes. "Already set" codes count as converged.
-async fn read_details(run: &Run<'_>, id: i64, cancelled: bool) {
-    let results = match run
-        .client
-        .batch_job_results(
-            id,
-            &[
-                BatchJobSimDetailStatus::Failed,
-                BatchJobSimDetailStatus::Skipped,
-            ],
-        )
-        .await
+async fn read_details(run: &Run<'_>, id: i64, iccids: &[String], cancelled: bool) {
+    let statuses = [
+        BatchJobSimDetailStatus::Failed,
+        BatchJobSimDetailStatus::Skipped,
+    ];
+    let results = match retry::again(retry::READ_TRIES, || {
+        run.client.batch_job_results(id, &statuses)
+    })
+    .await
     {
         Ok(results) => results,
         Err(e) => {
@@ -317,7 +324,15 @@ async fn read_details(run: &Run<'_>, id: i64, cancelled: bool) {
             return;
         }
     };
+    // Every target the job did not list as FAILED or SKIPPED was changed by this job.
+    let not_changed: HashSet<&str> = results.iter().map(|r| r.iccid.as_str()).collect();
     run.ledger(|l| {
+        l.changed.extend(
+            iccids
+                .iter()
+                .filter(|i| !not_changed.contains(i.as_str()))
+                .cloned(),
+        );
         for sim in &results {
             let real: Vec<i32> = sim
                 .error_codes
@@ -326,6 +341,8 @@ async fn read_details(run: &Run<'_>, id: i64, cancelled: bool) {
                 .filter(|c| !is_already_set(*c))
                 .collect();
             if real.is_empty() && !sim.error_codes.is_empty() {
+                // Skipped because every value was already set: by someone else, not this run.
+                l.already_set.insert(sim.iccid.clone());
                 continue;
             }
             // A cancelled job skips the SIMs it had not reached yet, without a code.

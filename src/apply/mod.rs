@@ -1,21 +1,28 @@
 //! `apply`: turn a plan into API calls, safely, and prove the fleet converged.
 //!
-//! Order of work, each step a file: [`preflight`] (checksum, guards with apply's own flags, and
-//! for a saved plan a re-read of the touched SIMs: stale → nothing applied, already at target →
-//! done, so an interrupted apply resumes), execution in the plan's phases ([`batch`] jobs and
-//! [`update`] calls, bounded in flight; a SIM whose phase-0/1 change failed or is uncertain is
-//! left out of its phase-2 activation), then [`verify`] (re-read what was touched and check
-//! every planned field). Everything that happened is written into a [`Ledger`] and ends up in
-//! the [`ApplyReport`]. Depends on `plan` and `api`; never on the sandbox.
+//! Order of work, each step a file: `preflight` (checksum, guards with apply's own flags, and
+//! for a saved plan a re-read of the touched SIMs, judged by [`recheck`]: stale → nothing
+//! applied, already at target → done, so an interrupted apply resumes), `concurrent` (another
+//! run's batch jobs at work on these SIMs → nothing applied, unless allowed), execution in the
+//! plan's phases (`batch` jobs and `update` calls, bounded in flight; a SIM whose phase-0/1
+//! change failed or is uncertain is left out of its phase-2 activation), then `verify`
+//! (re-read what was touched and check every planned field). How often each step is tried is
+//! stated once, in [`retry`]. Everything that happened is written into a `Ledger` and ends up
+//! in the [`ApplyReport`], whose counters say whose work it was: "changed" only when a call of
+//! this run changed the SIM, "already set" when someone else set it first. Depends on `plan`
+//! and `api`; never on the sandbox, nor on `render` (the report's text lives there).
 //!
 //! Interruption: the first cancel (Ctrl-C / SIGTERM) stops starting new actions and waits for
 //! those in flight; [`ApplyOptions::abort`] (the second signal) also sends `cancelBatchJob` for
 //! jobs still running. Either way the report says what was done; running again converges.
 
 mod batch;
+mod concurrent;
 mod preflight;
 mod progress;
+pub mod recheck;
 mod report;
+pub mod retry;
 mod update;
 mod verify;
 
@@ -29,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, ApiError, Client};
 use crate::plan::{Action, Guards, Plan};
 
+pub use concurrent::RunningJob;
 pub use preflight::{StaleField, StaleSim};
 pub use progress::{ProgressMode, LINE_INTERVAL};
 pub use report::{
@@ -61,6 +69,8 @@ pub struct ApplyOptions {
     /// How far back (before it was sent) a batch job found after a lost `startBatchJob` answer
     /// may have started to count as that start.
     pub lookup_window: Duration,
+    /// `--allow-concurrent`: apply even when another run's batch jobs are changing these SIMs.
+    pub allow_concurrent: bool,
 }
 
 impl Default for ApplyOptions {
@@ -76,6 +86,7 @@ impl Default for ApplyOptions {
             progress: ProgressMode::Off,
             abort: CancellationToken::new(),
             lookup_window: Duration::from_secs(120),
+            allow_concurrent: false,
         }
     }
 }
@@ -83,10 +94,16 @@ impl Default for ApplyOptions {
 /// Why an apply made no calls, or could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
+    #[error("no such plan file or spec directory: {}", .0.display())]
+    NoTarget(std::path::PathBuf),
     #[error("plan checksum {actual} is not the approved {expected} (--expect-checksum): the plan changed after review; nothing was applied")]
     Checksum { expected: String, actual: String },
-    #[error("the plan is stale: {} SIM(s) changed since it was made, so nothing was applied. Make a new plan.{}", .0.len(), stale_list(.0))]
+    #[error("the plan is stale: {} SIM(s) changed since it was made (listed above), so nothing was applied. Make a new plan", .0.len())]
     Stale(Vec<StaleSim>),
+    #[error("another apply is at work on this plan's SIMs, so nothing was applied: {}. Wait for it to finish and make a new plan, or pass --allow-concurrent to apply anyway", running_list(.0))]
+    Concurrent(Vec<RunningJob>),
+    #[error("looking for other applies' running batch jobs failed, nothing was applied: {0}")]
+    ConcurrentCheck(#[source] ApiError),
     #[error("re-reading the SIMs the plan touches failed, nothing was applied: {0}")]
     Recheck(#[source] ApiError),
     #[error("cannot set up the API client: {0}")]
@@ -95,18 +112,19 @@ pub enum ApplyError {
     NotConverged { failed: u64 },
 }
 
-/// Stale SIMs listed in the error; the rest are counted.
-const STALE_SHOWN: usize = 100;
+/// Running jobs listed in the error; the rest are counted.
+const JOBS_SHOWN: usize = 5;
 
-fn stale_list(sims: &[StaleSim]) -> String {
-    let mut out = String::new();
-    for sim in sims.iter().take(STALE_SHOWN) {
-        out.push_str(&format!("\n  {sim}"));
+fn running_list(jobs: &[RunningJob]) -> String {
+    let mut shown: Vec<String> = jobs
+        .iter()
+        .take(JOBS_SHOWN)
+        .map(|j| j.to_string())
+        .collect();
+    if jobs.len() > JOBS_SHOWN {
+        shown.push(format!("and {} more jobs", jobs.len() - JOBS_SHOWN));
     }
-    if sims.len() > STALE_SHOWN {
-        out.push_str(&format!("\n  … and {} more", sims.len() - STALE_SHOWN));
-    }
-    out
+    shown.join("; ")
 }
 
 /// What happened so far, shared by the actions in flight.
@@ -119,6 +137,11 @@ pub(crate) struct Ledger {
     uncertain: BTreeMap<String, String>,
     /// SIMs at least one call was sent for (verification re-reads them).
     attempted: BTreeSet<String>,
+    /// SIMs a call of this run changed (a batch job listed them as done, or updateSim answered).
+    changed: BTreeSet<String>,
+    /// SIMs a batch job of this run skipped because every value was already set (by someone
+    /// else: another apply, a user, the API itself).
+    already_set: BTreeSet<String>,
     skipped: BTreeMap<String, String>,
     jobs: Vec<BatchJobReport>,
     start_batch_job: u64,
@@ -204,29 +227,7 @@ pub async fn apply(
     let started = Instant::now();
     let requests_before = client.requests_sent();
     preflight::check_checksum(plan, opts.expect_checksum.as_deref())?;
-
-    let mut report = ApplyReport {
-        format_version: APPLY_REPORT_FORMAT_VERSION,
-        status: ApplyStatus::NothingToDo,
-        plan_checksum: plan.checksum.clone(),
-        sims_planned: plan.changes.len() as u64,
-        sims_changed: 0,
-        sims_already_done: 0,
-        sims_failed: 0,
-        sims_skipped: 0,
-        blocked: plan.summary.blocked,
-        pending: Vec::new(),
-        failures: Vec::new(),
-        skipped: Vec::new(),
-        batch_jobs: Vec::new(),
-        guards: Vec::new(),
-        calls: CallCounts {
-            planned: plan.summary.api_calls,
-            lower_bound: plan.summary.lower_bound,
-            ..CallCounts::default()
-        },
-        wall_time_ms: 0,
-    };
+    let mut report = ApplyReport::empty(plan);
     let stops = preflight::stopping_guards(plan, &opts.guards);
     if !stops.is_empty() {
         report.status = ApplyStatus::StoppedByGuard;
@@ -240,6 +241,9 @@ pub async fn apply(
         BTreeSet::new()
     };
     report.sims_already_done = done.len() as u64;
+    if !opts.allow_concurrent {
+        refuse_concurrent(plan, client, &done).await?;
+    }
 
     let run = Run {
         client,
@@ -257,23 +261,71 @@ pub async fn apply(
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let verified = verify::verify(plan, client, &ledger, opts.concurrency).await;
+    record(&mut report, &ledger, verified, cancel.is_cancelled());
+    report.calls.http_requests = client.requests_sent().saturating_sub(requests_before);
+    report.wall_time_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Stops before the first call when another run's batch jobs are changing SIMs still to do.
+async fn refuse_concurrent(
+    plan: &Plan,
+    client: &Client,
+    done: &BTreeSet<String>,
+) -> Result<(), ApplyError> {
+    let todo: BTreeSet<String> = plan
+        .changes
+        .iter()
+        .map(|c| &c.iccid)
+        .filter(|i| !done.contains(*i))
+        .cloned()
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let running = concurrent::running_jobs(client, &todo)
+        .await
+        .map_err(ApplyError::ConcurrentCheck)?;
+    if running.is_empty() {
+        Ok(())
+    } else {
+        Err(ApplyError::Concurrent(running))
+    }
+}
+
+/// Writes what the ledger and verification found into the report. A converged SIM counts as
+/// changed when a call of this run changed it; when every answer this run got for it said the
+/// value was already set, someone else set it first and it counts as already set.
+fn record(report: &mut ApplyReport, ledger: &Ledger, verified: verify::Verified, cancelled: bool) {
     report.calls.start_batch_job = ledger.start_batch_job;
     report.calls.update_sim = ledger.update_sim;
     report.calls.cancel_batch_job = ledger.cancel_batch_job;
     report.calls.made = ledger.start_batch_job + ledger.update_sim + ledger.cancel_batch_job;
     report.batch_jobs = ledger.jobs.clone();
     report.batch_jobs.sort_by_key(|j| (j.phase, j.id));
+    let failed: BTreeSet<&str> = verified.failures.iter().map(|f| f.iccid.as_str()).collect();
+    // A SIM is counted once: a failed one is under failures (with why its later change was not
+    // sent), a converged one under changed.
     report.skipped = ledger
         .skipped
         .iter()
-        .filter(|(iccid, _)| !verified.converged.contains(*iccid))
+        .filter(|(iccid, _)| {
+            !verified.converged.contains(*iccid) && !failed.contains(iccid.as_str())
+        })
         .map(|(iccid, reason)| SkippedSim {
             iccid: iccid.clone(),
             reason: reason.clone(),
         })
         .collect();
     report.sims_skipped = report.skipped.len() as u64;
-    report.sims_changed = verified.converged.len() as u64;
+    report.already_set = verified
+        .converged
+        .iter()
+        .filter(|i| ledger.already_set.contains(*i) && !ledger.changed.contains(*i))
+        .cloned()
+        .collect();
+    report.sims_already_set = report.already_set.len() as u64;
+    report.sims_changed = verified.converged.len() as u64 - report.sims_already_set;
     report.pending = verified.pending;
     report.failures = verified.failures;
     report.sims_failed = report
@@ -282,80 +334,100 @@ pub async fn apply(
         .map(|f| f.iccid.as_str())
         .collect::<BTreeSet<_>>()
         .len() as u64;
-    report.status = if cancel.is_cancelled() {
+    report.status = if cancelled {
         ApplyStatus::Interrupted
     } else if report.sims_failed > 0 {
         ApplyStatus::Failed
-    } else if report.sims_changed > 0 {
+    } else if report.sims_changed + report.sims_already_set > 0 {
         ApplyStatus::Converged
     } else {
         ApplyStatus::NothingToDo
     };
-    report.calls.http_requests = client.requests_sent().saturating_sub(requests_before);
-    report.wall_time_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
 }
 
-/// Runs the plan's actions phase by phase.
+/// Runs the plan's actions phase by phase. The progress total is every SIM action still to do,
+/// known up front; an action never sent counts as "not attempted", never as done.
 async fn execute(plan: &Plan, run: &Run<'_>, done: &BTreeSet<String>) {
+    let total = plan
+        .actions
+        .iter()
+        .flat_map(|a| a.iccids())
+        .filter(|i| !done.contains(*i))
+        .count();
+    run.progress.add_total(total as u64);
     for phase in 0u8..=2 {
-        // An activation only follows limits and locks that succeeded: a SIM whose earlier
-        // change failed, or whose outcome is unknown, is not activated.
-        let excluded: BTreeMap<String, String> = if phase == 2 {
-            run.ledger(|l| {
-                let mut out: BTreeMap<String, String> = l
-                    .failures
-                    .keys()
-                    .map(|i| {
-                        (
-                            i.clone(),
-                            "not activated: an earlier change of this SIM failed".to_string(),
-                        )
-                    })
-                    .collect();
-                for (iccid, why) in &l.uncertain {
-                    out.entry(iccid.clone()).or_insert_with(|| {
-                        format!(
-                            "not activated: the outcome of an earlier change is unknown ({why})"
-                        )
-                    });
-                }
-                out
-            })
+        let excluded = if phase == 2 {
+            not_to_activate(run)
         } else {
             BTreeMap::new()
         };
-        let mut work = Vec::new();
-        for action in plan.actions.iter().filter(|a| a.phase() == phase) {
-            let mut keep = Vec::new();
-            for iccid in action.iccids() {
-                if done.contains(iccid) {
-                    continue;
-                }
-                if let Some(why) = excluded.get(iccid) {
-                    run.ledger(|l| l.skipped.insert(iccid.clone(), why.clone()));
-                    continue;
-                }
-                keep.push(iccid.clone());
-            }
-            // A batch include list that lost every SIM is not sent: an empty list would select
-            // the whole fleet.
-            if keep.is_empty() {
-                continue;
-            }
-            match to_work(action, keep) {
-                Ok(w) => work.push(w),
-                Err(e) => run.ledger(|l| l.fail_all(action.iccids(), &e.to_string(), None)),
-            }
-        }
-        run.progress
-            .add_total(work.iter().map(|w| w.iccids().len() as u64).sum());
+        let work = phase_work(plan, phase, run, done, &excluded);
         stream::iter(work)
             .map(|w| run_work(run, w))
             .buffer_unordered(run.opts.concurrency.max(1))
             .collect::<Vec<()>>()
             .await;
     }
+}
+
+/// An activation only follows limits and locks that succeeded: a SIM whose earlier change
+/// failed, or whose outcome is unknown, is not activated.
+fn not_to_activate(run: &Run<'_>) -> BTreeMap<String, String> {
+    run.ledger(|l| {
+        let mut out: BTreeMap<String, String> = l
+            .failures
+            .keys()
+            .map(|i| {
+                (
+                    i.clone(),
+                    "not activated: an earlier change of this SIM failed".to_string(),
+                )
+            })
+            .collect();
+        for (iccid, why) in &l.uncertain {
+            out.entry(iccid.clone()).or_insert_with(|| {
+                format!("not activated: the outcome of an earlier change is unknown ({why})")
+            });
+        }
+        out
+    })
+}
+
+/// The calls of one phase, each restricted to the SIMs not done and not excluded.
+fn phase_work(
+    plan: &Plan,
+    phase: u8,
+    run: &Run<'_>,
+    done: &BTreeSet<String>,
+    excluded: &BTreeMap<String, String>,
+) -> Vec<Work> {
+    let mut work = Vec::new();
+    for action in plan.actions.iter().filter(|a| a.phase() == phase) {
+        let mut keep = Vec::new();
+        for iccid in action.iccids().iter().filter(|i| !done.contains(*i)) {
+            match excluded.get(iccid) {
+                Some(why) => {
+                    run.ledger(|l| l.skipped.insert(iccid.clone(), why.clone()));
+                    run.progress.skip(1);
+                }
+                None => keep.push(iccid.clone()),
+            }
+        }
+        // A batch include list that lost every SIM is not sent: an empty list would select
+        // the whole fleet.
+        if keep.is_empty() {
+            continue;
+        }
+        let sims = keep.len() as u64;
+        match to_work(action, keep) {
+            Ok(w) => work.push(w),
+            Err(e) => {
+                run.ledger(|l| l.fail_all(action.iccids(), &e.to_string(), None));
+                run.progress.advance(sims);
+            }
+        }
+    }
+    work
 }
 
 async fn run_work(run: &Run<'_>, work: Work) {
@@ -368,7 +440,7 @@ async fn run_work(run: &Run<'_>, work: Work) {
                     .or_insert_with(|| "interrupted before its change was sent".to_string());
             }
         });
-        run.progress.advance(iccids.len() as u64);
+        run.progress.skip(iccids.len() as u64);
         return;
     }
     match work {
@@ -377,43 +449,18 @@ async fn run_work(run: &Run<'_>, work: Work) {
     }
 }
 
-/// The client call for a plan action restricted to `iccids`.
+/// The client call for a plan action restricted to `iccids`: the plan's changes are what the
+/// client sends.
 fn to_work(action: &Action, iccids: Vec<String>) -> Result<Work, ApiError> {
     Ok(match action {
-        Action::BatchJob(b) => {
-            let c = &b.changes;
-            let changes = api::BatchJobChanges {
-                statusid: c.statusid,
-                custom_field_1: c.custom_field_1.clone(),
-                monthly_data_limit: c.monthly_data_limit,
-                monthly_sms_mo_limit: c.monthly_sms_mo_limit,
-                monthly_sms_mt_limit: c.monthly_sms_mt_limit,
-                monthly_voice_mo_limit: c.monthly_voice_mo_limit,
-                end_customer_label: c.end_customer_label.clone(),
-                imei_lock: c.imei_lock,
-            };
-            Work::Batch {
-                phase: b.phase,
-                params: api::BatchJobParams::new(iccids, changes)?,
-            }
-        }
-        Action::UpdateSim(u) => {
-            let c = &u.changes;
-            Work::Update(api::UpdateSimArgs {
-                iccid: u.iccid.clone(),
-                statusid: c.statusid,
-                monthly_data_limit: c.monthly_data_limit,
-                custom_field_1: c.custom_field_1.clone(),
-                monthly_sms_mo_limit: c.monthly_sms_mo_limit,
-                monthly_sms_mt_limit: c.monthly_sms_mt_limit,
-                monthly_voice_mo_limit: c.monthly_voice_mo_limit,
-                end_customer_label: c.end_customer_label.clone(),
-                imei_lock: c.imei_lock.as_ref().map(|l| api::ImeiLockInput {
-                    lock: l.lock,
-                    imei: l.imei.clone(),
-                }),
-            })
-        }
+        Action::BatchJob(b) => Work::Batch {
+            phase: b.phase,
+            params: api::BatchJobParams::new(iccids, b.changes.clone())?,
+        },
+        Action::UpdateSim(u) => Work::Update(api::UpdateSimArgs {
+            iccid: u.iccid.clone(),
+            changes: u.changes.clone(),
+        }),
     })
 }
 

@@ -1,7 +1,7 @@
 //! Before the first mutation: the approved checksum, the guards with apply's own flags, and —
 //! for a saved plan — a re-read of exactly the SIMs it touches.
 //!
-//! The re-read classifies each SIM by its planned field changes (see `plan::recheck`): every
+//! The re-read classifies each SIM by its planned field changes (see `recheck`): every
 //! field at `to` → already done (an interrupted apply resumes); otherwise every field at `from`
 //! or `to` → to do (its actions set values, so redoing the done ones is harmless); any field at
 //! neither → the plan is stale and nothing is applied. Fields the plan does not manage and SIMs
@@ -10,14 +10,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
+use super::recheck::{field_state, guards_for, FieldState};
 use crate::api::{self, Client, FetchOptions, FetchScope};
 use crate::fleet::{SimFilter, StringFilter};
 use crate::plan::compare::live_value;
-use crate::plan::recheck::{field_state, guards_for, FieldState};
 use crate::plan::FieldValue;
 use crate::plan::{GuardResult, Guards, Plan};
 
-use super::ApplyError;
+use super::{retry, ApplyError};
 
 /// ICCIDs per `iccid: {in: [...]}` filter when re-reading SIMs (one page each).
 pub const ICCIDS_PER_FILTER: usize = 100;
@@ -94,23 +94,35 @@ pub(crate) fn iccid_filters<'a>(iccids: impl IntoIterator<Item = &'a String>) ->
         .collect()
 }
 
+/// Reads `iccids` again (every page), trying again within [`retry::READ_TRIES`].
+pub(crate) async fn read_sims<'a>(
+    client: &Client,
+    iccids: impl IntoIterator<Item = &'a String>,
+    concurrency: usize,
+) -> Result<api::FetchedSims, api::ApiError> {
+    let scope = FetchScope::Filters(iccid_filters(iccids));
+    retry::again(retry::READ_TRIES, || {
+        api::fetch_sims(
+            client,
+            scope.clone(),
+            FetchOptions {
+                concurrency: concurrency.max(1),
+                ..FetchOptions::default()
+            },
+        )
+    })
+    .await
+}
+
 /// Re-reads the touched SIMs; returns the ICCIDs already at their targets, or the stale SIMs.
 pub async fn recheck(
     plan: &Plan,
     client: &Client,
     concurrency: usize,
 ) -> Result<BTreeSet<String>, ApplyError> {
-    let filters = iccid_filters(plan.changes.iter().map(|c| &c.iccid));
-    let fetched = api::fetch_sims(
-        client,
-        FetchScope::Filters(filters),
-        FetchOptions {
-            concurrency: concurrency.max(1),
-            ..FetchOptions::default()
-        },
-    )
-    .await
-    .map_err(ApplyError::Recheck)?;
+    let fetched = read_sims(client, plan.changes.iter().map(|c| &c.iccid), concurrency)
+        .await
+        .map_err(ApplyError::Recheck)?;
     let live: HashMap<&str, &crate::fleet::Sim> =
         fetched.sims.iter().map(|s| (s.iccid.as_str(), s)).collect();
 

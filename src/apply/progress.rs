@@ -31,7 +31,11 @@ pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     total: AtomicU64,
     done: AtomicU64,
-    last_line: Mutex<Instant>,
+    /// SIM actions never sent (interrupted, or an earlier change of the SIM failed): they count
+    /// towards the total, never as done.
+    skipped: AtomicU64,
+    /// When the last plain line was printed, and what it said (the same line is not repeated).
+    last_line: Mutex<(Instant, String)>,
 }
 
 impl Progress {
@@ -51,7 +55,8 @@ impl Progress {
             bar,
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
-            last_line: Mutex::new(Instant::now()),
+            skipped: AtomicU64::new(0),
+            last_line: Mutex::new((Instant::now(), String::new())),
         }
     }
 
@@ -66,22 +71,49 @@ impl Progress {
     /// `n` more SIM actions finished (successfully or not). Called on every batch job poll,
     /// also with 0, so a CI log gets its periodic line while a job makes no visible progress.
     pub fn advance(&self, n: u64) {
-        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
-        match (&self.bar, self.mode) {
-            (Some(bar), _) if n > 0 => bar.inc(n),
-            (Some(_), _) => {}
-            (None, ProgressMode::Lines) => {
-                let total = self.total.load(Ordering::Relaxed);
-                if let Ok(mut last) = self.last_line.lock() {
-                    if last.elapsed() >= LINE_INTERVAL || done == total {
-                        *last = Instant::now();
-                        crate::output::side_line(&format!(
-                            "apply: {done}/{total} SIM actions done"
-                        ));
-                    }
-                }
+        self.done.fetch_add(n, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+        }
+        self.maybe_line(false);
+    }
+
+    /// `n` SIM actions will not be sent: not done, and said so.
+    pub fn skip(&self, n: u64) {
+        self.skipped.fetch_add(n, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!(
+                "({} not attempted)",
+                self.skipped.load(Ordering::Relaxed)
+            ));
+        }
+        self.maybe_line(false);
+    }
+
+    /// `apply: 1200/4911 SIM actions done` (and how many were not attempted).
+    pub fn line(&self) -> String {
+        let done = self.done.load(Ordering::Relaxed);
+        let total = self.total.load(Ordering::Relaxed);
+        match self.skipped.load(Ordering::Relaxed) {
+            0 => format!("apply: {done}/{total} SIM actions done"),
+            skipped => format!("apply: {done}/{total} SIM actions done, {skipped} not attempted"),
+        }
+    }
+
+    /// In line mode, prints [`Progress::line`] every [`LINE_INTERVAL`], when everything is
+    /// accounted for, or when `now`.
+    fn maybe_line(&self, now: bool) {
+        if self.bar.is_some() || self.mode != ProgressMode::Lines {
+            return;
+        }
+        let accounted = self.done.load(Ordering::Relaxed) + self.skipped.load(Ordering::Relaxed);
+        let complete = accounted == self.total.load(Ordering::Relaxed);
+        if let Ok(mut last) = self.last_line.lock() {
+            let line = self.line();
+            if (now || last.0.elapsed() >= LINE_INTERVAL || complete) && line != last.1 {
+                crate::output::side_line(&line);
+                *last = (Instant::now(), line);
             }
-            _ => {}
         }
     }
 
@@ -94,9 +126,34 @@ impl Progress {
         }
     }
 
+    /// Clears the bar; a run that left actions unsent states what was and was not done.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+        if self.skipped.load(Ordering::Relaxed) > 0 {
+            match self.mode {
+                ProgressMode::Off => {}
+                ProgressMode::Lines => self.maybe_line(true),
+                ProgressMode::Bar => crate::output::side_line(&self.line()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_not_sent_are_not_counted_as_done() {
+        let progress = Progress::new(ProgressMode::Off);
+        progress.add_total(10);
+        progress.advance(3);
+        progress.skip(7);
+        assert_eq!(
+            progress.line(),
+            "apply: 3/10 SIM actions done, 7 not attempted"
+        );
     }
 }

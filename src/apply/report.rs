@@ -1,17 +1,16 @@
-//! `ApplyReport`: what an apply did, as plain data for the text and JSON renderings.
+//! `ApplyReport`: what an apply did, as plain data; `render::apply_report_text` writes it for
+//! people, and its serde form is the JSON report.
 //!
 //! It is written whatever happened (converged, partly failed, interrupted, stopped by a guard),
 //! so CI logs always say which SIMs changed, which failed and why (decoded error codes), which
 //! batch jobs ran, and how many calls were made against the plan's count and lower bound. The
 //! JSON form has a schema in `schema/apply-report.schema.json`.
 
-use std::fmt::Write;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::plan::GuardResult;
+use crate::plan::{GuardResult, Plan};
 
 /// The report format this build writes.
 pub const APPLY_REPORT_FORMAT_VERSION: u32 = 1;
@@ -42,8 +41,12 @@ pub struct ApplyReport {
     pub plan_checksum: String,
     /// SIMs the plan changes.
     pub sims_planned: u64,
-    /// SIMs changed by this run and verified (converging ones included).
+    /// SIMs a call of this run changed, verified (converging ones included).
     pub sims_changed: u64,
+    /// SIMs verified at their target whose every answer in this run said the value was already
+    /// set: someone else (another apply, a user) set it first.
+    #[serde(default)]
+    pub sims_already_set: u64,
     /// SIMs that were already at their target when the apply started (a resumed plan).
     pub sims_already_done: u64,
     /// SIMs that failed or did not converge.
@@ -54,6 +57,9 @@ pub struct ApplyReport {
     pub blocked: u64,
     /// SIMs whose status is still in transition to the target (counted as changed).
     pub pending: Vec<String>,
+    /// The SIMs counted in `sims_already_set`.
+    #[serde(default)]
+    pub already_set: Vec<String>,
     /// Every failure, by ICCID, with decoded reasons.
     pub failures: Vec<SimFailure>,
     /// SIMs not attempted, with why.
@@ -137,129 +143,37 @@ pub struct CallCounts {
 }
 
 impl ApplyReport {
+    /// The report of an apply of `plan` before anything happened.
+    pub fn empty(plan: &Plan) -> ApplyReport {
+        ApplyReport {
+            format_version: APPLY_REPORT_FORMAT_VERSION,
+            status: ApplyStatus::NothingToDo,
+            plan_checksum: plan.checksum.clone(),
+            sims_planned: plan.changes.len() as u64,
+            sims_changed: 0,
+            sims_already_set: 0,
+            sims_already_done: 0,
+            sims_failed: 0,
+            sims_skipped: 0,
+            blocked: plan.summary.blocked,
+            pending: Vec::new(),
+            already_set: Vec::new(),
+            failures: Vec::new(),
+            skipped: Vec::new(),
+            batch_jobs: Vec::new(),
+            guards: Vec::new(),
+            calls: CallCounts {
+                planned: plan.summary.api_calls,
+                lower_bound: plan.summary.lower_bound,
+                ..CallCounts::default()
+            },
+            wall_time_ms: 0,
+        }
+    }
+
     /// True when some SIM failed or did not converge.
     pub fn has_failures(&self) -> bool {
         self.sims_failed > 0
-    }
-
-    /// The report for humans.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let w = &mut out;
-        match self.status {
-            ApplyStatus::StoppedByGuard => {
-                let _ = writeln!(w, "Apply stopped before the first call by a guard:");
-                for g in self.guards.iter().filter(|g| g.stops) {
-                    let _ = writeln!(w, "  - {}", g.message);
-                }
-                return out;
-            }
-            ApplyStatus::NothingToDo if self.sims_planned == 0 => {
-                let _ = writeln!(w, "No changes: the plan has nothing to apply.");
-                return out;
-            }
-            _ => {}
-        }
-        let _ = writeln!(
-            w,
-            "Apply {}: {} SIMs planned, {} changed, {} already done, {} failed, {} skipped.",
-            match self.status {
-                ApplyStatus::Converged | ApplyStatus::NothingToDo => "complete",
-                ApplyStatus::Failed => "incomplete",
-                ApplyStatus::Interrupted => "interrupted",
-                ApplyStatus::StoppedByGuard => "stopped",
-            },
-            self.sims_planned,
-            self.sims_changed,
-            self.sims_already_done,
-            self.sims_failed,
-            self.sims_skipped,
-        );
-        if !self.pending.is_empty() {
-            let _ = writeln!(
-                w,
-                "{} SIMs are still moving to their new status (converging).",
-                self.pending.len()
-            );
-        }
-        if self.blocked > 0 {
-            let _ = writeln!(
-                w,
-                "{} blocked change(s) in the plan were not attempted.",
-                self.blocked
-            );
-        }
-        if !self.failures.is_empty() {
-            let _ = writeln!(w, "\nFailed:");
-            for f in &self.failures {
-                let _ = write!(w, "  {}", f.iccid);
-                if let Some(field) = &f.field {
-                    let _ = write!(w, " {field}");
-                }
-                if let Some(code) = f.code {
-                    let _ = write!(w, " (code {code})");
-                }
-                let _ = write!(w, ": {}", f.reason);
-                if let Some(id) = f.batch_job_id {
-                    let _ = write!(w, " [batch job {id}]");
-                }
-                let _ = writeln!(w);
-            }
-        }
-        if !self.skipped.is_empty() {
-            let _ = writeln!(w, "\nNot attempted:");
-            for s in &self.skipped {
-                let _ = writeln!(w, "  {}: {}", s.iccid, s.reason);
-            }
-        }
-        if !self.batch_jobs.is_empty() {
-            let _ = writeln!(w, "\nBatch jobs:");
-            for j in &self.batch_jobs {
-                let mut notes = Vec::new();
-                if j.partial {
-                    notes.push("partial".to_string());
-                }
-                if j.timed_out {
-                    notes.push("timed out, left running".to_string());
-                }
-                if j.adopted {
-                    notes.push("adopted after a lost answer".to_string());
-                }
-                if j.cancel_requested {
-                    notes.push("cancel requested".to_string());
-                }
-                let notes = if notes.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", notes.join(", "))
-                };
-                let _ = writeln!(
-                    w,
-                    "  {} phase {}: {} {} SIMs, {} successful, {} failed{notes}",
-                    j.id, j.phase, j.status, j.sims, j.successful_sims, j.failed_sims
-                );
-            }
-        }
-        let c = &self.calls;
-        let _ = writeln!(
-            w,
-            "\nAPI calls: {} mutation calls made ({} startBatchJob, {} updateSim, {} cancelBatchJob) vs {} planned, lower bound {}; {} HTTP requests in all; {:.1}s.",
-            c.made,
-            c.start_batch_job,
-            c.update_sim,
-            c.cancel_batch_job,
-            c.planned,
-            c.lower_bound,
-            c.http_requests,
-            self.wall_time_ms as f64 / 1000.0
-        );
-        if self.status == ApplyStatus::Interrupted {
-            let _ = writeln!(
-                w,
-                "Interrupted: run the same apply (or plan file) again to finish; it converges."
-            );
-        }
-        out
     }
 }
 

@@ -1,5 +1,6 @@
 //! Unit tests of the pure parts of `apply`: checksum comparison, guard re-evaluation, code
-//! decoding, and the include-list invariant of the work built from plan actions.
+//! decoding, the include-list invariant of the work built from plan actions, and whose work the
+//! counters count.
 
 use std::collections::HashSet;
 
@@ -113,4 +114,31 @@ fn a_lost_start_is_adopted_only_when_exactly_one_unknown_job_matches() {
         resolve_lost_start(&[job(7), job(8), job(1)], &known),
         LostStart::Ambiguous(vec![7, 8])
     );
+}
+
+#[test]
+fn a_sim_counts_as_changed_only_when_this_run_changed_it() {
+    let set = |ids: &[&str]| {
+        ids.iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<String>>()
+    };
+    let ledger = Ledger {
+        // "a": one job skipped it as already set, another changed it; "b": only "already set".
+        changed: set(&["a"]),
+        already_set: set(&["a", "b"]),
+        attempted: set(&["a", "b", "c"]),
+        ..Ledger::default()
+    };
+    let verified = verify::Verified {
+        converged: set(&["a", "b", "c"]),
+        pending: Vec::new(),
+        failures: Vec::new(),
+    };
+    let mut report = ApplyReport::empty(&plan_with("sha256:00"));
+    record(&mut report, &ledger, verified, false);
+    assert_eq!(report.sims_changed, 2, "a and c");
+    assert_eq!(report.sims_already_set, 1);
+    assert_eq!(report.already_set, vec!["b".to_string()]);
+    assert_eq!(report.status, ApplyStatus::Converged);
 }

@@ -1,19 +1,25 @@
-//! One `updateSim` call. The client retries it on 429, 5xx and timeouts: it sets values, so
-//! sending it twice is harmless. Its failure is recorded with the API's message for every field
-//! it carried; verification then decides what actually holds.
+//! One `updateSim` call. The client retries it on 429, 5xx and timeouts, and apply tries it
+//! again within [`retry::UPDATE_TRIES`]: it sets values, so sending it twice is harmless. Its
+//! failure is recorded with the API's message; verification then decides what actually holds.
 
 use crate::api::UpdateSimArgs;
 
-use super::{Run, SimFailure};
+use super::{retry, Run, SimFailure};
 
 pub(crate) async fn run_update(run: &Run<'_>, args: UpdateSimArgs) {
     run.ledger(|l| {
         l.attempted.insert(args.iccid.clone());
-        l.update_sim += 1;
     });
-    let result = run.client.update_sim(&args).await;
-    if let Err(e) = result {
-        run.ledger(|l| {
+    let result = retry::again(retry::UPDATE_TRIES, || {
+        run.ledger(|l| l.update_sim += 1);
+        run.client.update_sim(&args)
+    })
+    .await;
+    match result {
+        Ok(_) => run.ledger(|l| {
+            l.changed.insert(args.iccid.clone());
+        }),
+        Err(e) => run.ledger(|l| {
             l.fail(SimFailure {
                 iccid: args.iccid.clone(),
                 field: None,
@@ -23,7 +29,7 @@ pub(crate) async fn run_update(run: &Run<'_>, args: UpdateSimArgs) {
                 expected: None,
                 found: None,
             })
-        });
+        }),
     }
     run.progress.advance(1);
 }

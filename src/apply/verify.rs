@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::api::{self, Client, FetchOptions, FetchScope};
+use super::recheck::{field_state, FieldState};
+use crate::api::Client;
 use crate::plan::compare::live_value;
-use crate::plan::recheck::{field_state, FieldState};
 use crate::plan::Plan;
 
-use super::preflight::iccid_filters;
+use super::preflight::read_sims;
 use super::{Ledger, SimFailure};
 
 /// What verification found.
@@ -38,15 +38,7 @@ pub(crate) async fn verify(
     if touched.is_empty() {
         return out;
     }
-    let fetched = api::fetch_sims(
-        client,
-        FetchScope::Filters(iccid_filters(touched.iter())),
-        FetchOptions {
-            concurrency: concurrency.max(1),
-            ..FetchOptions::default()
-        },
-    )
-    .await;
+    let fetched = read_sims(client, touched.iter(), concurrency).await;
     let sims = match fetched {
         Ok(f) => f.sims,
         Err(e) => {
@@ -78,7 +70,7 @@ pub(crate) async fn verify(
             match field_state(sim, f) {
                 FieldState::AtTo => {}
                 FieldState::Converging => converging = true,
-                FieldState::AtFrom | FieldState::Neither => missed.push(f),
+                state @ (FieldState::AtFrom | FieldState::Neither) => missed.push((f, state)),
             }
         }
         if missed.is_empty() {
@@ -89,29 +81,62 @@ pub(crate) async fn verify(
             continue;
         }
         let known = recorded(ledger, &change.iccid);
-        let why = if known.is_empty() {
-            match ledger.uncertain.get(&change.iccid) {
-                Some(reason) => format!("did not converge: {reason}"),
-                None if ledger.skipped.contains_key(&change.iccid) => continue,
-                None => "did not converge: the call succeeded but the value did not change".into(),
+        if known.is_empty()
+            && !ledger.uncertain.contains_key(&change.iccid)
+            && ledger.skipped.contains_key(&change.iccid)
+        {
+            continue;
+        }
+        let mut known = known;
+        let mut unexplained = Vec::new();
+        for (f, state) in missed {
+            let expected = Some(f.to.to_json());
+            let found = Some(live_value(sim, f.field).to_json());
+            // A recorded failure of this very field (a decoded batch code) says why; it gains
+            // what was wanted and found instead of a second line.
+            let field = f.field.name();
+            if let Some(k) = known
+                .iter_mut()
+                .find(|k| k.field.as_deref() == Some(field) && k.expected.is_none())
+            {
+                k.expected = expected;
+                k.found = found;
+                continue;
             }
-        } else {
-            "did not converge".into()
-        };
-        out.failures.extend(known);
-        for f in missed {
-            out.failures.push(SimFailure {
+            let failed = !known.is_empty();
+            unexplained.push(SimFailure {
                 iccid: change.iccid.clone(),
-                field: Some(f.field.name().to_string()),
+                field: Some(field.to_string()),
                 code: None,
-                reason: why.clone(),
+                reason: why_missed(ledger, &change.iccid, failed, state),
                 batch_job_id: None,
-                expected: Some(f.to.to_json()),
-                found: Some(live_value(sim, f.field).to_json()),
+                expected,
+                found,
             });
         }
+        out.failures.extend(known);
+        out.failures.extend(unexplained);
     }
     out
+}
+
+/// Why a planned field does not hold after the apply.
+fn why_missed(ledger: &Ledger, iccid: &str, failed: bool, state: FieldState) -> String {
+    if state == FieldState::Neither {
+        // Neither the plan's `from` nor its `to`: someone else wrote another value meanwhile.
+        return "did not converge: another value was set during the apply (another apply or a user changed this SIM); make a new plan".into();
+    }
+    if let Some(reason) = ledger.skipped.get(iccid) {
+        // Its call was not sent (an earlier change of the SIM failed, or an interrupt).
+        return reason.clone();
+    }
+    if failed {
+        return "did not converge".into();
+    }
+    match ledger.uncertain.get(iccid) {
+        Some(reason) => format!("did not converge: {reason}"),
+        None => "did not converge: the call succeeded but the value did not change".into(),
+    }
 }
 
 fn recorded(ledger: &Ledger, iccid: &str) -> Vec<SimFailure> {

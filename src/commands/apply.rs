@@ -50,6 +50,13 @@ pub struct ApplyArgs {
     /// exist [default: fleet, when ./fleet exists; otherwise required].
     #[arg(long, value_name = "DIR")]
     pub spec: Option<PathBuf>,
+    /// List every SIM in the report, not the largest groups.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Apply even when another run's batch jobs are changing the plan's SIMs (by default apply
+    /// stops before its first call).
+    #[arg(long)]
+    pub allow_concurrent: bool,
 }
 
 /// Builds the settings from the flags and the simfleet.yaml of the spec directory (the target,
@@ -69,6 +76,9 @@ pub fn run(
         job_timeout: args.job_timeout,
     };
     flags.check()?;
+    if !args.target.exists() {
+        return Err(simfleet::apply::ApplyError::NoTarget(args.target).into());
+    }
     let spec_dir = if args.target.is_file() {
         plan_file_spec_dir(args.spec.as_deref())?
     } else {
@@ -81,6 +91,8 @@ pub fn run(
         expect_checksum: args.expect_checksum,
         format: args.format,
         connect: args.connect.options(&settings),
+        verbose: args.verbose,
+        allow_concurrent: args.allow_concurrent,
         settings,
     };
     super::runtime()?.block_on(simfleet::ops::apply::run(cmd, out))

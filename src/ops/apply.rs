@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::apply::{self, ApplyOptions, ApplyReport, ApplyStatus, ProgressMode};
 use crate::output::Output;
 use crate::plan::Plan;
+use crate::render::ApplyReportOptions;
 use crate::settings::Settings;
 use crate::{Error, Outcome};
 
@@ -43,12 +44,19 @@ pub struct ApplyCommand {
     pub connect: ConnectOptions,
     /// Guards, concurrency, job timeout, request rate and the environment, merged once.
     pub settings: Settings,
+    /// `-v`: the text report lists every SIM, not the largest groups.
+    pub verbose: bool,
+    /// `--allow-concurrent`: apply even when another run's batch jobs are changing these SIMs.
+    pub allow_concurrent: bool,
 }
 
 /// Runs `apply`; the report goes to stdout, the plan (for a directory), prompts and progress to
 /// stderr.
 pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> {
     let settings = &cmd.settings;
+    if !cmd.target.exists() {
+        return Err(apply::ApplyError::NoTarget(cmd.target.clone()).into());
+    }
     let is_plan_file = cmd.target.is_file();
     let mut connect = cmd.connect.clone();
     connect.requests_per_second = settings.requests_per_second;
@@ -81,13 +89,21 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
             ProgressMode::Lines
         },
         abort,
+        allow_concurrent: cmd.allow_concurrent,
         ..ApplyOptions::default()
     };
     let result = apply::apply(&plan, &connection.client, options, cancel).await;
     signals.abort();
     connection.close().await;
+    let view = ApplyReportOptions {
+        verbose: cmd.verbose,
+        mask: settings.env.mask,
+    };
+    if let Err(apply::ApplyError::Stale(sims)) = &result {
+        out.note(&crate::render::stale_text(sims, view))?;
+    }
     let report = result?;
-    out.print(&render_report(&report, cmd.format, settings.env.mask)?)?;
+    out.print(&render_report(&report, cmd.format, view)?)?;
     outcome(&report)
 }
 
@@ -107,20 +123,19 @@ pub fn outcome(report: &ApplyReport) -> Result<Outcome, Error> {
     })
 }
 
-/// The report as text or JSON; `mask` hides identifiers but their last 4 digits (batch job ids
-/// and counts stay readable).
+/// The report as text or JSON; `view.mask` hides identifiers but their last 4 digits (batch job
+/// ids and counts stay readable); the text lists every SIM with `view.verbose`, JSON always.
 pub fn render_report(
     report: &ApplyReport,
     format: ReportFormat,
-    mask: bool,
+    view: ApplyReportOptions,
 ) -> Result<String, Error> {
     let json_error = |source: serde_json::Error| Error::Json {
         what: "the apply report",
         source,
     };
-    Ok(match (format, mask) {
-        (ReportFormat::Text, false) => report.to_text(),
-        (ReportFormat::Text, true) => crate::render::mask_text(&report.to_text()),
+    Ok(match (format, view.mask) {
+        (ReportFormat::Text, _) => crate::render::apply_report_text(report, view),
         (ReportFormat::Json, false) => {
             serde_json::to_string_pretty(report).map_err(json_error)? + "\n"
         }

@@ -29,14 +29,13 @@ use std::collections::BTreeMap;
 use foldhash::{HashMap, HashMapExt};
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit};
 
 use super::status::{ACTIVATIONS, CUTS, IRREVERSIBLE};
 
-/// The largest include list a batch job takes.
-pub const MAX_BATCH_ICCIDS: usize = 1000;
+pub use crate::fleet::{BatchChanges, ImeiLockInput, UpdateSimChanges, MAX_BATCH_ICCIDS};
 /// Groups smaller than this use updateSim (see the module docs).
 pub const MIN_BATCH_SIMS: usize = 2;
 
@@ -75,94 +74,12 @@ pub struct BatchAction {
     pub changes: BatchChanges,
 }
 
-/// `BatchJobParametersInput` without the selection: only the fields to change are set.
-#[derive(
-    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-pub struct BatchChanges {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statusid: Option<i32>,
-    /// Bytes; `0` = unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_data_limit: Option<i64>,
-    /// `0` = unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_sms_mo_limit: Option<i64>,
-    /// `0` = unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_sms_mt_limit: Option<i64>,
-    /// Seconds; `0` = unlimited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_voice_mo_limit: Option<i64>,
-    /// `""` erases it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_field_1: Option<String>,
-    /// `""` erases it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_customer_label: Option<String>,
-    /// `true` = lock with auto-detect, `false` = unlock.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imei_lock: Option<bool>,
-}
-
 /// One `updateSim` call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateSimAction {
     pub phase: u8,
     pub iccid: String,
     pub changes: UpdateSimChanges,
-}
-
-/// updateSim's arguments; an absent one is left alone by the API.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct UpdateSimChanges {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statusid: Option<i32>,
-    /// Bytes, always positive (unlimited data goes through a batch job).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monthly_data_limit: Option<i64>,
-    /// `null` = no limit.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "explicit_null"
-    )]
-    pub monthly_sms_mo_limit: Option<Option<i64>>,
-    /// `null` = no limit.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "explicit_null"
-    )]
-    pub monthly_sms_mt_limit: Option<Option<i64>>,
-    /// Seconds; `null` = no limit.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "explicit_null"
-    )]
-    pub monthly_voice_mo_limit: Option<Option<i64>>,
-    /// `""` erases it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_field_1: Option<String>,
-    /// `EndCustomerLabelInput.name`; `""` deletes the label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_customer_label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imei_lock: Option<ImeiLockInput>,
-}
-
-/// The API's `ImeiLockInput`: `lock: true` with no IMEI is auto-detect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ImeiLockInput {
-    pub lock: bool,
-    #[serde(default)]
-    pub imei: Option<String>,
-}
-
-/// A present key is `Some(value)`, a present `null` is `Some(None)`; absence is `None` (default).
-fn explicit_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
 }
 
 /// One SIM's mutations, as the plan decided them (no held, pending, blocked or implied ones).

@@ -38,9 +38,10 @@ pub fn limit_holds(desired: Limit, live: Option<i64>) -> bool {
     }
 }
 
-/// `none` equals a live `null` or `""`; text equals exactly that text.
+/// `none` (or `""`, which the API reads as "erase") equals a live `null` or `""`; text equals
+/// exactly that text.
 pub fn text_holds(desired: Option<&str>, live: Option<&str>) -> bool {
-    match desired {
+    match desired.filter(|want| !want.is_empty()) {
         None => matches!(live, None | Some("")),
         Some(want) => live == Some(want),
     }
@@ -68,6 +69,15 @@ pub fn holds(field: Field, desired: &DesiredValue, sim: &Sim) -> bool {
         DesiredValue::Text(text) => text_holds(text.as_deref(), live_text(sim, field)),
         DesiredValue::ImeiLock(setting) => imei_lock_holds(setting, sim.imei_lock.as_ref()),
     }
+}
+
+/// True when a plan's value of `field` (a change's `from` or `to`, in its API form) holds on the
+/// live SIM, by the same rules as [`holds`]: what `apply` checks before and after its calls.
+pub fn planned_holds(field: Field, planned: &FieldValue, sim: &Sim) -> bool {
+    if field == Field::Status && planned.as_i64().is_none() {
+        return false;
+    }
+    holds(field, &desired_from_api(field, planned), sim)
 }
 
 /// The raw live value of a field, as the API returned it.
@@ -287,6 +297,7 @@ mod tests {
         assert!(text_holds(Some("ACME"), Some("ACME")));
         assert!(!text_holds(Some("ACME"), Some("acme")));
         assert!(!text_holds(Some("ACME"), None));
+        assert!(text_holds(Some(""), None));
     }
 
     #[test]

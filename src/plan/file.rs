@@ -286,8 +286,8 @@ impl Plan {
         text
     }
 
-    /// Reads a plan file (or `--format json` output), checking its version, its checksum and the
-    /// safety of its actions.
+    /// Reads a plan file (or `--format json` output), checking its version, that it is not a
+    /// masked (read-only) plan, its checksum and the safety of its actions.
     pub fn from_file_json(text: &str) -> Result<Plan, PlanError> {
         let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Parse)?;
         if probe.format_version != PLAN_FORMAT_VERSION {
@@ -295,7 +295,13 @@ impl Plan {
                 found: probe.format_version,
             });
         }
-        let mut plan: Plan = serde_json::from_str(text).map_err(PlanError::Parse)?;
+        let mut plan: Plan =
+            serde_json::from_str(text).map_err(|e| masked(text).unwrap_or(PlanError::Parse(e)))?;
+        if let Some(masked) = plan.changes.iter().find(|c| is_masked(&c.iccid)) {
+            return Err(PlanError::Masked {
+                example: masked.iccid.clone(),
+            });
+        }
         plan.share_sources();
         let computed = plan.compute_checksum();
         if computed != plan.checksum {
@@ -307,4 +313,28 @@ impl Plan {
         plan.check_actions()?;
         Ok(plan)
     }
+}
+
+/// A masked identifier: `--mask` replaces all but the last 4 digits with `*`.
+fn is_masked(iccid: &str) -> bool {
+    iccid.contains('*')
+}
+
+/// The masked-plan error for a plan file that did not parse because masking changed a value's
+/// shape, when its text shows masked ICCIDs.
+fn masked(text: &str) -> Option<PlanError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        changes: Vec<ProbeChange>,
+    }
+    #[derive(Deserialize)]
+    struct ProbeChange {
+        iccid: String,
+    }
+    let probe: Probe = serde_json::from_str(text).ok()?;
+    let change = probe.changes.into_iter().find(|c| is_masked(&c.iccid))?;
+    Some(PlanError::Masked {
+        example: change.iccid,
+    })
 }

@@ -31,7 +31,6 @@ mod flags;
 mod guards;
 mod model;
 mod pass;
-pub mod recheck;
 pub mod status;
 mod value;
 
@@ -83,6 +82,8 @@ pub enum PlanError {
     UnsafeActions(Vec<String>),
     #[error("plan file checksum mismatch: it says {stated} but its content hashes to {computed}; the file was edited after it was made, so it is not the plan that was reviewed: make the plan again")]
     Checksum { stated: String, computed: String },
+    #[error("this is a masked plan (ICCIDs such as {example} keep only their last 4 digits): it is for reading only and cannot be applied. Make the plan again without --mask and apply that file")]
+    Masked { example: String },
 }
 
 /// Fingerprint of the live values a SIM's change was computed from: its ICCID, status and product (they

@@ -1,17 +1,23 @@
 //! Renderers of a [`Plan`]: text for terminals and logs, markdown for pull-request comments,
-//! JSON for machines (the plan file's own format), and the JSON Schema of that JSON.
+//! JSON for machines (the plan file's own format), and the JSON Schema of that JSON; and of
+//! apply's report (text; its JSON is the report's serde form).
 //!
 //! All of them are pure functions of one `Plan` value, so `plan` and `show PLANFILE` print the
 //! same thing. Text and markdown build their rows in one place (`rows`: lists grouped by cause,
 //! capped to their largest groups, risks counted by SIM) and only format them. Depends on `plan`,
-//! and on the spec's size format alone, so a value reads as the spec writes it.
+//! on `apply` for the report's data only, and on the spec's size format alone, so a value reads
+//! as the spec writes it.
 
+mod apply_report;
 mod json;
 mod markdown;
 mod rows;
 mod text;
 mod values;
 
+pub use apply_report::{
+    apply_report_text, stale_text, ApplyReportOptions, GROUPS_SHOWN as APPLY_GROUPS_SHOWN,
+};
 pub use json::{json, json_masked, mask_json, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rows::GROUPS_PER_LIST;

@@ -3,20 +3,16 @@
 //!
 //! `apply` asks this twice: before the first mutation (staleness of a saved plan, and which SIMs
 //! an interrupted apply already finished) and after the last one (did the fleet converge). The
-//! comparison is semantic, like the rest of the plan: the two spellings of unlimited, none and
-//! "no lock" are equal, an auto-detect lock equals any enabled lock, and a SIM moving towards a
-//! wanted status (13, 14, 17, 11) counts as converging. Guards are re-evaluated here too, with
-//! the flags `apply` runs with rather than those the plan was made with.
-
-use super::value::FieldValue;
+//! comparison is the plan's own rules of meaning ([`crate::plan::compare::planned_holds`]), so
+//! apply never disagrees with plan about what counts as done; on top of them, a SIM moving
+//! towards a wanted status (13, 14, 17, 11) counts as converging. Guards are re-evaluated here
+//! too, with the flags `apply` runs with rather than those the plan was made with.
 
 use crate::fleet::Sim;
-use crate::spec::Field;
-
-use super::compare::live_value;
-use super::model::{FieldChange, GuardResult, Plan, RiskFlag};
-use super::status::converging;
-use super::Guards;
+use crate::plan::compare::planned_holds;
+use crate::plan::status::converging;
+use crate::plan::Field;
+use crate::plan::{FieldChange, GuardResult, Guards, Plan, RiskFlag};
 
 /// Where one planned field change stands on a live SIM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,44 +34,9 @@ impl FieldState {
     }
 }
 
-/// The plan's value and the live one, compared as the rules of meaning say.
-fn same(field: Field, planned: &FieldValue, live: &FieldValue) -> bool {
-    match field {
-        Field::MonthlyDataLimit
-        | Field::MonthlySmsMoLimit
-        | Field::MonthlySmsMtLimit
-        | Field::MonthlyVoiceMoLimit => limit(planned) == limit(live),
-        Field::CustomField1 | Field::EndCustomerLabel => text(planned) == text(live),
-        Field::Status => planned.as_i64().is_some() && planned.as_i64() == live.as_i64(),
-        Field::ImeiLock => {
-            let (want_on, want_imei) = lock(planned);
-            let (live_on, live_imei) = lock(live);
-            // An enabled lock without an IMEI is auto-detect: any enabled lock matches it (the
-            // API fills the IMEI in once a device is seen).
-            want_on == live_on && (!want_on || want_imei.is_none() || want_imei == live_imei)
-        }
-    }
-}
-
-/// `null` and `0` are both unlimited.
-fn limit(value: &FieldValue) -> Option<i64> {
-    value.as_i64().filter(|v| *v != 0)
-}
-
-/// `null` and `""` are both none.
-fn text(value: &FieldValue) -> Option<&str> {
-    value.as_str().filter(|s| !s.is_empty())
-}
-
-/// `(enabled, imei)`; `null` and a disabled lock are both "no lock".
-fn lock(value: &FieldValue) -> (bool, Option<&str>) {
-    value.imei_lock().unwrap_or((false, None))
-}
-
 /// Where `change` stands on `sim`.
 pub fn field_state(sim: &Sim, change: &FieldChange) -> FieldState {
-    let live = live_value(sim, change.field);
-    if same(change.field, &change.to, &live) {
+    if planned_holds(change.field, &change.to, sim) {
         return FieldState::AtTo;
     }
     if change.field == Field::Status {
@@ -85,7 +46,7 @@ pub fn field_state(sim: &Sim, change: &FieldChange) -> FieldState {
             }
         }
     }
-    if same(change.field, &change.from, &live) {
+    if planned_holds(change.field, &change.from, sim) {
         FieldState::AtFrom
     } else {
         FieldState::Neither
@@ -109,7 +70,7 @@ pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
         .iter()
         .map(|c| c.fields.iter().filter(|f| f.implied).count() as u64)
         .sum();
-    super::evaluate_guards(
+    crate::plan::evaluate_guards(
         guards,
         plan.summary.sims_changing,
         plan.summary.sims_total,
