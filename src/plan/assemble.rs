@@ -35,7 +35,7 @@ pub(super) fn assemble(
         // The plan lists SIMs by ICCID whatever order they were read in.
         partial.sort();
     }
-    let (grouped, changes_digest) = group_and_hash(&partial.changes);
+    let (grouped, changes_digest) = group_and_hash(&partial.changes, partial.field_changes);
     let summary = summarise(&partial, facts, &grouped);
     let guards = evaluate_guards(
         guards,
@@ -73,12 +73,14 @@ pub(super) fn assemble(
     Ok(plan)
 }
 
-/// Groups every SIM's mutations into calls and hashes the changes, one core each (the two are
-/// independent).
-fn group_and_hash(changes: &[SimChange]) -> (ActionPlan, ChangesDigest) {
+/// Groups every SIM's mutations (`field_changes` of them) into calls and hashes the changes,
+/// one core each (the two are independent).
+fn group_and_hash(changes: &[SimChange], field_changes: u64) -> (ActionPlan, ChangesDigest) {
     // One flat list for every SIM's mutations (a million small lists would cost a header and
-    // an allocation each); `ends[i]` is where SIM i's run ends.
-    let mut mutations: Vec<(Field, DesiredValue)> = Vec::new();
+    // an allocation each), allocated once at its final size; `ends[i]` is where SIM i's run
+    // ends.
+    let mut mutations: Vec<(Field, DesiredValue)> =
+        Vec::with_capacity(usize::try_from(field_changes).unwrap_or(0));
     let mut ends: Vec<usize> = Vec::with_capacity(changes.len());
     for change in changes {
         mutations.extend(
