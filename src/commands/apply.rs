@@ -6,9 +6,10 @@ use clap::Args;
 
 use simfleet::ops::apply::{ApplyCommand, ReportFormat};
 use simfleet::output::Output;
-use simfleet::settings::{plan_file_spec_dir, Env, Flags, Settings};
+use simfleet::settings::{plan_file_spec_dir, Env, Settings};
 
 use super::connect::ConnectArgs;
+use super::guards::GuardArgs;
 
 /// Apply a reviewed plan file, or plan a spec directory and apply it after confirmation.
 #[derive(Debug, Args)]
@@ -27,18 +28,8 @@ pub struct ApplyArgs {
     /// Batch jobs and updateSim calls in flight at once [default: 8, or simfleet.yaml's concurrency].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
-    /// Guard: stop when more than N SIMs would change.
-    #[arg(long, value_name = "N")]
-    pub max_changes: Option<u64>,
-    /// Guard: stop when more than P percent of the fleet would change.
-    #[arg(long, value_name = "P")]
-    pub max_percent: Option<f64>,
-    /// Allow status changes that cut service (deactivate, suspend).
-    #[arg(long)]
-    pub allow_status_cuts: bool,
-    /// Allow irreversible status changes (retire).
-    #[arg(long)]
-    pub allow_irreversible: bool,
+    #[command(flatten)]
+    pub guards: GuardArgs,
     /// Report a batch job still PREPARING or RUNNING after this long (it is left running)
     /// [default: 30m].
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
@@ -66,15 +57,9 @@ pub fn run(
     env: Env,
     out: &mut Output,
 ) -> Result<simfleet::Outcome, simfleet::Error> {
-    let flags = Flags {
-        max_changes: args.max_changes,
-        max_percent: args.max_percent,
-        allow_status_cuts: args.allow_status_cuts,
-        allow_irreversible: args.allow_irreversible,
-        concurrency: args.concurrency,
-        requests_per_second: args.connect.rate_limit,
-        job_timeout: args.job_timeout,
-    };
+    let flags = args
+        .guards
+        .flags(args.concurrency, args.connect.rate_limit, args.job_timeout);
     flags.check()?;
     if !args.target.exists() {
         return Err(simfleet::apply::ApplyError::NoTarget(args.target).into());

@@ -7,6 +7,7 @@ pub mod completions;
 pub mod connect;
 pub mod export;
 pub mod fmt;
+pub mod guards;
 pub mod logging;
 pub mod man;
 pub mod plan;

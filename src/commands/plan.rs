@@ -6,9 +6,10 @@ use clap::Args;
 
 use simfleet::ops::plan::{LiveSource, PlanFormat, PlanOptions, RenderOptions};
 use simfleet::output::Output;
-use simfleet::settings::{Env, Flags, Settings};
+use simfleet::settings::{Env, Settings};
 
 use super::connect::ConnectArgs;
+use super::guards::GuardArgs;
 
 /// Read the live fleet, diff it against the spec, and print what would change (never mutates).
 #[derive(Debug, Args)]
@@ -37,18 +38,8 @@ pub struct PlanArgs {
     /// Only plan SIMs matching this selector, e.g. '{end_customer_label: ACME}' (exceptional use).
     #[arg(long, value_name = "SELECTOR")]
     pub target: Option<String>,
-    /// Allow status changes that cut service (deactivate, suspend).
-    #[arg(long)]
-    pub allow_status_cuts: bool,
-    /// Allow irreversible status changes (retire).
-    #[arg(long)]
-    pub allow_irreversible: bool,
-    /// Guard: stop when more than N SIMs would change.
-    #[arg(long, value_name = "N")]
-    pub max_changes: Option<u64>,
-    /// Guard: stop when more than P percent of the fleet would change.
-    #[arg(long, value_name = "P")]
-    pub max_percent: Option<f64>,
+    #[command(flatten)]
+    pub guards: GuardArgs,
     /// List every SIM, not a few per group.
     #[arg(long, short)]
     pub verbose: bool,
@@ -60,15 +51,9 @@ pub fn run(
     env: Env,
     out: &mut Output,
 ) -> Result<simfleet::Outcome, simfleet::Error> {
-    let flags = Flags {
-        max_changes: args.max_changes,
-        max_percent: args.max_percent,
-        allow_status_cuts: args.allow_status_cuts,
-        allow_irreversible: args.allow_irreversible,
-        concurrency: args.concurrency,
-        requests_per_second: args.connect.rate_limit,
-        job_timeout: None,
-    };
+    let flags = args
+        .guards
+        .flags(args.concurrency, args.connect.rate_limit, None);
     let settings = Settings::for_spec_dir(&flags, &args.dir, env)?;
     let source = match args.live {
         Some(path) => LiveSource::Snapshot(path),

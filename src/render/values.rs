@@ -27,11 +27,42 @@ pub fn mask(id: &str) -> String {
 /// at most 10 digits) and stay readable.
 const IDENTIFIER_DIGITS: usize = 11;
 
+/// Hex words at least this long that hold a letter are digests (a plan's checksum, a spec
+/// digest, a SIM's fingerprint), never identifiers: ICCIDs, IMEIs and MSISDNs are digits only.
+const DIGEST_HEX_DIGITS: usize = 32;
+
 /// Masks every identifier-length digit run in free text (labels, custom fields, rule names,
 /// reasons, messages) but its last 4 digits, so an MSISDN or ICCID written anywhere in a spec
-/// or a message does not end up in a public comment.
+/// or a message does not end up in a public comment. Digests are left whole: a reviewer compares
+/// the checksum in a masked comment with the one `apply --expect-checksum` is given.
 pub fn mask_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let word_len = rest
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(rest.len());
+        if word_len == 0 {
+            let c = rest.chars().next().map_or(1, char::len_utf8);
+            out.push_str(&rest[..c]);
+            rest = &rest[c..];
+            continue;
+        }
+        let (word, after) = rest.split_at(word_len);
+        let digest =
+            word.len() >= DIGEST_HEX_DIGITS && word.bytes().any(|b| b.is_ascii_alphabetic());
+        if digest {
+            out.push_str(word);
+        } else {
+            mask_digit_runs(word, &mut out);
+        }
+        rest = after;
+    }
+    out
+}
+
+/// Appends `word` with each identifier-length run of digits masked.
+fn mask_digit_runs(word: &str, out: &mut String) {
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
         if run.len() >= IDENTIFIER_DIGITS {
@@ -41,16 +72,15 @@ pub fn mask_text(text: &str) -> String {
         }
         run.clear();
     };
-    for c in text.chars() {
+    for c in word.chars() {
         if c.is_ascii_digit() {
             run.push(c);
         } else {
-            flush(&mut run, &mut out);
+            flush(&mut run, out);
             out.push(c);
         }
     }
-    flush(&mut run, &mut out);
-    out
+    flush(&mut run, out);
 }
 
 /// Free text as shown: identifiers in it masked when asked.
@@ -373,6 +403,25 @@ mod tests {
             "off"
         );
         assert_eq!(mask("89490000000000000015"), "****************0015");
+    }
+
+    #[test]
+    fn masking_leaves_digests_whole_but_not_identifiers_glued_to_words() {
+        let checksum = "sha256:0b1e5a2f3c4d5e6f70123456789012345678901234567890abcdef0123456789";
+        assert_eq!(mask_text(checksum), checksum);
+        assert_eq!(
+            mask_text("fingerprint 8f3a12345678901234567890123456ab"),
+            "fingerprint 8f3a12345678901234567890123456ab"
+        );
+        // Hex-looking but short, or all digits: identifiers, masked.
+        assert_eq!(
+            mask_text("lab89490000000000000015 and 0x89490000000000000015"),
+            "lab****************0015 and 0x****************0015"
+        );
+        assert_eq!(
+            mask_text("89490000000000000015894900000000000000158949"),
+            "****************************************8949"
+        );
     }
 
     #[test]

@@ -243,19 +243,29 @@ fn whole_message(text: &str) -> String {
     }
 }
 
+/// `dir` as messages show it (`/`-separated), or an error saying it is not a directory.
+fn spec_dir(dir: &Path, help: &str) -> Result<String, SpecErrors> {
+    let display_dir = dir.to_string_lossy().replace('\\', "/");
+    if dir.is_dir() {
+        Ok(display_dir)
+    } else {
+        Err(SpecErrors::new(vec![Diagnostic::error(
+            &display_dir,
+            None,
+            "is not a directory",
+            help,
+        )]))
+    }
+}
+
 /// Only `simfleet.yaml` of the spec directory `dir`, checked exactly as [`load`] checks it (for
 /// `apply PLANFILE --spec DIR`); the defaults when the directory has none. A `dir` that is not
 /// a directory is an error.
 pub fn load_config(dir: &Path) -> Result<Config, SpecErrors> {
-    let display_dir = dir.to_string_lossy().replace('\\', "/");
-    if !dir.is_dir() {
-        return Err(SpecErrors::new(vec![Diagnostic::error(
-            &display_dir,
-            None,
-            "is not a directory",
-            "pass the spec directory (to `apply PLANFILE` with --spec, the one the plan was made from), e.g. `examples/fleet`",
-        )]));
-    }
+    let display_dir = spec_dir(
+        dir,
+        "pass the spec directory (to `apply PLANFILE` with --spec, the one the plan was made from), e.g. `examples/fleet`",
+    )?;
     let path = dir.join(CONFIG_FILE);
     let display = display_path(&display_dir, CONFIG_FILE);
     if path.exists() && !path.is_file() {
@@ -290,15 +300,10 @@ pub fn load_config(dir: &Path) -> Result<Config, SpecErrors> {
 
 /// Loads and validates the spec in `dir`, failing with every problem found.
 pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
-    let display_dir = dir.to_string_lossy().replace('\\', "/");
-    if !dir.is_dir() {
-        return Err(SpecErrors::new(vec![Diagnostic::error(
-            &display_dir,
-            None,
-            "is not a directory",
-            "pass the spec directory, e.g. `simfleet validate examples/fleet`",
-        )]));
-    }
+    let display_dir = spec_dir(
+        dir,
+        "pass the spec directory, e.g. `simfleet validate examples/fleet`",
+    )?;
     let mut problems = Problems::default();
     let sources = read_sources(dir, &display_dir, &mut problems);
     let parsed = parse_specs(&sources, &mut problems.errors);
