@@ -19,7 +19,6 @@
 
 mod common;
 
-use std::fmt::Write as _;
 use std::io::{BufWriter, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -43,45 +42,10 @@ fn record(name: &str, figures: &Value) {
 }
 
 /// 20 rules over a generated fleet: customer × product limits, ICCID ranges, IMEI locks and a
-/// status rule, each at its own priority so that no two of them conflict.
+/// status rule, each at its own priority so that no two of them conflict. One file, shared with
+/// `scripts/scale_curve.sh`.
 fn twenty_rule_spec() -> String {
-    let labels = ["ACME", "Globex", "Initech", "Umbrella"];
-    let providers = ["link+", "connect+", "tech+", "data+"];
-    let mut yaml = String::from("rules:\n");
-    let mut priority = 0;
-    for (i, label) in labels.iter().enumerate() {
-        for (j, provider) in providers.iter().enumerate().take(4) {
-            if i * 4 + j >= 16 {
-                break;
-            }
-            priority += 1;
-            let _ = write!(
-                yaml,
-                "  - name: {}-{}\n    match: {{ end_customer_label: {label}, provider: \"{provider}\" }}\n    set: {{ monthly_data_limit: {}MB, monthly_sms_mo_limit: {}, imei_lock: {} }}\n    priority: {priority}\n",
-                label.to_lowercase(),
-                provider.trim_end_matches('+'),
-                100 * (i + 1) + 10 * j,
-                10 * (j + 1),
-                if j % 2 == 0 { "auto" } else { "off" },
-            );
-        }
-    }
-    for (k, prefix) in ["8949000000", "8988303000", "8944500000"]
-        .iter()
-        .enumerate()
-    {
-        priority += 1;
-        let _ = write!(
-            yaml,
-            "  - name: range-{k}\n    match: {{ iccid: {{ prefix: \"{prefix}\" }} }}\n    set: {{ custom_field_1: order-{k} }}\n    priority: {priority}\n"
-        );
-    }
-    priority += 1;
-    let _ = write!(
-        yaml,
-        "  - name: test-ready-to-active\n    match: {{ status: test-ready }}\n    set: {{ status: activated }}\n    priority: {priority}\n"
-    );
-    yaml
+    include_str!("../scripts/twenty-rules.yaml").to_string()
 }
 
 /// Fleet size and the time (s) and peak RSS (MiB) budgets of the snapshot plans, from the
