@@ -78,6 +78,27 @@ impl Output {
             .map_err(|e| stream_error("stdout", e))
     }
 
+    /// Writes a JSON document on stdout. With `--mask` its identifiers are masked structurally
+    /// (every string, see [`crate::render::mask_json`]): masking it as text would also star
+    /// numbers of 11 digits or more (a 10GB limit in bytes) and break the JSON.
+    pub fn print_json(&mut self, text: &str) -> Result<(), Error> {
+        if !self.style.mask {
+            return self.print(text);
+        }
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
+            return self.print(text);
+        };
+        crate::render::mask_json(&mut value);
+        let mut masked = serde_json::to_string_pretty(&value).map_err(|source| Error::Json {
+            what: "the masked output",
+            source,
+        })?;
+        masked.push('\n');
+        self.stdout
+            .write_all(masked.as_bytes())
+            .map_err(|e| stream_error("stdout", e))
+    }
+
     /// Streams on stdout what `write` produces (a large plan's JSON need not exist in memory as
     /// one string). With `--mask` it is collected and masked first.
     pub fn print_with(

@@ -554,3 +554,30 @@ fn a_flag_beats_simfleet_yaml_in_plan_as_in_apply() {
         .expect_code(0);
     assert!(run.stderr().contains("concurrency 3)"), "{}", run.stderr());
 }
+
+/// Masking is for identifiers only: a masked JSON plan stays valid JSON, and its numbers (a
+/// 10GB limit is 11 digits in bytes) and checksum are the unmasked plan's.
+#[test]
+fn masked_json_keeps_its_numbers_and_stays_json() {
+    let spec = spec_dir(&[(
+        "big.yaml",
+        "rules:\n  - name: big-data\n    match: all\n    set: { monthly_data_limit: 10GB }\n",
+    )]);
+    let dir = spec.path().display().to_string();
+    let plan = |mask: bool| {
+        let mut args = vec!["plan", dir.as_str(), "--sandbox", "--format", "json"];
+        if mask {
+            args.push("--mask");
+        }
+        let out = Simfleet::new(&args).run().expect_code(0).stdout();
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap_or_else(|e| panic!("masked={mask}: not JSON ({e}):\n{out}"))
+    };
+    let (plain, masked) = (plan(false), plan(true));
+    assert_eq!(masked["checksum"], plain["checksum"]);
+    assert_eq!(
+        masked["changes"][0]["fields"][0]["to"],
+        serde_json::json!(10_000_000_000u64)
+    );
+    assert!(!has_full_iccid(&masked.to_string()));
+}

@@ -103,7 +103,11 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
         out.note(&crate::render::stale_text(sims, view))?;
     }
     let report = result?;
-    out.print(&render_report(&report, cmd.format, view)?)?;
+    let text = render_report(&report, cmd.format, view)?;
+    match cmd.format {
+        ReportFormat::Json => out.print_json(&text)?,
+        ReportFormat::Text => out.print(&text)?,
+    }
     outcome(&report)
 }
 

@@ -156,11 +156,12 @@ pub fn load_plan_file(path: &Path) -> Result<Plan, Error> {
 
 /// Prints a plan in the chosen format on stdout.
 pub fn print_plan(plan: &Plan, render_opts: &RenderOptions, out: &mut Output) -> Result<(), Error> {
-    if render_opts.format == PlanFormat::Json && !render_opts.mask {
+    match render_opts.format {
         // Streamed: the JSON of a million-SIM plan need not exist in memory as one string.
-        return out.print_with(|w| render::write_json(plan, w));
+        PlanFormat::Json if !render_opts.mask => out.print_with(|w| render::write_json(plan, w)),
+        PlanFormat::Json => out.print_json(&plan_text(plan, render_opts)),
+        _ => out.print(&plan_text(plan, render_opts)),
     }
-    out.print(&plan_text(plan, render_opts))
 }
 
 /// A plan rendered in the chosen format, ending in a newline.
