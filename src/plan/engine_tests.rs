@@ -309,3 +309,17 @@ fn a_snapshot_with_a_duplicate_iccid_is_refused() {
         assert!(err.to_string().contains(&iccid(1)), "{err}");
     }
 }
+
+/// A spec pointed at the wrong fleet names its first 20 missing `sims:` entries and counts the
+/// rest, rather than printing every one.
+#[test]
+fn missing_sims_entries_are_listed_twenty_by_name() {
+    let sims = [super::tests::sim(1, 2)];
+    let entries: Vec<(u64, Vec<(Field, DesiredValue)>)> = (100..150)
+        .map(|n| (n, vec![(Field::CustomField1, DesiredValue::Text(None))]))
+        .collect();
+    let err = online(&spec_of(&[], &entries), &sims, &table()).expect_err("missing entries");
+    assert!(err.starts_with("50 ICCID(s)"), "{err}");
+    assert!(err.ends_with(" and 30 more"), "{err}");
+    assert_eq!(err.matches("8949").count(), 20, "{err}");
+}

@@ -62,7 +62,7 @@ pub use crate::spec::{Field, Origin, OriginKind};
 /// Why no plan could be made, or a plan file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{} ICCID(s) in `sims:` do not exist in the live fleet (a typo?): {}", .0.len(), .0.join(", "))]
+    #[error("{}", unknown_iccids(.0))]
     UnknownIccids(Vec<String>),
     /// Rules of equal priority that disagree, every one found in the fleet.
     #[error("{} conflict(s) between rules", .0.len())]
@@ -84,6 +84,26 @@ pub enum PlanError {
     Checksum { stated: String, computed: String },
     #[error("this is a masked plan (ICCIDs such as {example} keep only their last 4 digits): it is for reading only and cannot be applied. Make the plan again without --mask and apply that file")]
     Masked { example: String },
+}
+
+/// ICCIDs shown by name in an error that lists SIMs; the rest are counted.
+const LISTED_ICCIDS: usize = 20;
+
+/// `sims:` entries the fleet lacks, the first [`LISTED_ICCIDS`] by name (a spec pointed at the
+/// wrong account would otherwise print every entry on one line).
+fn unknown_iccids(missing: &[String]) -> String {
+    let shown: Vec<&str> = missing.iter().take(LISTED_ICCIDS).map(String::as_str).collect();
+    let more = missing.len().saturating_sub(LISTED_ICCIDS);
+    format!(
+        "{} ICCID(s) in `sims:` do not exist in the live fleet (a typo, or the wrong account?): {}{}",
+        missing.len(),
+        shown.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// Fingerprint of the live values a SIM's change was computed from: its ICCID, status and product (they
