@@ -71,6 +71,10 @@ pub enum Error {
     /// The reader of stdout or stderr went away (`| head`): the command ends quietly.
     #[error("{stream} was closed by its reader")]
     BrokenPipe { stream: &'static str },
+    /// A stale plan, with its SIMs grouped by cause (so `--quiet` and `--format json` keep the
+    /// list: it is the error, not a note before it).
+    #[error("{listed}the plan is stale: {count} SIM(s) changed since it was made, so nothing was applied. Make a new plan")]
+    StalePlan { listed: String, count: usize },
     #[error("cannot write {what} as JSON: {source}")]
     Json {
         what: &'static str,

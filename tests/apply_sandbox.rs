@@ -402,4 +402,11 @@ fn stale_sims_are_grouped_by_cause_in_the_specs_units() {
     );
     assert!(!stderr.contains("1000000000"), "{stderr}");
     assert!(stderr.lines().count() < 15, "{stderr}");
+    // The list is the error itself: `--quiet` keeps it.
+    let (code, _, quiet) = env.apply_json(&plan_file, &spec, &["--quiet"]);
+    assert_eq!(code, 1, "{quiet}");
+    assert!(
+        quiet.contains("  40 SIMs:\n    - monthly_data_limit: planned 100MB → 1GB, now 2GB\n"),
+        "{quiet}"
+    );
 }

@@ -581,3 +581,24 @@ fn masked_json_keeps_its_numbers_and_stays_json() {
     );
     assert!(!has_full_iccid(&masked.to_string()));
 }
+
+/// `--spec` names the spec of a plan file; given with a spec directory it would be silently
+/// ignored (its guards never read), so it is refused before any work.
+#[test]
+fn apply_of_a_directory_refuses_a_spec_flag() {
+    let run = Simfleet::new(&[
+        "apply",
+        &example_fleet(),
+        "--sandbox",
+        "--auto-approve",
+        "--spec",
+        "/nonexistent-dir",
+    ])
+    .run()
+    .expect_code(1);
+    assert!(
+        run.stderr().contains("leave --spec out"),
+        "{}",
+        run.stderr()
+    );
+}

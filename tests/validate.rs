@@ -681,3 +681,30 @@ fn a_fifo_in_the_spec_directory_is_skipped_with_a_warning() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_fifo_simfleet_yaml_fails_validate_as_it_fails_plan() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let spec = tmp.path().join("spec");
+    fs::create_dir_all(&spec).expect("mkdir");
+    fs::write(spec.join("b.yaml"), VALID_RULE).expect("write");
+    let status = std::process::Command::new("mkfifo")
+        .arg(spec.join("simfleet.yaml"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let out = Command::cargo_bin("simfleet")
+        .expect("binary")
+        .current_dir(tmp.path())
+        .args(["validate", "spec"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("spec/simfleet.yaml: error: is not a regular file (a FIFO)"),
+        "{stderr}"
+    );
+}

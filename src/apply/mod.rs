@@ -98,7 +98,7 @@ pub enum ApplyError {
     NoTarget(std::path::PathBuf),
     #[error("plan checksum {actual} is not the approved {expected} (--expect-checksum): the plan changed after review; nothing was applied")]
     Checksum { expected: String, actual: String },
-    #[error("the plan is stale: {} SIM(s) changed since it was made (listed above), so nothing was applied. Make a new plan", .0.len())]
+    #[error("the plan is stale: {} SIM(s) changed since it was made, so nothing was applied. Make a new plan", .0.len())]
     Stale(Vec<StaleSim>),
     #[error("another apply is at work on this plan's SIMs, so nothing was applied: {}. Wait for it to finish and make a new plan, or pass --allow-concurrent to apply anyway", running_list(.0))]
     Concurrent(Vec<RunningJob>),

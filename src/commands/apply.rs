@@ -64,6 +64,15 @@ pub fn run(
     if !args.target.exists() {
         return Err(simfleet::apply::ApplyError::NoTarget(args.target).into());
     }
+    if !args.target.is_file() {
+        if let Some(spec) = &args.spec {
+            return Err(simfleet::Error::Usage(format!(
+                "--spec {} is for applying a plan file; {} is a spec directory and holds its own simfleet.yaml: leave --spec out",
+                spec.display(),
+                args.target.display()
+            )));
+        }
+    }
     let spec_dir = if args.target.is_file() {
         plan_file_spec_dir(args.spec.as_deref())?
     } else {

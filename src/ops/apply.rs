@@ -99,10 +99,15 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
         verbose: cmd.verbose,
         mask: settings.env.mask,
     };
-    if let Err(apply::ApplyError::Stale(sims)) = &result {
-        out.note(&crate::render::stale_text(sims, view))?;
-    }
-    let report = result?;
+    let report = match result {
+        Err(apply::ApplyError::Stale(sims)) => {
+            return Err(Error::StalePlan {
+                listed: crate::render::stale_text(&sims, view),
+                count: sims.len(),
+            })
+        }
+        other => other?,
+    };
     let text = render_report(&report, cmd.format, view)?;
     match cmd.format {
         ReportFormat::Json => out.print_json(&text)?,

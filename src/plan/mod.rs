@@ -92,7 +92,11 @@ const LISTED_ICCIDS: usize = 20;
 /// `sims:` entries the fleet lacks, the first [`LISTED_ICCIDS`] by name (a spec pointed at the
 /// wrong account would otherwise print every entry on one line).
 fn unknown_iccids(missing: &[String]) -> String {
-    let shown: Vec<&str> = missing.iter().take(LISTED_ICCIDS).map(String::as_str).collect();
+    let shown: Vec<&str> = missing
+        .iter()
+        .take(LISTED_ICCIDS)
+        .map(String::as_str)
+        .collect();
     let more = missing.len().saturating_sub(LISTED_ICCIDS);
     format!(
         "{} ICCID(s) in `sims:` do not exist in the live fleet (a typo, or the wrong account?): {}{}",

@@ -364,8 +364,20 @@ fn read_sources(dir: &Path, display_dir: &str, problems: &mut Problems) -> Sourc
         ));
     }
     for skipped in &walk.skipped {
+        let display = display_path(display_dir, &skipped.relative);
+        if skipped.relative == CONFIG_FILE {
+            // Skipping the configuration would drop every guard it sets, and `plan` and `apply`
+            // refuse it: `validate` must fail the same way.
+            problems.errors.push(Diagnostic::error(
+                &display,
+                None,
+                format!("is not a regular file ({})", skipped.kind),
+                "make simfleet.yaml a regular file",
+            ));
+            continue;
+        }
         problems.warnings.push(Diagnostic::warning(
-            &display_path(display_dir, &skipped.relative),
+            &display,
             None,
             format!("skipped: not a regular file ({})", skipped.kind),
             "only regular files are read from a spec directory: remove it or rename it",
