@@ -582,8 +582,8 @@ pub fn check_round_trip(
         }
         let resolution = match spec.resolve(sim) {
             Ok(r) => r,
-            Err(conflict) => {
-                problems.push(conflict.to_string());
+            Err(conflicts) => {
+                problems.extend(conflicts.iter().map(ToString::to_string));
                 continue;
             }
         };

@@ -113,8 +113,8 @@ impl<'p> Pass<'p> {
         let matched = &mut run.matched;
         let resolution = match self.spec.resolve_noting(sim, |rule| matched[rule] = true) {
             Ok(resolution) => resolution,
-            Err(conflict) => {
-                run.conflicts.push(conflict);
+            Err(conflicts) => {
+                run.conflicts.extend(conflicts);
                 return;
             }
         };

@@ -230,8 +230,9 @@ impl Spec {
 
     /// What the spec wants for one live SIM, borrowed from the spec: `Ok(None)` when no rule or
     /// entry applies (the SIM is unmanaged); fields no applicable rule sets are absent
-    /// (unmanaged). Nothing is allocated unless rules conflict.
-    pub fn resolve<'a>(&'a self, sim: &Sim) -> Result<Option<Resolution<'a>>, Conflict> {
+    /// (unmanaged). Nothing is allocated unless rules conflict; then every field in conflict is
+    /// reported, one conflict each.
+    pub fn resolve<'a>(&'a self, sim: &Sim) -> Result<Option<Resolution<'a>>, Vec<Conflict>> {
         self.resolve_noting(sim, |_| {})
     }
 
@@ -242,7 +243,7 @@ impl Spec {
         &'a self,
         sim: &Sim,
         mut matched: impl FnMut(usize),
-    ) -> Result<Option<Resolution<'a>>, Conflict> {
+    ) -> Result<Option<Resolution<'a>>, Vec<Conflict>> {
         let entry = if self.entries.is_empty() {
             None
         } else {
@@ -257,6 +258,7 @@ impl Spec {
         let entry_sets = entry.map_or([false; FIELDS], |e| e.sets);
         // The priority of each field's winner so far.
         let mut priorities = [i64::MIN; FIELDS];
+        let mut conflicts: Vec<Conflict> = Vec::new();
         let mut applies = entry.is_some();
         for &rule_index in &self.by_priority {
             let rule = &self.rules[rule_index];
@@ -278,16 +280,22 @@ impl Spec {
                     // Rules come highest priority first: a lower one never wins.
                     Some(_) if priorities[slot] > rule.priority => {}
                     Some(winner) if winner.value != candidate.value => {
-                        return Err(Conflict {
-                            iccid: sim.iccid.clone(),
-                            field: *field,
-                            first: Box::new(winner.clone()),
-                            second: Box::new(candidate.clone()),
-                        });
+                        // One conflict per field; the SIM's other fields go on being resolved.
+                        if !conflicts.iter().any(|c| c.field == *field) {
+                            conflicts.push(Conflict {
+                                iccid: sim.iccid.clone(),
+                                field: *field,
+                                first: Box::new(winner.clone()),
+                                second: Box::new(candidate.clone()),
+                            });
+                        }
                     }
                     Some(_) => {}
                 }
             }
+        }
+        if !conflicts.is_empty() {
+            return Err(conflicts);
         }
         Ok(applies.then_some(Resolution { fields }))
     }
@@ -514,7 +522,9 @@ mod tests {
             ],
             Vec::new(),
         );
-        let conflict = s.resolve(&sim(ACME_SIM, None)).unwrap_err();
+        let conflicts = s.resolve(&sim(ACME_SIM, None)).unwrap_err();
+        assert_eq!(conflicts.len(), 1);
+        let conflict = &conflicts[0];
         assert_eq!(conflict.field, Field::MonthlySmsMoLimit);
         let text = conflict.to_string();
         assert!(text.contains("fleet/a.yaml:2:5 (rule a)"), "{text}");
@@ -523,6 +533,27 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("unlimited") && text.contains("10"), "{text}");
+    }
+
+    #[test]
+    fn every_field_in_conflict_is_reported_once() {
+        let sets = |sms: Limit, label: &str| {
+            vec![
+                (Field::MonthlySmsMoLimit, DesiredValue::Limit(sms)),
+                (Field::CustomField1, DesiredValue::Text(Some(label.into()))),
+            ]
+        };
+        let s = spec(
+            vec![
+                rule("a", 1, 0, "all", &sets(Limit::Value(10), "x")),
+                rule("b", 8, 0, "all", &sets(Limit::Unlimited, "y")),
+                rule("c", 16, 0, "all", &sets(Limit::Value(3), "z")),
+            ],
+            Vec::new(),
+        );
+        let conflicts = s.resolve(&sim(ACME_SIM, None)).unwrap_err();
+        let fields: Vec<Field> = conflicts.iter().map(|c| c.field).collect();
+        assert_eq!(fields, [Field::MonthlySmsMoLimit, Field::CustomField1]);
     }
 
     #[test]
