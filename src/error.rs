@@ -100,6 +100,7 @@ impl Error {
     pub fn report(&self, all: bool) -> String {
         match self {
             Error::Conflicts(conflicts) if all => conflict_report(conflicts, true),
+            Error::Spec(errors) => errors.report(all),
             other => other.to_string(),
         }
     }

@@ -91,24 +91,52 @@ impl SpecErrors {
     }
 }
 
+/// Problems shown by name in an error; the rest are counted (`simfleet -v` lists them all).
+const SHOWN_PROBLEMS: usize = 50;
+
+impl SpecErrors {
+    /// The problems, all of them with `all`, else the first [`SHOWN_PROBLEMS`] and a count of
+    /// the rest (a 20,000-entry file with one mistake repeated must not print 20,000 lines).
+    pub fn report(&self, all: bool) -> String {
+        let n = self.diagnostics.len();
+        let shown = if all { n } else { n.min(SHOWN_PROBLEMS) };
+        let mut text = format!("the spec has {n} problem{}:", if n == 1 { "" } else { "s" });
+        for d in &self.diagnostics[..shown] {
+            text.push('\n');
+            text.push_str(&d.to_string());
+        }
+        if shown < n {
+            text.push_str(&format!(
+                "\n… and {} more (run `simfleet -v …` to list every one)",
+                n - shown
+            ));
+        }
+        text
+    }
+}
+
 impl fmt::Display for SpecErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.diagnostics.len();
-        write!(
-            f,
-            "the spec has {n} problem{}:",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for d in &self.diagnostics {
-            write!(f, "\n{d}")?;
-        }
-        Ok(())
+        f.write_str(&self.report(false))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lists_of_problems_are_capped_unless_all_are_asked_for() {
+        let errors = SpecErrors::new(
+            (1..=120)
+                .map(|i| Diagnostic::error("a.yaml", Some((i, 1)), "bad", "fix"))
+                .collect(),
+        );
+        let short = errors.to_string();
+        assert_eq!(short.lines().count(), 1 + SHOWN_PROBLEMS + 1, "{short}");
+        assert!(short.ends_with("… and 70 more (run `simfleet -v …` to list every one)"));
+        assert_eq!(errors.report(true).lines().count(), 121);
+    }
 
     #[test]
     fn prints_location_severity_and_fix() {
