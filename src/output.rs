@@ -254,6 +254,26 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     write_file_with(path, |w| w.write_all(bytes))
 }
 
+/// Refuses, before any work, an output path that [`write_file_with`] would refuse after it: a
+/// directory, or a path whose directory does not exist (a plan of a million SIMs should not be
+/// read only to find that `--out` names a missing directory).
+pub fn check_target(path: &Path) -> Result<(), Error> {
+    let fail = |message: String| Error::WriteFile {
+        path: path.display().to_string(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, message),
+    };
+    if path.is_dir() {
+        return Err(fail("it is a directory".to_string()));
+    }
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(fail(format!(
+            "the directory {} does not exist",
+            dir.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Writes what `write` produces to `path`, the one way simfleet writes a file:
 /// - nothing there: a new file, through a temporary file renamed into place;
 /// - a regular file: replaced the same way, keeping its permissions;

@@ -602,3 +602,26 @@ fn apply_of_a_directory_refuses_a_spec_flag() {
         run.stderr()
     );
 }
+
+/// An `--out` that cannot be written is refused before the fleet is read, not after.
+#[test]
+fn an_out_path_in_a_missing_directory_is_refused_before_any_read() {
+    let run = Simfleet::new(&[
+        "plan",
+        &example_fleet(),
+        "--sandbox",
+        "--out",
+        "/nonexistent-dir/plan.json",
+    ])
+    .run()
+    .expect_code(1);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("the directory /nonexistent-dir does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("read 300"),
+        "the fleet was read first:\n{stderr}"
+    );
+}

@@ -708,3 +708,17 @@ fn a_fifo_simfleet_yaml_fails_validate_as_it_fails_plan() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_empty_spec_directory_is_valid_but_says_nothing_is_managed() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let out = Command::cargo_bin("simfleet")
+        .expect("binary")
+        .args(["validate", &tmp.path().display().to_string()])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nothing is managed"), "{stderr}");
+}

@@ -61,6 +61,9 @@ pub async fn run(opts: &ExportOptions, out: &mut Output) -> Result<Outcome, Erro
         return Err(ExportError::NoTarget.into());
     }
     // Refuse a bad target before reading thousands of SIMs.
+    if let Some(path) = &opts.snapshot {
+        crate::output::check_target(path)?;
+    }
     if let Some(dir) = &opts.spec_dir {
         check_target(dir, opts.force)?;
     }

@@ -114,6 +114,9 @@ pub async fn run(
     render_opts: &RenderOptions,
     out: &mut Output,
 ) -> Result<Outcome, Error> {
+    if let Some(path) = &render_opts.out {
+        crate::output::check_target(path)?;
+    }
     let made = make_plan(opts).await?;
     for note in &made.notes {
         out.note(note)?;

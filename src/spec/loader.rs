@@ -311,6 +311,14 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
     if !problems.errors.is_empty() {
         return Err(SpecErrors::new(problems.errors));
     }
+    if parsed.rules.is_empty() && parsed.entries.is_empty() {
+        problems.warnings.push(Diagnostic::warning(
+            &display_dir,
+            None,
+            "no rules and no `sims:` entries: nothing is managed",
+            "add a spec file with `rules:` or `sims:`",
+        ));
+    }
     problems.warnings.sort();
     let summary = Summary {
         files: parsed.files.len(),
