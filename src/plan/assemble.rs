@@ -66,6 +66,7 @@ pub(super) fn assemble(
         guards,
         warnings: all_warnings,
         actions: grouped.actions,
+        checks: partial.checks,
         spec_digest: spec_digest.to_string(),
         checksum: String::new(),
     };

@@ -23,6 +23,7 @@
 
 pub mod actions;
 mod assemble;
+mod checks;
 pub mod compare;
 mod decide;
 pub mod engine;
@@ -44,12 +45,14 @@ pub use actions::{
     Action, ActionPlan, BatchAction, BatchChanges, ImeiLockInput, SimWork, UpdateSimAction,
     UpdateSimChanges, MAX_BATCH_ICCIDS,
 };
+pub use checks::MAX_EXAMPLES as MAX_CHECK_EXAMPLES;
 pub use engine::{plan_fleet, plan_snapshot, FleetFacts, PlanRequest, Planner};
 pub use flags::RiskFlags;
 pub use guards::{evaluate_guards, AllowedBy, Guards};
 pub use model::{
-    BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan, RiskFlag,
-    SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
+    BlockedChange, CheckExample, CheckResult, FieldChange, GuardKind, GuardResult, HeldStatus,
+    PendingStatus, Plan, RiskFlag, SimChange, SkippedSim, Summary, Warning, WarningCode,
+    PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
 pub use value::FieldValue;
@@ -125,10 +128,10 @@ pub fn sims_phrase(n: u64) -> String {
 }
 
 impl Plan {
-    /// How the plan ends: Blocked when anything is blocked or a guard stops it, Changes when
-    /// something changes, Success otherwise.
+    /// How the plan ends: Blocked when anything is blocked, a guard stops it or a `deny` check
+    /// fails, Changes when something changes, Success otherwise.
     pub fn outcome(&self) -> Outcome {
-        if !self.blocked.is_empty() || self.guards.iter().any(|g| g.stops) {
+        if !self.blocked.is_empty() || self.stopped_by_guard() || self.denied_by_check() {
             Outcome::Blocked
         } else if !self.changes.is_empty() {
             Outcome::Changes
@@ -177,6 +180,11 @@ impl Plan {
         } else {
             Err(PlanError::UnsafeActions(problems))
         }
+    }
+
+    /// True when at least one `deny` check fails after the plan.
+    pub fn denied_by_check(&self) -> bool {
+        self.checks.iter().any(|c| c.denies())
     }
 
     /// True when at least one guard stops the plan.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Field, Origin};
+use crate::spec::{CheckLevel, Field, Origin};
 
 use super::actions::Action;
 use super::flags::RiskFlags;
@@ -48,6 +48,9 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
     /// The mutation calls, in the phases `apply` runs them.
     pub actions: Vec<Action>,
+    /// Every check of the spec, judged on the SIMs' end state, in spec order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
     /// Digest of the spec the plan was computed from.
     pub spec_digest: String,
     /// `sha256:<hex>` over the canonical plan without `generated_at` and `checksum`.
@@ -241,6 +244,54 @@ pub enum WarningCode {
     UnmatchedRule,
     /// A spec with no rules and no `sims:` entries.
     EmptySpec,
+}
+
+/// A check of the spec judged on every SIM it selects, after the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckResult {
+    pub name: String,
+    /// `deny`: a failure blocks the plan (exit 3); `warn`: it is reported only.
+    pub level: CheckLevel,
+    pub message: String,
+    /// Where the check's name is written, `file:line:col`.
+    pub location: String,
+    /// SIMs in view the check selects.
+    pub selected: u64,
+    /// SIMs that fail after the plan: `fails_unfixed + made_failing`.
+    pub failing: u64,
+    /// SIMs that fail now and still fail after the plan.
+    pub fails_unfixed: u64,
+    /// SIMs that pass now and fail after the plan.
+    pub made_failing: u64,
+    /// SIMs that fail now and pass after the plan (not failures).
+    pub fixed: u64,
+    /// Up to 20 failing SIMs, smallest ICCIDs first.
+    pub examples: Vec<CheckExample>,
+}
+
+impl CheckResult {
+    /// True when a `deny` check fails: the plan must not be applied.
+    pub fn denies(&self) -> bool {
+        self.level == CheckLevel::Deny && self.failing > 0
+    }
+}
+
+/// One failing SIM of a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckExample {
+    pub iccid: String,
+    /// The first field the SIM fails on.
+    pub field: Field,
+    /// Its value after the plan, as the spec writes it (`2GB`, `off`).
+    pub value: String,
+    /// True when the SIM passes now and the plan makes it fail.
+    pub made_failing: bool,
+    /// The rule or `sims:` entry that set the value, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<OriginSchema>")]
+    pub source: Option<Arc<Origin>>,
 }
 
 /// Schema-only mirror of [`Origin`]: `{"file", "line", "col", "kind": "rule", "name"}` or

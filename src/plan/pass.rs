@@ -9,8 +9,9 @@
 use std::collections::HashSet;
 
 use crate::fleet::Sim;
-use crate::spec::{Conflict, Matcher, Spec};
+use crate::spec::{Conflict, Matcher, Resolution, Spec};
 
+use super::checks::{EndState, Tally};
 use super::decide::PartialPlan;
 use super::model::{Warning, WarningCode};
 use super::status::TransitionSet;
@@ -33,6 +34,8 @@ pub struct Run {
     entries_found: Vec<String>,
     /// One flag per rule of the spec: whether the rule matched a SIM of this run.
     matched: Vec<bool>,
+    /// One tally per check of the spec.
+    checks: Vec<Tally>,
     error: Option<PlanError>,
 }
 
@@ -80,6 +83,7 @@ impl<'p> Pass<'p> {
             conflicts: Vec::new(),
             entries_found: Vec::new(),
             matched: vec![false; self.spec.rules().len()],
+            checks: vec![Tally::default(); self.spec.checks().len()],
             error: None,
         }
     }
@@ -120,6 +124,35 @@ impl<'p> Pass<'p> {
         };
         if let Err(e) = run.plan.visit_resolution(sim, resolution, table) {
             run.error = Some(e);
+            return;
+        }
+        self.judge_checks(run, sim, resolution.as_ref());
+    }
+
+    /// Judges the spec's checks on one SIM, now and after the plan (whose changes to the SIM, if
+    /// any, are the run's last).
+    fn judge_checks(&self, run: &mut Run, sim: &Sim, resolution: Option<&Resolution<'_>>) {
+        let checks = self.spec.checks();
+        if checks.is_empty() {
+            return;
+        }
+        let changed = run
+            .plan
+            .changes
+            .last()
+            .filter(|change| change.iccid == sim.iccid)
+            .map(|change| change.fields.as_slice())
+            .unwrap_or_default();
+        let now = EndState::now(sim);
+        let end = EndState::after(
+            sim,
+            resolution,
+            changed.iter().map(|f| (f.field, f.implied)),
+        );
+        for (check, tally) in checks.iter().zip(&mut run.checks) {
+            if check.select.matches(sim) {
+                tally.judge(check, &now, &end, resolution);
+            }
         }
     }
 
@@ -139,6 +172,7 @@ impl<'p> Pass<'p> {
         let mut conflicts = Vec::new();
         let mut found = HashSet::new();
         let mut matched = vec![false; self.spec.rules().len()];
+        let mut tallies = vec![Tally::default(); self.spec.checks().len()];
         for run in runs {
             if let Some(e) = run.error {
                 return Err(e);
@@ -149,6 +183,9 @@ impl<'p> Pass<'p> {
             for (any, this) in matched.iter_mut().zip(run.matched) {
                 *any |= this;
             }
+            for (all, this) in tallies.iter_mut().zip(run.checks) {
+                all.merge(this);
+            }
         }
         if !conflicts.is_empty() {
             // Runs that saw only conflicting SIMs cannot be put in order by what they decided.
@@ -156,7 +193,11 @@ impl<'p> Pass<'p> {
             return Err(PlanError::Conflicts(conflicts));
         }
         self.check_entries_exist(&found)?;
-        Ok((PartialPlan::concat(plans), self.warnings(&matched)))
+        let mut partial = PartialPlan::concat(plans);
+        partial.checks = (self.spec.checks().iter().zip(tallies))
+            .map(|(check, tally)| tally.result(check))
+            .collect();
+        Ok((partial, self.warnings(&matched)))
     }
 
     /// Every `sims:` entry must name a live SIM. With `--target` only part of the fleet is in

@@ -9,6 +9,7 @@
 //! as the spec writes it.
 
 mod apply_report;
+mod checks;
 mod json;
 mod markdown;
 mod rows;

@@ -83,12 +83,22 @@ impl<'a> FileCx<'a> {
         }
     }
 
-    fn error(&mut self, at: (u32, u32), message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn error(
+        &mut self,
+        at: (u32, u32),
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.diagnostics
             .push(Diagnostic::error(self.file, Some(at), message, help));
     }
 
-    fn value_error(&mut self, at: (u32, u32), context: &str, e: ValueError) {
+    /// How many problems are recorded so far (to tell whether a step added any).
+    pub(super) fn diagnostics_len(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    pub(super) fn value_error(&mut self, at: (u32, u32), context: &str, e: ValueError) {
         self.error(at, format!("{context}: {}", e.message), e.help);
     }
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::spec::build::FileCx;
+use crate::spec::check::Check;
 use crate::spec::config::{Config, CONFIG_FILE};
 use crate::spec::desired::Field;
 use crate::spec::diagnostic::{Diagnostic, SpecErrors};
@@ -324,7 +325,8 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
             sources.config,
             parsed.files,
             sources.digest,
-        ),
+        )
+        .with_checks(parsed.checks),
         warnings: problems.warnings,
         summary,
     })
@@ -455,6 +457,9 @@ struct Parsed {
     entries: Vec<SimEntry>,
     /// Every rule's name, also of rules with errors: a duplicate is reported either way.
     rule_names: Vec<NamedAt>,
+    checks: Vec<Check>,
+    /// Every check's name, also of checks with errors.
+    check_names: Vec<NamedAt>,
 }
 
 /// Step 2: parse every spec file and build its rules and `sims:` entries.
@@ -464,6 +469,8 @@ fn parse_specs(sources: &Sources, errors: &mut Vec<Diagnostic>) -> Parsed {
         rules: Vec::new(),
         entries: Vec::new(),
         rule_names: Vec::new(),
+        checks: Vec::new(),
+        check_names: Vec::new(),
     };
     for source in &sources.texts {
         parsed.files.push(SpecFile {
@@ -497,13 +504,26 @@ fn parse_specs(sources: &Sources, errors: &mut Vec<Diagnostic>) -> Parsed {
                 parsed.entries.push(entry);
             }
         }
+        for check in document.checks.iter().flatten() {
+            if let Some(name) = &check.value.name {
+                parsed.check_names.push(NamedAt {
+                    name: name.value.trim().to_string(),
+                    file: display.clone(),
+                    at: (name.line, name.col),
+                });
+            }
+            if let Some(check) = cx.check(check) {
+                parsed.checks.push(check);
+            }
+        }
     }
     parsed
 }
 
 /// Step 3: what no single file can show.
 fn check_across_files(parsed: &Parsed, problems: &mut Problems) {
-    check_unique_rule_names(&parsed.rule_names, &mut problems.errors);
+    check_unique_names("rule", &parsed.rule_names, &mut problems.errors);
+    check_unique_names("check", &parsed.check_names, &mut problems.errors);
     check_unique_iccids(&parsed.entries, &mut problems.errors);
     check_static_conflicts(&parsed.rules, &mut problems.errors);
     warn_self_referencing_matches(&parsed.rules, &mut problems.warnings);
@@ -516,7 +536,8 @@ struct NamedAt {
     at: (u32, u32),
 }
 
-fn check_unique_rule_names(names: &[NamedAt], errors: &mut Vec<Diagnostic>) {
+/// Rule names, and check names, are unique across all files (`what` says which).
+fn check_unique_names(what: &str, names: &[NamedAt], errors: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<&str, &NamedAt> = HashMap::new();
     for named in names {
         if let Some(first) = seen.get(named.name.as_str()) {
@@ -524,10 +545,12 @@ fn check_unique_rule_names(names: &[NamedAt], errors: &mut Vec<Diagnostic>) {
                 &named.file,
                 Some(named.at),
                 format!(
-                    "rule name `{}` is already used at {}:{}:{}",
+                    "{what} name `{}` is already used at {}:{}:{}",
                     named.name, first.file, first.at.0, first.at.1
                 ),
-                "rule names must be unique across all files (plans cite them): rename one",
+                format!(
+                    "{what} names must be unique across all files (plans cite them): rename one"
+                ),
             ));
         } else {
             seen.insert(&named.name, named);

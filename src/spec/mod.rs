@@ -6,6 +6,7 @@
 //! is the contract the plan consumes. Only `loader` and `walk` do I/O.
 
 mod build;
+mod check;
 mod config;
 mod desired;
 mod diagnostic;
@@ -17,6 +18,7 @@ pub mod schema;
 pub mod values;
 pub mod walk;
 
+pub use check::{Check, CheckLevel, Expectation};
 pub use config::{check_range, Config, RangeProblem, Setting, SettingName, CONFIG_FILE};
 pub use desired::{DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue};
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};

@@ -673,6 +673,230 @@ impl JsonSchema for SimEntries {
     }
 }
 
+/// How one `expect` field is written: a value (equals), a list (any of), or a mapping of
+/// operators (`none_of`, `not`, `at_most`, `at_least`, `present`, `absent`).
+#[derive(Debug, Clone)]
+pub enum ExpectForm {
+    One(RawScalar),
+    Many(Vec<Located<RawScalar>>),
+    Ops(Box<ExpectOps>),
+}
+
+/// The operators of one `expect` field; the validator says which fields take which.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
+pub struct ExpectOps {
+    /// None of these values.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub none_of: Option<Located<Vec<Located<RawScalar>>>>,
+    /// Anything but this value.
+    #[serde(default)]
+    #[schemars(with = "serde_json::Value")]
+    pub not: Option<Located<RawScalar>>,
+    /// A limit at or below this size or count (`unlimited` is above every number).
+    #[serde(default)]
+    #[schemars(with = "serde_json::Value")]
+    pub at_most: Option<Located<RawScalar>>,
+    /// A limit at or above this size or count.
+    #[serde(default)]
+    #[schemars(with = "serde_json::Value")]
+    pub at_least: Option<Located<RawScalar>>,
+    /// `present: true`: the text field has a value.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub present: Option<Located<RawScalar>>,
+    /// `absent: true`: the text field has no value.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub absent: Option<Located<RawScalar>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(ExpectOps, "an `expect` operator mapping", {
+    "none_of" => none_of: present,
+    "not" => not: present,
+    "at_most" => at_most: present,
+    "at_least" => at_least: present,
+    "present" => present: present,
+    "absent" => absent: present,
+});
+
+/// One `expect` field's value, located.
+#[derive(Debug, Clone)]
+pub struct ExpectValue(pub ExpectForm);
+
+impl<'de> Deserialize<'de> for ExpectValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FormVisitor;
+        impl<'de> Visitor<'de> for FormVisitor {
+            type Value = ExpectForm;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value, a list of values, or an operator such as {at_most: ...}")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ExpectForm, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Located<RawScalar>>()? {
+                    items.push(item);
+                }
+                Ok(ExpectForm::Many(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ExpectForm, A::Error> {
+                ExpectOps::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|ops| ExpectForm::Ops(Box::new(ops)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Int(v.into())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Int(v.into())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Float(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Str(v.to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Null))
+            }
+            fn visit_none<E>(self) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Null))
+            }
+        }
+        Ok(ExpectValue(deserializer.deserialize_any(FormVisitor)?))
+    }
+}
+
+impl JsonSchema for ExpectValue {
+    fn schema_name() -> Cow<'static, str> {
+        "ExpectValue".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let ops = generator.subschema_for::<ExpectOps>();
+        json_schema!({
+            "description": "A value (equals), a list (any of), or one operator: {none_of: [...]}, {not: ...}, {at_most: ...}, {at_least: ...} (limits; `unlimited` allowed), {present: true}, {absent: true} (text fields).",
+            "anyOf": [
+                {"type": ["string", "integer", "number", "boolean"]},
+                {"type": "array", "minItems": 1},
+                ops
+            ]
+        })
+    }
+}
+
+/// `expect:`: the fields every selected SIM must have after the plan, each with its test.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
+pub struct ExpectDocument {
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub status: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_data_limit: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_sms_mo_limit: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_sms_mt_limit: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_voice_mo_limit: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub custom_field_1: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub end_customer_label: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub imei_lock: Option<Located<ExpectValue>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(ExpectDocument, "`expect` must be a mapping of fields", {
+    "status" => status: present,
+    "monthly_data_limit" => monthly_data_limit: present,
+    "monthly_sms_mo_limit" => monthly_sms_mo_limit: present,
+    "monthly_sms_mt_limit" => monthly_sms_mt_limit: present,
+    "monthly_voice_mo_limit" => monthly_voice_mo_limit: present,
+    "custom_field_1" => custom_field_1: present,
+    "end_customer_label" => end_customer_label: present,
+    "imei_lock" => imei_lock: present,
+});
+
+/// One entry of `checks:`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = require_check_keys)]
+pub struct CheckDocument {
+    /// Unique across all files (like rule names); plans cite it.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub name: Option<Located<String>>,
+    /// `warn` (reported) or `deny` (blocks the plan, exit 3).
+    #[serde(default)]
+    #[schemars(with = "CheckLevelSchema")]
+    pub level: Option<Located<RawScalar>>,
+    /// What the check asks for, in words, shown with every failure.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub message: Option<Located<String>>,
+    /// Which SIMs the check applies to: `all`, or match keys that must all hold.
+    #[serde(default)]
+    #[schemars(with = "Located<MatchDocument>")]
+    pub select: Option<Located<MatchDocument>>,
+    /// The end state every selected SIM must have after the plan.
+    #[serde(default)]
+    #[schemars(with = "Located<ExpectDocument>")]
+    pub expect: Option<Located<ExpectDocument>>,
+    /// Constraints on the change itself: recognised so the validator can say they are not
+    /// supported yet (left out of the schema until they are).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub limit: Option<Located<de::IgnoredAny>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(CheckDocument, "a check must be a mapping with name, level, message, select and expect", {
+    "name" => name: present,
+    "level" => level: present,
+    "message" => message: present,
+    "select" => select: present,
+    "expect" => expect: present,
+    "limit" => limit: present,
+});
+
+/// How much a failing check matters: `warn` is reported, `deny` blocks the plan (exit 3).
+#[derive(JsonSchema)]
+#[schemars(rename = "CheckLevel")]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum CheckLevelSchema {
+    Warn,
+    Deny,
+}
+
+fn require_check_keys(schema: &mut Schema) {
+    schema.insert(
+        "required".into(),
+        serde_json::json!(["name", "level", "message", "select", "expect"]),
+    );
+}
+
 /// One spec file.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -686,12 +910,17 @@ pub struct SpecDocument {
     #[serde(default)]
     #[schemars(with = "SimEntries")]
     pub sims: Option<SimEntries>,
+    /// Checks: what every selected SIM must look like after the plan.
+    #[serde(default)]
+    #[schemars(with = "Vec<CheckDocument>")]
+    pub checks: Option<Vec<Located<CheckDocument>>>,
     /// Keys that are none of the above, reported by the validator.
     #[serde(skip)]
     pub unknown: Vec<Located<String>>,
 }
 
-tolerant_mapping!(SpecDocument, "a spec file must be a mapping with rules and sims", {
+tolerant_mapping!(SpecDocument, "a spec file must be a mapping with rules, sims and checks", {
     "rules" => rules: nullable,
     "sims" => sims: nullable,
+    "checks" => checks: nullable,
 });

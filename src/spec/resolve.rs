@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::fleet::{Sim, SimFilter, StringFilter};
+use crate::spec::check::Check;
 use crate::spec::config::Config;
 use crate::spec::desired::{DesiredValue, Field, Origin, ResolvedValue};
 use crate::spec::matcher::{MatchKey, Matcher};
@@ -172,6 +173,7 @@ pub struct Spec {
     config: Config,
     files: Vec<SpecFile>,
     digest: String,
+    checks: Vec<Check>,
 }
 
 impl Spec {
@@ -198,7 +200,19 @@ impl Spec {
             config,
             files,
             digest,
+            checks: Vec::new(),
         }
+    }
+
+    /// The spec with these checks (validated, names unique).
+    pub fn with_checks(mut self, checks: Vec<Check>) -> Spec {
+        self.checks = checks;
+        self
+    }
+
+    /// The checks, in file order.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -295,8 +309,13 @@ impl Spec {
     /// Server-side filters that together return every SIM the spec may manage, or `None` when
     /// some rule cannot be pushed down (`match: all`, a match on `none`) and the whole fleet
     /// must be read. `sims:` entries become `iccid in [...]` filters of at most
-    /// [`ICCID_FILTER_CHUNK`]. What a filter returns must still be matched locally.
+    /// [`ICCID_FILTER_CHUNK`]. What a filter returns must still be matched locally. A spec with
+    /// checks is never pushed down.
     pub fn pushdown_filters(&self) -> Option<Vec<SimFilter>> {
+        // Checks judge SIMs no rule manages: the whole fleet must be read.
+        if !self.checks.is_empty() {
+            return None;
+        }
         let mut filters: Vec<SimFilter> = Vec::new();
         for rule in &self.rules {
             let filter = rule.matcher.to_filter()?;

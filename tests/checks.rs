@@ -1,0 +1,144 @@
+//! End to end: a spec's `checks:` run in `plan` against the sandbox. A failing `deny` check
+//! blocks the plan (exit 3) with or without `--detailed-exitcode`, a failing `warn` check never
+//! changes the exit code, and failed checks are shown first in text and markdown (with their
+//! file:line, the three-way split and examples), in JSON as a `checks` array, masked by `--mask`.
+
+mod common;
+
+use common::{root, spec_dir, Simfleet};
+
+const DENY: &str = r#"checks:
+  - name: active-locked
+    level: deny
+    message: activated SIMs are locked to their device
+    select: { status: activated }
+    expect: { imei_lock: { not: "off" } }
+"#;
+
+const WARN: &str = r#"checks:
+  - name: acme-data-cap
+    level: warn
+    message: ACME SIMs stay at or below 1 GB a month
+    select: { end_customer_label: ACME }
+    expect: { monthly_data_limit: { at_most: 1GB } }
+"#;
+
+/// The example fleet's spec with one more file of checks.
+fn fleet_with(checks: &str) -> tempfile::TempDir {
+    let example = |name: &str| {
+        std::fs::read_to_string(root().join("examples/fleet").join(name)).expect("example file")
+    };
+    let files: Vec<(String, String)> = [
+        "customers.yaml",
+        "devices.yaml",
+        "ranges.yaml",
+        "simfleet.yaml",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), example(name)))
+    .chain([("checks.yaml".to_string(), checks.to_string())])
+    .collect();
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    spec_dir(&borrowed)
+}
+
+fn plan(dir: &tempfile::TempDir, extra: &[&str]) -> common::Run {
+    let path = dir.path().display().to_string();
+    let mut args = vec!["plan", path.as_str(), "--sandbox"];
+    args.extend_from_slice(extra);
+    Simfleet::new(&args).run()
+}
+
+#[test]
+fn a_failing_deny_check_blocks_with_exit_3_and_is_shown_first() {
+    let dir = fleet_with(DENY);
+    plan(&dir, &[]).expect_code(3);
+    let text = plan(&dir, &["--detailed-exitcode"]).expect_code(3).stdout();
+    let failed = text.find("Failed checks").expect("a failed checks section");
+    let summary = text.find("SIMs:").expect("the summary");
+    assert!(failed < summary, "failed checks come first:\n{text}");
+    assert!(text.contains("1 deny check(s) fail"), "{text}");
+    assert!(text.contains("[deny] active-locked ("), "{text}");
+    assert!(text.contains("checks.yaml:2:11)"), "{text}");
+    assert!(
+        text.contains("fail now and the plan does not fix them"),
+        "{text}"
+    );
+    assert!(text.contains("made to fail by the plan"), "{text}");
+    assert!(text.contains(": imei_lock = off"), "{text}");
+    assert!(
+        text.contains("set by ") && text.contains("(rule umbrella-uk-sensors)"),
+        "{text}"
+    );
+
+    let markdown = plan(&dir, &["--format", "markdown"])
+        .expect_code(3)
+        .stdout();
+    let failed = markdown.find("#### Failed checks").expect("failed checks");
+    let risky = markdown.find("Risky changes").expect("risky changes");
+    assert!(failed < risky, "{markdown}");
+    assert!(
+        markdown.contains("**deny** <code>active-locked</code>"),
+        "{markdown}"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&plan(&dir, &["--format", "json"]).expect_code(3).stdout())
+            .expect("JSON");
+    let check = &json["checks"][0];
+    assert_eq!(check["name"], "active-locked");
+    assert_eq!(check["level"], "deny");
+    let failing = check["failing"].as_u64().expect("failing");
+    let split = check["fails_unfixed"].as_u64().expect("unfixed")
+        + check["made_failing"].as_u64().expect("made");
+    assert!(failing > 0 && failing == split, "{check}");
+    assert!(check["examples"].as_array().expect("examples").len() <= 20);
+}
+
+#[test]
+fn a_failing_warn_check_never_changes_the_exit_code() {
+    let dir = fleet_with(WARN);
+    let text = plan(&dir, &[]).expect_code(0).stdout();
+    assert!(text.contains("[warn] acme-data-cap ("), "{text}");
+    assert!(text.contains("monthly_data_limit = unlimited"), "{text}");
+    plan(&dir, &["--detailed-exitcode"]).expect_code(2);
+}
+
+#[test]
+fn mask_hides_the_iccids_of_failing_sims() {
+    let dir = fleet_with(DENY);
+    let text = plan(&dir, &["--format", "json"]).expect_code(3).stdout();
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let iccid = json["checks"][0]["examples"][0]["iccid"]
+        .as_str()
+        .expect("an example")
+        .to_string();
+    for format in ["text", "markdown", "json"] {
+        let out = plan(&dir, &["--mask", "--format", format])
+            .expect_code(3)
+            .stdout();
+        assert!(out.contains("active-locked"), "{format}:\n{out}");
+        assert!(
+            !out.contains(&iccid),
+            "{format} shows {iccid} under --mask:\n{out}"
+        );
+        assert!(out.contains(&iccid[iccid.len() - 4..]), "{format}:\n{out}");
+    }
+}
+
+#[test]
+fn a_bad_check_is_a_located_spec_error() {
+    let dir = spec_dir(&[(
+        "checks.yaml",
+        "checks:\n  - name: x\n    level: warn\n    message: m\n    select: { status: sleeping }\n    expect: { imei_lock: auto }\n",
+    )]);
+    let out = plan(&dir, &[]).expect_code(1);
+    let stderr = String::from_utf8_lossy(&out.0.stderr).to_string();
+    assert!(
+        stderr.contains("checks.yaml:5:23") && stderr.contains("`sleeping` is not a SIM status"),
+        "{stderr}"
+    );
+}
