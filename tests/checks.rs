@@ -142,3 +142,15 @@ fn a_bad_check_is_a_located_spec_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn apply_refuses_a_plan_a_deny_check_fails_before_any_call() {
+    let dir = fleet_with(DENY);
+    let path = dir.path().display().to_string();
+    let out = Simfleet::new(&["apply", path.as_str(), "--sandbox", "--auto-approve"])
+        .run()
+        .expect_code(3);
+    let text = format!("{}{}", out.stdout(), String::from_utf8_lossy(&out.0.stderr));
+    assert!(text.contains("stopped before the first call"), "{text}");
+    assert!(text.contains("deny check active-locked"), "{text}");
+}

@@ -182,6 +182,27 @@ impl Plan {
         }
     }
 
+    /// Each failing `deny` check as a guard that stops the plan, for `apply` to refuse it.
+    pub fn denying_checks(&self) -> Vec<GuardResult> {
+        self.checks
+            .iter()
+            .filter(|c| c.denies())
+            .map(|c| GuardResult {
+                guard: GuardKind::DenyCheck,
+                count: c.failing,
+                limit: None,
+                stops: true,
+                message: format!(
+                    "deny check {} ({}) fails on {}: {} (change the spec or the fleet, then plan again)",
+                    c.name,
+                    c.location,
+                    sims_phrase(c.failing),
+                    c.message
+                ),
+            })
+            .collect()
+    }
+
     /// True when at least one `deny` check fails after the plan.
     pub fn denied_by_check(&self) -> bool {
         self.checks.iter().any(|c| c.denies())

@@ -206,6 +206,8 @@ pub enum GuardKind {
     StatusCuts,
     Irreversible,
     RestoresService,
+    /// A `deny` check of the spec fails (only `apply` lists it; a plan has its `checks`).
+    DenyCheck,
 }
 
 /// A guard this plan triggers.
