@@ -61,8 +61,12 @@ impl<'a> EndState<'a> {
         state
     }
 
-    fn changes_anything(&self) -> bool {
-        self.planned.iter().any(Option::is_some)
+    /// True when the plan changes a field `check` tests (else the end state judges as now).
+    fn changes_any_of(&self, check: &Check) -> bool {
+        check
+            .expect
+            .iter()
+            .any(|(field, _)| self.planned[*field as usize].is_some())
     }
 
     /// True when the field's end value counts as `want`, by the plan's rules of meaning.
@@ -185,7 +189,7 @@ impl Tally {
     ) {
         self.selected += 1;
         let failed_now = now.first_failure(check);
-        let failed_end = if end.changes_anything() {
+        let failed_end = if end.changes_any_of(check) {
             end.first_failure(check)
         } else {
             failed_now

@@ -33,6 +33,7 @@ pub struct Summary {
     pub files: usize,
     pub rules: usize,
     pub sim_entries: usize,
+    pub checks: usize,
 }
 
 /// A spec that loaded without errors, with its warnings.
@@ -317,6 +318,7 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
         files: parsed.files.len(),
         rules: parsed.rules.len(),
         sim_entries: parsed.entries.len(),
+        checks: parsed.checks.len(),
     };
     Ok(LoadedSpec {
         spec: Spec::new(
