@@ -154,3 +154,34 @@ fn apply_refuses_a_plan_a_deny_check_fails_before_any_call() {
     assert!(text.contains("stopped before the first call"), "{text}");
     assert!(text.contains("deny check active-locked"), "{text}");
 }
+
+#[test]
+fn a_limit_on_the_change_blocks_a_plan_that_exceeds_it() {
+    let few = |n: u32| {
+        format!(
+            "checks:\n  - name: few-unlocks\n    level: deny\n    message: a change unlocks at most {n} IMEIs\n    select: all\n    limit: {{ imei_unlocks: {{ at_most: {n} }} }}\n"
+        )
+    };
+    // The example plan turns off 3 IMEI locks.
+    let over = fleet_with(&few(2));
+    let text = plan(&over, &["--detailed-exitcode"])
+        .expect_code(3)
+        .stdout();
+    assert!(text.contains("[deny] few-unlocks ("), "{text}");
+    assert!(
+        text.contains("IMEI unlocks: 3 SIMs of 300 selected, at most 2 (over)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(": imei_lock = off (made to fail by the plan)"),
+        "{text}"
+    );
+    let within = fleet_with(&few(3));
+    let text = plan(&within, &["--detailed-exitcode"])
+        .expect_code(2)
+        .stdout();
+    assert!(
+        text.contains("Checks passed:") && text.contains("few-unlocks"),
+        "{text}"
+    );
+}

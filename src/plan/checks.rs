@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use crate::fleet::Sim;
 use crate::spec::{
-    format_value, values, Check, DesiredValue, Expectation, Field, ImeiLockSetting, Limit, Origin,
-    Resolution,
+    format_value, values, Check, Counted, DesiredValue, Expectation, Field, ImeiLockSetting, Limit,
+    Origin, Resolution,
 };
 
 use super::compare;
-use super::model::{CheckExample, CheckResult};
+use super::model::{CheckExample, CheckResult, FieldChange, LimitResult, RiskFlag};
 use super::status::ACTIVATED;
 
 /// Failing SIMs a check lists (the others are counted).
@@ -175,6 +175,8 @@ pub(super) struct Tally {
     examples: Vec<CheckExample>,
     /// Once compacted: the largest ICCID kept; a larger one cannot be an example.
     cutoff: Option<String>,
+    /// For a `limit` check: the selected SIMs each limit counts.
+    counts: Vec<u64>,
 }
 
 impl Tally {
@@ -186,8 +188,13 @@ impl Tally {
         now: &EndState<'_>,
         end: &EndState<'_>,
         resolution: Option<&Resolution<'_>>,
+        changed: &[FieldChange],
     ) {
         self.selected += 1;
+        if !check.limits.is_empty() {
+            self.count_changes(check, end, resolution, changed);
+            return;
+        }
         let failed_now = now.first_failure(check);
         let failed_end = if end.changes_any_of(check) {
             end.first_failure(check)
@@ -209,6 +216,41 @@ impl Tally {
                 (field, true)
             }
         };
+        self.example(end, field, made_failing, resolution);
+    }
+
+    /// Counts one selected SIM under each limit its change meets, keeping it as an example.
+    fn count_changes(
+        &mut self,
+        check: &Check,
+        end: &EndState<'_>,
+        resolution: Option<&Resolution<'_>>,
+        changed: &[FieldChange],
+    ) {
+        if changed.is_empty() {
+            return;
+        }
+        self.counts.resize(check.limits.len(), 0);
+        let mut first = None;
+        for (limit, count) in check.limits.iter().zip(&mut self.counts) {
+            if let Some(field) = counted_field(&limit.counted, changed) {
+                *count += 1;
+                first = first.or(Some(field));
+            }
+        }
+        if let Some(field) = first {
+            self.example(end, field, true, resolution);
+        }
+    }
+
+    /// Keeps a failing (or counted) SIM while it is among the smallest ICCIDs.
+    fn example(
+        &mut self,
+        end: &EndState<'_>,
+        field: Field,
+        made_failing: bool,
+        resolution: Option<&Resolution<'_>>,
+    ) {
         let iccid = end.sim.iccid.as_str();
         if self.cutoff.as_deref().is_some_and(|cut| iccid >= cut) {
             return;
@@ -235,6 +277,12 @@ impl Tally {
 
     /// Adds another run's tally (in any order: examples are kept by ICCID).
     pub(super) fn merge(&mut self, other: Tally) {
+        if self.counts.len() < other.counts.len() {
+            self.counts.resize(other.counts.len(), 0);
+        }
+        for (all, this) in self.counts.iter_mut().zip(other.counts) {
+            *all += this;
+        }
         self.selected += other.selected;
         self.fails_unfixed += other.fails_unfixed;
         self.made_failing += other.made_failing;
@@ -246,6 +294,25 @@ impl Tally {
     /// The check's result in the plan.
     pub(super) fn result(mut self, check: &Check) -> CheckResult {
         self.compact();
+        self.counts.resize(check.limits.len(), 0);
+        let limits: Vec<LimitResult> = check
+            .limits
+            .iter()
+            .zip(&self.counts)
+            .map(|(limit, &counted)| LimitResult {
+                what: limit.describe(),
+                counted,
+                at_most: limit.at_most.ceiling(self.selected),
+            })
+            .collect();
+        if !limits.is_empty() {
+            // The change itself fails a limit check: the SIMs counted by the limits exceeded.
+            let over = limits.iter().filter(|l| l.counted > l.at_most);
+            self.made_failing = over.map(|l| l.counted).max().unwrap_or(0);
+            if self.made_failing == 0 {
+                self.examples.clear();
+            }
+        }
         CheckResult {
             name: check.name.clone(),
             level: check.level,
@@ -257,8 +324,25 @@ impl Tally {
             made_failing: self.made_failing,
             fixed: self.fixed,
             examples: self.examples,
+            limits,
         }
     }
+}
+
+/// The field by which a SIM's change meets what a limit counts, if it does.
+fn counted_field(counted: &Counted, changed: &[FieldChange]) -> Option<Field> {
+    let hit = changed.iter().find(|change| match counted {
+        Counted::Field(field) => change.field == *field,
+        Counted::StatusTo(ids) => {
+            change.field == Field::Status
+                && change
+                    .to
+                    .as_i64()
+                    .is_some_and(|to| ids.iter().any(|id| i64::from(*id) == to))
+        }
+        Counted::ImeiUnlocks => change.flags.contains(RiskFlag::ImeiUnlock),
+    });
+    hit.map(|change| change.field)
 }
 
 /// The rule or entry that set the field's end value, when one did: the one the plan applies, or
@@ -548,9 +632,93 @@ mod tests {
             "check name `a` is already used",
             "has both `expect` and `limit`",
             "unknown key `colour`",
-            "check `b` has no `expect`",
+            "check `b` has neither `expect` nor `limit`",
             "`at_most` compares limits only",
             "write `present: true`",
+        ] {
+            assert!(
+                errors.contains(needle),
+                "{needle:?} missing from:\n{errors}"
+            );
+        }
+    }
+
+    /// Plans `sims` against one rule and one `limit` check; (failing, counted, at_most).
+    fn limited(rule_set: &str, limit: &str, sims: &[Sim]) -> (u64, u64, u64) {
+        let yaml = format!(
+            "rules:\n  - name: r\n    match: all\n    set: {rule_set}\nchecks:\n  - name: c\n    level: deny\n    message: m\n    select: all\n    limit: {limit}\n"
+        );
+        let plan = plan_of(&spec_of(&yaml), sims);
+        let c = &plan.checks[0];
+        assert_eq!(plan.denied_by_check(), c.failing > 0);
+        (c.failing, c.limits[0].counted, c.limits[0].at_most)
+    }
+
+    #[test]
+    fn limit_forms_count_the_selected_sims_the_plan_changes() {
+        let locked = |n| {
+            with(n, |s| {
+                s.imei_lock = Some(ImeiLock {
+                    enabled: true,
+                    imei: None,
+                });
+                s.monthly_data_limit = Some(i64::try_from(n).expect("small") * 1000);
+            })
+        };
+        let fleet = [
+            locked(1),
+            locked(2),
+            locked(3),
+            with(4, |s| s.imei_lock = None),
+        ];
+        let unlock = r#"{ imei_lock: "off" }"#;
+        assert_eq!(
+            limited(unlock, "{ imei_unlocks: { at_most: 2 } }", &fleet),
+            (3, 3, 2)
+        );
+        assert_eq!(
+            limited(unlock, "{ imei_unlocks: { at_most: 3 } }", &fleet),
+            (0, 3, 3)
+        );
+        assert_eq!(
+            limited(unlock, r#"{ imei_unlocks: { at_most: "75%" } }"#, &fleet),
+            (0, 3, 3)
+        );
+        // 3 kB for everyone: SIM 3 has it already, SIMs 1, 2 and 4 (unlimited) change.
+        let data = "{ monthly_data_limit: 3kB }";
+        assert_eq!(
+            limited(
+                data,
+                r#"{ monthly_data_limit: { changes: { at_most: "50%" } } }"#,
+                &fleet
+            ),
+            (3, 3, 2)
+        );
+        assert_eq!(
+            limited(data, "{ status: { changes: { at_most: 0 } } }", &fleet),
+            (0, 0, 0)
+        );
+        let suspend = "{ status: suspended }";
+        assert_eq!(
+            limited(
+                suspend,
+                "{ status: { to: [deactivated, suspended], at_most: 1 } }",
+                &fleet
+            ),
+            (4, 4, 1)
+        );
+        assert_eq!(
+            limited(suspend, "{ status: { to: retired, at_most: 0 } }", &fleet),
+            (0, 0, 0)
+        );
+        let errors = errors_of(
+            "checks:\n  - name: a\n    level: warn\n    message: m\n    select: all\n    limit: { imei_unlocks: { changes: { at_most: 1 } }, custom_field_1: { at_most: 2 }, status: { to: [sleepy], at_most: 1 }, imei_lock: { changes: { at_most: 1x } } }\n",
+        );
+        for needle in [
+            "imei_unlocks: not a limit",
+            "custom_field_1: not a limit",
+            "`sleepy` is not a SIM status",
+            "`at_most: 1x` is not a count or a percentage",
         ] {
             assert!(
                 errors.contains(needle),
@@ -619,6 +787,7 @@ mod tests {
                 col: 1,
                 select: Matcher::All,
                 expect: wanted.iter().map(|(f, v)| (*f, Expectation::AnyOf(vec![v.clone()]))).collect(),
+                limits: Vec::new(),
             };
             let spec = Spec::new(
                 vec![rule_setting(&wanted)],

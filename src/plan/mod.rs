@@ -51,8 +51,8 @@ pub use flags::RiskFlags;
 pub use guards::{evaluate_guards, AllowedBy, Guards};
 pub use model::{
     BlockedChange, CheckExample, CheckResult, FieldChange, GuardKind, GuardResult, HeldStatus,
-    PendingStatus, Plan, RiskFlag, SimChange, SkippedSim, Summary, Warning, WarningCode,
-    PLAN_FORMAT_VERSION,
+    LimitResult, PendingStatus, Plan, RiskFlag, SimChange, SkippedSim, Summary, Warning,
+    WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
 pub use value::FieldValue;

@@ -268,8 +268,25 @@ pub struct CheckResult {
     pub made_failing: u64,
     /// SIMs that fail now and pass after the plan (not failures).
     pub fixed: u64,
-    /// Up to 20 failing SIMs, smallest ICCIDs first.
+    /// Up to 20 failing SIMs, smallest ICCIDs first (for a `limit` check: SIMs it counted).
     pub examples: Vec<CheckExample>,
+    /// A `limit` check's constraints on the change, each with what it counted. A `limit`
+    /// check fails when one is exceeded: `failing` and `made_failing` are the largest count
+    /// over its ceiling.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<LimitResult>,
+}
+
+/// One constraint of a `limit` check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitResult {
+    /// What is counted: `monthly_data_limit changes`, `status changes to suspended`, `IMEI unlocks`.
+    pub what: String,
+    /// Selected SIMs the plan changes that way.
+    pub counted: u64,
+    /// The most allowed (a percentage is resolved against the selected SIMs, rounded down).
+    pub at_most: u64,
 }
 
 impl CheckResult {

@@ -151,7 +151,7 @@ impl<'p> Pass<'p> {
         );
         for (check, tally) in checks.iter().zip(&mut run.checks) {
             if check.select.matches(sim) {
-                tally.judge(check, &now, &end, resolution);
+                tally.judge(check, &now, &end, resolution, changed);
             }
         }
     }

@@ -54,6 +54,27 @@ fn level(level: CheckLevel) -> &'static str {
 }
 
 fn split(c: &CheckResult) -> String {
+    if !c.limits.is_empty() {
+        let limits: Vec<String> = c
+            .limits
+            .iter()
+            .map(|l| {
+                let verdict = if l.counted > l.at_most {
+                    "over"
+                } else {
+                    "within"
+                };
+                format!(
+                    "{}: {} of {} selected, at most {} ({verdict})",
+                    l.what,
+                    sims(l.counted as usize),
+                    c.selected,
+                    l.at_most
+                )
+            })
+            .collect();
+        return format!("the plan exceeds a limit: {}", limits.join("; "));
+    }
     let mut parts = Vec::new();
     if c.fails_unfixed > 0 {
         parts.push(format!(

@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::spec::build::FileCx;
 use crate::spec::desired::{DesiredValue, Field};
 use crate::spec::matcher::Matcher;
-use crate::spec::model::{CheckDocument, ExpectDocument, ExpectForm, ExpectOps, Located};
+use crate::spec::model::{
+    AtMostDocument, CheckDocument, ExpectDocument, ExpectForm, ExpectOps, LimitDocument, LimitOps,
+    Located, MatchForm,
+};
 use crate::spec::values::{self, RawScalar, ValueError};
 
 /// How much a failing check matters: `warn` is reported, `deny` blocks the plan (exit 3).
@@ -51,6 +54,59 @@ pub enum Expectation {
     Absent,
 }
 
+/// What a `limit` counts among the selected SIMs the plan changes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Counted {
+    /// SIMs on which the field changes (an implied status change included).
+    Field(Field),
+    /// SIMs whose status changes to one of these.
+    StatusTo(Vec<i32>),
+    /// SIMs whose enabled IMEI lock is turned off.
+    ImeiUnlocks,
+}
+
+/// A `limit`'s ceiling: a number of SIMs, or a percentage of the SIMs the check selects.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    Count(u64),
+    Percent(f64),
+}
+
+impl Bound {
+    /// The most SIMs allowed out of `selected`.
+    pub fn ceiling(self, selected: u64) -> u64 {
+        match self {
+            Bound::Count(n) => n,
+            // Rounded down: 10 % of 15 SIMs allows 1.
+            Bound::Percent(p) => (p / 100.0 * selected as f64).floor() as u64,
+        }
+    }
+}
+
+/// One constraint on the change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeLimit {
+    pub counted: Counted,
+    pub at_most: Bound,
+}
+
+impl ChangeLimit {
+    /// `monthly_data_limit changes`, `status to suspended, deactivated`, `IMEI unlocks`.
+    pub fn describe(&self) -> String {
+        match &self.counted {
+            Counted::Field(field) => format!("{field} changes"),
+            Counted::StatusTo(ids) => format!(
+                "status changes to {}",
+                ids.iter()
+                    .map(|id| values::format_status(*id))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            Counted::ImeiUnlocks => "IMEI unlocks".to_string(),
+        }
+    }
+}
+
 /// A validated check.
 #[derive(Debug, Clone)]
 pub struct Check {
@@ -62,8 +118,10 @@ pub struct Check {
     pub line: u32,
     pub col: u32,
     pub select: Matcher,
-    /// Every field's test; a SIM passes when all hold.
+    /// Every field's test; a SIM passes when all hold. Empty for a `limit` check.
     pub expect: Vec<(Field, Expectation)>,
+    /// Constraints on the change; empty for an `expect` check.
+    pub limits: Vec<ChangeLimit>,
 }
 
 impl Check {
@@ -134,7 +192,7 @@ impl FileCx<'_> {
             }
         };
         let select = self.matcher(check.select.as_ref(), &owner, owner_at);
-        let expect = self.check_assertion(check, &owner, owner_at);
+        let (expect, limits) = self.check_assertion(check, &owner, owner_at);
         if self.diagnostics_len() > errors_before {
             return None;
         }
@@ -147,6 +205,7 @@ impl FileCx<'_> {
             col: at.1,
             select: select?.0,
             expect,
+            limits,
         })
     }
 
@@ -205,35 +264,159 @@ impl FileCx<'_> {
         }
     }
 
-    /// The check's one assertion: `expect` (`limit` is recognised but not supported yet).
+    /// The check's one assertion: `expect` or `limit`.
     fn check_assertion(
         &mut self,
         check: &CheckDocument,
         owner: &str,
         owner_at: (u32, u32),
-    ) -> Vec<(Field, Expectation)> {
-        if let Some(limit) = &check.limit {
-            let message = if check.expect.is_some() {
-                format!("{owner} has both `expect` and `limit`")
-            } else {
-                format!("{owner}: `limit` checks are not supported by this version")
-            };
-            self.error(
-                (limit.line, limit.col),
-                message,
-                "a check has exactly one assertion: write `expect:` (constraints on the end state)",
-            );
-            return Vec::new();
+    ) -> (Vec<(Field, Expectation)>, Vec<ChangeLimit>) {
+        match (&check.expect, &check.limit) {
+            (Some(_), Some(limit)) => {
+                self.error(
+                    (limit.line, limit.col),
+                    format!("{owner} has both `expect` and `limit`"),
+                    "a check has exactly one assertion: split it into two checks",
+                );
+                (Vec::new(), Vec::new())
+            }
+            (None, None) => {
+                self.error(
+                    owner_at,
+                    format!("{owner} has neither `expect` nor `limit`"),
+                    "add `expect:` (the end state of every selected SIM) or `limit:` (how much the plan may change them)",
+                );
+                (Vec::new(), Vec::new())
+            }
+            (Some(expect), None) => (self.expectations(expect, owner), Vec::new()),
+            (None, Some(limit)) => (Vec::new(), self.limits(limit, owner)),
         }
-        let Some(expect) = &check.expect else {
+    }
+
+    fn limits(&mut self, doc: &Located<LimitDocument>, owner: &str) -> Vec<ChangeLimit> {
+        let l = &doc.value;
+        self.unknown_keys(&l.unknown, LimitDocument::KEYS);
+        let fields = [
+            (Some(Field::Status), &l.status),
+            (Some(Field::MonthlyDataLimit), &l.monthly_data_limit),
+            (Some(Field::MonthlySmsMoLimit), &l.monthly_sms_mo_limit),
+            (Some(Field::MonthlySmsMtLimit), &l.monthly_sms_mt_limit),
+            (Some(Field::MonthlyVoiceMoLimit), &l.monthly_voice_mo_limit),
+            (Some(Field::CustomField1), &l.custom_field_1),
+            (Some(Field::EndCustomerLabel), &l.end_customer_label),
+            (Some(Field::ImeiLock), &l.imei_lock),
+            (None, &l.imei_unlocks),
+        ];
+        let mut out = Vec::new();
+        for (field, ops) in fields {
+            let Some(ops) = ops else { continue };
+            if let Some(limit) = self.limit(field, ops) {
+                out.push(limit);
+            }
+        }
+        if fields.iter().all(|(_, v)| v.is_none()) && l.unknown.is_empty() {
             self.error(
-                owner_at,
-                format!("{owner} has no `expect`"),
-                "add `expect:` with the fields every selected SIM must have after the plan",
+                (doc.line, doc.col),
+                format!("{owner} limits nothing"),
+                "write e.g. `limit: { imei_unlocks: { at_most: 10 } }`",
             );
-            return Vec::new();
+        }
+        out
+    }
+
+    /// One `limit` field (`None` for `imei_unlocks`).
+    fn limit(&mut self, field: Option<Field>, ops: &Located<LimitOps>) -> Option<ChangeLimit> {
+        let at = (ops.line, ops.col);
+        let o = &ops.value;
+        self.unknown_keys(&o.unknown, LimitOps::KEYS);
+        let name = field.map_or("imei_unlocks", Field::name);
+        let form = (field, &o.changes, &o.to, &o.at_most);
+        let (counted, bound) = match form {
+            (Some(field), Some(changes), None, None) => {
+                self.unknown_keys(&changes.value.unknown, AtMostDocument::KEYS);
+                let Some(bound) = &changes.value.at_most else {
+                    self.error(
+                        (changes.line, changes.col),
+                        format!("{name}: `changes` has no `at_most`"),
+                        "write `changes: { at_most: 10 }` or `changes: { at_most: \"5%\" }`",
+                    );
+                    return None;
+                };
+                (Counted::Field(field), bound)
+            }
+            (Some(Field::Status), None, Some(to), Some(bound)) => {
+                let ids = self.statuses(&to.value.form, (to.line, to.col))?;
+                (Counted::StatusTo(ids), bound)
+            }
+            (None, None, None, Some(bound)) => (Counted::ImeiUnlocks, bound),
+            _ => {
+                let help = match field {
+                    None => "write `imei_unlocks: { at_most: 10 }`",
+                    Some(Field::Status) => "write `status: { changes: { at_most: 50 } }` or `status: { to: [deactivated, suspended], at_most: 50 }`",
+                    Some(_) => "write `<field>: { changes: { at_most: 10 } }` (or `\"5%\"`)",
+                };
+                if o.unknown.is_empty() {
+                    self.error(at, format!("{name}: not a limit"), help);
+                }
+                return None;
+            }
         };
-        self.expectations(expect, owner)
+        let at_most = self.bound(name, bound)?;
+        Some(ChangeLimit { counted, at_most })
+    }
+
+    fn statuses(&mut self, form: &MatchForm, at: (u32, u32)) -> Option<Vec<i32>> {
+        let items: Vec<(RawScalar, (u32, u32))> = match form {
+            MatchForm::One(raw) => vec![(raw.clone(), at)],
+            MatchForm::Many(items) => items
+                .iter()
+                .map(|i| (i.value.clone(), (i.line, i.col)))
+                .collect(),
+            MatchForm::Prefix(p) => {
+                self.error(
+                    (p.line, p.col),
+                    "status: `prefix` does not apply to statuses",
+                    "list the statuses",
+                );
+                return None;
+            }
+        };
+        let mut ids = Vec::new();
+        let mut ok = !items.is_empty();
+        for (raw, at) in items {
+            match values::parse_status(&raw) {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    self.value_error(at, "status", e);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(ids)
+    }
+
+    fn bound(&mut self, name: &str, raw: &Located<RawScalar>) -> Option<Bound> {
+        let at = (raw.line, raw.col);
+        let bound = match &raw.value {
+            RawScalar::Int(n) => u64::try_from(*n).ok().map(Bound::Count),
+            RawScalar::Str(s) => s
+                .strip_suffix('%')
+                .and_then(|p| p.trim().parse::<f64>().ok())
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(Bound::Percent),
+            _ => None,
+        };
+        if bound.is_none() {
+            self.error(
+                at,
+                format!(
+                    "{name}: `at_most: {}` is not a count or a percentage",
+                    raw.value.describe().trim_matches('`')
+                ),
+                "write a number of SIMs (0 or more) or a percentage in quotes, e.g. \"5%\"",
+            );
+        }
+        bound
     }
 
     fn expectations(

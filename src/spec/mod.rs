@@ -18,7 +18,7 @@ pub mod schema;
 pub mod values;
 pub mod walk;
 
-pub use check::{Check, CheckLevel, Expectation};
+pub use check::{Bound, ChangeLimit, Check, CheckLevel, Counted, Expectation};
 pub use config::{check_range, Config, RangeProblem, Setting, SettingName, CONFIG_FILE};
 pub use desired::{DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue};
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};

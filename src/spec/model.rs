@@ -836,10 +836,119 @@ tolerant_mapping!(ExpectDocument, "`expect` must be a mapping of fields", {
     "imei_lock" => imei_lock: present,
 });
 
+/// `{at_most: N}` or `{at_most: "P%"}`: a count of SIMs, or a percentage of the selected ones.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AtMostDocument {
+    /// A number of SIMs, or `"P%"` of the SIMs the check selects.
+    #[serde(default)]
+    #[schemars(with = "CountOrPercent")]
+    pub at_most: Option<Located<RawScalar>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(AtMostDocument, "`changes` must be a mapping with `at_most`", {
+    "at_most" => at_most: present,
+});
+
+value_kind!(
+    /// A count of SIMs or a percentage of the selected ones.
+    CountOrPercent,
+    json_schema!({
+        "description": "A number of SIMs (0 or more), or a percentage of the selected SIMs in quotes (`\"5%\"`).",
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?%$"}
+        ]
+    })
+);
+
+/// One `limit` field: `{changes: {at_most: ...}}` (how many selected SIMs it changes on), or
+/// for `status` `{to: [...], at_most: ...}` (transitions to these statuses), or for
+/// `imei_unlocks` `{at_most: ...}`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOps {
+    /// How many selected SIMs the field changes on.
+    #[serde(default)]
+    #[schemars(with = "AtMostDocument")]
+    pub changes: Option<Located<AtMostDocument>>,
+    /// `status` only: the statuses counted.
+    #[serde(default)]
+    #[schemars(with = "Located<MatchValue<StatusName, false>>")]
+    pub to: Option<Located<MatchValue<StatusName, false>>>,
+    /// With `to`, or for `imei_unlocks`: at most this many SIMs (or `"P%"`).
+    #[serde(default)]
+    #[schemars(with = "CountOrPercent")]
+    pub at_most: Option<Located<RawScalar>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(LimitOps, "a `limit` field must be a mapping", {
+    "changes" => changes: present,
+    "to" => to: present,
+    "at_most" => at_most: present,
+});
+
+/// `limit:`: constraints on the change the plan makes to the selected SIMs.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
+pub struct LimitDocument {
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub status: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub monthly_data_limit: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub monthly_sms_mo_limit: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub monthly_sms_mt_limit: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub monthly_voice_mo_limit: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub custom_field_1: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub end_customer_label: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub imei_lock: Option<Located<LimitOps>>,
+    /// Enabled IMEI locks the plan turns off.
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub imei_unlocks: Option<Located<LimitOps>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(LimitDocument, "`limit` must be a mapping of fields", {
+    "status" => status: present,
+    "monthly_data_limit" => monthly_data_limit: present,
+    "monthly_sms_mo_limit" => monthly_sms_mo_limit: present,
+    "monthly_sms_mt_limit" => monthly_sms_mt_limit: present,
+    "monthly_voice_mo_limit" => monthly_voice_mo_limit: present,
+    "custom_field_1" => custom_field_1: present,
+    "end_customer_label" => end_customer_label: present,
+    "imei_lock" => imei_lock: present,
+    "imei_unlocks" => imei_unlocks: present,
+});
+
 /// One entry of `checks:`.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(transform = require_check_keys)]
+#[schemars(extend("oneOf" = [{"required": ["expect"]}, {"required": ["limit"]}]))]
 pub struct CheckDocument {
     /// Unique across all files (like rule names); plans cite it.
     #[serde(default)]
@@ -861,17 +970,17 @@ pub struct CheckDocument {
     #[serde(default)]
     #[schemars(with = "Located<ExpectDocument>")]
     pub expect: Option<Located<ExpectDocument>>,
-    /// Constraints on the change itself: recognised so the validator can say they are not
-    /// supported yet (left out of the schema until they are).
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub limit: Option<Located<de::IgnoredAny>>,
+    /// Constraints on the change itself (instead of `expect`): how many selected SIMs a field
+    /// changes on, which status transitions, how many IMEI unlocks.
+    #[serde(default)]
+    #[schemars(with = "Located<LimitDocument>")]
+    pub limit: Option<Located<LimitDocument>>,
     /// Keys that are none of the above, reported by the validator.
     #[serde(skip)]
     pub unknown: Vec<Located<String>>,
 }
 
-tolerant_mapping!(CheckDocument, "a check must be a mapping with name, level, message, select and expect", {
+tolerant_mapping!(CheckDocument, "a check must be a mapping with name, level, message, select, and expect or limit", {
     "name" => name: present,
     "level" => level: present,
     "message" => message: present,
@@ -893,7 +1002,7 @@ enum CheckLevelSchema {
 fn require_check_keys(schema: &mut Schema) {
     schema.insert(
         "required".into(),
-        serde_json::json!(["name", "level", "message", "select", "expect"]),
+        serde_json::json!(["name", "level", "message", "select"]),
     );
 }
 
