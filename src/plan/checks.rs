@@ -601,6 +601,18 @@ mod tests {
             (passing.checks[0].selected, passing.outcome()),
             (0, Outcome::Success)
         );
+        // A check that selects no SIM is a warning naming it and its location.
+        let unmatched: Vec<&str> = passing
+            .warnings
+            .iter()
+            .filter(|w| w.code == crate::plan::WarningCode::UnmatchedCheck)
+            .map(|w| w.message.as_str())
+            .collect();
+        assert_eq!(unmatched.len(), 1, "{:?}", passing.warnings);
+        assert!(
+            unmatched[0].starts_with("check c (") && unmatched[0].contains("fleet.yaml:2:11"),
+            "{unmatched:?}"
+        );
     }
 
     #[test]
@@ -725,6 +737,26 @@ mod tests {
                 "{needle:?} missing from:\n{errors}"
             );
         }
+    }
+
+    #[test]
+    fn twenty_failing_checks_on_100k_sims_keep_the_markdown_comment_under_its_limit() {
+        let mut yaml = String::from("checks:\n");
+        for i in 0..20 {
+            yaml.push_str(&format!(
+                "  - name: a-rather-long-check-name-number-{i}\n    level: warn\n    message: every SIM of the fleet must be suspended, which none of them is, so every one fails\n    select: all\n    expect: {{ status: suspended, end_customer_label: Somebody }}\n"
+            ));
+        }
+        let fleet: Vec<Sim> = (0..100_000).map(|n| sim(n, 2)).collect();
+        let plan = plan_of(&spec_of(&yaml), &fleet);
+        assert!(plan.checks.iter().all(|c| c.failing == 100_000));
+        let comment = crate::render::markdown(&plan, crate::render::MarkdownOptions::default());
+        assert!(
+            comment.len() < crate::render::MARKDOWN_LIMIT,
+            "{}",
+            comment.len()
+        );
+        assert_eq!(comment.matches("**warn**").count(), 20);
     }
 
     #[test]

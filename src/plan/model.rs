@@ -246,6 +246,8 @@ pub enum WarningCode {
     UnmatchedRule,
     /// A spec with no rules and no `sims:` entries.
     EmptySpec,
+    /// A check whose `select` matches no SIM that was read.
+    UnmatchedCheck,
 }
 
 /// A check of the spec judged on every SIM it selects, after the plan.

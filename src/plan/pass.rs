@@ -13,7 +13,7 @@ use crate::spec::{Conflict, Matcher, Resolution, Spec};
 
 use super::checks::{EndState, Tally};
 use super::decide::PartialPlan;
-use super::model::{Warning, WarningCode};
+use super::model::{CheckResult, Warning, WarningCode};
 use super::status::TransitionSet;
 use super::PlanError;
 
@@ -197,7 +197,9 @@ impl<'p> Pass<'p> {
         partial.checks = (self.spec.checks().iter().zip(tallies))
             .map(|(check, tally)| tally.result(check))
             .collect();
-        Ok((partial, self.warnings(&matched)))
+        let mut warnings = self.warnings(&matched);
+        warnings.extend(self.unmatched_checks(&partial.checks));
+        Ok((partial, warnings))
     }
 
     /// Every `sims:` entry must name a live SIM. With `--target` only part of the fleet is in
@@ -217,6 +219,25 @@ impl<'p> Pass<'p> {
         } else {
             Err(PlanError::UnknownIccids(missing))
         }
+    }
+
+    /// A check that selects no SIM in view judges nothing: a warning (not judged under
+    /// `--target`, which hides part of the fleet).
+    fn unmatched_checks(&self, results: &[CheckResult]) -> Vec<Warning> {
+        if self.target.is_some() {
+            return Vec::new();
+        }
+        results
+            .iter()
+            .filter(|c| c.selected == 0)
+            .map(|c| Warning {
+                code: WarningCode::UnmatchedCheck,
+                message: format!(
+                    "check {} ({}) selects no live SIM: check its `select`",
+                    c.name, c.location
+                ),
+            })
+            .collect()
     }
 
     /// Silent no-ops made loud: a spec with nothing in it, and each rule that matched no SIM in
