@@ -185,3 +185,36 @@ fn a_limit_on_the_change_blocks_a_plan_that_exceeds_it() {
         "{text}"
     );
 }
+
+#[test]
+fn a_waiver_holds_until_its_date_and_an_expired_one_blocks_the_plan() {
+    let waiver = |expires: &str| {
+        format!(
+            "{DENY}waivers:\n  - check: active-locked\n    match: all\n    reason: lab devices swap modems daily\n    expires: {expires}\n"
+        )
+    };
+    let holding = fleet_with(&waiver("2999-12-31"));
+    let text = plan(&holding, &["--detailed-exitcode"])
+        .expect_code(2)
+        .stdout();
+    assert!(text.contains("[active] active-locked ("), "{text}");
+    assert!(
+        text.contains("expires 2999-12-31")
+            && text.contains("waived — lab devices swap modems daily"),
+        "{text}"
+    );
+    assert!(
+        text.contains("active-locked (") && text.contains("waived)"),
+        "{text}"
+    );
+    let expired = fleet_with(&waiver("2000-01-01"));
+    let text = plan(&expired, &["--detailed-exitcode"])
+        .expect_code(3)
+        .stdout();
+    assert!(text.contains("1 waiver(s) expired"), "{text}");
+    assert!(
+        text.contains("[expired, waives nothing] active-locked ("),
+        "{text}"
+    );
+    assert!(text.contains("[deny] active-locked ("), "{text}");
+}

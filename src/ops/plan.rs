@@ -70,12 +70,21 @@ pub struct MadePlan {
     pub notes: Vec<String>,
 }
 
+/// Today's date in days since 1970-01-01 (UTC): the one clock waivers are judged by.
+fn today_utc() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(secs / 86_400).unwrap_or(i64::MAX)
+}
+
 /// Loads the spec, reads the fleet and builds the plan, without printing it. Guards, concurrency
 /// and the request rate come merged in `opts` (see [`crate::settings`]).
 pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
     let loaded = spec::load(&opts.dir)?;
     let mut notes: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
-    let spec = loaded.spec;
+    // Waivers expire by the calendar: the plan is judged as of today (UTC).
+    let spec = loaded.spec.with_today(today_utc());
     let target = match &opts.target {
         Some(text) => Some(Matcher::parse_inline_with(text, spec.config())?),
         None => None,

@@ -67,6 +67,7 @@ pub(super) fn assemble(
         warnings: all_warnings,
         actions: grouped.actions,
         checks: partial.checks,
+        waivers: partial.waivers,
         spec_digest: spec_digest.to_string(),
         checksum: String::new(),
     };

@@ -177,6 +177,34 @@ pub(super) struct Tally {
     cutoff: Option<String>,
     /// For a `limit` check: the selected SIMs each limit counts.
     counts: Vec<u64>,
+    /// Failing SIMs a waiver covers.
+    waived: u64,
+}
+
+/// The waivers that hold for one check, and where to count what each waives.
+pub(super) struct Waiving<'a> {
+    /// Indices into `all` of the waivers that hold for this check.
+    pub(super) holding: &'a [usize],
+    pub(super) all: &'a [crate::spec::Waiver],
+    /// One count per waiver of the spec.
+    pub(super) hits: &'a mut [u64],
+}
+
+impl Waiving<'_> {
+    /// True (and counted) when a waiver that holds covers the SIM.
+    fn covers(&mut self, sim: &Sim) -> bool {
+        match self
+            .holding
+            .iter()
+            .find(|&&i| self.all[i].select.matches(sim))
+        {
+            Some(&i) => {
+                self.hits[i] += 1;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Tally {
@@ -189,10 +217,18 @@ impl Tally {
         end: &EndState<'_>,
         resolution: Option<&Resolution<'_>>,
         changed: &[FieldChange],
+        waiving: &mut Waiving<'_>,
     ) {
         self.selected += 1;
         if !check.limits.is_empty() {
-            self.count_changes(check, end, resolution, changed);
+            if changed.is_empty() {
+                return;
+            }
+            if waiving.covers(end.sim) {
+                self.waived += 1;
+            } else {
+                self.count_changes(check, end, resolution, changed);
+            }
             return;
         }
         let failed_now = now.first_failure(check);
@@ -205,6 +241,10 @@ impl Tally {
             (None, None) => return,
             (Some(_), None) => {
                 self.fixed += 1;
+                return;
+            }
+            (_, Some(_)) if waiving.covers(end.sim) => {
+                self.waived += 1;
                 return;
             }
             (Some(_), Some(field)) => {
@@ -284,6 +324,7 @@ impl Tally {
             *all += this;
         }
         self.selected += other.selected;
+        self.waived += other.waived;
         self.fails_unfixed += other.fails_unfixed;
         self.made_failing += other.made_failing;
         self.fixed += other.fixed;
@@ -323,6 +364,7 @@ impl Tally {
             fails_unfixed: self.fails_unfixed,
             made_failing: self.made_failing,
             fixed: self.fixed,
+            waived: self.waived,
             examples: self.examples,
             limits,
         }
@@ -757,6 +799,97 @@ mod tests {
             comment.len()
         );
         assert_eq!(comment.matches("**warn**").count(), 20);
+    }
+
+    #[test]
+    fn waivers_waive_until_they_expire_by_the_clock_passed_in() {
+        let yaml = format!(
+            "{}waivers:\n  - check: c\n    match: {{ custom_field_1: {{ prefix: \"lab-\" }} }}\n    reason: lab devices swap modems daily\n    expires: 2027-03-31\n  - check: c\n    iccids: [\"{}\"]\n    reason: on loan\n    expires: 2027-12-31\n",
+            check_yaml("warn", "all", r#"{ imei_lock: { not: "off" } }"#),
+            iccid(3)
+        );
+        let fleet = [
+            with(1, |s| s.custom_field_1 = Some("lab-1".into())),
+            with(2, |s| s.custom_field_1 = Some("lab-2".into())),
+            with(3, |_| {}),
+            with(4, |_| {}),
+        ];
+        let day = |d: &str| crate::spec::parse_date(d).expect("a date");
+        let on = |today: Option<&str>| {
+            let spec = spec_of(&yaml);
+            let spec = match today {
+                Some(d) => spec.with_today(day(d)),
+                None => spec,
+            };
+            plan_of(&spec, &fleet)
+        };
+        let statuses = |plan: &Plan| -> Vec<crate::plan::WaiverStatus> {
+            plan.waivers.iter().map(|w| w.status).collect()
+        };
+        use crate::plan::WaiverStatus::{Active, Expired, Expiring};
+        let expiring = |plan: &Plan| {
+            plan.warnings
+                .iter()
+                .filter(|w| w.code == crate::plan::WarningCode::WaiverExpiring)
+                .count()
+        };
+        // Well before: both hold; the lab SIMs and SIM 3 are waived, shown apart.
+        let early = on(Some("2027-03-01"));
+        assert_eq!((early.checks[0].failing, early.checks[0].waived), (1, 3));
+        assert_eq!(statuses(&early), [Active, Active]);
+        let waived: Vec<u64> = early.waivers.iter().map(|w| w.waived).collect();
+        assert_eq!(waived, [2, 1]);
+        assert_eq!((expiring(&early), early.outcome()), (0, Outcome::Success));
+        // A week before, and on its last day, it still waives, with a warning.
+        for d in ["2027-03-25", "2027-03-31"] {
+            let soon = on(Some(d));
+            assert_eq!(statuses(&soon), [Expiring, Active], "{d}");
+            assert_eq!((soon.checks[0].waived, expiring(&soon)), (3, 1), "{d}");
+            assert_eq!(soon.outcome(), Outcome::Success, "{d}");
+        }
+        // The day after: it waives nothing and blocks the plan (deny), warn check or not.
+        let late = on(Some("2027-04-01"));
+        assert_eq!(statuses(&late), [Expired, Active]);
+        assert_eq!((late.checks[0].failing, late.checks[0].waived), (3, 1));
+        assert_eq!(late.waivers[0].waived, 0);
+        assert_eq!(late.outcome(), Outcome::Blocked);
+        assert_eq!(late.denying_checks().len(), 1);
+        // Without a date to judge by, no waiver waives.
+        let undated = on(None);
+        assert_eq!(statuses(&undated), [Expired, Expired]);
+        assert_eq!(undated.checks[0].failing, 4);
+        assert_ne!(late.compute_checksum(), early.compute_checksum());
+    }
+
+    #[test]
+    fn waivers_are_validated_with_every_problem_located() {
+        let errors = errors_of(&format!(
+            "{}waivers:\n  - check: nope\n    match: all\n    reason: r\n    expires: 2027-01-01\n  - check: c\n    match: all\n    expires: 2027-02-30\n  - check: c\n    match: all\n    iccids: [\"1\"]\n    reason: r\n",
+            check_yaml("warn", "all", "{ status: activated }")
+        ));
+        for needle in [
+            "fleet.yaml:8:12: error: the waiver names an unknown check `nope`",
+            "waiver of `c` has no `reason`",
+            "`expires: 2027-02-30` is not a date",
+            "waiver of `c` has both `match` and `iccids`",
+            "waiver of `c` has no `expires`",
+        ] {
+            assert!(
+                errors.contains(needle),
+                "{needle:?} missing from:\n{errors}"
+            );
+        }
+        assert_eq!(
+            crate::spec::format_date(crate::spec::days_from_civil(2027, 3, 31)),
+            "2027-03-31"
+        );
+        assert_eq!(crate::spec::parse_date("1970-01-02"), Some(1));
+        assert_eq!(
+            crate::spec::parse_date("2028-02-29")
+                .map(crate::spec::format_date)
+                .as_deref(),
+            Some("2028-02-29")
+        );
     }
 
     #[test]

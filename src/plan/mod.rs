@@ -51,8 +51,8 @@ pub use flags::RiskFlags;
 pub use guards::{evaluate_guards, AllowedBy, Guards};
 pub use model::{
     BlockedChange, CheckExample, CheckResult, FieldChange, GuardKind, GuardResult, HeldStatus,
-    LimitResult, PendingStatus, Plan, RiskFlag, SimChange, SkippedSim, Summary, Warning,
-    WarningCode, PLAN_FORMAT_VERSION,
+    LimitResult, PendingStatus, Plan, RiskFlag, SimChange, SkippedSim, Summary, WaiverResult,
+    WaiverStatus, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
 pub use value::FieldValue;
@@ -131,7 +131,11 @@ impl Plan {
     /// How the plan ends: Blocked when anything is blocked, a guard stops it or a `deny` check
     /// fails, Changes when something changes, Success otherwise.
     pub fn outcome(&self) -> Outcome {
-        if !self.blocked.is_empty() || self.stopped_by_guard() || self.denied_by_check() {
+        if !self.blocked.is_empty()
+            || self.stopped_by_guard()
+            || self.denied_by_check()
+            || self.expired_waivers() > 0
+        {
             Outcome::Blocked
         } else if !self.changes.is_empty() {
             Outcome::Changes
@@ -182,8 +186,23 @@ impl Plan {
         }
     }
 
-    /// Each failing `deny` check as a guard that stops the plan, for `apply` to refuse it.
+    /// Each failing `deny` check (and each expired waiver) as a guard that stops the plan, for
+    /// `apply` to refuse it.
     pub fn denying_checks(&self) -> Vec<GuardResult> {
+        let expired = self
+            .waivers
+            .iter()
+            .filter(|w| w.status == WaiverStatus::Expired)
+            .map(|w| GuardResult {
+                guard: GuardKind::DenyCheck,
+                count: 0,
+                limit: None,
+                stops: true,
+                message: format!(
+                    "the waiver of check {} ({}) expired on {}: renew or remove it",
+                    w.check, w.location, w.expires
+                ),
+            });
         self.checks
             .iter()
             .filter(|c| c.denies())
@@ -200,7 +219,16 @@ impl Plan {
                     c.message
                 ),
             })
+            .chain(expired)
             .collect()
+    }
+
+    /// Waivers past their date: each blocks the plan until it is renewed or removed.
+    pub fn expired_waivers(&self) -> usize {
+        self.waivers
+            .iter()
+            .filter(|w| w.status == WaiverStatus::Expired)
+            .count()
     }
 
     /// True when at least one `deny` check fails after the plan.

@@ -51,6 +51,9 @@ pub struct Plan {
     /// Every check of the spec, judged on the SIMs' end state, in spec order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckResult>,
+    /// Every waiver of the spec: whether it still holds, and how many failing SIMs it waived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverResult>,
     /// Digest of the spec the plan was computed from.
     pub spec_digest: String,
     /// `sha256:<hex>` over the canonical plan without `generated_at` and `checksum`.
@@ -129,6 +132,38 @@ pub struct FieldChange {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A waiver of the spec, judged on the plan's date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverResult {
+    /// The check it waives.
+    pub check: String,
+    /// Where the waiver is written, `file:line:col`.
+    pub location: String,
+    pub reason: String,
+    /// The last day it holds, `YYYY-MM-DD`.
+    pub expires: String,
+    pub status: WaiverStatus,
+    /// Failing SIMs it waived (0 once expired: an expired waiver waives nothing).
+    pub waived: u64,
+}
+
+/// Whether a waiver holds on the plan's date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiverStatus {
+    /// It holds.
+    Active,
+    /// It holds, and expires within a week: a warning.
+    Expiring,
+    /// Past its date (or no date to judge by): it waives nothing and blocks the plan.
+    Expired,
 }
 
 /// What makes a change risky enough to call out to a reviewer.
@@ -248,6 +283,8 @@ pub enum WarningCode {
     EmptySpec,
     /// A check whose `select` matches no SIM that was read.
     UnmatchedCheck,
+    /// A waiver that expires within a week.
+    WaiverExpiring,
 }
 
 /// A check of the spec judged on every SIM it selects, after the plan.
@@ -270,6 +307,9 @@ pub struct CheckResult {
     pub made_failing: u64,
     /// SIMs that fail now and pass after the plan (not failures).
     pub fixed: u64,
+    /// Failing SIMs a waiver covers: not counted in `failing`, shown apart.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waived: u64,
     /// Up to 20 failing SIMs, smallest ICCIDs first (for a `limit` check: SIMs it counted).
     pub examples: Vec<CheckExample>,
     /// A `limit` check's constraints on the change, each with what it counted. A `limit`

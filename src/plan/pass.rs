@@ -9,11 +9,11 @@
 use std::collections::HashSet;
 
 use crate::fleet::Sim;
-use crate::spec::{Conflict, Matcher, Resolution, Spec};
+use crate::spec::{format_date, Conflict, Matcher, Resolution, Spec, Waiver};
 
-use super::checks::{EndState, Tally};
+use super::checks::{EndState, Tally, Waiving};
 use super::decide::PartialPlan;
-use super::model::{CheckResult, Warning, WarningCode};
+use super::model::{CheckResult, WaiverResult, WaiverStatus, Warning, WarningCode};
 use super::status::TransitionSet;
 use super::PlanError;
 
@@ -25,6 +25,8 @@ pub struct Pass<'p> {
     table: Option<TransitionSet>,
     entries: HashSet<&'p str>,
     list_unmanaged: bool,
+    /// Per check of the spec, the indices of the waivers of it that hold today.
+    holding: Vec<Vec<usize>>,
 }
 
 /// One run of the pass: what it decided, and what it found wrong.
@@ -36,6 +38,8 @@ pub struct Run {
     matched: Vec<bool>,
     /// One tally per check of the spec.
     checks: Vec<Tally>,
+    /// Failing SIMs each waiver of the spec waived.
+    waiver_hits: Vec<u64>,
     error: Option<PlanError>,
 }
 
@@ -73,6 +77,18 @@ impl<'p> Pass<'p> {
             table,
             entries: spec.sim_entry_iccids().map(|(iccid, _)| iccid).collect(),
             list_unmanaged,
+            holding: spec
+                .checks()
+                .iter()
+                .map(|check| {
+                    let waivers = spec.waivers().iter().enumerate();
+                    waivers
+                        .filter(|(_, w)| w.check == check.name)
+                        .filter(|(_, w)| waiver_status(spec.today(), w) != WaiverStatus::Expired)
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -84,6 +100,7 @@ impl<'p> Pass<'p> {
             entries_found: Vec::new(),
             matched: vec![false; self.spec.rules().len()],
             checks: vec![Tally::default(); self.spec.checks().len()],
+            waiver_hits: vec![0; self.spec.waivers().len()],
             error: None,
         }
     }
@@ -149,9 +166,15 @@ impl<'p> Pass<'p> {
             resolution,
             changed.iter().map(|f| (f.field, f.implied)),
         );
-        for (check, tally) in checks.iter().zip(&mut run.checks) {
+        let all = self.spec.waivers();
+        for ((check, tally), holding) in checks.iter().zip(&mut run.checks).zip(&self.holding) {
             if check.select.matches(sim) {
-                tally.judge(check, &now, &end, resolution, changed);
+                let mut waiving = Waiving {
+                    holding,
+                    all,
+                    hits: &mut run.waiver_hits,
+                };
+                tally.judge(check, &now, &end, resolution, changed, &mut waiving);
             }
         }
     }
@@ -173,6 +196,7 @@ impl<'p> Pass<'p> {
         let mut found = HashSet::new();
         let mut matched = vec![false; self.spec.rules().len()];
         let mut tallies = vec![Tally::default(); self.spec.checks().len()];
+        let mut hits = vec![0; self.spec.waivers().len()];
         for run in runs {
             if let Some(e) = run.error {
                 return Err(e);
@@ -186,6 +210,9 @@ impl<'p> Pass<'p> {
             for (all, this) in tallies.iter_mut().zip(run.checks) {
                 all.merge(this);
             }
+            for (all, this) in hits.iter_mut().zip(run.waiver_hits) {
+                *all += this;
+            }
         }
         if !conflicts.is_empty() {
             // Runs that saw only conflicting SIMs cannot be put in order by what they decided.
@@ -197,8 +224,22 @@ impl<'p> Pass<'p> {
         partial.checks = (self.spec.checks().iter().zip(tallies))
             .map(|(check, tally)| tally.result(check))
             .collect();
+        partial.waivers = self.waiver_results(&hits);
         let mut warnings = self.warnings(&matched);
         warnings.extend(self.unmatched_checks(&partial.checks));
+        warnings.extend(
+            partial
+                .waivers
+                .iter()
+                .filter(|w| w.status == WaiverStatus::Expiring)
+                .map(|w| Warning {
+                    code: WarningCode::WaiverExpiring,
+                    message: format!(
+                        "the waiver of check {} ({}) expires on {}: renew it or fix the SIMs it covers",
+                        w.check, w.location, w.expires
+                    ),
+                }),
+        );
         Ok((partial, warnings))
     }
 
@@ -219,6 +260,24 @@ impl<'p> Pass<'p> {
         } else {
             Err(PlanError::UnknownIccids(missing))
         }
+    }
+
+    /// Every waiver of the spec, judged on the spec's date, with what it waived.
+    fn waiver_results(&self, hits: &[u64]) -> Vec<WaiverResult> {
+        let today = self.spec.today();
+        self.spec
+            .waivers()
+            .iter()
+            .zip(hits)
+            .map(|(w, &waived)| WaiverResult {
+                check: w.check.clone(),
+                location: w.location(),
+                reason: w.reason.clone(),
+                expires: format_date(w.expires),
+                status: waiver_status(today, w),
+                waived,
+            })
+            .collect()
     }
 
     /// A check that selects no SIM in view judges nothing: a warning (not judged under
@@ -267,5 +326,18 @@ impl<'p> Pass<'p> {
                 ),
             })
             .collect()
+    }
+}
+
+/// Days before its date a waiver is reported as expiring.
+const EXPIRY_NOTICE_DAYS: i64 = 7;
+
+/// A waiver on `today` (days since 1970-01-01): it holds through its `expires` day; a week
+/// before, it is expiring; after, or with no date to judge by, it is expired.
+fn waiver_status(today: Option<i64>, waiver: &Waiver) -> WaiverStatus {
+    match today {
+        Some(today) if today <= waiver.expires - EXPIRY_NOTICE_DAYS => WaiverStatus::Active,
+        Some(today) if today <= waiver.expires => WaiverStatus::Expiring,
+        _ => WaiverStatus::Expired,
     }
 }

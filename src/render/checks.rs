@@ -2,7 +2,7 @@
 //! warn, in spec order), each with its file:line, the three-way split and its examples; then
 //! the names of the checks that pass. Only the wording is here; each renderer lays it out.
 
-use crate::plan::{CheckExample, CheckResult, Plan};
+use crate::plan::{CheckExample, CheckResult, Plan, WaiverStatus};
 use crate::spec::CheckLevel;
 
 use super::values::{self, sims};
@@ -37,12 +37,38 @@ pub fn failed(plan: &Plan, mask: bool) -> Vec<FailedCheck<'_>> {
         .collect()
 }
 
-/// The names of the checks that pass, in spec order.
-pub fn passed(plan: &Plan) -> Vec<&str> {
+/// The names of the checks that pass, in spec order (with the SIMs waived, if any).
+pub fn passed(plan: &Plan) -> Vec<String> {
     plan.checks
         .iter()
         .filter(|c| c.failing == 0)
-        .map(|c| c.name.as_str())
+        .map(|c| match c.waived {
+            0 => c.name.clone(),
+            n => format!("{} ({} waived)", c.name, sims(n as usize)),
+        })
+        .collect()
+}
+
+/// One line per waiver: its status, check, location, date, what it waived and why.
+pub fn waivers(plan: &Plan, mask: bool) -> Vec<(WaiverStatus, String)> {
+    plan.waivers
+        .iter()
+        .map(|w| {
+            let status = match w.status {
+                WaiverStatus::Active => "active",
+                WaiverStatus::Expiring => "expiring",
+                WaiverStatus::Expired => "expired, waives nothing",
+            };
+            let line = format!(
+                "[{status}] {} ({}), expires {}: {} waived — {}",
+                w.check,
+                w.location,
+                w.expires,
+                sims(w.waived as usize),
+                values::text(&w.reason, mask)
+            );
+            (w.status, line)
+        })
         .collect()
 }
 
@@ -93,6 +119,9 @@ fn split(c: &CheckResult) -> String {
     );
     if c.fixed > 0 {
         line.push_str(&format!("; {} fixed by the plan", c.fixed));
+    }
+    if c.waived > 0 {
+        line.push_str(&format!("; {} waived", c.waived));
     }
     line
 }

@@ -13,6 +13,7 @@ use super::rows::{self, StatusList};
 use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
 use crate::outcome::Outcome;
+use crate::plan::WaiverStatus;
 
 /// The comment never reaches this many characters.
 pub const MARKDOWN_LIMIT: usize = 65_000;
@@ -240,6 +241,18 @@ fn failed_checks(head: &mut String, plan: &Plan, mask: bool) {
     if !passed.is_empty() {
         let names: Vec<String> = passed.iter().map(|n| code(n)).collect();
         let _ = writeln!(head, "\n✅ Checks passed: {}", names.join(", "));
+    }
+    let waivers = checks::waivers(plan, mask);
+    if !waivers.is_empty() {
+        let _ = writeln!(head, "\n**Waivers**\n");
+    }
+    for (status, line) in &waivers {
+        let mark = match status {
+            WaiverStatus::Expired => "⛔",
+            WaiverStatus::Expiring => "⚠️",
+            WaiverStatus::Active => "ℹ️",
+        };
+        let _ = writeln!(head, "- {mark} {}", html(line));
     }
     if !failed.is_empty() || !passed.is_empty() {
         head.push('\n');

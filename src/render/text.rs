@@ -14,6 +14,7 @@ use super::rows::{self, ListKind, StatusList};
 use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
 use crate::outcome::Outcome;
+use crate::plan::WaiverStatus;
 
 /// How many ICCIDs a group lists without `--verbose`.
 pub const ICCIDS_PER_GROUP: usize = 5;
@@ -276,10 +277,15 @@ fn unmanaged(w: &mut Writer, plan: &Plan) {
 
 /// `, 2 deny check(s) fail` when any does, for the blocked headline.
 pub(super) fn denying_checks(plan: &Plan) -> String {
-    match plan.checks.iter().filter(|c| c.denies()).count() {
+    let mut out = match plan.checks.iter().filter(|c| c.denies()).count() {
         0 => String::new(),
         n => format!(", {n} deny check(s) fail"),
+    };
+    match plan.expired_waivers() {
+        0 => {}
+        n => out.push_str(&format!(", {n} waiver(s) expired")),
     }
+    out
 }
 
 /// The checks that fail (deny first) with their examples, then the names of those that pass.
@@ -315,6 +321,18 @@ fn failed_checks(w: &mut Writer, plan: &Plan) {
             w.p.paint(BOLD, "Checks passed:"),
             passed.join(", ")
         );
+    }
+    let waivers = checks::waivers(plan, w.opts.mask);
+    if !waivers.is_empty() {
+        let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, "Waivers"));
+    }
+    for (status, line) in &waivers {
+        let line = match status {
+            WaiverStatus::Expired => w.p.paint(STOP, line),
+            WaiverStatus::Expiring => w.p.paint(RISK, line),
+            WaiverStatus::Active => line.clone(),
+        };
+        let _ = writeln!(w.out, "  {line}");
     }
     if !plan.checks.is_empty() {
         w.out.push('\n');

@@ -93,6 +93,11 @@ impl<'a> FileCx<'a> {
             .push(Diagnostic::error(self.file, Some(at), message, help));
     }
 
+    /// Whether ICCIDs must pass the Luhn check (`luhn_check` in simfleet.yaml).
+    pub(super) fn luhn_check(&self) -> bool {
+        self.luhn_check
+    }
+
     /// How many problems are recorded so far (to tell whether a step added any).
     pub(super) fn diagnostics_len(&self) -> usize {
         self.diagnostics.len()

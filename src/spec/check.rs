@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::build::FileCx;
 use crate::spec::desired::{DesiredValue, Field};
-use crate::spec::matcher::Matcher;
+use crate::spec::matcher::{Condition, MatchKey, Matcher, Test};
 use crate::spec::model::{
     AtMostDocument, CheckDocument, ExpectDocument, ExpectForm, ExpectOps, LimitDocument, LimitOps,
-    Located, MatchForm,
+    Located, MatchForm, WaiverDocument,
 };
 use crate::spec::values::{self, RawScalar, ValueError};
 
@@ -574,5 +574,182 @@ impl FileCx<'_> {
             });
         }
         None
+    }
+}
+
+/// A validated waiver: the SIMs a check does not fail on, until `expires` (inclusive).
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    /// The check waived (checked to exist).
+    pub check: String,
+    pub select: Matcher,
+    pub reason: String,
+    /// The last day it holds, in days since 1970-01-01 (UTC).
+    pub expires: i64,
+    /// Where the waiver is written (its `check:` key).
+    pub file: String,
+    pub line: u32,
+    pub col: u32,
+}
+
+impl Waiver {
+    /// `fleet/waivers.yaml:3:12`
+    pub fn location(&self) -> String {
+        format!("{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DD` as days since 1970-01-01, or `None` when it is not a real date.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (text.trim().len() == 10 && (1..=days_in_month).contains(&day))
+        .then(|| days_from_civil(year, month, day))
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (the inverse of [`days_from_civil`]).
+pub fn format_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+impl FileCx<'_> {
+    /// A waiver, or `None` when it has errors (which are recorded). Whether its check exists is
+    /// checked across files by the loader.
+    pub fn waiver(&mut self, doc: &Located<WaiverDocument>) -> Option<Waiver> {
+        let w = &doc.value;
+        let errors_before = self.diagnostics_len();
+        let owner_at = (doc.line, doc.col);
+        self.unknown_keys(&w.unknown, WaiverDocument::KEYS);
+        let (check, at) = match &w.check {
+            Some(c) if !c.value.trim().is_empty() => (c.value.trim().to_string(), (c.line, c.col)),
+            _ => {
+                self.error(
+                    owner_at,
+                    "the waiver names no `check`",
+                    "write `check:` with the name of the check it waives",
+                );
+                (String::new(), owner_at)
+            }
+        };
+        let owner = format!("waiver of `{check}`");
+        let select = match (&w.match_, &w.iccids) {
+            (Some(_), Some(iccids)) => {
+                self.error(
+                    (iccids.line, iccids.col),
+                    format!("{owner} has both `match` and `iccids`"),
+                    "select the waived SIMs one way: `match:` or `iccids:`",
+                );
+                None
+            }
+            (None, Some(iccids)) => self.iccid_selection(iccids, &owner),
+            (m, None) => self.matcher(m.as_ref(), &owner, owner_at).map(|(m, _)| m),
+        };
+        let reason = match &w.reason {
+            Some(r) if !r.value.trim().is_empty() => r.value.trim().to_string(),
+            _ => {
+                self.error(owner_at, format!("{owner} has no `reason`"), "say why these SIMs may fail the check: a waiver without a reason is not accepted");
+                String::new()
+            }
+        };
+        let expires = match &w.expires {
+            None => {
+                self.error(owner_at, format!("{owner} has no `expires`"), "give the last day it holds, e.g. `expires: 2027-03-31`: waivers never last forever");
+                None
+            }
+            Some(e) => {
+                let date = match &e.value {
+                    RawScalar::Str(s) => parse_date(s),
+                    _ => None,
+                };
+                if date.is_none() {
+                    self.error(
+                        (e.line, e.col),
+                        format!(
+                            "{owner}: `expires: {}` is not a date",
+                            e.value.describe().trim_matches('`')
+                        ),
+                        "write the date as YYYY-MM-DD, e.g. 2027-03-31",
+                    );
+                }
+                date
+            }
+        };
+        if self.diagnostics_len() > errors_before {
+            return None;
+        }
+        Some(Waiver {
+            check,
+            select: select?,
+            reason,
+            expires: expires?,
+            file: self.file.to_string(),
+            line: at.0,
+            col: at.1,
+        })
+    }
+
+    fn iccid_selection(
+        &mut self,
+        iccids: &Located<Vec<Located<RawScalar>>>,
+        owner: &str,
+    ) -> Option<Matcher> {
+        if iccids.value.is_empty() {
+            self.error(
+                (iccids.line, iccids.col),
+                format!("{owner}: `iccids` is empty"),
+                "list the quoted ICCIDs waived",
+            );
+            return None;
+        }
+        let mut values = Vec::new();
+        let mut ok = true;
+        for item in &iccids.value {
+            match values::parse_iccid(&item.value, self.luhn_check()) {
+                Ok(iccid) => values.push(iccid),
+                Err(e) => {
+                    self.value_error((item.line, item.col), "iccids", e);
+                    ok = false;
+                }
+            }
+        }
+        ok.then(|| {
+            Matcher::from_conditions(vec![Condition {
+                key: MatchKey::Iccid,
+                test: Test::Texts {
+                    values,
+                    or_none: false,
+                },
+            }])
+        })
     }
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::spec::build::FileCx;
-use crate::spec::check::Check;
+use crate::spec::check::{Check, Waiver};
 use crate::spec::config::{Config, CONFIG_FILE};
 use crate::spec::desired::Field;
 use crate::spec::diagnostic::{Diagnostic, SpecErrors};
@@ -328,7 +328,8 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
             parsed.files,
             sources.digest,
         )
-        .with_checks(parsed.checks),
+        .with_checks(parsed.checks)
+        .with_waivers(parsed.waivers),
         warnings: problems.warnings,
         summary,
     })
@@ -462,6 +463,7 @@ struct Parsed {
     checks: Vec<Check>,
     /// Every check's name, also of checks with errors.
     check_names: Vec<NamedAt>,
+    waivers: Vec<Waiver>,
 }
 
 /// Step 2: parse every spec file and build its rules and `sims:` entries.
@@ -473,6 +475,7 @@ fn parse_specs(sources: &Sources, errors: &mut Vec<Diagnostic>) -> Parsed {
         rule_names: Vec::new(),
         checks: Vec::new(),
         check_names: Vec::new(),
+        waivers: Vec::new(),
     };
     for source in &sources.texts {
         parsed.files.push(SpecFile {
@@ -518,6 +521,11 @@ fn parse_specs(sources: &Sources, errors: &mut Vec<Diagnostic>) -> Parsed {
                 parsed.checks.push(check);
             }
         }
+        for waiver in document.waivers.iter().flatten() {
+            if let Some(waiver) = cx.waiver(waiver) {
+                parsed.waivers.push(waiver);
+            }
+        }
     }
     parsed
 }
@@ -526,9 +534,24 @@ fn parse_specs(sources: &Sources, errors: &mut Vec<Diagnostic>) -> Parsed {
 fn check_across_files(parsed: &Parsed, problems: &mut Problems) {
     check_unique_names("rule", &parsed.rule_names, &mut problems.errors);
     check_unique_names("check", &parsed.check_names, &mut problems.errors);
+    check_waived_checks_exist(parsed, &mut problems.errors);
     check_unique_iccids(&parsed.entries, &mut problems.errors);
     check_static_conflicts(&parsed.rules, &mut problems.errors);
     warn_self_referencing_matches(&parsed.rules, &mut problems.warnings);
+}
+
+/// Every waiver names a check of the spec (of any file).
+fn check_waived_checks_exist(parsed: &Parsed, errors: &mut Vec<Diagnostic>) {
+    for waiver in &parsed.waivers {
+        if !parsed.check_names.iter().any(|c| c.name == waiver.check) {
+            errors.push(Diagnostic::error(
+                &waiver.file,
+                Some((waiver.line, waiver.col)),
+                format!("the waiver names an unknown check `{}`", waiver.check),
+                "name a check of the spec (`checks:` in any file)",
+            ));
+        }
+    }
 }
 
 /// A rule name and where it is written.

@@ -18,7 +18,10 @@ pub mod schema;
 pub mod values;
 pub mod walk;
 
-pub use check::{Bound, ChangeLimit, Check, CheckLevel, Counted, Expectation};
+pub use check::{
+    days_from_civil, format_date, parse_date, Bound, ChangeLimit, Check, CheckLevel, Counted,
+    Expectation, Waiver,
+};
 pub use config::{check_range, Config, RangeProblem, Setting, SettingName, CONFIG_FILE};
 pub use desired::{DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue};
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};

@@ -1006,6 +1006,62 @@ fn require_check_keys(schema: &mut Schema) {
     );
 }
 
+/// One entry of `waivers:`: the SIMs a check does not fail on, why, and until when.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = require_waiver_keys)]
+#[schemars(extend("oneOf" = [{"required": ["match"]}, {"required": ["iccids"]}]))]
+pub struct WaiverDocument {
+    /// The name of the check waived.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub check: Option<Located<String>>,
+    /// The SIMs waived, in `match` syntax (or `iccids`).
+    #[serde(rename = "match", default)]
+    #[schemars(with = "Located<MatchDocument>")]
+    pub match_: Option<Located<MatchDocument>>,
+    /// The SIMs waived, by quoted ICCID (or `match`).
+    #[serde(default)]
+    #[schemars(with = "Vec<Located<Scalar<Iccid>>>")]
+    pub iccids: Option<Located<Vec<Located<RawScalar>>>>,
+    /// Why: mandatory, shown with the waived SIMs.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub reason: Option<Located<String>>,
+    /// The last day the waiver holds (`YYYY-MM-DD`, UTC): mandatory.
+    #[serde(default)]
+    #[schemars(with = "WaiverDate")]
+    pub expires: Option<Located<RawScalar>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(WaiverDocument, "a waiver must be a mapping with check, match or iccids, reason and expires", {
+    "check" => check: present,
+    "match" => match_: present,
+    "iccids" => iccids: present,
+    "reason" => reason: present,
+    "expires" => expires: present,
+});
+
+value_kind!(
+    /// A calendar date.
+    WaiverDate,
+    json_schema!({
+        "description": "The last day the waiver holds, `YYYY-MM-DD` (UTC).",
+        "type": "string",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    })
+);
+
+fn require_waiver_keys(schema: &mut Schema) {
+    schema.insert(
+        "required".into(),
+        serde_json::json!(["check", "reason", "expires"]),
+    );
+}
+
 /// One spec file.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -1023,13 +1079,18 @@ pub struct SpecDocument {
     #[serde(default)]
     #[schemars(with = "Vec<CheckDocument>")]
     pub checks: Option<Vec<Located<CheckDocument>>>,
+    /// Exceptions to checks, each with a reason and an expiry date.
+    #[serde(default)]
+    #[schemars(with = "Vec<WaiverDocument>")]
+    pub waivers: Option<Vec<Located<WaiverDocument>>>,
     /// Keys that are none of the above, reported by the validator.
     #[serde(skip)]
     pub unknown: Vec<Located<String>>,
 }
 
-tolerant_mapping!(SpecDocument, "a spec file must be a mapping with rules, sims and checks", {
+tolerant_mapping!(SpecDocument, "a spec file must be a mapping with rules, sims, checks and waivers", {
     "rules" => rules: nullable,
     "sims" => sims: nullable,
     "checks" => checks: nullable,
+    "waivers" => waivers: nullable,
 });

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::fleet::{Sim, SimFilter, StringFilter};
-use crate::spec::check::Check;
+use crate::spec::check::{Check, Waiver};
 use crate::spec::config::Config;
 use crate::spec::desired::{DesiredValue, Field, Origin, ResolvedValue};
 use crate::spec::matcher::{MatchKey, Matcher};
@@ -174,6 +174,10 @@ pub struct Spec {
     files: Vec<SpecFile>,
     digest: String,
     checks: Vec<Check>,
+    waivers: Vec<Waiver>,
+    /// Today, in days since 1970-01-01 (UTC), for waivers' expiry; set by the caller (the
+    /// spec reads no clock). Without it no waiver waives.
+    today: Option<i64>,
 }
 
 impl Spec {
@@ -201,7 +205,29 @@ impl Spec {
             files,
             digest,
             checks: Vec::new(),
+            waivers: Vec::new(),
+            today: None,
         }
+    }
+
+    /// The spec with these waivers (validated: each names a check).
+    pub fn with_waivers(mut self, waivers: Vec<Waiver>) -> Spec {
+        self.waivers = waivers;
+        self
+    }
+
+    /// The spec judged as of `today` (days since 1970-01-01, UTC): which waivers still hold.
+    pub fn with_today(mut self, today: i64) -> Spec {
+        self.today = Some(today);
+        self
+    }
+
+    pub fn waivers(&self) -> &[Waiver] {
+        &self.waivers
+    }
+
+    pub fn today(&self) -> Option<i64> {
+        self.today
     }
 
     /// The spec with these checks (validated, names unique).
