@@ -218,3 +218,48 @@ fn a_waiver_holds_until_its_date_and_an_expired_one_blocks_the_plan() {
     );
     assert!(text.contains("[deny] active-locked ("), "{text}");
 }
+
+#[test]
+fn check_judges_the_fleet_as_it_is_through_the_api_and_from_a_snapshot() {
+    let deny = fleet_with(DENY);
+    let path = deny.path().display().to_string();
+    let text = Simfleet::new(&["check", path.as_str(), "--sandbox"])
+        .run()
+        .expect_code(3)
+        .stdout();
+    assert!(
+        text.contains("as they are now") && text.contains("[deny] active-locked ("),
+        "{text}"
+    );
+    assert!(
+        !text.contains("made to fail by the plan"),
+        "nothing is planned:\n{text}"
+    );
+    let snapshot = deny.path().join("fleet.snapshot.json");
+    let snapshot = snapshot.display().to_string();
+    Simfleet::new(&["export", "--sandbox", "--snapshot", snapshot.as_str()])
+        .run()
+        .expect_code(0);
+    let json = Simfleet::new(&[
+        "check",
+        path.as_str(),
+        "--live",
+        snapshot.as_str(),
+        "--json",
+    ])
+    .run()
+    .expect_code(3)
+    .stdout();
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(json["checks"][0]["name"], "active-locked");
+    assert_eq!(json["checks"][0]["made_failing"], 0);
+    assert!(json["checks"][0]["fails_unfixed"].as_u64().expect("count") > 0);
+    // Warn checks only: clean for a scheduled job, whatever they find.
+    let warn = fleet_with(WARN);
+    let path = warn.path().display().to_string();
+    let text = Simfleet::new(&["check", path.as_str(), "--sandbox"])
+        .run()
+        .expect_code(0)
+        .stdout();
+    assert!(text.contains("[warn] acme-data-cap ("), "{text}");
+}

@@ -275,6 +275,28 @@ fn unmanaged(w: &mut Writer, plan: &Plan) {
     }
 }
 
+/// `simfleet check`'s report: a headline, then the checks and waivers as `plan` shows them.
+pub fn checks_text(plan: &Plan, mask: bool) -> String {
+    let mut w = Writer {
+        out: String::new(),
+        opts: TextOptions {
+            mask,
+            ..TextOptions::default()
+        },
+        p: Painter { on: false },
+    };
+    let failing = plan.checks.iter().filter(|c| c.failing > 0).count();
+    let _ = writeln!(
+        w.out,
+        "{} check(s) on {} SIMs as they are now: {failing} fail{}.",
+        plan.checks.len(),
+        plan.summary.sims_seen,
+        denying_checks(plan)
+    );
+    failed_checks(&mut w, plan);
+    w.out
+}
+
 /// `, 2 deny check(s) fail` when any does, for the blocked headline.
 pub(super) fn denying_checks(plan: &Plan) -> String {
     let mut out = match plan.checks.iter().filter(|c| c.denies()).count() {
