@@ -31,6 +31,7 @@ enum Command {
     /// Serve a simulated wherever SIM GraphQL API on loopback.
     Sandbox(commands::sandbox::SandboxArgs),
     Plan(commands::plan::PlanArgs),
+    Check(commands::check::CheckArgs),
     Show(commands::show::ShowArgs),
     Export(commands::export::ExportArgs),
     Fmt(commands::fmt::FmtArgs),
@@ -72,6 +73,7 @@ fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
             result: commands::export::run(args, env, out),
         },
         Command::Fmt(args) => Ran::plain(commands::fmt::run(args, out)),
+        Command::Check(args) => Ran::plain(commands::check::run(args, env, out)),
         Command::Show(args) => Ran {
             detailed: args.detailed_exitcode,
             verbose: args.verbose,

@@ -39,6 +39,7 @@ fn docs_cli_md_matches_the_code() {
         "schema",
         "sandbox",
         "plan",
+        "check",
         "show",
         "completions",
         "man",

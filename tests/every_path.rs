@@ -203,6 +203,7 @@ fn every_subcommand_exits_1_on_a_bad_flag() {
         "schema",
         "sandbox",
         "plan",
+        "check",
         "show",
         "export",
         "fmt",

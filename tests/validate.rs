@@ -53,7 +53,7 @@ fn the_example_spec_is_valid() {
         .args(["validate", "examples/fleet"])
         .assert()
         .code(0)
-        .stdout("3 files, 5 rules, 3 SIM entries: valid\n");
+        .stdout("4 files, 5 rules, 3 SIM entries, 3 checks: valid\n");
 }
 
 #[test]

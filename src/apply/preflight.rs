@@ -72,11 +72,13 @@ pub fn check_checksum(plan: &Plan, expected: Option<&str>) -> Result<(), ApplyEr
     }
 }
 
-/// The guards that stop this plan under the apply's flags and settings.
+/// The guards that stop this plan under the apply's flags and settings, and its failing
+/// `deny` checks (no flag lets those through).
 pub fn stopping_guards(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
     guards_for(plan, guards)
         .into_iter()
         .filter(|g| g.stops)
+        .chain(plan.denying_checks())
         .collect()
 }
 

@@ -8,7 +8,7 @@ use clap::Args;
 use simfleet::settings::Flags;
 
 /// Guards: what stops a plan or an apply unless allowed (flags beat simfleet.yaml).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct GuardArgs {
     /// Guard: stop when more than N SIMs would change.
     #[arg(long, value_name = "N")]

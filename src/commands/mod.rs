@@ -3,6 +3,7 @@
 //! error reported through `Output`, the exit code from `simfleet::outcome::exit_code`.
 
 pub mod apply;
+pub mod check;
 pub mod completions;
 pub mod connect;
 pub mod export;

@@ -70,12 +70,29 @@ pub struct MadePlan {
     pub notes: Vec<String>,
 }
 
+/// Today's date in days since 1970-01-01 (UTC): the one clock waivers are judged by.
+fn today_utc() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i64::try_from(secs / 86_400).unwrap_or(i64::MAX)
+}
+
 /// Loads the spec, reads the fleet and builds the plan, without printing it. Guards, concurrency
 /// and the request rate come merged in `opts` (see [`crate::settings`]).
 pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
+    make_plan_of(opts, |spec| spec).await
+}
+
+/// [`make_plan`] of the spec as `shape` makes it (`check` keeps only its checks).
+async fn make_plan_of(
+    opts: &PlanOptions,
+    shape: impl FnOnce(spec::Spec) -> spec::Spec,
+) -> Result<MadePlan, Error> {
     let loaded = spec::load(&opts.dir)?;
     let mut notes: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
-    let spec = loaded.spec;
+    // Waivers expire by the calendar: the plan is judged as of today (UTC).
+    let spec = shape(loaded.spec).with_today(today_utc());
     let target = match &opts.target {
         Some(text) => Some(Matcher::parse_inline_with(text, spec.config())?),
         None => None,
@@ -136,6 +153,39 @@ pub async fn run(
         "plan printed"
     );
     Ok(made.plan.outcome())
+}
+
+/// Runs `simfleet check`: the spec's checks judged on the live fleet as it is now (a plan of
+/// the checks alone, which changes nothing), printed as text or JSON. Blocked (exit 3) when a
+/// `deny` check fails or a waiver has expired.
+pub async fn check(
+    opts: &PlanOptions,
+    json: bool,
+    mask: bool,
+    out: &mut Output,
+) -> Result<Outcome, Error> {
+    let made = make_plan_of(opts, |spec| spec.checks_only()).await?;
+    for note in &made.notes {
+        out.note(note)?;
+    }
+    let plan = &made.plan;
+    for warning in plan.warnings.iter().filter(|w| {
+        matches!(
+            w.code,
+            plan::WarningCode::UnmatchedCheck | plan::WarningCode::WaiverExpiring
+        )
+    }) {
+        out.note(&format!("warning: {}", warning.message))?;
+    }
+    if json {
+        let value = serde_json::json!({ "checks": plan.checks, "waivers": plan.waivers });
+        let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        text.push('\n');
+        out.print(&text)?;
+    } else {
+        out.print(&render::checks_text(plan, mask))?;
+    }
+    Ok(plan.outcome())
 }
 
 /// Runs `simfleet show PLANFILE`: renders a saved plan exactly as `plan` printed it.

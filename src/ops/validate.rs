@@ -13,8 +13,13 @@ pub fn validate(dir: &Path, out: &mut Output) -> Result<Outcome, Error> {
         out.note(&warning.to_string())?;
     }
     let s = loaded.summary;
+    let checks = match s.checks {
+        0 => String::new(),
+        1 => ", 1 check".to_string(),
+        n => format!(", {n} checks"),
+    };
     out.print(&format!(
-        "{} file{}, {} rule{}, {} SIM entr{}: valid\n",
+        "{} file{}, {} rule{}, {} SIM entr{}{checks}: valid\n",
         s.files,
         if s.files == 1 { "" } else { "s" },
         s.rules,

@@ -66,6 +66,8 @@ pub(super) fn assemble(
         guards,
         warnings: all_warnings,
         actions: grouped.actions,
+        checks: partial.checks,
+        waivers: partial.waivers,
         spec_digest: spec_digest.to_string(),
         checksum: String::new(),
     };

@@ -14,7 +14,8 @@ use crate::spec::{DesiredValue, Field, ImeiLockSetting, Resolution, ResolvedValu
 
 use super::flags::RiskFlags;
 use super::model::{
-    BlockedChange, FieldChange, HeldStatus, PendingStatus, RiskFlag, SimChange, SkippedSim,
+    BlockedChange, CheckResult, FieldChange, HeldStatus, PendingStatus, RiskFlag, SimChange,
+    SkippedSim, WaiverResult,
 };
 use super::status::{
     self, StatusDecision as D, TransitionSet, ACTIVATED, CUTS, IMEI_UNAUTHORIZED, IRREVERSIBLE,
@@ -92,6 +93,10 @@ pub struct PartialPlan {
     pub(super) sims_seen: u64,
     /// Desired values of the wrong type, as messages (a bug in resolution if ever non-empty).
     pub(super) wrong_kind: Vec<String>,
+    /// The spec's checks, judged (set once the runs are joined).
+    pub(super) checks: Vec<CheckResult>,
+    /// The spec's waivers, judged (set once the runs are joined).
+    pub(super) waivers: Vec<WaiverResult>,
     /// ICCID order of the SIMs seen: first, last, and whether every one was above the previous.
     pub(super) first: Option<String>,
     pub(super) last: Option<String>,

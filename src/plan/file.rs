@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 
 use super::actions::Action;
 use super::model::{
-    BlockedChange, FieldChange, GuardResult, HeldStatus, PendingStatus, Plan, RiskFlag, SimChange,
-    SkippedSim, Summary, Warning, PLAN_FORMAT_VERSION,
+    BlockedChange, CheckResult, FieldChange, GuardResult, HeldStatus, PendingStatus, Plan,
+    RiskFlag, SimChange, SkippedSim, Summary, WaiverResult, Warning, PLAN_FORMAT_VERSION,
 };
 use super::value::FieldValue;
 use super::{Field, Origin, PlanError};
@@ -136,6 +136,11 @@ struct Canonical<'a> {
     guards: &'a [GuardResult],
     warnings: &'a [Warning],
     actions: &'a [Action],
+    /// Left out when empty, so plans without checks keep the checksum they always had.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    checks: &'a [CheckResult],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    waivers: &'a [WaiverResult],
     spec_digest: &'a str,
 }
 
@@ -235,6 +240,8 @@ impl Plan {
             guards: &self.guards,
             warnings: &self.warnings,
             actions: &self.actions,
+            checks: &self.checks,
+            waivers: &self.waivers,
             spec_digest: &self.spec_digest,
         };
         // Serialising plain data cannot fail; should it ever, the checksum would differ from any

@@ -23,6 +23,7 @@
 
 pub mod actions;
 mod assemble;
+mod checks;
 pub mod compare;
 mod decide;
 pub mod engine;
@@ -44,12 +45,14 @@ pub use actions::{
     Action, ActionPlan, BatchAction, BatchChanges, ImeiLockInput, SimWork, UpdateSimAction,
     UpdateSimChanges, MAX_BATCH_ICCIDS,
 };
+pub use checks::MAX_EXAMPLES as MAX_CHECK_EXAMPLES;
 pub use engine::{plan_fleet, plan_snapshot, FleetFacts, PlanRequest, Planner};
 pub use flags::RiskFlags;
 pub use guards::{evaluate_guards, AllowedBy, Guards};
 pub use model::{
-    BlockedChange, FieldChange, GuardKind, GuardResult, HeldStatus, PendingStatus, Plan, RiskFlag,
-    SimChange, SkippedSim, Summary, Warning, WarningCode, PLAN_FORMAT_VERSION,
+    BlockedChange, CheckExample, CheckResult, FieldChange, GuardKind, GuardResult, HeldStatus,
+    LimitResult, PendingStatus, Plan, RiskFlag, SimChange, SkippedSim, Summary, WaiverResult,
+    WaiverStatus, Warning, WarningCode, PLAN_FORMAT_VERSION,
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
 pub use value::FieldValue;
@@ -149,10 +152,14 @@ pub fn sims_phrase(n: u64) -> String {
 }
 
 impl Plan {
-    /// How the plan ends: Blocked when anything is blocked or a guard stops it, Changes when
-    /// something changes, Success otherwise.
+    /// How the plan ends: Blocked when anything is blocked, a guard stops it or a `deny` check
+    /// fails, Changes when something changes, Success otherwise.
     pub fn outcome(&self) -> Outcome {
-        if !self.blocked.is_empty() || self.guards.iter().any(|g| g.stops) {
+        if !self.blocked.is_empty()
+            || self.stopped_by_guard()
+            || self.denied_by_check()
+            || self.expired_waivers() > 0
+        {
             Outcome::Blocked
         } else if !self.changes.is_empty() {
             Outcome::Changes
@@ -201,6 +208,56 @@ impl Plan {
         } else {
             Err(PlanError::UnsafeActions(problems))
         }
+    }
+
+    /// Each failing `deny` check (and each expired waiver) as a guard that stops the plan, for
+    /// `apply` to refuse it.
+    pub fn denying_checks(&self) -> Vec<GuardResult> {
+        let expired = self
+            .waivers
+            .iter()
+            .filter(|w| w.status == WaiverStatus::Expired)
+            .map(|w| GuardResult {
+                guard: GuardKind::DenyCheck,
+                count: 0,
+                limit: None,
+                stops: true,
+                message: format!(
+                    "the waiver of check {} ({}) expired on {}: renew or remove it",
+                    w.check, w.location, w.expires
+                ),
+            });
+        self.checks
+            .iter()
+            .filter(|c| c.denies())
+            .map(|c| GuardResult {
+                guard: GuardKind::DenyCheck,
+                count: c.failing,
+                limit: None,
+                stops: true,
+                message: format!(
+                    "deny check {} ({}) fails on {}: {} (change the spec or the fleet, then plan again)",
+                    c.name,
+                    c.location,
+                    sims_phrase(c.failing),
+                    c.message
+                ),
+            })
+            .chain(expired)
+            .collect()
+    }
+
+    /// Waivers past their date: each blocks the plan until it is renewed or removed.
+    pub fn expired_waivers(&self) -> usize {
+        self.waivers
+            .iter()
+            .filter(|w| w.status == WaiverStatus::Expired)
+            .count()
+    }
+
+    /// True when at least one `deny` check fails after the plan.
+    pub fn denied_by_check(&self) -> bool {
+        self.checks.iter().any(|c| c.denies())
     }
 
     /// True when at least one guard stops the plan.

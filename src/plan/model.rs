@@ -10,7 +10,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Field, Origin};
+use crate::spec::{CheckLevel, Field, Origin};
 
 use super::actions::Action;
 use super::flags::RiskFlags;
@@ -48,6 +48,12 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
     /// The mutation calls, in the phases `apply` runs them.
     pub actions: Vec<Action>,
+    /// Every check of the spec, judged on the SIMs' end state, in spec order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckResult>,
+    /// Every waiver of the spec: whether it still holds, and how many failing SIMs it waived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverResult>,
     /// Digest of the spec the plan was computed from.
     pub spec_digest: String,
     /// `sha256:<hex>` over the canonical plan without `generated_at` and `checksum`.
@@ -128,6 +134,38 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// A waiver of the spec, judged on the plan's date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverResult {
+    /// The check it waives.
+    pub check: String,
+    /// Where the waiver is written, `file:line:col`.
+    pub location: String,
+    pub reason: String,
+    /// The last day it holds, `YYYY-MM-DD`.
+    pub expires: String,
+    pub status: WaiverStatus,
+    /// Failing SIMs it waived (0 once expired: an expired waiver waives nothing).
+    pub waived: u64,
+}
+
+/// Whether a waiver holds on the plan's date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaiverStatus {
+    /// It holds.
+    Active,
+    /// It holds, and expires within a week: a warning.
+    Expiring,
+    /// Past its date (or no date to judge by): it waives nothing and blocks the plan.
+    Expired,
+}
+
 /// What makes a change risky enough to call out to a reviewer.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
@@ -203,6 +241,8 @@ pub enum GuardKind {
     StatusCuts,
     Irreversible,
     RestoresService,
+    /// A `deny` check of the spec fails (only `apply` lists it; a plan has its `checks`).
+    DenyCheck,
 }
 
 /// A guard this plan triggers.
@@ -241,6 +281,78 @@ pub enum WarningCode {
     UnmatchedRule,
     /// A spec with no rules and no `sims:` entries.
     EmptySpec,
+    /// A check whose `select` matches no SIM that was read.
+    UnmatchedCheck,
+    /// A waiver that expires within a week.
+    WaiverExpiring,
+}
+
+/// A check of the spec judged on every SIM it selects, after the plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckResult {
+    pub name: String,
+    /// `deny`: a failure blocks the plan (exit 3); `warn`: it is reported only.
+    pub level: CheckLevel,
+    pub message: String,
+    /// Where the check's name is written, `file:line:col`.
+    pub location: String,
+    /// SIMs in view the check selects.
+    pub selected: u64,
+    /// SIMs that fail after the plan: `fails_unfixed + made_failing`.
+    pub failing: u64,
+    /// SIMs that fail now and still fail after the plan.
+    pub fails_unfixed: u64,
+    /// SIMs that pass now and fail after the plan.
+    pub made_failing: u64,
+    /// SIMs that fail now and pass after the plan (not failures).
+    pub fixed: u64,
+    /// Failing SIMs a waiver covers: not counted in `failing`, shown apart.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub waived: u64,
+    /// Up to 20 failing SIMs, smallest ICCIDs first (for a `limit` check: SIMs it counted).
+    pub examples: Vec<CheckExample>,
+    /// A `limit` check's constraints on the change, each with what it counted. A `limit`
+    /// check fails when one is exceeded: `failing` and `made_failing` are the largest count
+    /// over its ceiling.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<LimitResult>,
+}
+
+/// One constraint of a `limit` check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitResult {
+    /// What is counted: `monthly_data_limit changes`, `status changes to suspended`, `IMEI unlocks`.
+    pub what: String,
+    /// Selected SIMs the plan changes that way.
+    pub counted: u64,
+    /// The most allowed (a percentage is resolved against the selected SIMs, rounded down).
+    pub at_most: u64,
+}
+
+impl CheckResult {
+    /// True when a `deny` check fails: the plan must not be applied.
+    pub fn denies(&self) -> bool {
+        self.level == CheckLevel::Deny && self.failing > 0
+    }
+}
+
+/// One failing SIM of a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckExample {
+    pub iccid: String,
+    /// The first field the SIM fails on.
+    pub field: Field,
+    /// Its value after the plan, as the spec writes it (`2GB`, `off`).
+    pub value: String,
+    /// True when the SIM passes now and the plan makes it fail.
+    pub made_failing: bool,
+    /// The rule or `sims:` entry that set the value, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<OriginSchema>")]
+    pub source: Option<Arc<Origin>>,
 }
 
 /// Schema-only mirror of [`Origin`]: `{"file", "line", "col", "kind": "rule", "name"}` or

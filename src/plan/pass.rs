@@ -9,10 +9,11 @@
 use std::collections::HashSet;
 
 use crate::fleet::Sim;
-use crate::spec::{Conflict, Matcher, Spec};
+use crate::spec::{format_date, Conflict, Matcher, Resolution, Spec, Waiver};
 
+use super::checks::{EndState, Tally, Waiving};
 use super::decide::PartialPlan;
-use super::model::{Warning, WarningCode};
+use super::model::{CheckResult, WaiverResult, WaiverStatus, Warning, WarningCode};
 use super::status::TransitionSet;
 use super::PlanError;
 
@@ -24,6 +25,8 @@ pub struct Pass<'p> {
     table: Option<TransitionSet>,
     entries: HashSet<&'p str>,
     list_unmanaged: bool,
+    /// Per check of the spec, the indices of the waivers of it that hold today.
+    holding: Vec<Vec<usize>>,
 }
 
 /// One run of the pass: what it decided, and what it found wrong.
@@ -33,6 +36,10 @@ pub struct Run {
     entries_found: Vec<String>,
     /// One flag per rule of the spec: whether the rule matched a SIM of this run.
     matched: Vec<bool>,
+    /// One tally per check of the spec.
+    checks: Vec<Tally>,
+    /// Failing SIMs each waiver of the spec waived.
+    waiver_hits: Vec<u64>,
     error: Option<PlanError>,
 }
 
@@ -70,6 +77,18 @@ impl<'p> Pass<'p> {
             table,
             entries: spec.sim_entry_iccids().map(|(iccid, _)| iccid).collect(),
             list_unmanaged,
+            holding: spec
+                .checks()
+                .iter()
+                .map(|check| {
+                    let waivers = spec.waivers().iter().enumerate();
+                    waivers
+                        .filter(|(_, w)| w.check == check.name)
+                        .filter(|(_, w)| waiver_status(spec.today(), w) != WaiverStatus::Expired)
+                        .map(|(i, _)| i)
+                        .collect()
+                })
+                .collect(),
         }
     }
 
@@ -80,6 +99,8 @@ impl<'p> Pass<'p> {
             conflicts: Vec::new(),
             entries_found: Vec::new(),
             matched: vec![false; self.spec.rules().len()],
+            checks: vec![Tally::default(); self.spec.checks().len()],
+            waiver_hits: vec![0; self.spec.waivers().len()],
             error: None,
         }
     }
@@ -120,6 +141,41 @@ impl<'p> Pass<'p> {
         };
         if let Err(e) = run.plan.visit_resolution(sim, resolution, table) {
             run.error = Some(e);
+            return;
+        }
+        self.judge_checks(run, sim, resolution.as_ref());
+    }
+
+    /// Judges the spec's checks on one SIM, now and after the plan (whose changes to the SIM, if
+    /// any, are the run's last).
+    fn judge_checks(&self, run: &mut Run, sim: &Sim, resolution: Option<&Resolution<'_>>) {
+        let checks = self.spec.checks();
+        if checks.is_empty() {
+            return;
+        }
+        let changed = run
+            .plan
+            .changes
+            .last()
+            .filter(|change| change.iccid == sim.iccid)
+            .map(|change| change.fields.as_slice())
+            .unwrap_or_default();
+        let now = EndState::now(sim);
+        let end = EndState::after(
+            sim,
+            resolution,
+            changed.iter().map(|f| (f.field, f.implied)),
+        );
+        let all = self.spec.waivers();
+        for ((check, tally), holding) in checks.iter().zip(&mut run.checks).zip(&self.holding) {
+            if check.select.matches(sim) {
+                let mut waiving = Waiving {
+                    holding,
+                    all,
+                    hits: &mut run.waiver_hits,
+                };
+                tally.judge(check, &now, &end, resolution, changed, &mut waiving);
+            }
         }
     }
 
@@ -139,6 +195,8 @@ impl<'p> Pass<'p> {
         let mut conflicts = Vec::new();
         let mut found = HashSet::new();
         let mut matched = vec![false; self.spec.rules().len()];
+        let mut tallies = vec![Tally::default(); self.spec.checks().len()];
+        let mut hits = vec![0; self.spec.waivers().len()];
         for run in runs {
             if let Some(e) = run.error {
                 return Err(e);
@@ -149,6 +207,12 @@ impl<'p> Pass<'p> {
             for (any, this) in matched.iter_mut().zip(run.matched) {
                 *any |= this;
             }
+            for (all, this) in tallies.iter_mut().zip(run.checks) {
+                all.merge(this);
+            }
+            for (all, this) in hits.iter_mut().zip(run.waiver_hits) {
+                *all += this;
+            }
         }
         if !conflicts.is_empty() {
             // Runs that saw only conflicting SIMs cannot be put in order by what they decided.
@@ -156,7 +220,27 @@ impl<'p> Pass<'p> {
             return Err(PlanError::Conflicts(conflicts));
         }
         self.check_entries_exist(&found)?;
-        Ok((PartialPlan::concat(plans), self.warnings(&matched)))
+        let mut partial = PartialPlan::concat(plans);
+        partial.checks = (self.spec.checks().iter().zip(tallies))
+            .map(|(check, tally)| tally.result(check))
+            .collect();
+        partial.waivers = self.waiver_results(&hits);
+        let mut warnings = self.warnings(&matched);
+        warnings.extend(self.unmatched_checks(&partial.checks));
+        warnings.extend(
+            partial
+                .waivers
+                .iter()
+                .filter(|w| w.status == WaiverStatus::Expiring)
+                .map(|w| Warning {
+                    code: WarningCode::WaiverExpiring,
+                    message: format!(
+                        "the waiver of check {} ({}) expires on {}: renew it or fix the SIMs it covers",
+                        w.check, w.location, w.expires
+                    ),
+                }),
+        );
+        Ok((partial, warnings))
     }
 
     /// Every `sims:` entry must name a live SIM. With `--target` only part of the fleet is in
@@ -176,6 +260,43 @@ impl<'p> Pass<'p> {
         } else {
             Err(PlanError::UnknownIccids(missing))
         }
+    }
+
+    /// Every waiver of the spec, judged on the spec's date, with what it waived.
+    fn waiver_results(&self, hits: &[u64]) -> Vec<WaiverResult> {
+        let today = self.spec.today();
+        self.spec
+            .waivers()
+            .iter()
+            .zip(hits)
+            .map(|(w, &waived)| WaiverResult {
+                check: w.check.clone(),
+                location: w.location(),
+                reason: w.reason.clone(),
+                expires: format_date(w.expires),
+                status: waiver_status(today, w),
+                waived,
+            })
+            .collect()
+    }
+
+    /// A check that selects no SIM in view judges nothing: a warning (not judged under
+    /// `--target`, which hides part of the fleet).
+    fn unmatched_checks(&self, results: &[CheckResult]) -> Vec<Warning> {
+        if self.target.is_some() {
+            return Vec::new();
+        }
+        results
+            .iter()
+            .filter(|c| c.selected == 0)
+            .map(|c| Warning {
+                code: WarningCode::UnmatchedCheck,
+                message: format!(
+                    "check {} ({}) selects no live SIM: check its `select`",
+                    c.name, c.location
+                ),
+            })
+            .collect()
     }
 
     /// Silent no-ops made loud: a spec with nothing in it, and each rule that matched no SIM in
@@ -205,5 +326,18 @@ impl<'p> Pass<'p> {
                 ),
             })
             .collect()
+    }
+}
+
+/// Days before its date a waiver is reported as expiring.
+const EXPIRY_NOTICE_DAYS: i64 = 7;
+
+/// A waiver on `today` (days since 1970-01-01): it holds through its `expires` day; a week
+/// before, it is expiring; after, or with no date to judge by, it is expired.
+fn waiver_status(today: Option<i64>, waiver: &Waiver) -> WaiverStatus {
+    match today {
+        Some(today) if today <= waiver.expires - EXPIRY_NOTICE_DAYS => WaiverStatus::Active,
+        Some(today) if today <= waiver.expires => WaiverStatus::Expiring,
+        _ => WaiverStatus::Expired,
     }
 }

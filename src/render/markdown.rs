@@ -8,15 +8,19 @@
 
 use std::fmt::Write;
 
+use super::checks;
 use super::rows::{self, StatusList};
 use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
 use crate::outcome::Outcome;
+use crate::plan::WaiverStatus;
 
 /// The comment never reaches this many characters.
 pub const MARKDOWN_LIMIT: usize = 65_000;
 /// ICCIDs listed in one collapsed section.
 const ICCIDS_PER_SECTION: usize = 50;
+/// Failing SIMs listed per check (twenty failing checks then stay a short head).
+const CHECK_EXAMPLES: usize = 5;
 /// Lines per risk call-out.
 const RISK_LINES: usize = 10;
 
@@ -94,6 +98,7 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
     let groups = change_groups(plan);
     let mut head = String::new();
     title(&mut head, plan);
+    failed_checks(&mut head, plan, mask);
     summary_table(&mut head, plan);
     calls(&mut head, plan);
     risky_changes(&mut head, plan, &groups, mask);
@@ -124,10 +129,11 @@ fn title(head: &mut String, plan: &Plan) {
     let title = match plan.outcome() {
         Outcome::Success => "✅ simfleet plan: no changes".to_string(),
         Outcome::Blocked => format!(
-            "⛔ simfleet plan: blocked — {} changing, {} blocked, {} guard(s) stop it",
+            "⛔ simfleet plan: blocked — {} changing, {} blocked, {} guard(s) stop it{}",
             sims(s.sims_changing as usize),
             s.blocked,
-            plan.guards.iter().filter(|g| g.stops).count()
+            plan.guards.iter().filter(|g| g.stops).count(),
+            super::text::denying_checks(plan)
         ),
         _ => format!(
             "📝 simfleet plan: {} changing",
@@ -202,6 +208,54 @@ fn risky_changes(head: &mut String, plan: &Plan, groups: &[ChangeGroup<'_>], mas
             let more = rows::more_groups(rest.len(), rest_sims);
             let _ = writeln!(head, "  - … and {more}");
         }
+    }
+}
+
+/// The checks that fail (deny first), above everything but the title, then those that pass.
+fn failed_checks(head: &mut String, plan: &Plan, mask: bool) {
+    let failed = checks::failed(plan, mask);
+    if !failed.is_empty() {
+        let _ = writeln!(head, "#### Failed checks\n");
+    }
+    for f in &failed {
+        let c = f.check;
+        let mark = if f.level == "deny" { "⛔" } else { "⚠️" };
+        let _ = writeln!(
+            head,
+            "- {mark} **{}** {} ({}): {} — {}",
+            f.level,
+            code(&c.name),
+            code(&c.location),
+            html(&values::text(&c.message, mask)),
+            html(&f.split)
+        );
+        for line in f.examples.iter().take(CHECK_EXAMPLES) {
+            let _ = writeln!(head, "  - {}", html(line));
+        }
+        let more = f.more as usize + f.examples.len().saturating_sub(CHECK_EXAMPLES);
+        if more > 0 {
+            let _ = writeln!(head, "  - … and {} more", sims(more));
+        }
+    }
+    let passed = checks::passed(plan);
+    if !passed.is_empty() {
+        let names: Vec<String> = passed.iter().map(|n| code(n)).collect();
+        let _ = writeln!(head, "\n✅ Checks passed: {}", names.join(", "));
+    }
+    let waivers = checks::waivers(plan, mask);
+    if !waivers.is_empty() {
+        let _ = writeln!(head, "\n**Waivers**\n");
+    }
+    for (status, line) in &waivers {
+        let mark = match status {
+            WaiverStatus::Expired => "⛔",
+            WaiverStatus::Expiring => "⚠️",
+            WaiverStatus::Active => "ℹ️",
+        };
+        let _ = writeln!(head, "- {mark} {}", html(line));
+    }
+    if !failed.is_empty() || !passed.is_empty() {
+        head.push('\n');
     }
 }
 

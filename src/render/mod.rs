@@ -9,6 +9,7 @@
 //! as the spec writes it.
 
 mod apply_report;
+mod checks;
 mod json;
 mod markdown;
 mod rows;
@@ -21,7 +22,7 @@ pub use apply_report::{
 pub use json::{json, json_masked, mask_json, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rows::GROUPS_PER_LIST;
-pub use text::{text, TextOptions};
+pub use text::{checks_text, text, TextOptions};
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
 pub use values::{mask as mask_identifier, mask_text};
 

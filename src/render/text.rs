@@ -9,10 +9,12 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
+use super::checks;
 use super::rows::{self, ListKind, StatusList};
 use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
 use crate::outcome::Outcome;
+use crate::plan::WaiverStatus;
 
 /// How many ICCIDs a group lists without `--verbose`.
 pub const ICCIDS_PER_GROUP: usize = 5;
@@ -80,6 +82,7 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
         p: Painter { on: opts.color },
     };
     headline(&mut w, plan);
+    failed_checks(&mut w, plan);
     summary(&mut w, plan);
     let groups = change_groups(plan);
     risky_changes(&mut w, plan, &groups);
@@ -109,10 +112,11 @@ fn headline(w: &mut Writer, plan: &Plan) {
         Outcome::Blocked => w.p.paint(
             STOP,
             &format!(
-                "{} changing; the plan is blocked ({} blocked, {} guard(s) stop it).",
+                "{} changing; the plan is blocked ({} blocked, {} guard(s) stop it{}).",
                 sims(s.sims_changing as usize),
                 s.blocked,
-                plan.guards.iter().filter(|g| g.stops).count()
+                plan.guards.iter().filter(|g| g.stops).count(),
+                denying_checks(plan)
             ),
         ),
         _ => w.p.paint(
@@ -268,6 +272,92 @@ fn unmanaged(w: &mut Writer, plan: &Plan) {
             .map(|i| values::iccid(i, w.opts.mask))
             .collect();
         let _ = writeln!(w.out, "  {}", shown.join(", "));
+    }
+}
+
+/// `simfleet check`'s report: a headline, then the checks and waivers as `plan` shows them.
+pub fn checks_text(plan: &Plan, mask: bool) -> String {
+    let mut w = Writer {
+        out: String::new(),
+        opts: TextOptions {
+            mask,
+            ..TextOptions::default()
+        },
+        p: Painter { on: false },
+    };
+    let failing = plan.checks.iter().filter(|c| c.failing > 0).count();
+    let _ = writeln!(
+        w.out,
+        "{} check(s) on {} SIMs as they are now: {failing} fail{}.",
+        plan.checks.len(),
+        plan.summary.sims_seen,
+        denying_checks(plan)
+    );
+    failed_checks(&mut w, plan);
+    w.out
+}
+
+/// `, 2 deny check(s) fail` when any does, for the blocked headline.
+pub(super) fn denying_checks(plan: &Plan) -> String {
+    let mut out = match plan.checks.iter().filter(|c| c.denies()).count() {
+        0 => String::new(),
+        n => format!(", {n} deny check(s) fail"),
+    };
+    match plan.expired_waivers() {
+        0 => {}
+        n => out.push_str(&format!(", {n} waiver(s) expired")),
+    }
+    out
+}
+
+/// The checks that fail (deny first) with their examples, then the names of those that pass.
+fn failed_checks(w: &mut Writer, plan: &Plan) {
+    let failed = checks::failed(plan, w.opts.mask);
+    if !failed.is_empty() {
+        let _ = writeln!(w.out, "\n{}", w.p.paint(STOP, "Failed checks"));
+    }
+    for f in &failed {
+        let style = if f.level == "deny" { STOP } else { RISK };
+        let c = f.check;
+        let _ = writeln!(
+            w.out,
+            "  [{}] {} ({}): {}",
+            w.p.paint(style, f.level),
+            c.name,
+            c.location,
+            values::text(&c.message, w.opts.mask)
+        );
+        let _ = writeln!(w.out, "    {}", f.split);
+        for line in &f.examples {
+            let _ = writeln!(w.out, "    - {line}");
+        }
+        if f.more > 0 {
+            let _ = writeln!(w.out, "    - and {} more", sims(f.more as usize));
+        }
+    }
+    let passed = checks::passed(plan);
+    if !passed.is_empty() {
+        let _ = writeln!(
+            w.out,
+            "\n{} {}",
+            w.p.paint(BOLD, "Checks passed:"),
+            passed.join(", ")
+        );
+    }
+    let waivers = checks::waivers(plan, w.opts.mask);
+    if !waivers.is_empty() {
+        let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, "Waivers"));
+    }
+    for (status, line) in &waivers {
+        let line = match status {
+            WaiverStatus::Expired => w.p.paint(STOP, line),
+            WaiverStatus::Expiring => w.p.paint(RISK, line),
+            WaiverStatus::Active => line.clone(),
+        };
+        let _ = writeln!(w.out, "  {line}");
+    }
+    if !plan.checks.is_empty() {
+        w.out.push('\n');
     }
 }
 

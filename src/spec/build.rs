@@ -83,12 +83,27 @@ impl<'a> FileCx<'a> {
         }
     }
 
-    fn error(&mut self, at: (u32, u32), message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn error(
+        &mut self,
+        at: (u32, u32),
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.diagnostics
             .push(Diagnostic::error(self.file, Some(at), message, help));
     }
 
-    fn value_error(&mut self, at: (u32, u32), context: &str, e: ValueError) {
+    /// Whether ICCIDs must pass the Luhn check (`luhn_check` in simfleet.yaml).
+    pub(super) fn luhn_check(&self) -> bool {
+        self.luhn_check
+    }
+
+    /// How many problems are recorded so far (to tell whether a step added any).
+    pub(super) fn diagnostics_len(&self) -> usize {
+        self.diagnostics.len()
+    }
+
+    pub(super) fn value_error(&mut self, at: (u32, u32), context: &str, e: ValueError) {
         self.error(at, format!("{context}: {}", e.message), e.help);
     }
 

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::spec::build::FileCx;
+use crate::spec::check::{Check, Waiver};
 use crate::spec::config::{Config, CONFIG_FILE};
 use crate::spec::desired::Field;
 use crate::spec::diagnostic::{Diagnostic, SpecErrors};
@@ -32,6 +33,7 @@ pub struct Summary {
     pub files: usize,
     pub rules: usize,
     pub sim_entries: usize,
+    pub checks: usize,
 }
 
 /// A spec that loaded without errors, with its warnings.
@@ -324,6 +326,7 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
         files: parsed.files.len(),
         rules: parsed.rules.len(),
         sim_entries: parsed.entries.len(),
+        checks: parsed.checks.len(),
     };
     Ok(LoadedSpec {
         spec: Spec::new(
@@ -332,7 +335,9 @@ pub fn load(dir: &Path) -> Result<LoadedSpec, SpecErrors> {
             sources.config,
             parsed.files,
             sources.digest,
-        ),
+        )
+        .with_checks(parsed.checks)
+        .with_waivers(parsed.waivers),
         warnings: problems.warnings,
         summary,
     })
@@ -475,6 +480,10 @@ struct Parsed {
     entries: Vec<SimEntry>,
     /// Every rule's name, also of rules with errors: a duplicate is reported either way.
     rule_names: Vec<NamedAt>,
+    checks: Vec<Check>,
+    /// Every check's name, also of checks with errors.
+    check_names: Vec<NamedAt>,
+    waivers: Vec<Waiver>,
 }
 
 /// Step 2: parse every spec file and build its rules and `sims:` entries.
@@ -484,6 +493,9 @@ fn parse_specs(sources: &Sources, errors: &mut Vec<Diagnostic>) -> Parsed {
         rules: Vec::new(),
         entries: Vec::new(),
         rule_names: Vec::new(),
+        checks: Vec::new(),
+        check_names: Vec::new(),
+        waivers: Vec::new(),
     };
     for source in &sources.texts {
         parsed.files.push(SpecFile {
@@ -517,16 +529,49 @@ fn parse_specs(sources: &Sources, errors: &mut Vec<Diagnostic>) -> Parsed {
                 parsed.entries.push(entry);
             }
         }
+        for check in document.checks.iter().flatten() {
+            if let Some(name) = &check.value.name {
+                parsed.check_names.push(NamedAt {
+                    name: name.value.trim().to_string(),
+                    file: display.clone(),
+                    at: (name.line, name.col),
+                });
+            }
+            if let Some(check) = cx.check(check) {
+                parsed.checks.push(check);
+            }
+        }
+        for waiver in document.waivers.iter().flatten() {
+            if let Some(waiver) = cx.waiver(waiver) {
+                parsed.waivers.push(waiver);
+            }
+        }
     }
     parsed
 }
 
 /// Step 3: what no single file can show.
 fn check_across_files(parsed: &Parsed, problems: &mut Problems) {
-    check_unique_rule_names(&parsed.rule_names, &mut problems.errors);
+    check_unique_names("rule", &parsed.rule_names, &mut problems.errors);
+    check_unique_names("check", &parsed.check_names, &mut problems.errors);
+    check_waived_checks_exist(parsed, &mut problems.errors);
     check_unique_iccids(&parsed.entries, &mut problems.errors);
     check_static_conflicts(&parsed.rules, &mut problems.errors);
     warn_self_referencing_matches(&parsed.rules, &mut problems.warnings);
+}
+
+/// Every waiver names a check of the spec (of any file).
+fn check_waived_checks_exist(parsed: &Parsed, errors: &mut Vec<Diagnostic>) {
+    for waiver in &parsed.waivers {
+        if !parsed.check_names.iter().any(|c| c.name == waiver.check) {
+            errors.push(Diagnostic::error(
+                &waiver.file,
+                Some((waiver.line, waiver.col)),
+                format!("the waiver names an unknown check `{}`", waiver.check),
+                "name a check of the spec (`checks:` in any file)",
+            ));
+        }
+    }
 }
 
 /// A rule name and where it is written.
@@ -536,7 +581,8 @@ struct NamedAt {
     at: (u32, u32),
 }
 
-fn check_unique_rule_names(names: &[NamedAt], errors: &mut Vec<Diagnostic>) {
+/// Rule names, and check names, are unique across all files (`what` says which).
+fn check_unique_names(what: &str, names: &[NamedAt], errors: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<&str, &NamedAt> = HashMap::new();
     for named in names {
         if let Some(first) = seen.get(named.name.as_str()) {
@@ -544,10 +590,12 @@ fn check_unique_rule_names(names: &[NamedAt], errors: &mut Vec<Diagnostic>) {
                 &named.file,
                 Some(named.at),
                 format!(
-                    "rule name `{}` is already used at {}:{}:{}",
+                    "{what} name `{}` is already used at {}:{}:{}",
                     named.name, first.file, first.at.0, first.at.1
                 ),
-                "rule names must be unique across all files (plans cite them): rename one",
+                format!(
+                    "{what} names must be unique across all files (plans cite them): rename one"
+                ),
             ));
         } else {
             seen.insert(&named.name, named);

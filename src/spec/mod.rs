@@ -6,6 +6,7 @@
 //! is the contract the plan consumes. Only `loader` and `walk` do I/O.
 
 mod build;
+mod check;
 mod config;
 mod desired;
 mod diagnostic;
@@ -17,6 +18,10 @@ pub mod schema;
 pub mod values;
 pub mod walk;
 
+pub use check::{
+    days_from_civil, format_date, parse_date, Bound, ChangeLimit, Check, CheckLevel, Counted,
+    Expectation, Waiver,
+};
 pub use config::{check_range, Config, RangeProblem, Setting, SettingName, CONFIG_FILE};
 pub use desired::{DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue};
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};

@@ -673,6 +673,395 @@ impl JsonSchema for SimEntries {
     }
 }
 
+/// How one `expect` field is written: a value (equals), a list (any of), or a mapping of
+/// operators (`none_of`, `not`, `at_most`, `at_least`, `present`, `absent`).
+#[derive(Debug, Clone)]
+pub enum ExpectForm {
+    One(RawScalar),
+    Many(Vec<Located<RawScalar>>),
+    Ops(Box<ExpectOps>),
+}
+
+/// The operators of one `expect` field; the validator says which fields take which.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
+pub struct ExpectOps {
+    /// None of these values.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub none_of: Option<Located<Vec<Located<RawScalar>>>>,
+    /// Anything but this value.
+    #[serde(default)]
+    #[schemars(with = "serde_json::Value")]
+    pub not: Option<Located<RawScalar>>,
+    /// A limit at or below this size or count (`unlimited` is above every number).
+    #[serde(default)]
+    #[schemars(with = "serde_json::Value")]
+    pub at_most: Option<Located<RawScalar>>,
+    /// A limit at or above this size or count.
+    #[serde(default)]
+    #[schemars(with = "serde_json::Value")]
+    pub at_least: Option<Located<RawScalar>>,
+    /// `present: true`: the text field has a value.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub present: Option<Located<RawScalar>>,
+    /// `absent: true`: the text field has no value.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub absent: Option<Located<RawScalar>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(ExpectOps, "an `expect` operator mapping", {
+    "none_of" => none_of: present,
+    "not" => not: present,
+    "at_most" => at_most: present,
+    "at_least" => at_least: present,
+    "present" => present: present,
+    "absent" => absent: present,
+});
+
+/// One `expect` field's value, located.
+#[derive(Debug, Clone)]
+pub struct ExpectValue(pub ExpectForm);
+
+impl<'de> Deserialize<'de> for ExpectValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FormVisitor;
+        impl<'de> Visitor<'de> for FormVisitor {
+            type Value = ExpectForm;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value, a list of values, or an operator such as {at_most: ...}")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ExpectForm, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Located<RawScalar>>()? {
+                    items.push(item);
+                }
+                Ok(ExpectForm::Many(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ExpectForm, A::Error> {
+                ExpectOps::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|ops| ExpectForm::Ops(Box::new(ops)))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Int(v.into())))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Int(v.into())))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Float(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Str(v.to_string())))
+            }
+            fn visit_unit<E>(self) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Null))
+            }
+            fn visit_none<E>(self) -> Result<ExpectForm, E> {
+                Ok(ExpectForm::One(RawScalar::Null))
+            }
+        }
+        Ok(ExpectValue(deserializer.deserialize_any(FormVisitor)?))
+    }
+}
+
+impl JsonSchema for ExpectValue {
+    fn schema_name() -> Cow<'static, str> {
+        "ExpectValue".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let ops = generator.subschema_for::<ExpectOps>();
+        json_schema!({
+            "description": "A value (equals), a list (any of), or one operator: {none_of: [...]}, {not: ...}, {at_most: ...}, {at_least: ...} (limits; `unlimited` allowed), {present: true}, {absent: true} (text fields).",
+            "anyOf": [
+                {"type": ["string", "integer", "number", "boolean"]},
+                {"type": "array", "minItems": 1},
+                ops
+            ]
+        })
+    }
+}
+
+/// `expect:`: the fields every selected SIM must have after the plan, each with its test.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
+pub struct ExpectDocument {
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub status: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_data_limit: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_sms_mo_limit: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_sms_mt_limit: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_voice_mo_limit: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub custom_field_1: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub end_customer_label: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub imei_lock: Option<Located<ExpectValue>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(ExpectDocument, "`expect` must be a mapping of fields", {
+    "status" => status: present,
+    "monthly_data_limit" => monthly_data_limit: present,
+    "monthly_sms_mo_limit" => monthly_sms_mo_limit: present,
+    "monthly_sms_mt_limit" => monthly_sms_mt_limit: present,
+    "monthly_voice_mo_limit" => monthly_voice_mo_limit: present,
+    "custom_field_1" => custom_field_1: present,
+    "end_customer_label" => end_customer_label: present,
+    "imei_lock" => imei_lock: present,
+});
+
+/// `{at_most: N}` or `{at_most: "P%"}`: a count of SIMs, or a percentage of the selected ones.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AtMostDocument {
+    /// A number of SIMs, or `"P%"` of the SIMs the check selects.
+    #[serde(default)]
+    #[schemars(with = "CountOrPercent")]
+    pub at_most: Option<Located<RawScalar>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(AtMostDocument, "`changes` must be a mapping with `at_most`", {
+    "at_most" => at_most: present,
+});
+
+value_kind!(
+    /// A count of SIMs or a percentage of the selected ones.
+    CountOrPercent,
+    json_schema!({
+        "description": "A number of SIMs (0 or more), or a percentage of the selected SIMs in quotes (`\"5%\"`).",
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?%$"}
+        ]
+    })
+);
+
+/// One `limit` field: `{changes: {at_most: ...}}` (how many selected SIMs it changes on), or
+/// for `status` `{to: [...], at_most: ...}` (transitions to these statuses), or for
+/// `imei_unlocks` `{at_most: ...}`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOps {
+    /// How many selected SIMs the field changes on.
+    #[serde(default)]
+    #[schemars(with = "AtMostDocument")]
+    pub changes: Option<Located<AtMostDocument>>,
+    /// `status` only: the statuses counted.
+    #[serde(default)]
+    #[schemars(with = "Located<MatchValue<StatusName, false>>")]
+    pub to: Option<Located<MatchValue<StatusName, false>>>,
+    /// With `to`, or for `imei_unlocks`: at most this many SIMs (or `"P%"`).
+    #[serde(default)]
+    #[schemars(with = "CountOrPercent")]
+    pub at_most: Option<Located<RawScalar>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(LimitOps, "a `limit` field must be a mapping", {
+    "changes" => changes: present,
+    "to" => to: present,
+    "at_most" => at_most: present,
+});
+
+/// `limit:`: constraints on the change the plan makes to the selected SIMs.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
+pub struct LimitDocument {
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub status: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub monthly_data_limit: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub monthly_sms_mo_limit: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub monthly_sms_mt_limit: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub monthly_voice_mo_limit: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub custom_field_1: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub end_customer_label: Option<Located<LimitOps>>,
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub imei_lock: Option<Located<LimitOps>>,
+    /// Enabled IMEI locks the plan turns off.
+    #[serde(default)]
+    #[schemars(with = "LimitOps")]
+    pub imei_unlocks: Option<Located<LimitOps>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(LimitDocument, "`limit` must be a mapping of fields", {
+    "status" => status: present,
+    "monthly_data_limit" => monthly_data_limit: present,
+    "monthly_sms_mo_limit" => monthly_sms_mo_limit: present,
+    "monthly_sms_mt_limit" => monthly_sms_mt_limit: present,
+    "monthly_voice_mo_limit" => monthly_voice_mo_limit: present,
+    "custom_field_1" => custom_field_1: present,
+    "end_customer_label" => end_customer_label: present,
+    "imei_lock" => imei_lock: present,
+    "imei_unlocks" => imei_unlocks: present,
+});
+
+/// One entry of `checks:`.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = require_check_keys)]
+#[schemars(extend("oneOf" = [{"required": ["expect"]}, {"required": ["limit"]}]))]
+pub struct CheckDocument {
+    /// Unique across all files (like rule names); plans cite it.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub name: Option<Located<String>>,
+    /// `warn` (reported) or `deny` (blocks the plan, exit 3).
+    #[serde(default)]
+    #[schemars(with = "CheckLevelSchema")]
+    pub level: Option<Located<RawScalar>>,
+    /// What the check asks for, in words, shown with every failure.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub message: Option<Located<String>>,
+    /// Which SIMs the check applies to: `all`, or match keys that must all hold.
+    #[serde(default)]
+    #[schemars(with = "Located<MatchDocument>")]
+    pub select: Option<Located<MatchDocument>>,
+    /// The end state every selected SIM must have after the plan.
+    #[serde(default)]
+    #[schemars(with = "Located<ExpectDocument>")]
+    pub expect: Option<Located<ExpectDocument>>,
+    /// Constraints on the change itself (instead of `expect`): how many selected SIMs a field
+    /// changes on, which status transitions, how many IMEI unlocks.
+    #[serde(default)]
+    #[schemars(with = "Located<LimitDocument>")]
+    pub limit: Option<Located<LimitDocument>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(CheckDocument, "a check must be a mapping with name, level, message, select, and expect or limit", {
+    "name" => name: present,
+    "level" => level: present,
+    "message" => message: present,
+    "select" => select: present,
+    "expect" => expect: present,
+    "limit" => limit: present,
+});
+
+/// How much a failing check matters: `warn` is reported, `deny` blocks the plan (exit 3).
+#[derive(JsonSchema)]
+#[schemars(rename = "CheckLevel")]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum CheckLevelSchema {
+    Warn,
+    Deny,
+}
+
+fn require_check_keys(schema: &mut Schema) {
+    schema.insert(
+        "required".into(),
+        serde_json::json!(["name", "level", "message", "select"]),
+    );
+}
+
+/// One entry of `waivers:`: the SIMs a check does not fail on, why, and until when.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = require_waiver_keys)]
+#[schemars(extend("oneOf" = [{"required": ["match"]}, {"required": ["iccids"]}]))]
+pub struct WaiverDocument {
+    /// The name of the check waived.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub check: Option<Located<String>>,
+    /// The SIMs waived, in `match` syntax (or `iccids`).
+    #[serde(rename = "match", default)]
+    #[schemars(with = "Located<MatchDocument>")]
+    pub match_: Option<Located<MatchDocument>>,
+    /// The SIMs waived, by quoted ICCID (or `match`).
+    #[serde(default)]
+    #[schemars(with = "Vec<Located<Scalar<Iccid>>>")]
+    pub iccids: Option<Located<Vec<Located<RawScalar>>>>,
+    /// Why: mandatory, shown with the waived SIMs.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub reason: Option<Located<String>>,
+    /// The last day the waiver holds (`YYYY-MM-DD`, UTC): mandatory.
+    #[serde(default)]
+    #[schemars(with = "WaiverDate")]
+    pub expires: Option<Located<RawScalar>>,
+    /// Keys that are none of the above, reported by the validator.
+    #[serde(skip)]
+    pub unknown: Vec<Located<String>>,
+}
+
+tolerant_mapping!(WaiverDocument, "a waiver must be a mapping with check, match or iccids, reason and expires", {
+    "check" => check: present,
+    "match" => match_: present,
+    "iccids" => iccids: present,
+    "reason" => reason: present,
+    "expires" => expires: present,
+});
+
+value_kind!(
+    /// A calendar date.
+    WaiverDate,
+    json_schema!({
+        "description": "The last day the waiver holds, `YYYY-MM-DD` (UTC).",
+        "type": "string",
+        "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    })
+);
+
+fn require_waiver_keys(schema: &mut Schema) {
+    schema.insert(
+        "required".into(),
+        serde_json::json!(["check", "reason", "expires"]),
+    );
+}
+
 /// One spec file.
 #[derive(Debug, Clone, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -686,12 +1075,22 @@ pub struct SpecDocument {
     #[serde(default)]
     #[schemars(with = "SimEntries")]
     pub sims: Option<SimEntries>,
+    /// Checks: what every selected SIM must look like after the plan.
+    #[serde(default)]
+    #[schemars(with = "Vec<CheckDocument>")]
+    pub checks: Option<Vec<Located<CheckDocument>>>,
+    /// Exceptions to checks, each with a reason and an expiry date.
+    #[serde(default)]
+    #[schemars(with = "Vec<WaiverDocument>")]
+    pub waivers: Option<Vec<Located<WaiverDocument>>>,
     /// Keys that are none of the above, reported by the validator.
     #[serde(skip)]
     pub unknown: Vec<Located<String>>,
 }
 
-tolerant_mapping!(SpecDocument, "a spec file must be a mapping with rules and sims", {
+tolerant_mapping!(SpecDocument, "a spec file must be a mapping with rules, sims, checks and waivers", {
     "rules" => rules: nullable,
     "sims" => sims: nullable,
+    "checks" => checks: nullable,
+    "waivers" => waivers: nullable,
 });

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use crate::fleet::{Sim, SimFilter, StringFilter};
+use crate::spec::check::{Check, Waiver};
 use crate::spec::config::Config;
 use crate::spec::desired::{DesiredValue, Field, Origin, ResolvedValue};
 use crate::spec::matcher::{MatchKey, Matcher};
@@ -172,6 +173,11 @@ pub struct Spec {
     config: Config,
     files: Vec<SpecFile>,
     digest: String,
+    checks: Vec<Check>,
+    waivers: Vec<Waiver>,
+    /// Today, in days since 1970-01-01 (UTC), for waivers' expiry; set by the caller (the
+    /// spec reads no clock). Without it no waiver waives.
+    today: Option<i64>,
 }
 
 impl Spec {
@@ -198,7 +204,51 @@ impl Spec {
             config,
             files,
             digest,
+            checks: Vec::new(),
+            waivers: Vec::new(),
+            today: None,
         }
+    }
+
+    /// Only the checks and waivers of this spec (no rules, no `sims:` entries): judging it
+    /// judges the fleet as it is, since nothing changes.
+    pub fn checks_only(self) -> Spec {
+        let mut only = Spec::new(Vec::new(), Vec::new(), self.config, self.files, self.digest)
+            .with_checks(self.checks)
+            .with_waivers(self.waivers);
+        only.today = self.today;
+        only
+    }
+
+    /// The spec with these waivers (validated: each names a check).
+    pub fn with_waivers(mut self, waivers: Vec<Waiver>) -> Spec {
+        self.waivers = waivers;
+        self
+    }
+
+    /// The spec judged as of `today` (days since 1970-01-01, UTC): which waivers still hold.
+    pub fn with_today(mut self, today: i64) -> Spec {
+        self.today = Some(today);
+        self
+    }
+
+    pub fn waivers(&self) -> &[Waiver] {
+        &self.waivers
+    }
+
+    pub fn today(&self) -> Option<i64> {
+        self.today
+    }
+
+    /// The spec with these checks (validated, names unique).
+    pub fn with_checks(mut self, checks: Vec<Check>) -> Spec {
+        self.checks = checks;
+        self
+    }
+
+    /// The checks, in file order.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
     }
 
     pub fn rules(&self) -> &[Rule] {
@@ -303,8 +353,13 @@ impl Spec {
     /// Server-side filters that together return every SIM the spec may manage, or `None` when
     /// some rule cannot be pushed down (`match: all`, a match on `none`) and the whole fleet
     /// must be read. `sims:` entries become `iccid in [...]` filters of at most
-    /// [`ICCID_FILTER_CHUNK`]. What a filter returns must still be matched locally.
+    /// [`ICCID_FILTER_CHUNK`]. What a filter returns must still be matched locally. A spec with
+    /// checks is never pushed down.
     pub fn pushdown_filters(&self) -> Option<Vec<SimFilter>> {
+        // Checks judge SIMs no rule manages: the whole fleet must be read.
+        if !self.checks.is_empty() {
+            return None;
+        }
         let mut filters: Vec<SimFilter> = Vec::new();
         for rule in &self.rules {
             let filter = rule.matcher.to_filter()?;

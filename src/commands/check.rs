@@ -1,0 +1,54 @@
+//! `simfleet check [DIR]`: judge the spec's checks on the live fleet as it is now.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use simfleet::ops::plan::{LiveSource, PlanOptions};
+use simfleet::output::Output;
+use simfleet::settings::{Env, Settings};
+
+use super::connect::ConnectArgs;
+use super::guards::GuardArgs;
+
+/// Judge the spec's checks on the live fleet as it is now (drift audits): exit 0 when clean, 3 when a deny check fails or a waiver has expired.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The spec directory.
+    #[arg(default_value = "fleet")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Check a snapshot file (from `simfleet export --snapshot`) instead; no network.
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["endpoint", "token_file", "sandbox"])]
+    pub live: Option<PathBuf>,
+    /// Print the checks and waivers as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// listSims requests in flight at once [default: 8, or simfleet.yaml's concurrency].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+}
+
+/// Builds the settings (flags > the spec's simfleet.yaml > defaults) before any work, then checks.
+pub fn run(
+    args: CheckArgs,
+    env: Env,
+    out: &mut Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    let flags = GuardArgs::default().flags(args.concurrency, args.connect.rate_limit, None);
+    let settings = Settings::for_spec_dir(&flags, &args.dir, env)?;
+    let source = match args.live {
+        Some(path) => LiveSource::Snapshot(path),
+        None => LiveSource::Api(args.connect.options(&settings)),
+    };
+    let opts = PlanOptions {
+        dir: args.dir,
+        source,
+        target: None,
+        guards: settings.guards.clone(),
+        concurrency: settings.concurrency,
+        progress: env.progress_bar(),
+    };
+    super::runtime()?.block_on(simfleet::ops::plan::check(&opts, args.json, env.mask, out))
+}

@@ -1,0 +1,265 @@
+//! End to end: a spec's `checks:` run in `plan` against the sandbox. A failing `deny` check
+//! blocks the plan (exit 3) with or without `--detailed-exitcode`, a failing `warn` check never
+//! changes the exit code, and failed checks are shown first in text and markdown (with their
+//! file:line, the three-way split and examples), in JSON as a `checks` array, masked by `--mask`.
+
+mod common;
+
+use common::{root, spec_dir, Simfleet};
+
+const DENY: &str = r#"checks:
+  - name: active-locked
+    level: deny
+    message: activated SIMs are locked to their device
+    select: { status: activated }
+    expect: { imei_lock: { not: "off" } }
+"#;
+
+const WARN: &str = r#"checks:
+  - name: acme-data-cap
+    level: warn
+    message: ACME SIMs stay at or below 1 GB a month
+    select: { end_customer_label: ACME }
+    expect: { monthly_data_limit: { at_most: 1GB } }
+"#;
+
+/// The example fleet's spec with one more file of checks.
+fn fleet_with(checks: &str) -> tempfile::TempDir {
+    let example = |name: &str| {
+        std::fs::read_to_string(root().join("examples/fleet").join(name)).expect("example file")
+    };
+    let files: Vec<(String, String)> = [
+        "customers.yaml",
+        "devices.yaml",
+        "ranges.yaml",
+        "simfleet.yaml",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), example(name)))
+    .chain([("checks.yaml".to_string(), checks.to_string())])
+    .collect();
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    spec_dir(&borrowed)
+}
+
+fn plan(dir: &tempfile::TempDir, extra: &[&str]) -> common::Run {
+    let path = dir.path().display().to_string();
+    let mut args = vec!["plan", path.as_str(), "--sandbox"];
+    args.extend_from_slice(extra);
+    Simfleet::new(&args).run()
+}
+
+#[test]
+fn a_failing_deny_check_blocks_with_exit_3_and_is_shown_first() {
+    let dir = fleet_with(DENY);
+    plan(&dir, &[]).expect_code(3);
+    let text = plan(&dir, &["--detailed-exitcode"]).expect_code(3).stdout();
+    let failed = text.find("Failed checks").expect("a failed checks section");
+    let summary = text.find("SIMs:").expect("the summary");
+    assert!(failed < summary, "failed checks come first:\n{text}");
+    assert!(text.contains("1 deny check(s) fail"), "{text}");
+    assert!(text.contains("[deny] active-locked ("), "{text}");
+    assert!(text.contains("checks.yaml:2:11)"), "{text}");
+    assert!(
+        text.contains("fail now and the plan does not fix them"),
+        "{text}"
+    );
+    assert!(text.contains("made to fail by the plan"), "{text}");
+    assert!(text.contains(": imei_lock = off"), "{text}");
+    assert!(
+        text.contains("set by ") && text.contains("(rule umbrella-uk-sensors)"),
+        "{text}"
+    );
+
+    let markdown = plan(&dir, &["--format", "markdown"])
+        .expect_code(3)
+        .stdout();
+    let failed = markdown.find("#### Failed checks").expect("failed checks");
+    let risky = markdown.find("Risky changes").expect("risky changes");
+    assert!(failed < risky, "{markdown}");
+    assert!(
+        markdown.contains("**deny** <code>active-locked</code>"),
+        "{markdown}"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&plan(&dir, &["--format", "json"]).expect_code(3).stdout())
+            .expect("JSON");
+    let check = &json["checks"][0];
+    assert_eq!(check["name"], "active-locked");
+    assert_eq!(check["level"], "deny");
+    let failing = check["failing"].as_u64().expect("failing");
+    let split = check["fails_unfixed"].as_u64().expect("unfixed")
+        + check["made_failing"].as_u64().expect("made");
+    assert!(failing > 0 && failing == split, "{check}");
+    assert!(check["examples"].as_array().expect("examples").len() <= 20);
+}
+
+#[test]
+fn a_failing_warn_check_never_changes_the_exit_code() {
+    let dir = fleet_with(WARN);
+    let text = plan(&dir, &[]).expect_code(0).stdout();
+    assert!(text.contains("[warn] acme-data-cap ("), "{text}");
+    assert!(text.contains("monthly_data_limit = unlimited"), "{text}");
+    plan(&dir, &["--detailed-exitcode"]).expect_code(2);
+}
+
+#[test]
+fn mask_hides_the_iccids_of_failing_sims() {
+    let dir = fleet_with(DENY);
+    let text = plan(&dir, &["--format", "json"]).expect_code(3).stdout();
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let iccid = json["checks"][0]["examples"][0]["iccid"]
+        .as_str()
+        .expect("an example")
+        .to_string();
+    for format in ["text", "markdown", "json"] {
+        let out = plan(&dir, &["--mask", "--format", format])
+            .expect_code(3)
+            .stdout();
+        assert!(out.contains("active-locked"), "{format}:\n{out}");
+        assert!(
+            !out.contains(&iccid),
+            "{format} shows {iccid} under --mask:\n{out}"
+        );
+        assert!(out.contains(&iccid[iccid.len() - 4..]), "{format}:\n{out}");
+    }
+}
+
+#[test]
+fn a_bad_check_is_a_located_spec_error() {
+    let dir = spec_dir(&[(
+        "checks.yaml",
+        "checks:\n  - name: x\n    level: warn\n    message: m\n    select: { status: sleeping }\n    expect: { imei_lock: auto }\n",
+    )]);
+    let out = plan(&dir, &[]).expect_code(1);
+    let stderr = String::from_utf8_lossy(&out.0.stderr).to_string();
+    assert!(
+        stderr.contains("checks.yaml:5:23") && stderr.contains("`sleeping` is not a SIM status"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn apply_refuses_a_plan_a_deny_check_fails_before_any_call() {
+    let dir = fleet_with(DENY);
+    let path = dir.path().display().to_string();
+    let out = Simfleet::new(&["apply", path.as_str(), "--sandbox", "--auto-approve"])
+        .run()
+        .expect_code(3);
+    let text = format!("{}{}", out.stdout(), String::from_utf8_lossy(&out.0.stderr));
+    assert!(text.contains("stopped before the first call"), "{text}");
+    assert!(text.contains("deny check active-locked"), "{text}");
+}
+
+#[test]
+fn a_limit_on_the_change_blocks_a_plan_that_exceeds_it() {
+    let few = |n: u32| {
+        format!(
+            "checks:\n  - name: few-unlocks\n    level: deny\n    message: a change unlocks at most {n} IMEIs\n    select: all\n    limit: {{ imei_unlocks: {{ at_most: {n} }} }}\n"
+        )
+    };
+    // The example plan turns off 3 IMEI locks.
+    let over = fleet_with(&few(2));
+    let text = plan(&over, &["--detailed-exitcode"])
+        .expect_code(3)
+        .stdout();
+    assert!(text.contains("[deny] few-unlocks ("), "{text}");
+    assert!(
+        text.contains("IMEI unlocks: 3 SIMs of 300 selected, at most 2 (over)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(": imei_lock = off (made to fail by the plan)"),
+        "{text}"
+    );
+    let within = fleet_with(&few(3));
+    let text = plan(&within, &["--detailed-exitcode"])
+        .expect_code(2)
+        .stdout();
+    assert!(
+        text.contains("Checks passed:") && text.contains("few-unlocks"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_waiver_holds_until_its_date_and_an_expired_one_blocks_the_plan() {
+    let waiver = |expires: &str| {
+        format!(
+            "{DENY}waivers:\n  - check: active-locked\n    match: all\n    reason: lab devices swap modems daily\n    expires: {expires}\n"
+        )
+    };
+    let holding = fleet_with(&waiver("2999-12-31"));
+    let text = plan(&holding, &["--detailed-exitcode"])
+        .expect_code(2)
+        .stdout();
+    assert!(text.contains("[active] active-locked ("), "{text}");
+    assert!(
+        text.contains("expires 2999-12-31")
+            && text.contains("waived — lab devices swap modems daily"),
+        "{text}"
+    );
+    assert!(
+        text.contains("active-locked (") && text.contains("waived)"),
+        "{text}"
+    );
+    let expired = fleet_with(&waiver("2000-01-01"));
+    let text = plan(&expired, &["--detailed-exitcode"])
+        .expect_code(3)
+        .stdout();
+    assert!(text.contains("1 waiver(s) expired"), "{text}");
+    assert!(
+        text.contains("[expired, waives nothing] active-locked ("),
+        "{text}"
+    );
+    assert!(text.contains("[deny] active-locked ("), "{text}");
+}
+
+#[test]
+fn check_judges_the_fleet_as_it_is_through_the_api_and_from_a_snapshot() {
+    let deny = fleet_with(DENY);
+    let path = deny.path().display().to_string();
+    let text = Simfleet::new(&["check", path.as_str(), "--sandbox"])
+        .run()
+        .expect_code(3)
+        .stdout();
+    assert!(
+        text.contains("as they are now") && text.contains("[deny] active-locked ("),
+        "{text}"
+    );
+    assert!(
+        !text.contains("made to fail by the plan"),
+        "nothing is planned:\n{text}"
+    );
+    let snapshot = deny.path().join("fleet.snapshot.json");
+    let snapshot = snapshot.display().to_string();
+    Simfleet::new(&["export", "--sandbox", "--snapshot", snapshot.as_str()])
+        .run()
+        .expect_code(0);
+    let json = Simfleet::new(&[
+        "check",
+        path.as_str(),
+        "--live",
+        snapshot.as_str(),
+        "--json",
+    ])
+    .run()
+    .expect_code(3)
+    .stdout();
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(json["checks"][0]["name"], "active-locked");
+    assert_eq!(json["checks"][0]["made_failing"], 0);
+    assert!(json["checks"][0]["fails_unfixed"].as_u64().expect("count") > 0);
+    // Warn checks only: clean for a scheduled job, whatever they find.
+    let warn = fleet_with(WARN);
+    let path = warn.path().display().to_string();
+    let text = Simfleet::new(&["check", path.as_str(), "--sandbox"])
+        .run()
+        .expect_code(0)
+        .stdout();
+    assert!(text.contains("[warn] acme-data-cap ("), "{text}");
+}
