@@ -10,8 +10,8 @@
 //!   the other cores take them from one queue as they come, and the producer joins in when done.
 //! - [`join`]: two independent pieces of work, one core each.
 //!
-//! No thread-pool crate is pulled in: the work is even, so work stealing would buy nothing
-//! (measured in BENCHMARKS.md), and the async runtime's threads are for I/O only.
+//! No thread-pool crate is pulled in: the work is even, so work stealing would buy nothing,
+//! and the async runtime's threads are for I/O only.
 
 use std::sync::mpsc;
 use std::sync::Mutex;

@@ -15,8 +15,9 @@ use crate::plan::{Field, FieldValue};
 
 use super::values;
 
-/// Groups shown per list in the default (not verbose) report.
-pub const GROUPS_SHOWN: usize = 20;
+/// Groups shown per list in the default (not verbose) report: the plan's cap, one number for
+/// every list simfleet prints.
+pub use super::rows::GROUPS_PER_LIST as GROUPS_SHOWN;
 /// ICCIDs shown per group in the default report.
 pub const ICCIDS_SHOWN: usize = 3;
 /// Batch jobs listed one by one in the default report; the rest are summed up.

@@ -101,6 +101,34 @@ macro_rules! tolerant_mapping {
     };
 }
 
+/// The scalar `visit_*` methods of a visitor whose value wraps one scalar in `$wrap` (a match
+/// value and an expected value read a single value the same way).
+macro_rules! scalar_visits {
+    ($wrap:path) => {
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            Ok($wrap(RawScalar::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok($wrap(RawScalar::Int(v.into())))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok($wrap(RawScalar::Int(v.into())))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            Ok($wrap(RawScalar::Float(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok($wrap(RawScalar::Str(v.to_string())))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($wrap(RawScalar::Null))
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok($wrap(RawScalar::Null))
+        }
+    };
+}
+
 impl<'de> Deserialize<'de> for RawScalar {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ScalarVisitor;
@@ -353,27 +381,7 @@ impl<'de, K, const PREFIX: bool> Deserialize<'de> for MatchValue<K, PREFIX> {
                     .map(MatchForm::Prefix)
                     .ok_or_else(|| de::Error::missing_field("prefix"))
             }
-            fn visit_bool<E>(self, v: bool) -> Result<MatchForm, E> {
-                Ok(MatchForm::One(RawScalar::Bool(v)))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<MatchForm, E> {
-                Ok(MatchForm::One(RawScalar::Int(v.into())))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<MatchForm, E> {
-                Ok(MatchForm::One(RawScalar::Int(v.into())))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<MatchForm, E> {
-                Ok(MatchForm::One(RawScalar::Float(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<MatchForm, E> {
-                Ok(MatchForm::One(RawScalar::Str(v.to_string())))
-            }
-            fn visit_unit<E>(self) -> Result<MatchForm, E> {
-                Ok(MatchForm::One(RawScalar::Null))
-            }
-            fn visit_none<E>(self) -> Result<MatchForm, E> {
-                Ok(MatchForm::One(RawScalar::Null))
-            }
+            scalar_visits!(MatchForm::One);
         }
         Ok(MatchValue {
             form: deserializer.deserialize_any(FormVisitor)?,
@@ -748,27 +756,7 @@ impl<'de> Deserialize<'de> for ExpectValue {
                 ExpectOps::deserialize(de::value::MapAccessDeserializer::new(map))
                     .map(|ops| ExpectForm::Ops(Box::new(ops)))
             }
-            fn visit_bool<E>(self, v: bool) -> Result<ExpectForm, E> {
-                Ok(ExpectForm::One(RawScalar::Bool(v)))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<ExpectForm, E> {
-                Ok(ExpectForm::One(RawScalar::Int(v.into())))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<ExpectForm, E> {
-                Ok(ExpectForm::One(RawScalar::Int(v.into())))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<ExpectForm, E> {
-                Ok(ExpectForm::One(RawScalar::Float(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<ExpectForm, E> {
-                Ok(ExpectForm::One(RawScalar::Str(v.to_string())))
-            }
-            fn visit_unit<E>(self) -> Result<ExpectForm, E> {
-                Ok(ExpectForm::One(RawScalar::Null))
-            }
-            fn visit_none<E>(self) -> Result<ExpectForm, E> {
-                Ok(ExpectForm::One(RawScalar::Null))
-            }
+            scalar_visits!(ExpectForm::One);
         }
         Ok(ExpectValue(deserializer.deserialize_any(FormVisitor)?))
     }
