@@ -343,8 +343,8 @@ impl CheckResult {
 #[serde(deny_unknown_fields)]
 pub struct CheckExample {
     pub iccid: String,
-    /// The first field the SIM fails on.
-    pub field: Field,
+    /// The first field the SIM fails on (for a `limit` check, the field counted).
+    pub field: crate::spec::CheckField,
     /// Its value after the plan, as the spec writes it (`2GB`, `off`).
     pub value: String,
     /// True when the SIM passes now and the plan makes it fail.

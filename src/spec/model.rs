@@ -808,6 +808,43 @@ pub struct ExpectDocument {
     #[serde(default)]
     #[schemars(with = "ExpectValue")]
     pub imei_lock: Option<Located<ExpectValue>>,
+    // Read-only: what the API returns and no rule sets (the end state is the live value).
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub provider: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub imei: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub imsi: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub msisdn: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub nwc: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub apn: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub ip_address: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_data_volume: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_sms_mo: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_sms_mt: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub monthly_voice_mo: Option<Located<ExpectValue>>,
+    #[serde(default)]
+    #[schemars(with = "ExpectValue")]
+    pub previous_month_data_volume: Option<Located<ExpectValue>>,
     /// Keys that are none of the above, reported by the validator.
     #[serde(skip)]
     pub unknown: Vec<Located<String>>,
@@ -822,6 +859,18 @@ tolerant_mapping!(ExpectDocument, "`expect` must be a mapping of fields", {
     "custom_field_1" => custom_field_1: present,
     "end_customer_label" => end_customer_label: present,
     "imei_lock" => imei_lock: present,
+    "provider" => provider: present,
+    "imei" => imei: present,
+    "imsi" => imsi: present,
+    "msisdn" => msisdn: present,
+    "nwc" => nwc: present,
+    "apn" => apn: present,
+    "ip_address" => ip_address: present,
+    "monthly_data_volume" => monthly_data_volume: present,
+    "monthly_sms_mo" => monthly_sms_mo: present,
+    "monthly_sms_mt" => monthly_sms_mt: present,
+    "monthly_voice_mo" => monthly_voice_mo: present,
+    "previous_month_data_volume" => previous_month_data_volume: present,
 });
 
 /// `{at_most: N}` or `{at_most: "P%"}`: a count of SIMs, or a percentage of the selected ones.
