@@ -114,8 +114,8 @@ impl<'a> EndState<'a> {
         match expectation {
             Expectation::AnyOf(values) => values.iter().any(|v| self.is(field, v)),
             Expectation::NoneOf(values) => !values.iter().any(|v| self.is(field, v)),
-            Expectation::AtMost(bound) => at_most(self.limit(field), *bound),
-            Expectation::AtLeast(bound) => at_most(*bound, self.limit(field)),
+            Expectation::AtMost(bound) => self.limit(field).is_at_most(*bound),
+            Expectation::AtLeast(bound) => bound.is_at_most(self.limit(field)),
             Expectation::Present => self.has_text(field),
             Expectation::Absent => !self.has_text(field),
         }
@@ -169,15 +169,6 @@ fn live_usage(sim: &Sim, field: CheckField) -> Option<i64> {
         _ => return None,
     };
     Some(value.unwrap_or(0))
-}
-
-/// `have` ≤ `bound`, where `unlimited` is above every number.
-fn at_most(have: Limit, bound: Limit) -> bool {
-    match (have, bound) {
-        (_, Limit::Unlimited) => true,
-        (Limit::Unlimited, Limit::Value(_)) => false,
-        (Limit::Value(h), Limit::Value(b)) => h <= b,
-    }
 }
 
 /// True when a planned value counts as `want`, by the same rules [`compare::holds`] applies to

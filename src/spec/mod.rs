@@ -7,6 +7,7 @@
 
 mod build;
 mod check;
+mod check_across;
 mod check_field;
 mod config;
 mod desired;
