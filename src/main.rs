@@ -59,7 +59,7 @@ fn main() -> ExitCode {
 fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
     use commands::Ran;
     match command {
-        Command::Validate(args) => Ran::plain(commands::validate::run(args, out)),
+        Command::Validate(args) => Ran::plain(commands::validate::run(args, env, out)),
         Command::Schema(args) => Ran::plain(commands::schema::run(args, out)),
         Command::Sandbox(args) => Ran::plain(commands::sandbox::run(args, out)),
         Command::Plan(args) => Ran {

@@ -49,6 +49,7 @@ pub fn run(
         guards: settings.guards.clone(),
         concurrency: settings.concurrency,
         progress: env.progress_bar(),
+        today: settings.today,
     };
     super::runtime()?.block_on(simfleet::ops::plan::check(&opts, args.json, env.mask, out))
 }

@@ -66,6 +66,7 @@ pub fn run(
         guards: settings.guards.clone(),
         concurrency: settings.concurrency,
         progress: env.progress_bar(),
+        today: settings.today,
     };
     let render = RenderOptions {
         format: args.format,

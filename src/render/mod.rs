@@ -22,7 +22,7 @@ pub use apply_report::{
 pub use json::{json, json_masked, mask_json, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rows::GROUPS_PER_LIST;
-pub use text::{checks_text, text, TextOptions};
+pub use text::{checks_text, checks_text_after_plan, text, TextOptions};
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
 pub use values::{mask as mask_identifier, mask_text};
 

@@ -10,12 +10,16 @@ use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit, OriginKind, SimEn
 
 use super::*;
 
+/// The day the example plans are judged on (days since 1970-01-01): 2027-06-01.
+const EXAMPLE_TODAY: i64 = 20_970;
+
 /// The plan of the example spec (`examples/fleet`, read through the spec loader) against the
 /// demo fleet `simfleet sandbox` serves, as `simfleet plan examples/fleet --sandbox` makes it.
 /// The one place these tests build a plan from spec files.
 fn example_plan() -> Plan {
     let loaded = crate::spec::load(std::path::Path::new("examples/fleet")).expect("example spec");
-    let spec = loaded.spec;
+    // Waivers are judged by a pinned date, as `SIMFLEET_TODAY` pins the binary's.
+    let spec = loaded.spec.with_today(EXAMPLE_TODAY);
     let snapshot = crate::sandbox::demo_fleet();
     let live = crate::fleet::LiveFleet {
         sims_total: snapshot.sims.len() as u64,
@@ -548,4 +552,9 @@ fn markdown_shows_the_largest_change_groups_of_each_field_and_counts_the_rest() 
         md.contains("… and 4980 more groups (9960 SIMs) with other values"),
         "{md}"
     );
+}
+
+#[test]
+fn the_example_day_is_the_one_its_comment_names() {
+    assert_eq!(crate::spec::format_date(EXAMPLE_TODAY), "2027-06-01");
 }

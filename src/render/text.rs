@@ -277,6 +277,15 @@ fn unmanaged(w: &mut Writer, plan: &Plan) {
 
 /// `simfleet check`'s report: a headline, then the checks and waivers as `plan` shows them.
 pub fn checks_text(plan: &Plan, mask: bool) -> String {
+    checks_text_of(plan, mask, "as they are now")
+}
+
+/// The checks of a plan, judged on the SIMs after it (`validate --live`).
+pub fn checks_text_after_plan(plan: &Plan, mask: bool) -> String {
+    checks_text_of(plan, mask, "after the plan")
+}
+
+fn checks_text_of(plan: &Plan, mask: bool, when: &str) -> String {
     let mut w = Writer {
         out: String::new(),
         opts: TextOptions {
@@ -288,7 +297,7 @@ pub fn checks_text(plan: &Plan, mask: bool) -> String {
     let failing = plan.checks.iter().filter(|c| c.failing > 0).count();
     let _ = writeln!(
         w.out,
-        "{} check(s) on {} SIMs as they are now: {failing} fail{}.",
+        "{} check(s) on {} SIMs {when}: {failing} fail{}.",
         plan.checks.len(),
         plan.summary.sims_seen,
         denying_checks(plan)

@@ -166,6 +166,9 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
+/// The day every run of the binary is judged on (`SIMFLEET_TODAY`), unless a test says otherwise.
+pub const TODAY: &str = "2027-06-01";
+
 /// A run of the real binary, built fluently.
 pub struct Simfleet {
     cmd: Command,
@@ -179,11 +182,17 @@ impl Simfleet {
             .env_remove("WHEREVER_SIM_TOKEN")
             .env_remove("WHEREVER_SIM_ENDPOINT")
             .env("NO_COLOR", "1")
-            .env("CI", "true");
+            .env("CI", "true")
+            // Waivers are judged by this day, so output does not change with the calendar.
+            .env("SIMFLEET_TODAY", TODAY);
         Simfleet { cmd }
     }
     pub fn env(mut self, k: &str, v: &str) -> Simfleet {
         self.cmd.env(k, v);
+        self
+    }
+    pub fn env_remove(mut self, k: &str) -> Simfleet {
+        self.cmd.env_remove(k);
         self
     }
     pub fn current_dir(mut self, dir: &Path) -> Simfleet {
