@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::fleet::Sim;
 use crate::spec::{
     Check, CheckField, Counted, DesiredValue, Expectation, Field, ImeiLockSetting, Limit, Origin,
-    Resolution,
+    ReadOnlyField, Resolution,
 };
 
 use super::compare;
@@ -147,25 +147,30 @@ impl<'a> EndState<'a> {
 /// A read-only text field's live value (the provider's name for `provider`).
 fn live_text(sim: &Sim, field: CheckField) -> Option<&str> {
     match field {
-        CheckField::Provider => crate::fleet::tables::provider_name(sim.providerid),
-        CheckField::Imei => sim.imei.as_deref(),
-        CheckField::Imsi => sim.imsi.as_deref(),
-        CheckField::Msisdn => sim.msisdn.as_deref(),
-        CheckField::Nwc => sim.nwc.as_deref(),
-        CheckField::Apn => sim.apn.as_deref(),
-        CheckField::IpAddress => sim.ip_address.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Provider) => {
+            crate::fleet::tables::provider_name(sim.providerid)
+        }
+        CheckField::ReadOnly(ReadOnlyField::Imei) => sim.imei.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Imsi) => sim.imsi.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Msisdn) => sim.msisdn.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Nwc) => sim.nwc.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Apn) => sim.apn.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::IpAddress) => sim.ip_address.as_deref(),
         _ => None,
     }
 }
 
 /// A usage counter's live value (a null counts as nothing used), `None` for other fields.
 fn live_usage(sim: &Sim, field: CheckField) -> Option<i64> {
+    let CheckField::ReadOnly(field) = field else {
+        return None;
+    };
     let value = match field {
-        CheckField::MonthlyDataVolume => sim.monthly_data_volume,
-        CheckField::MonthlySmsMo => sim.monthly_sms_mo.map(i64::from),
-        CheckField::MonthlySmsMt => sim.monthly_sms_mt.map(i64::from),
-        CheckField::MonthlyVoiceMo => sim.monthly_voice_mo,
-        CheckField::PreviousMonthDataVolume => sim.previous_month_data_volume,
+        ReadOnlyField::MonthlyDataVolume => sim.monthly_data_volume,
+        ReadOnlyField::MonthlySmsMo => sim.monthly_sms_mo.map(i64::from),
+        ReadOnlyField::MonthlySmsMt => sim.monthly_sms_mt.map(i64::from),
+        ReadOnlyField::MonthlyVoiceMo => sim.monthly_voice_mo,
+        ReadOnlyField::PreviousMonthDataVolume => sim.previous_month_data_volume,
         _ => return None,
     };
     Some(value.unwrap_or(0))
@@ -747,7 +752,7 @@ mod tests {
                 example.value.as_str(),
                 example.source.is_none()
             ),
-            (CheckField::MonthlyDataVolume, "1.5GB", true)
+            (ReadOnlyField::MonthlyDataVolume.into(), "1.5GB", true)
         );
         let plan = plan_of(
             &spec_of(&check_yaml("warn", "all", "{ provider: tech+ }")),

@@ -6,10 +6,11 @@
 //! `set` of a rule for that field, so a check and a rule cannot read `1GB` differently. Every
 //! problem of a check is reported, not only the first.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::build::FileCx;
-use crate::spec::check_field::{CheckField, Kind};
+use crate::spec::check_field::{CheckField, Kind, ReadOnlyField};
 use crate::spec::desired::{DesiredValue, Field};
 use crate::spec::matcher::{Condition, MatchKey, Matcher, Test};
 use crate::spec::model::{
@@ -20,17 +21,7 @@ use crate::spec::values::{self, RawScalar};
 
 /// How much a failing check matters: `warn` is reported, `deny` blocks the plan (exit 3).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum CheckLevel {
@@ -408,27 +399,30 @@ impl FileCx<'_> {
         let e = &doc.value;
         self.unknown_keys(&e.unknown, ExpectDocument::KEYS);
         let written = [
-            (CheckField::Status, &e.status),
-            (CheckField::MonthlyDataLimit, &e.monthly_data_limit),
-            (CheckField::MonthlySmsMoLimit, &e.monthly_sms_mo_limit),
-            (CheckField::MonthlySmsMtLimit, &e.monthly_sms_mt_limit),
-            (CheckField::MonthlyVoiceMoLimit, &e.monthly_voice_mo_limit),
-            (CheckField::CustomField1, &e.custom_field_1),
-            (CheckField::EndCustomerLabel, &e.end_customer_label),
-            (CheckField::ImeiLock, &e.imei_lock),
-            (CheckField::Provider, &e.provider),
-            (CheckField::Imei, &e.imei),
-            (CheckField::Imsi, &e.imsi),
-            (CheckField::Msisdn, &e.msisdn),
-            (CheckField::Nwc, &e.nwc),
-            (CheckField::Apn, &e.apn),
-            (CheckField::IpAddress, &e.ip_address),
-            (CheckField::MonthlyDataVolume, &e.monthly_data_volume),
-            (CheckField::MonthlySmsMo, &e.monthly_sms_mo),
-            (CheckField::MonthlySmsMt, &e.monthly_sms_mt),
-            (CheckField::MonthlyVoiceMo, &e.monthly_voice_mo),
+            (Field::Status.into(), &e.status),
+            (Field::MonthlyDataLimit.into(), &e.monthly_data_limit),
+            (Field::MonthlySmsMoLimit.into(), &e.monthly_sms_mo_limit),
+            (Field::MonthlySmsMtLimit.into(), &e.monthly_sms_mt_limit),
+            (Field::MonthlyVoiceMoLimit.into(), &e.monthly_voice_mo_limit),
+            (Field::CustomField1.into(), &e.custom_field_1),
+            (Field::EndCustomerLabel.into(), &e.end_customer_label),
+            (Field::ImeiLock.into(), &e.imei_lock),
+            (ReadOnlyField::Provider.into(), &e.provider),
+            (ReadOnlyField::Imei.into(), &e.imei),
+            (ReadOnlyField::Imsi.into(), &e.imsi),
+            (ReadOnlyField::Msisdn.into(), &e.msisdn),
+            (ReadOnlyField::Nwc.into(), &e.nwc),
+            (ReadOnlyField::Apn.into(), &e.apn),
+            (ReadOnlyField::IpAddress.into(), &e.ip_address),
             (
-                CheckField::PreviousMonthDataVolume,
+                ReadOnlyField::MonthlyDataVolume.into(),
+                &e.monthly_data_volume,
+            ),
+            (ReadOnlyField::MonthlySmsMo.into(), &e.monthly_sms_mo),
+            (ReadOnlyField::MonthlySmsMt.into(), &e.monthly_sms_mt),
+            (ReadOnlyField::MonthlyVoiceMo.into(), &e.monthly_voice_mo),
+            (
+                ReadOnlyField::PreviousMonthDataVolume.into(),
                 &e.previous_month_data_volume,
             ),
         ];

@@ -9,37 +9,24 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::desired::{DesiredValue, Field, Limit};
 use crate::spec::values::{self, RawScalar, ValueError};
 
-/// A field a check tests, named as the API (and the spec) names it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
+/// A field a check tests: one a spec sets, or one only the API sets. It is written (in the spec,
+/// the plan and its schema) by its API name, `monthly_data_limit` or `monthly_data_volume`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckField {
-    Status,
-    MonthlyDataLimit,
-    MonthlySmsMoLimit,
-    MonthlySmsMtLimit,
-    MonthlyVoiceMoLimit,
-    // The API says `custom_field_1`, serde's snake_case `custom_field1`.
-    #[serde(rename = "custom_field_1")]
-    CustomField1,
-    EndCustomerLabel,
-    ImeiLock,
+    Set(Field),
+    ReadOnly(ReadOnlyField),
+}
+
+/// A field the API returns and no spec sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadOnlyField {
     Provider,
     Imei,
     Imsi,
@@ -52,6 +39,103 @@ pub enum CheckField {
     MonthlySmsMt,
     MonthlyVoiceMo,
     PreviousMonthDataVolume,
+}
+
+impl ReadOnlyField {
+    pub const ALL: [ReadOnlyField; 12] = [
+        ReadOnlyField::Provider,
+        ReadOnlyField::Imei,
+        ReadOnlyField::Imsi,
+        ReadOnlyField::Msisdn,
+        ReadOnlyField::Nwc,
+        ReadOnlyField::Apn,
+        ReadOnlyField::IpAddress,
+        ReadOnlyField::MonthlyDataVolume,
+        ReadOnlyField::MonthlySmsMo,
+        ReadOnlyField::MonthlySmsMt,
+        ReadOnlyField::MonthlyVoiceMo,
+        ReadOnlyField::PreviousMonthDataVolume,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadOnlyField::Provider => "provider",
+            ReadOnlyField::Imei => "imei",
+            ReadOnlyField::Imsi => "imsi",
+            ReadOnlyField::Msisdn => "msisdn",
+            ReadOnlyField::Nwc => "nwc",
+            ReadOnlyField::Apn => "apn",
+            ReadOnlyField::IpAddress => "ip_address",
+            ReadOnlyField::MonthlyDataVolume => "monthly_data_volume",
+            ReadOnlyField::MonthlySmsMo => "monthly_sms_mo",
+            ReadOnlyField::MonthlySmsMt => "monthly_sms_mt",
+            ReadOnlyField::MonthlyVoiceMo => "monthly_voice_mo",
+            ReadOnlyField::PreviousMonthDataVolume => "previous_month_data_volume",
+        }
+    }
+
+    fn kind(self) -> Kind {
+        match self {
+            ReadOnlyField::Provider => Kind::Provider,
+            ReadOnlyField::Imei
+            | ReadOnlyField::Imsi
+            | ReadOnlyField::Msisdn
+            | ReadOnlyField::Nwc
+            | ReadOnlyField::Apn
+            | ReadOnlyField::IpAddress => Kind::Text,
+            ReadOnlyField::MonthlyDataVolume
+            | ReadOnlyField::MonthlySmsMo
+            | ReadOnlyField::MonthlySmsMt
+            | ReadOnlyField::MonthlyVoiceMo
+            | ReadOnlyField::PreviousMonthDataVolume => Kind::Usage,
+        }
+    }
+
+    /// A value as a check writes it: a provider is kept as its canonical name (`link+`); usage
+    /// takes 0 and no `unlimited`.
+    fn parse(self, raw: &RawScalar) -> Result<DesiredValue, ValueError> {
+        let text = |s: String| DesiredValue::Text(Some(s));
+        match self {
+            ReadOnlyField::Provider => values::parse_provider(raw)
+                .map(|id| DesiredValue::Text(Some(values::format_provider(id)))),
+            ReadOnlyField::Imei | ReadOnlyField::Imsi | ReadOnlyField::Msisdn if matches!(raw, RawScalar::Str(s) if s == "none") => {
+                Ok(DesiredValue::Text(None))
+            }
+            ReadOnlyField::Imei => values::parse_imei(raw).map(text),
+            ReadOnlyField::Imsi => values::parse_digits(raw, "IMSI").map(text),
+            ReadOnlyField::Msisdn => values::parse_digits(raw, "MSISDN").map(text),
+            ReadOnlyField::Nwc | ReadOnlyField::Apn | ReadOnlyField::IpAddress => {
+                values::parse_text_or_none(raw, self.name()).map(DesiredValue::Text)
+            }
+            _ => self.parse_usage(raw).map(DesiredValue::Limit),
+        }
+    }
+
+    /// A usage bound: 0 or more, in the unit of the matching limit (bytes or a size for data,
+    /// a count of SMS, seconds of voice); `unlimited` is not a usage.
+    fn parse_usage(self, raw: &RawScalar) -> Result<Limit, ValueError> {
+        let zero = match raw {
+            RawScalar::Int(0) => true,
+            RawScalar::Str(s) => values::parse_size(s).is_ok_and(|b| b == 0),
+            _ => false,
+        };
+        if zero {
+            return Ok(Limit::Value(0));
+        }
+        if matches!(raw, RawScalar::Str(s) if s.trim() == "unlimited") {
+            return Err(ValueError::new(
+                "`unlimited` is not a usage",
+                "compare usage with a number (or a size for data), e.g. `at_most: 1GB`",
+            ));
+        }
+        match self {
+            ReadOnlyField::MonthlySmsMo | ReadOnlyField::MonthlySmsMt => {
+                values::parse_sms_limit(raw)
+            }
+            ReadOnlyField::MonthlyVoiceMo => values::parse_voice_limit(raw),
+            _ => values::parse_data_limit(raw),
+        }
+    }
 }
 
 /// What kind of value a field holds, which decides the forms of `expect` it takes.
@@ -75,91 +159,43 @@ pub enum Kind {
 }
 
 impl CheckField {
-    pub const ALL: [CheckField; 20] = [
-        CheckField::Status,
-        CheckField::MonthlyDataLimit,
-        CheckField::MonthlySmsMoLimit,
-        CheckField::MonthlySmsMtLimit,
-        CheckField::MonthlyVoiceMoLimit,
-        CheckField::CustomField1,
-        CheckField::EndCustomerLabel,
-        CheckField::ImeiLock,
-        CheckField::Provider,
-        CheckField::Imei,
-        CheckField::Imsi,
-        CheckField::Msisdn,
-        CheckField::Nwc,
-        CheckField::Apn,
-        CheckField::IpAddress,
-        CheckField::MonthlyDataVolume,
-        CheckField::MonthlySmsMo,
-        CheckField::MonthlySmsMt,
-        CheckField::MonthlyVoiceMo,
-        CheckField::PreviousMonthDataVolume,
-    ];
-
     /// The field a spec can set under this name, or `None` for a read-only one.
     pub fn settable(self) -> Option<Field> {
-        Some(match self {
-            CheckField::Status => Field::Status,
-            CheckField::MonthlyDataLimit => Field::MonthlyDataLimit,
-            CheckField::MonthlySmsMoLimit => Field::MonthlySmsMoLimit,
-            CheckField::MonthlySmsMtLimit => Field::MonthlySmsMtLimit,
-            CheckField::MonthlyVoiceMoLimit => Field::MonthlyVoiceMoLimit,
-            CheckField::CustomField1 => Field::CustomField1,
-            CheckField::EndCustomerLabel => Field::EndCustomerLabel,
-            CheckField::ImeiLock => Field::ImeiLock,
-            _ => return None,
-        })
+        match self {
+            CheckField::Set(field) => Some(field),
+            CheckField::ReadOnly(_) => None,
+        }
     }
 
     /// The spec's (and the API's) name of the field.
     pub fn name(self) -> &'static str {
-        if let Some(field) = self.settable() {
-            return field.name();
-        }
         match self {
-            CheckField::Provider => "provider",
-            CheckField::Imei => "imei",
-            CheckField::Imsi => "imsi",
-            CheckField::Msisdn => "msisdn",
-            CheckField::Nwc => "nwc",
-            CheckField::Apn => "apn",
-            CheckField::IpAddress => "ip_address",
-            CheckField::MonthlyDataVolume => "monthly_data_volume",
-            CheckField::MonthlySmsMo => "monthly_sms_mo",
-            CheckField::MonthlySmsMt => "monthly_sms_mt",
-            CheckField::MonthlyVoiceMo => "monthly_voice_mo",
-            CheckField::PreviousMonthDataVolume => "previous_month_data_volume",
-            _ => "",
+            CheckField::Set(field) => field.name(),
+            CheckField::ReadOnly(field) => field.name(),
         }
     }
 
     pub fn from_name(name: &str) -> Option<CheckField> {
-        CheckField::ALL.into_iter().find(|f| f.name() == name)
+        Field::from_name(name).map(CheckField::Set).or_else(|| {
+            ReadOnlyField::ALL
+                .into_iter()
+                .find(|f| f.name() == name)
+                .map(CheckField::ReadOnly)
+        })
     }
 
     pub fn kind(self) -> Kind {
         match self {
-            CheckField::Status => Kind::Status,
-            CheckField::MonthlyDataLimit
-            | CheckField::MonthlySmsMoLimit
-            | CheckField::MonthlySmsMtLimit
-            | CheckField::MonthlyVoiceMoLimit => Kind::Limit,
-            CheckField::CustomField1 | CheckField::EndCustomerLabel => Kind::Label,
-            CheckField::ImeiLock => Kind::ImeiLock,
-            CheckField::Provider => Kind::Provider,
-            CheckField::Imei
-            | CheckField::Imsi
-            | CheckField::Msisdn
-            | CheckField::Nwc
-            | CheckField::Apn
-            | CheckField::IpAddress => Kind::Text,
-            CheckField::MonthlyDataVolume
-            | CheckField::MonthlySmsMo
-            | CheckField::MonthlySmsMt
-            | CheckField::MonthlyVoiceMo
-            | CheckField::PreviousMonthDataVolume => Kind::Usage,
+            CheckField::Set(Field::Status) => Kind::Status,
+            CheckField::Set(
+                Field::MonthlyDataLimit
+                | Field::MonthlySmsMoLimit
+                | Field::MonthlySmsMtLimit
+                | Field::MonthlyVoiceMoLimit,
+            ) => Kind::Limit,
+            CheckField::Set(Field::CustomField1 | Field::EndCustomerLabel) => Kind::Label,
+            CheckField::Set(Field::ImeiLock) => Kind::ImeiLock,
+            CheckField::ReadOnly(field) => field.kind(),
         }
     }
 
@@ -167,9 +203,10 @@ impl CheckField {
     pub fn is_bytes(self) -> bool {
         matches!(
             self,
-            CheckField::MonthlyDataLimit
-                | CheckField::MonthlyDataVolume
-                | CheckField::PreviousMonthDataVolume
+            CheckField::Set(Field::MonthlyDataLimit)
+                | CheckField::ReadOnly(
+                    ReadOnlyField::MonthlyDataVolume | ReadOnlyField::PreviousMonthDataVolume
+                )
         )
     }
 
@@ -183,67 +220,12 @@ impl CheckField {
         matches!(self.kind(), Kind::Label | Kind::Text)
     }
 
-    /// A value of this field as a check writes it. Settable fields parse as a rule's `set`
-    /// parses them (any status, not only those a spec may set); a provider is kept as its
-    /// canonical name (`link+`); usage takes 0 and no `unlimited`.
+    /// A value of this field as a check writes it: a settable field as a rule's `set` parses
+    /// it (any status, not only those a spec may set), a read-only one by its own kind.
     pub fn parse(self, raw: &RawScalar) -> Result<DesiredValue, ValueError> {
         match self {
-            CheckField::Status => values::parse_status(raw).map(DesiredValue::Status),
-            CheckField::MonthlyDataLimit => values::parse_data_limit(raw).map(DesiredValue::Limit),
-            CheckField::MonthlySmsMoLimit | CheckField::MonthlySmsMtLimit => {
-                values::parse_sms_limit(raw).map(DesiredValue::Limit)
-            }
-            CheckField::MonthlyVoiceMoLimit => {
-                values::parse_voice_limit(raw).map(DesiredValue::Limit)
-            }
-            CheckField::CustomField1 | CheckField::EndCustomerLabel => {
-                values::parse_text_or_none(raw, self.name()).map(DesiredValue::Text)
-            }
-            CheckField::ImeiLock => values::parse_imei_lock(raw).map(DesiredValue::ImeiLock),
-            CheckField::Provider => values::parse_provider(raw)
-                .map(|id| DesiredValue::Text(Some(values::format_provider(id)))),
-            CheckField::Imei | CheckField::Imsi | CheckField::Msisdn if matches!(raw, RawScalar::Str(s) if s == "none") => {
-                Ok(DesiredValue::Text(None))
-            }
-            CheckField::Imei => values::parse_imei(raw).map(|s| DesiredValue::Text(Some(s))),
-            CheckField::Imsi => {
-                values::parse_digits(raw, "IMSI").map(|s| DesiredValue::Text(Some(s)))
-            }
-            CheckField::Msisdn => {
-                values::parse_digits(raw, "MSISDN").map(|s| DesiredValue::Text(Some(s)))
-            }
-            CheckField::Nwc | CheckField::Apn | CheckField::IpAddress => {
-                values::parse_text_or_none(raw, self.name()).map(DesiredValue::Text)
-            }
-            CheckField::MonthlyDataVolume
-            | CheckField::MonthlySmsMo
-            | CheckField::MonthlySmsMt
-            | CheckField::MonthlyVoiceMo
-            | CheckField::PreviousMonthDataVolume => self.parse_usage(raw).map(DesiredValue::Limit),
-        }
-    }
-
-    /// A usage bound: 0 or more, in the unit of the matching limit (bytes or a size for data,
-    /// a count of SMS, seconds of voice); `unlimited` is not a usage.
-    fn parse_usage(self, raw: &RawScalar) -> Result<Limit, ValueError> {
-        let zero = match raw {
-            RawScalar::Int(0) => true,
-            RawScalar::Str(s) => values::parse_size(s).is_ok_and(|b| b == 0),
-            _ => false,
-        };
-        if zero {
-            return Ok(Limit::Value(0));
-        }
-        if matches!(raw, RawScalar::Str(s) if s.trim() == "unlimited") {
-            return Err(ValueError::new(
-                "`unlimited` is not a usage",
-                "compare usage with a number (or a size for data), e.g. `at_most: 1GB`",
-            ));
-        }
-        match self {
-            CheckField::MonthlySmsMo | CheckField::MonthlySmsMt => values::parse_sms_limit(raw),
-            CheckField::MonthlyVoiceMo => values::parse_voice_limit(raw),
-            _ => values::parse_data_limit(raw),
+            CheckField::Set(field) => values::parse_field(field, raw, values::parse_status),
+            CheckField::ReadOnly(field) => field.parse(raw),
         }
     }
 
@@ -252,7 +234,11 @@ impl CheckField {
         match value {
             DesiredValue::Limit(limit) if self.is_bytes() => values::format_data_limit(*limit),
             // A provider is kept as its name, which is shown unquoted.
-            DesiredValue::Text(Some(name)) if self == CheckField::Provider => name.clone(),
+            DesiredValue::Text(Some(name))
+                if self == CheckField::ReadOnly(ReadOnlyField::Provider) =>
+            {
+                name.clone()
+            }
             _ => crate::spec::format_value(value),
         }
     }
@@ -260,16 +246,13 @@ impl CheckField {
 
 impl From<Field> for CheckField {
     fn from(field: Field) -> CheckField {
-        match field {
-            Field::Status => CheckField::Status,
-            Field::MonthlyDataLimit => CheckField::MonthlyDataLimit,
-            Field::MonthlySmsMoLimit => CheckField::MonthlySmsMoLimit,
-            Field::MonthlySmsMtLimit => CheckField::MonthlySmsMtLimit,
-            Field::MonthlyVoiceMoLimit => CheckField::MonthlyVoiceMoLimit,
-            Field::CustomField1 => CheckField::CustomField1,
-            Field::EndCustomerLabel => CheckField::EndCustomerLabel,
-            Field::ImeiLock => CheckField::ImeiLock,
-        }
+        CheckField::Set(field)
+    }
+}
+
+impl From<ReadOnlyField> for CheckField {
+    fn from(field: ReadOnlyField) -> CheckField {
+        CheckField::ReadOnly(field)
     }
 }
 
@@ -279,26 +262,61 @@ impl fmt::Display for CheckField {
     }
 }
 
+/// Written by name, as a [`Field`] is.
+impl Serialize for CheckField {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckField {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        CheckField::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown field `{name}`")))
+    }
+}
+
+impl JsonSchema for CheckField {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CheckField".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Field::ALL
+            .iter()
+            .map(|f| f.name())
+            .chain(ReadOnlyField::ALL.iter().map(|f| f.name()))
+            .collect();
+        schemars::json_schema!({ "type": "string", "enum": names })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn names_are_the_serde_names_and_settable_fields_keep_theirs() {
-        for field in CheckField::ALL {
+        let all = Field::ALL
+            .into_iter()
+            .map(CheckField::Set)
+            .chain(ReadOnlyField::ALL.into_iter().map(CheckField::ReadOnly));
+        for field in all {
             let json = serde_json::to_value(field).unwrap();
             assert_eq!(json, serde_json::Value::from(field.name()), "{field:?}");
+            assert_eq!(serde_json::from_value::<CheckField>(json).unwrap(), field);
             assert_eq!(CheckField::from_name(field.name()), Some(field));
         }
-        for field in Field::ALL {
-            assert_eq!(CheckField::from(field).settable(), Some(field));
-            assert_eq!(CheckField::from(field).name(), field.name());
+        for field in ReadOnlyField::ALL {
+            let json = serde_json::to_value(field).unwrap();
+            assert_eq!(json, serde_json::Value::from(field.name()), "{field:?}");
+            assert_eq!(Field::from_name(field.name()), None);
         }
     }
 
     #[test]
     fn usage_takes_zero_and_units_but_not_unlimited() {
-        let usage = CheckField::MonthlyDataVolume;
+        let usage = CheckField::ReadOnly(ReadOnlyField::MonthlyDataVolume);
         let raw = |s: &str| RawScalar::Str(s.into());
         assert_eq!(
             usage.parse(&raw("1GB")),
@@ -309,11 +327,13 @@ mod tests {
             Ok(DesiredValue::Limit(Limit::Value(0)))
         );
         assert!(usage.parse(&raw("unlimited")).is_err());
-        assert!(CheckField::MonthlySmsMo.parse(&raw("1GB")).is_err());
+        let sms = CheckField::ReadOnly(ReadOnlyField::MonthlySmsMo);
+        assert!(sms.parse(&raw("1GB")).is_err());
+        let provider = CheckField::ReadOnly(ReadOnlyField::Provider);
         assert_eq!(
-            CheckField::Provider
+            provider
                 .parse(&RawScalar::Int(1))
-                .map(|v| CheckField::Provider.format(&v)),
+                .map(|v| provider.format(&v)),
             Ok(values::format_provider(1))
         );
     }

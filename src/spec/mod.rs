@@ -24,7 +24,7 @@ pub use check::{
     days_from_civil, format_date, parse_date, Bound, ChangeLimit, Check, CheckLevel, Counted,
     Expectation, Waiver,
 };
-pub use check_field::{CheckField, Kind as CheckFieldKind};
+pub use check_field::{CheckField, ReadOnlyField};
 pub use config::{check_range, Config, RangeProblem, Setting, SettingName, CONFIG_FILE};
 pub use desired::{DesiredValue, Field, ImeiLockSetting, Limit, Origin, OriginKind, ResolvedValue};
 pub use diagnostic::{Diagnostic, Severity, SpecErrors};
