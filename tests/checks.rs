@@ -377,3 +377,44 @@ fn validate_live_judges_the_checks_on_a_snapshot_after_the_plan_offline() {
         .expect_code(1);
     assert!(run.stderr().contains("no/such.json"), "{}", run.stderr());
 }
+
+/// The YAML blocks of the README's "Checks" section: the checks, the `limit` checks that
+/// continue their list, and the waivers.
+fn readme_checks_spec() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let start = readme.find("\n## Checks\n").expect("a Checks section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let blocks: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").expect("a closed block")])
+        .collect();
+    assert_eq!(blocks.len(), 3, "checks, limits, waivers:\n{section}");
+    blocks.concat()
+}
+
+#[test]
+fn the_readme_checks_are_a_valid_spec_with_five_expect_checks() {
+    let yaml = readme_checks_spec();
+    let dir = spec_dir(&[("checks.yaml", yaml.as_str())]);
+    let path = dir.path().display().to_string();
+    let run = Simfleet::new(&["validate", path.as_str()])
+        .run()
+        .expect_code(0);
+    assert!(run.stdout().contains("8 checks: valid"), "{}", run.stdout());
+    assert_eq!(yaml.matches("    expect:").count(), 5, "{yaml}");
+    // Judged on the demo fleet (through a snapshot, offline), as a user would try them.
+    let snapshot = dir.path().join("fleet.snapshot.json");
+    let snapshot = snapshot.display().to_string();
+    Simfleet::new(&["export", "--sandbox", "--snapshot", snapshot.as_str()])
+        .run()
+        .expect_code(0);
+    let text = Simfleet::new(&["check", path.as_str(), "--live", snapshot.as_str()])
+        .run()
+        .stdout();
+    assert!(
+        text.contains("8 check(s) on 300 SIMs as they are now"),
+        "{text}"
+    );
+}
