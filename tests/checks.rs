@@ -376,6 +376,7 @@ fn validate_live_judges_the_checks_on_a_snapshot_after_the_plan_offline() {
         .run()
         .expect_code(1);
     assert!(run.stderr().contains("no/such.json"), "{}", run.stderr());
+    assert!(!run.stdout().contains("valid"), "{}", run.stdout());
 }
 
 /// The YAML blocks of the README's "Checks" section: the checks, the `limit` checks that

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::output::Output;
-use crate::plan::{Guards, PlanRequest, WarningCode};
+use crate::plan::{Guards, Plan, PlanRequest, WarningCode};
 use crate::{render, spec, Error, Outcome};
 
 /// Validates the spec in `dir`: warnings go to stderr, the one-line summary to stdout.
@@ -34,6 +34,11 @@ pub fn validate_against(
     for warning in &loaded.warnings {
         out.note(&warning.to_string())?;
     }
+    // The snapshot is judged before anything is printed: a bad one fails without "valid".
+    let judged = match live {
+        Some(live) => Some(plan_checks(loaded.spec, live)?),
+        None => None,
+    };
     let s = loaded.summary;
     let checks = match s.checks {
         0 => String::new(),
@@ -49,22 +54,25 @@ pub fn validate_against(
         s.sim_entries,
         if s.sim_entries == 1 { "y" } else { "ies" },
     ))?;
-    match live {
-        Some(live) => judge_checks(loaded.spec, live, out),
-        None => Ok(Outcome::Success),
+    match (judged, live) {
+        (Some(plan), Some(live)) => report_checks(&plan, live.mask, out),
+        _ => Ok(Outcome::Success),
     }
 }
 
-/// Plans the spec against the snapshot and reports its checks (guards are `plan`'s business:
-/// only the checks decide the outcome here).
-fn judge_checks(spec: spec::Spec, live: &LiveChecks, out: &mut Output) -> Result<Outcome, Error> {
+/// The spec's plan against the snapshot, for its checks (judged on the day in `live`).
+fn plan_checks(spec: spec::Spec, live: &LiveChecks) -> Result<Plan, Error> {
     let spec = spec.with_today(live.today);
     let request = PlanRequest {
         spec: &spec,
         target: None,
         guards: Guards::default(),
     };
-    let plan = super::plan::plan_snapshot_file(&request, &live.snapshot)?;
+    super::plan::plan_snapshot_file(&request, &live.snapshot)
+}
+
+/// Prints the plan's checks; only they decide the outcome (guards are `plan`'s business).
+fn report_checks(plan: &Plan, mask: bool, out: &mut Output) -> Result<Outcome, Error> {
     for warning in plan.warnings.iter().filter(|w| {
         matches!(
             w.code,
@@ -73,7 +81,7 @@ fn judge_checks(spec: spec::Spec, live: &LiveChecks, out: &mut Output) -> Result
     }) {
         out.note(&format!("warning: {}", warning.message))?;
     }
-    out.print(&render::checks_text_after_plan(&plan, live.mask))?;
+    out.print(&render::checks_text_after_plan(plan, mask))?;
     Ok(if plan.denied_by_check() || plan.expired_waivers() > 0 {
         Outcome::Blocked
     } else {
