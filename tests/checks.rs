@@ -2,6 +2,8 @@
 //! blocks the plan (exit 3) with or without `--detailed-exitcode`, a failing `warn` check never
 //! changes the exit code, and failed checks are shown first in text and markdown (with their
 //! file:line, the three-way split and examples), in JSON as a `checks` array, masked by `--mask`.
+//! `validate --live` judges them offline after the plan; waivers expire by the date
+//! `SIMFLEET_TODAY` pins (every run here pins it, see `common::TODAY`); the README's checks parse.
 
 mod common;
 

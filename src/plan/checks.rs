@@ -1,7 +1,8 @@
 //! Evaluating the spec's checks on each SIM's end state, inside the per-SIM pass.
 //!
 //! A SIM's end state is its live value for every field the plan leaves alone and the planned
-//! value for every field it changes (an implied 20 → 2 included), so a check costs no second pass
+//! value for every field it changes (an implied 20 → 2 included; a read-only field such as `imei`
+//! or this month's usage is always its live value), so a check costs no second pass
 //! over the fleet. Each SIM is judged twice, now and after the plan, which splits the failures
 //! three ways: failing now and not fixed, made to fail by the plan, and fixed by it (not a
 //! failure). Per SIM nothing is allocated: values are borrowed and compared by the rules of
