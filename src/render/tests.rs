@@ -417,6 +417,7 @@ fn large_plan(n: u64) -> Plan {
                 source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32).into(),
                 flags: RiskFlag::LoweredLimit.into(),
                 implied: false,
+                usage: None,
             }],
         })
         .collect();
