@@ -119,28 +119,24 @@ pub fn evaluate_guards(
 /// limit at or below this month's usage (service stops as soon as it is set); both lose
 /// service, so one allowance covers both, and the line names each.
 fn status_cuts_message(guards: &Guards, cuts: u64, usage_cuts: u64, stops: bool) -> String {
-    let usage = |n: u64| {
-        format!(
-            "{} a limit at or below this month's usage (it cuts service at once)",
-            if n == 1 { "gets" } else { "get" }
-        )
+    let (would, lose) = if stops {
+        ("would", "would lose")
+    } else {
+        ("will", "will lose")
     };
+    let get = |n: u64| if n == 1 { "gets" } else { "get" };
+    const USAGE: &str = "a limit at or below this month's usage, which cuts service at once";
     let what = match (cuts, usage_cuts) {
         (_, 0) if stops => format!(
             "{} would be deactivated or suspended (they lose service)",
             sims_phrase(cuts)
         ),
         (_, 0) => format!("{} will be deactivated or suspended", sims_phrase(cuts)),
-        (0, n) => format!(
-            "{} would lose service: {} {}",
-            sims_phrase(n),
-            if n == 1 { "it" } else { "they" },
-            usage(n)
-        ),
+        (0, n) => format!("{} {} {USAGE}", sims_phrase(n), get(n)),
         (c, n) => format!(
-            "{} would lose service: {c} deactivated or suspended, {n} {}",
+            "{} {lose} service: {c} {would} be deactivated or suspended, {n} {} {USAGE}",
             sims_phrase(c + n),
-            usage(n)
+            get(n)
         ),
     };
     if stops {

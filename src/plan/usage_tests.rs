@@ -217,7 +217,7 @@ fn the_status_cuts_guard_stops_a_usage_cut_unless_allowed_and_names_it() {
     );
     assert!(
         g.message
-            .contains("1 deactivated or suspended, 1 gets a limit at or below this month's usage")
+            .contains("2 SIMs would lose service: 1 would be deactivated or suspended, 1 gets a limit at or below this month's usage, which cuts service at once")
             && g.message.contains("--allow-status-cuts"),
         "{}",
         g.message
@@ -233,7 +233,7 @@ fn the_status_cuts_guard_stops_a_usage_cut_unless_allowed_and_names_it() {
     );
     assert_eq!(
         g.message,
-        "1 SIM would lose service: it gets a limit at or below this month's usage (it cuts service at once): pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them"
+        "1 SIM gets a limit at or below this month's usage, which cuts service at once: pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them"
     );
     alone.guards.allow_status_cuts = true;
     alone.guards.status_cuts_allowed_by = AllowedBy::Config;

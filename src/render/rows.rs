@@ -228,11 +228,24 @@ fn risk_rank(flag: RiskFlag) -> u8 {
     }
 }
 
+/// The rows a change is listed in: a lowered limit that cuts service at once is listed with the
+/// usage cuts only, so `Lowered limits` holds the plain ones.
+fn row_flags(flags: crate::plan::RiskFlags) -> crate::plan::RiskFlags {
+    if !flags.contains(RiskFlag::UsageCut) {
+        return flags;
+    }
+    flags
+        .iter()
+        .copied()
+        .filter(|f| *f != RiskFlag::LoweredLimit)
+        .collect()
+}
+
 /// The risky changes of the plan by flag (most severe first), each counted by SIM.
 pub fn risk_rows<'g, 'a>(plan: &'a Plan, groups: &'g [ChangeGroup<'a>]) -> Vec<RiskRow<'g, 'a>> {
     let mut rows: BTreeMap<RiskFlag, RiskRow<'g, 'a>> = BTreeMap::new();
     for g in groups {
-        for flag in g.change.flags.iter() {
+        for flag in row_flags(g.change.flags).iter() {
             let row = rows.entry(*flag).or_insert_with(|| RiskRow {
                 flag: *flag,
                 sims: 0,
@@ -249,7 +262,7 @@ pub fn risk_rows<'g, 'a>(plan: &'a Plan, groups: &'g [ChangeGroup<'a>]) -> Vec<R
     for sim in &plan.changes {
         let mut flags = crate::plan::RiskFlags::default();
         for f in &sim.fields {
-            for flag in f.flags.iter() {
+            for flag in row_flags(f.flags).iter() {
                 flags.insert(*flag);
             }
         }

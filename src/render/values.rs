@@ -216,20 +216,22 @@ pub fn usage(field: Field, n: i64) -> String {
     }
 }
 
-/// `used 1.23GB this month`, or `used 0.9GB–1.2GB this month` for a group of SIMs that used
+/// `used 1.23GB this month`, or `used 900MB–1.2GB this month` (`used 52–58 SMS this month`) for a group of SIMs that used
 /// different amounts; `None` for a group without usage flags.
 pub fn group_usage(g: &ChangeGroup<'_>) -> Option<String> {
     let (low, high) = g.usage?;
     let field = g.change.field;
-    Some(if low == high {
-        format!("used {} this month", usage(field, low))
+    let range = if low == high {
+        usage(field, low)
+    } else if field == Field::MonthlyDataLimit {
+        format!("{}–{}", approx_bytes(low), approx_bytes(high))
     } else {
-        format!(
-            "used {}–{} this month",
-            usage(field, low),
-            usage(field, high)
-        )
-    })
+        // `52–58 SMS`: the unit once, after the range.
+        let unit = usage(field, high);
+        let unit = unit.trim_start_matches(|c: char| c.is_ascii_digit());
+        format!("{low}–{high}{unit}")
+    };
+    Some(format!("used {range} this month"))
 }
 
 /// Changes with the same field, from, to, source and flags, with the SIMs they apply to.
