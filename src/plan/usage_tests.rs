@@ -9,8 +9,11 @@ use super::*;
 use crate::fleet::{ImeiLock, Sim};
 use crate::spec::{DesiredValue, ImeiLockSetting, Limit};
 
+/// Sets this month's usage of one counter.
+type SetUsage = fn(&mut Sim, i64);
+
 /// The four limits, each with a setter for the counter it is judged by.
-const COUNTERS: [(Field, fn(&mut Sim, i64)); 4] = [
+const COUNTERS: [(Field, SetUsage); 4] = [
     (Field::MonthlyDataLimit, |s, n| {
         s.monthly_data_volume = Some(n)
     }),
@@ -31,7 +34,7 @@ fn limit(n: i64) -> DesiredValue {
 
 /// The plan of one Activated SIM that used `used` of `field`'s counter, given `to` (allowed to
 /// cut service, so the plan is made whatever its flags).
-fn one(field: Field, set: fn(&mut Sim, i64), used: i64, to: DesiredValue) -> Plan {
+fn one(field: Field, set: SetUsage, used: i64, to: DesiredValue) -> Plan {
     let mut s = sim(1, 2);
     set(&mut s, used);
     let t = table();
