@@ -42,6 +42,7 @@ pub(super) fn assemble(
         summary.sims_changing,
         facts.sims_total,
         partial.cut_sims,
+        partial.usage_cut_sims,
         partial.retire_sims,
         partial.implied_changes,
     );
@@ -140,5 +141,7 @@ fn summarise(partial: &PartialPlan, facts: &FleetFacts, grouped: &ActionPlan) ->
         api_calls: grouped.api_calls,
         http_requests: grouped.http_requests,
         lower_bound: grouped.lower_bound,
+        usage_cuts: partial.usage_cut_sims,
+        near_usage: partial.near_usage_sims,
     }
 }

@@ -174,6 +174,52 @@ pub fn lowers_limit(live: Option<i64>, to: Limit) -> bool {
     }
 }
 
+/// Statuses in which a SIM has service (Activated, Test ready, Activation pendant, Waiting for
+/// activation): only there does a limit at or below this month's usage cut anything. A SIM
+/// already deactivated, suspended or held has no service to lose.
+pub const IN_SERVICE: [i32; 4] = [2, 6, 11, 13];
+
+/// This month's usage of the counter that `field` (a limit) caps, as read: data volume in bytes
+/// for the data limit, SMS sent (MO) for the SMS MO limit, SMS received (MT) for the SMS MT
+/// limit (the API keeps one counter and one limit per direction), outgoing voice seconds for the
+/// voice limit. `None` when the counter was not read, or for a field that is not a limit.
+pub fn live_usage(sim: &Sim, field: Field) -> Option<i64> {
+    match field {
+        Field::MonthlyDataLimit => sim.monthly_data_volume,
+        Field::MonthlySmsMoLimit => sim.monthly_sms_mo.map(i64::from),
+        Field::MonthlySmsMtLimit => sim.monthly_sms_mt.map(i64::from),
+        Field::MonthlyVoiceMoLimit => sim.monthly_voice_mo,
+        _ => None,
+    }
+}
+
+/// How a new limit stands to this month's usage of its counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageRisk {
+    /// `limit <= usage`: the SIM has used its new allowance already; service stops once set.
+    Cut,
+    /// `usage < limit <= usage × 1.1` (in integers: `10 × limit <= 11 × usage`): the SIM is
+    /// within 10 % of its new limit.
+    Near,
+}
+
+/// The usage risk of setting `to` on a SIM that used `usage` this month: unlimited never cuts,
+/// and an unread (or negative) counter says nothing.
+pub fn usage_risk(usage: Option<i64>, to: Limit) -> Option<UsageRisk> {
+    let usage = i128::from(usage.filter(|u| *u >= 0)?);
+    let limit = match to {
+        Limit::Value(v) if v > 0 => i128::from(v),
+        _ => return None,
+    };
+    if limit <= usage {
+        Some(UsageRisk::Cut)
+    } else if 10 * limit <= 11 * usage {
+        Some(UsageRisk::Near)
+    } else {
+        None
+    }
+}
+
 /// Feeds the normalised live value of `field` into `out`: the two spellings of unlimited, of
 /// none and of "no lock" write the same bytes, so a fingerprint does not change when the API
 /// merely re-spells a value. Usage counters are never part of it.
@@ -372,5 +418,39 @@ mod tests {
         assert!(lowers_limit(Some(20), Limit::Value(10)));
         assert!(!lowers_limit(Some(5), Limit::Value(10)));
         assert!(!lowers_limit(Some(5), Limit::Unlimited));
+    }
+
+    #[test]
+    fn usage_at_or_above_the_new_limit_cuts_and_within_ten_percent_is_near() {
+        let v = Limit::Value;
+        assert_eq!(usage_risk(Some(100), v(100)), Some(UsageRisk::Cut));
+        assert_eq!(usage_risk(Some(101), v(100)), Some(UsageRisk::Cut));
+        assert_eq!(usage_risk(Some(100), v(101)), Some(UsageRisk::Near));
+        assert_eq!(usage_risk(Some(100), v(110)), Some(UsageRisk::Near));
+        assert_eq!(usage_risk(Some(100), v(111)), None);
+        assert_eq!(usage_risk(Some(0), v(1)), None);
+        assert_eq!(
+            usage_risk(Some(i64::MAX), v(i64::MAX)),
+            Some(UsageRisk::Cut)
+        );
+        assert_eq!(usage_risk(Some(1 << 40), Limit::Unlimited), None);
+        assert_eq!(usage_risk(None, v(1)), None);
+        assert_eq!(usage_risk(Some(-5), v(1)), None);
+    }
+
+    #[test]
+    fn each_limit_is_judged_by_its_own_counter() {
+        let sim = Sim {
+            monthly_data_volume: Some(1),
+            monthly_sms_mo: Some(2),
+            monthly_sms_mt: Some(3),
+            monthly_voice_mo: Some(4),
+            ..Sim::default()
+        };
+        assert_eq!(live_usage(&sim, Field::MonthlyDataLimit), Some(1));
+        assert_eq!(live_usage(&sim, Field::MonthlySmsMoLimit), Some(2));
+        assert_eq!(live_usage(&sim, Field::MonthlySmsMtLimit), Some(3));
+        assert_eq!(live_usage(&sim, Field::MonthlyVoiceMoLimit), Some(4));
+        assert_eq!(live_usage(&sim, Field::Status), None);
     }
 }

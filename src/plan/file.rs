@@ -29,8 +29,9 @@ const CHECKSUM_LAYOUT: &[u8] = b"simfleet plan checksum, layout 2\n";
 
 /// Writes `changes` for the checksum: counts and lengths as u64 little-endian, strings as bytes
 /// after their length, a field as its index in [`Field::ALL`], a value as a tag byte (0 null, 1
-/// integer, 2 text, 3 IMEI lock) and its payload, flags as a count and one byte each, and a
-/// source as its number in order of first appearance, its JSON written the first time.
+/// integer, 2 text, 3 IMEI lock) and its payload, flags as a count and one byte each, a
+/// source as its number in order of first appearance, its JSON written the first time, and a
+/// byte for `implied` (bit 0) and the presence of `usage` (bit 1), the usage after it.
 struct ChangesEncoder<'p, W> {
     out: W,
     by_pointer: foldhash::HashMap<*const Origin, u64>,
@@ -105,9 +106,19 @@ impl<'p, W: Write> ChangesEncoder<'p, W> {
                 RiskFlag::ImeiUnlock => 2,
                 RiskFlag::LoweredLimit => 3,
                 RiskFlag::RestoresService => 4,
+                RiskFlag::UsageCut => 5,
+                RiskFlag::NearUsage => 6,
             }])?;
         }
-        self.out.write_all(&[u8::from(change.implied)])
+        // `implied` in bit 0, "a usage follows" in bit 1: a change without usage is written as
+        // it always was, so plans without usage flags keep their checksum.
+        let usage_bit = if change.usage.is_some() { 2 } else { 0 };
+        self.out
+            .write_all(&[u8::from(change.implied) | usage_bit])?;
+        match change.usage {
+            Some(usage) => self.out.write_all(&usage.to_le_bytes()),
+            None => Ok(()),
+        }
     }
 
     fn changes(&mut self, changes: &'p [SimChange]) -> std::io::Result<()> {

@@ -270,3 +270,5 @@ impl Plan {
 mod engine_tests;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod usage_tests;

@@ -95,6 +95,14 @@ pub struct Summary {
     pub http_requests: u64,
     /// An independent lower bound on mutation calls for these changes (ARCHITECTURE.md).
     pub lower_bound: u64,
+    /// SIMs in service given a limit at or below this month's usage: the limit cuts their
+    /// service as soon as it is set (flag `usage_cut`, counted by the status-cuts guard).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub usage_cuts: u64,
+    /// SIMs in service given a limit above this month's usage but within 10 % of it (flag
+    /// `near_usage`, a warning).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub near_usage: u64,
 }
 
 /// Every change to one SIM.
@@ -128,6 +136,10 @@ pub struct FieldChange {
     /// True for a side effect of another change (not a mutation of its own).
     #[serde(default, skip_serializing_if = "is_false")]
     pub implied: bool,
+    /// This month's usage of the limit's counter as read (bytes, SMS or seconds, like `to`):
+    /// present only with the `usage_cut` or `near_usage` flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<i64>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -182,6 +194,11 @@ pub enum RiskFlag {
     LoweredLimit,
     /// Implied status 20 → 2: the SIM gets service back.
     RestoresService,
+    /// A limit at or below what the SIM (in service after the plan) used this month: setting
+    /// it cuts the SIM's service at once. Counted by the status-cuts guard.
+    UsageCut,
+    /// A limit above this month's usage but within 10 % of it (`limit <= usage × 1.1`).
+    NearUsage,
 }
 
 /// A status change that cannot be made.

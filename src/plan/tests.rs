@@ -830,10 +830,15 @@ pub(crate) mod converges {
             status in proptest::sample::select(vec![2, 5, 6, 8, 12, 3, 13, 16, 20, 7]),
             data in limit(), sms in limit(), voice in limit(),
             cf in text(), label in text(), imei_lock in lock(),
+            used in (0i64..5, 0i32..5, 0i32..5, 0i64..5),
         ) -> Sim {
             Sim {
                 statusid: status,
                 providerid: 1,
+                monthly_data_volume: Some(used.0),
+                monthly_sms_mo: Some(used.1),
+                monthly_sms_mt: Some(used.2),
+                monthly_voice_mo: Some(used.3),
                 monthly_data_limit: data,
                 monthly_sms_mo_limit: sms.map(|v| v as i32),
                 monthly_voice_mo_limit: voice,

@@ -30,3 +30,5 @@ use crate::plan::Plan;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod usage_tests;

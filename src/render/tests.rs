@@ -116,7 +116,10 @@ fn lowered_limits_count_sims_not_field_changes() {
     let lowered = |c: &SimChange| {
         c.fields
             .iter()
-            .filter(|f| f.flags.contains(RiskFlag::LoweredLimit))
+            // Plain lowered limits: one at or below the usage is listed with the usage cuts.
+            .filter(|f| {
+                f.flags.contains(RiskFlag::LoweredLimit) && !f.flags.contains(RiskFlag::UsageCut)
+            })
             .count()
     };
     let sims = plan.changes.iter().filter(|c| lowered(c) > 0).count();
@@ -148,8 +151,11 @@ fn group_headers(out: &str) -> Vec<String> {
         .windows(2)
         .filter(|w| w[0].contains(" → ") && w[0].contains("  × "))
         .map(|w| {
-            let what = w[0].split("  × ").next().unwrap_or_default();
-            format!("{what} {}", w[1].trim())
+            let (what, count) = w[0].split_once("  × ").unwrap_or_default();
+            // Flags (and usage) after the count: the same values with and without a usage flag
+            // are two groups.
+            let flags = count.split_once("  ").map_or("", |(_, flags)| flags);
+            format!("{what} {flags} {}", w[1].trim())
         })
         .collect()
 }
@@ -421,6 +427,7 @@ fn large_plan(n: u64) -> Plan {
                 source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32).into(),
                 flags: RiskFlag::LoweredLimit.into(),
                 implied: false,
+                usage: None,
             }],
         })
         .collect();

@@ -154,6 +154,9 @@ fn summary(w: &mut Writer, plan: &Plan) {
         let _ = write!(out, ", {} implied", s.implied_changes);
     }
     out.push('\n');
+    if let Some(usage) = usage_counts(s) {
+        let _ = writeln!(out, "  Usage:      {usage}");
+    }
     let _ = writeln!(
         out,
         "  Untouched:  {} blocked, {} pending, {} held, {} skipped (terminal)",
@@ -164,6 +167,26 @@ fn summary(w: &mut Writer, plan: &Plan) {
         "  API calls:  {} mutations in {} HTTP requests (lower bound {})",
         s.api_calls, s.http_requests, s.lower_bound
     );
+}
+
+/// `2 SIMs get a limit at or below this month's usage (service stops), 1 SIM a limit within
+/// 10 % above it`, or `None` when no new limit comes near a SIM's usage.
+pub(crate) fn usage_counts(s: &crate::plan::Summary) -> Option<String> {
+    let mut parts = Vec::new();
+    if s.usage_cuts > 0 {
+        parts.push(format!(
+            "{} {} a limit at or below this month's usage (service stops)",
+            sims(s.usage_cuts as usize),
+            if s.usage_cuts == 1 { "gets" } else { "get" }
+        ));
+    }
+    if s.near_usage > 0 {
+        parts.push(format!(
+            "{} a limit within 10 % above it",
+            sims(s.near_usage as usize)
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// One line per kind of risk, counted by SIM (the groups below carry the same flags).
@@ -217,6 +240,9 @@ fn change_group(w: &mut Writer, g: &ChangeGroup<'_>) {
             "  {}",
             w.p.paint(RISK, &format!("[{}]", values::flag(*flag)))
         );
+    }
+    if let Some(used) = values::group_usage(g) {
+        let _ = write!(line, "  {used}");
     }
     let _ = writeln!(w.out, "{line}");
     let _ = writeln!(

@@ -294,6 +294,17 @@ pub const GENERATED_FLEET_SPEC: &str = r#"rules:
     set: { status: activated, imei_lock: off }
 "#;
 
+/// `simfleet.yaml` for [`GENERATED_FLEET_SPEC`]: a generated fleet has SIMs that already used
+/// more this month than the limits the spec sets (limits that cut service), and the spec means
+/// them.
+pub const GENERATED_FLEET_CONFIG: &str = "allow_status_cuts: true\n";
+
+/// The spec files of [`GENERATED_FLEET_SPEC`], with its [`GENERATED_FLEET_CONFIG`].
+pub const GENERATED_FLEET_FILES: &[(&str, &str)] = &[
+    ("rules.yaml", GENERATED_FLEET_SPEC),
+    ("simfleet.yaml", GENERATED_FLEET_CONFIG),
+];
+
 /// Writes a generated fleet (`sandbox::generate(n, seed)`) as a snapshot file into `dir`.
 pub fn snapshot_file(dir: &Path, n: usize, seed: u64) -> PathBuf {
     let snapshot = simfleet::sandbox::generate(n, seed);
