@@ -71,7 +71,7 @@ pub struct MadePlan {
 }
 
 /// Today's date in days since 1970-01-01 (UTC): the one clock waivers are judged by.
-fn today_utc() -> i64 {
+pub(crate) fn today_utc() -> i64 {
     let secs = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -360,7 +360,7 @@ pub struct CheckExample {
 #[derive(JsonSchema)]
 #[schemars(rename = "Origin")]
 #[allow(dead_code)]
-struct OriginSchema {
+pub(super) struct OriginSchema {
     file: String,
     line: u32,
     col: u32,
