@@ -207,7 +207,7 @@ sims:
     set: { monthly_data_limit: 2MB }
 "#,
         );
-        let c = s.candidates(&sim("8949000000000000018", "Globexx", 5));
+        let c = s.candidates(&sim("8949000000000000018", "Globexx", 1));
         assert!(c.resolution.is_none());
         assert_eq!(c.closest[0].rule.name, "globex");
         assert_eq!(c.closest[0].failed[0].key, MatchKey::EndCustomerLabel);
@@ -217,7 +217,7 @@ sims:
             "Globexx"
         );
         assert_eq!(c.closest[1].rule.name, "acme");
-        assert_eq!(c.closest[1].failed.len(), 1, "link+ holds");
+        assert_eq!(c.closest[1].failed.len(), 2, "label and product");
     }
 
     #[test]
@@ -225,10 +225,10 @@ sims:
         let s = spec(
             r#"rules:
   - name: a
-    match: all
+    match: { end_customer_label: ACME }
     set: { monthly_data_limit: 1MB, monthly_sms_mo_limit: 5 }
   - name: b
-    match: all
+    match: { provider: link+ }
     set: { monthly_data_limit: 2MB }
 "#,
         );
