@@ -48,9 +48,11 @@ pub struct ExplainOptions {
 
 /// Runs `simfleet explain`.
 pub async fn run(opts: &ExplainOptions, out: &mut Output) -> Result<Outcome, Error> {
+    // The Luhn check is the spec's setting; a plan explained without its spec checks only the
+    // ICCIDs' form (the plan's ICCIDs are what they are).
     let luhn_check = match &opts.spec_dir {
         Some(dir) => spec::load_config(dir)?.luhn_check,
-        None => true,
+        None => false,
     };
     let iccids = checked_iccids(&opts.iccids, luhn_check)?;
     let spec = match &opts.spec_dir {
