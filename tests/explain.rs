@@ -69,16 +69,16 @@ fn fleet() -> Snapshot {
         taken_at: None,
         transitions: Some(transitions),
         sims: vec![
-            lowered,                   // change, lowered limit, a lower-priority rule lost
-            zero,                      // equal: `unlimited` equals a live 0, `none` a live ""
-            sim(3, 13, 1, "ACME"),     // pending
-            sim(4, 16, 1, "ACME"),     // held
-            sim(5, 6, 1, "Cut"),       // blocked: no 6 → 5
-            sim(6, 7, 1, "ACME"),      // skipped: retired
-            sim(7, 2, 5, "Globexx"),   // unmanaged, closest rules
-            sim(8, 5, 1, "ACME"),      // status change 5 → 2 in phase 2
-            sim(9, 2, 1, "ACME"),      // a `sims:` entry beats the rules
-            locked,                    // implied 20 → 2 by the unlock
+            lowered,                 // change, lowered limit, a lower-priority rule lost
+            zero,                    // equal: `unlimited` equals a live 0, `none` a live ""
+            sim(3, 13, 1, "ACME"),   // pending
+            sim(4, 16, 1, "ACME"),   // held
+            sim(5, 6, 1, "Cut"),     // blocked: no 6 → 5
+            sim(6, 7, 1, "ACME"),    // skipped: retired
+            sim(7, 2, 5, "Globexx"), // unmanaged, closest rules
+            sim(8, 5, 1, "ACME"),    // status change 5 → 2 in phase 2
+            sim(9, 2, 1, "ACME"),    // a `sims:` entry beats the rules
+            locked,                  // implied 20 → 2 by the unlock
         ],
     }
 }
@@ -164,10 +164,34 @@ fn every_decision_kind_as_json() {
         .collect();
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        ["blocked", "change", "equal", "held", "pending", "skipped", "unmanaged"]
+        [
+            "blocked",
+            "change",
+            "equal",
+            "held",
+            "pending",
+            "skipped",
+            "unmanaged"
+        ]
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("schema/explain.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = (validator.iter_errors(&json))
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "explain JSON fails its schema:\n{}",
+        errors.join("\n")
     );
     assert_eq!(json["sims"][6]["managed"], "no");
-    assert_eq!(json["sims"][1]["fields"][1]["decision"]["rule"], "unlimited_is_zero");
+    assert_eq!(
+        json["sims"][1]["fields"][1]["decision"]["rule"],
+        "unlimited_is_zero"
+    );
     insta::assert_json_snapshot!("explain_json", json);
 }
 
@@ -204,12 +228,22 @@ fn malformed_iccids_are_a_usage_error_listing_each() {
     let dir = workdir();
     let out = explain(
         &dir,
-        &["12345", "8949000000000000001x", &iccid(1), "fleet", "--live", "live.json"],
+        &[
+            "12345",
+            "8949000000000000001x",
+            &iccid(1),
+            "fleet",
+            "--live",
+            "live.json",
+        ],
     );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("2 malformed ICCID(s)"), "{err}");
-    assert!(err.contains("\"12345\"") && err.contains("\"8949000000000000001x\""), "{err}");
+    assert!(
+        err.contains("\"12345\"") && err.contains("\"8949000000000000001x\""),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -221,7 +255,9 @@ fn an_iccid_not_in_the_fleet_is_an_error_after_the_others_are_explained() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("1 ICCID(s) not in the fleet (read from snapshot live.json): {missing}")),
+        err.contains(&format!(
+            "1 ICCID(s) not in the fleet (read from snapshot live.json): {missing}"
+        )),
         "{err}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("SIM {}", iccid(1))));
@@ -232,7 +268,10 @@ fn an_iccid_not_in_the_fleet_is_an_error_after_the_others_are_explained() {
 #[test]
 fn the_api_path_reads_only_the_named_sims() {
     let fleet = simfleet::sandbox::generate(20_000, 5);
-    let wanted = [fleet.sims[123].iccid.clone(), fleet.sims[17_000].iccid.clone()];
+    let wanted = [
+        fleet.sims[123].iccid.clone(),
+        fleet.sims[17_000].iccid.clone(),
+    ];
     let served = Served::new(fleet);
     let spec = served.spec(common::GENERATED_FLEET_SPEC);
     let out = served
@@ -277,15 +316,32 @@ fn the_api_and_a_snapshot_explain_alike() {
 fn a_saved_plan_is_explained_from_its_records() {
     let dir = workdir();
     let mut plan = simfleet_command();
-    plan.current_dir(dir.path())
-        .args(["plan", "fleet", "--live", "live.json", "--out", "plan.json"]);
+    plan.current_dir(dir.path()).args([
+        "plan",
+        "fleet",
+        "--live",
+        "live.json",
+        "--out",
+        "plan.json",
+    ]);
     let planned = plan.output().unwrap();
     assert!(
         matches!(planned.status.code(), Some(0) | Some(3)),
         "{}",
         String::from_utf8_lossy(&planned.stderr)
     );
-    let out = explain(&dir, &[&iccid(1), &iccid(5), &iccid(7), &iccid(42), "fleet", "--plan", "plan.json"]);
+    let out = explain(
+        &dir,
+        &[
+            &iccid(1),
+            &iccid(5),
+            &iccid(7),
+            &iccid(42),
+            "fleet",
+            "--plan",
+            "plan.json",
+        ],
+    );
     let text = stdout(&out);
     for expected in [
         "decision: change (phase 1) [lowered limit]",

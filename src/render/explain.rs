@@ -75,6 +75,15 @@ impl Renderer<'_> {
         }
     }
 
+    /// `live:` padded to line values up in text; plain in markdown.
+    fn label(&self, name: &str) -> String {
+        if self.md() {
+            format!("{name} ")
+        } else {
+            format!("{name:<10}")
+        }
+    }
+
     fn line(&mut self, indent: usize, text: &str) {
         if self.md() {
             let bullet = if indent == 0 { "" } else { "- " };
@@ -151,7 +160,8 @@ impl Renderer<'_> {
         }
         if let Some(live) = &f.live {
             let live = self.value(f.field, live);
-            self.line(2, &format!("live:     {live}"));
+            let line = format!("{}{live}", self.label("live:"));
+            self.line(2, &line);
         }
         if let (Some(desired), Some(source)) = (&f.desired, &f.source) {
             let priority = match f.priority {
@@ -159,7 +169,8 @@ impl Renderer<'_> {
                 None => String::new(),
             };
             let line = format!(
-                "desired:  {} — {}{priority}",
+                "{}{} — {}{priority}",
+                self.label("desired:"),
                 self.value(f.field, desired),
                 values::source(source, self.mask)
             );
@@ -170,7 +181,8 @@ impl Renderer<'_> {
             self.line(2, &line);
         }
         let decision = self.decision(&f.decision);
-        self.line(2, &format!("decision: {decision}"));
+        let line = format!("{}{decision}", self.label("decision:"));
+        self.line(2, &line);
     }
 
     fn other(&self, field: Field, other: &OtherValue) -> String {
@@ -182,10 +194,13 @@ impl Renderer<'_> {
                 "agrees: same priority and value (the first in file order is named)"
             }
             Lost::SamePriorityConflict => "conflict: same priority, different value",
-            Lost::NotEvaluated => "same priority; whether it matches is not in the plan",
+            Lost::NotEvaluated => {
+                "same priority and value (whether it matches is not in the plan; if so, it agrees)"
+            }
         };
         format!(
-            "also:     {} — {}, priority {}: {why}",
+            "{}{} — {}, priority {}: {why}",
+            self.label("also:"),
             self.value(field, &other.value),
             values::source(&other.source, self.mask),
             other.priority
@@ -303,5 +318,25 @@ fn product(id: i32) -> String {
     match provider_name(id) {
         Some(name) => format!("{name} ({id})"),
         None => format!("unknown product ({id})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_file_is_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/explain.schema.json");
+        let generated = explain_schema();
+        if std::env::var_os("SIMFLEET_UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &generated).expect("write schema/explain.schema.json");
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "schema/explain.schema.json is stale: run `SIMFLEET_UPDATE_SCHEMAS=1 cargo test --lib render::explain`"
+        );
     }
 }

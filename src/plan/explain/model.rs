@@ -161,7 +161,8 @@ pub enum Lost {
     SamePrioritySameValue,
     /// A rule of the same priority sets a different value: a conflict, and the plan stops.
     SamePriorityConflict,
-    /// From a plan: the rule sets the field, but whether it matches the SIM is not recorded.
+    /// From a plan: a rule of the same priority sets the same value; whether it matches the
+    /// SIM is not recorded (if it does, it agrees).
     NotEvaluated,
 }
 

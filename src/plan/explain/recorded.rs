@@ -61,13 +61,25 @@ pub fn explain_recorded(plan: &Plan, iccid: &str, spec: Option<&Spec>) -> Explan
         }
     }
     fields.sort_by_key(|f| f.field);
+    // The rules the plan names as sources did match the SIM.
+    let sources: Vec<&str> = (fields.iter())
+        .filter_map(|f| match f.source.as_deref().map(|o| &o.kind) {
+            Some(OriginKind::Rule { name }) => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let matched_rules = (spec.iter())
+        .flat_map(|s| s.rules())
+        .filter(|r| sources.contains(&r.name.as_str()))
+        .map(super::rule_ref)
+        .collect();
     Explanation {
         iccid: iccid.to_string(),
         statusid: None,
         providerid: None,
         managed,
         entry: entry.map(|e| e.origin.location()),
-        matched_rules: Vec::new(),
+        matched_rules,
         fields,
         closest_rules: Vec::new(),
         note: note(plan, managed, spec),
@@ -197,11 +209,14 @@ fn add_spec_rules(spec: &Spec, f: &mut FieldExplanation) {
         let Some(value) = rule.setting(f.field) else {
             continue;
         };
+        let agrees =
+            |w: &crate::spec::Rule| w.setting(f.field).map(|v| &v.value) == Some(&value.value);
         let lost = match winner {
             _ if entry_wins => Lost::OverriddenBySimsEntry,
             Some(w) if rule.priority < w.priority => Lost::LowerPriority,
-            Some(w) if rule.priority == w.priority => Lost::NotEvaluated,
-            // A rule of higher priority that is not the source cannot have matched.
+            Some(w) if rule.priority == w.priority && agrees(w) => Lost::NotEvaluated,
+            // A rule of higher priority, or of the same priority with another value, that is
+            // not the source cannot have matched (it would have won, or been a conflict).
             _ => continue,
         };
         f.others.push(OtherValue {

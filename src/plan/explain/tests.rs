@@ -72,7 +72,12 @@ fn a_change_names_its_source_phase_flags_and_the_rules_that_lost() {
     assert_eq!(data.live, Some(FieldValue::Int(5_000_000)));
     assert_eq!(data.desired, Some(FieldValue::Int(1_000_000)));
     assert_eq!(data.priority, Some(5));
-    assert!(data.source.as_ref().unwrap().to_string().contains("rule acme"));
+    assert!(data
+        .source
+        .as_ref()
+        .unwrap()
+        .to_string()
+        .contains("rule acme"));
     let lost: Vec<Lost> = data.others.iter().map(|o| o.lost).collect();
     assert_eq!(lost, [Lost::SamePrioritySameValue, Lost::LowerPriority]);
     match &data.decision {
@@ -165,7 +170,10 @@ fn a_blocked_status_shows_the_table_row_and_what_it_allows() {
     let e = explained(&sim(7, 6, "Cut"));
     match &field(&e, Field::Status).decision {
         Decision::Blocked { reason, row } => {
-            assert!(reason.contains("getAvailableStatusTransitions has no"), "{reason}");
+            assert!(
+                reason.contains("getAvailableStatusTransitions has no"),
+                "{reason}"
+            );
             assert_eq!((row.from, row.to, row.providerid), (6, 5, Some(1)));
             assert_eq!(row.allowed, Some(vec![2]));
         }
@@ -245,7 +253,10 @@ fn rules_in_conflict_are_named_and_the_other_fields_still_decided() {
         matches!(&mo.decision, Decision::Conflict { reason } if reason.contains("rule a") && reason.contains("rule b"))
     );
     assert_eq!(mo.desired, None);
-    assert!(mo.others.iter().all(|o| o.lost == Lost::SamePriorityConflict));
+    assert!(mo
+        .others
+        .iter()
+        .all(|o| o.lost == Lost::SamePriorityConflict));
     assert!(matches!(
         field(&e, Field::MonthlySmsMtLimit).decision,
         Decision::Change { .. }
@@ -377,7 +388,10 @@ fn a_saved_plan_explains_its_records() {
         kind(4, Field::Status),
         Some(Decision::Pending { .. })
     ));
-    assert!(matches!(kind(5, Field::Status), Some(Decision::Held { .. })));
+    assert!(matches!(
+        kind(5, Field::Status),
+        Some(Decision::Held { .. })
+    ));
     assert!(matches!(
         kind(6, Field::Status),
         Some(Decision::Skipped { .. })
