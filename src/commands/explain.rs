@@ -54,10 +54,22 @@ pub fn run(
         Some(last) if iccids.len() > 1 && is_spec_arg(last) => iccids.pop().map(PathBuf::from),
         _ => None,
     };
+    if given_spec.is_none() && iccids.len() == 1 && iccids.iter().all(|a| is_spec_arg(a)) {
+        return Err(simfleet::Error::Usage(
+            "explain needs at least one ICCID before the spec directory: simfleet explain ICCID... [SPEC]".to_string(),
+        ));
+    }
     let spec_dir = match (&given_spec, &args.plan) {
         (Some(dir), _) => Some(dir.clone()),
         (None, Some(_)) => None,
-        (None, None) => Some(PathBuf::from(DEFAULT_SPEC_DIR)),
+        (None, None) if Path::new(DEFAULT_SPEC_DIR).is_dir() => {
+            Some(PathBuf::from(DEFAULT_SPEC_DIR))
+        }
+        (None, None) => {
+            return Err(simfleet::Error::Usage(format!(
+                "no spec directory: ./{DEFAULT_SPEC_DIR} does not exist; name it after the ICCIDs (simfleet explain ICCID... SPEC), or explain a saved plan with --plan PLANFILE"
+            )))
+        }
     };
     let flags = GuardArgs::default().flags(args.concurrency, args.connect.rate_limit, None);
     let settings = match &spec_dir {
