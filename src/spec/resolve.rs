@@ -154,6 +154,13 @@ impl<'a> Resolution<'a> {
         Resolution { fields }
     }
 
+    /// The same resolution with `field` unmanaged (`explain` decides the other fields of a SIM
+    /// whose status cannot be decided).
+    pub fn without(mut self, field: Field) -> Resolution<'a> {
+        self.fields[field as usize] = None;
+        self
+    }
+
     /// The desired value of a field, or `None` when the field is unmanaged.
     pub fn get(&self, field: Field) -> Option<&'a ResolvedValue> {
         self.fields[field as usize]

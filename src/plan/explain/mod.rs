@@ -24,7 +24,7 @@ use super::compare::{self, Meaning};
 use super::decide::PartialPlan;
 use super::model::{BlockedChange, FieldChange};
 use super::status::TransitionSet;
-use super::PlanError;
+use super::{FieldValue, PlanError};
 use crate::fleet::tables::status_label as label;
 
 pub use model::{
@@ -43,7 +43,18 @@ pub fn explain(
 ) -> Result<Explanation, PlanError> {
     let candidates = spec.candidates(sim);
     let mut decided = PartialPlan::new(true);
-    decided.visit_resolution(sim, candidates.resolution, table)?;
+    // Without a transition table (a snapshot without one) a status change cannot be decided:
+    // the status says why, and the SIM's other fields are still decided.
+    let mut undecided = None;
+    if let Err(e) = decided.visit_resolution(sim, candidates.resolution, table) {
+        let PlanError::NoTransitionTable(missing) = e else {
+            return Err(e);
+        };
+        undecided = Some(missing.to_string());
+        decided = PartialPlan::new(true);
+        let others = candidates.resolution.map(|r| r.without(Field::Status));
+        decided.visit_resolution(sim, others, table)?;
+    }
     if !decided.wrong_kind.is_empty() {
         return Err(PlanError::WrongKind(std::mem::take(
             &mut decided.wrong_kind,
@@ -54,6 +65,23 @@ pub fn explain(
         .map(|field| explain_field(sim, field, &candidates, &decided, table))
         .collect();
     add_implied(&mut fields, &decided);
+    if let Some(reason) = undecided {
+        if let Some(status) = fields.iter_mut().find(|f| f.field == Field::Status) {
+            status.decision = Decision::Blocked {
+                row: TransitionRow {
+                    from: sim.statusid,
+                    to: status
+                        .desired
+                        .as_ref()
+                        .and_then(FieldValue::as_i64)
+                        .map_or(0, |n| i32::try_from(n).unwrap_or_default()),
+                    providerid: Some(sim.providerid),
+                    allowed: None,
+                },
+                reason,
+            };
+        }
+    }
     Ok(Explanation {
         iccid: sim.iccid.clone(),
         statusid: Some(sim.statusid),

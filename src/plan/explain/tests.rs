@@ -413,3 +413,22 @@ fn a_saved_plan_explains_its_records() {
     assert_eq!(unknown.managed, Managed::Unknown);
     assert!(unknown.note.unwrap().contains("no record"));
 }
+
+/// A snapshot without a transition table cannot decide a status change: the status says why,
+/// and the SIM's other fields are still decided.
+#[test]
+fn without_a_transition_table_the_status_says_why_and_the_rest_is_decided() {
+    let s = spec(SPEC);
+    let e = explain(&s, &sim(3, 5, "ACME"), None).unwrap();
+    match &field(&e, Field::Status).decision {
+        Decision::Blocked { reason, row } => {
+            assert!(reason.contains("no status transition table"), "{reason}");
+            assert_eq!((row.from, row.to, row.allowed.as_ref()), (5, 2, None));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        field(&e, Field::MonthlyDataLimit).decision,
+        Decision::Change { .. }
+    ));
+}
