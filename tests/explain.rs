@@ -336,6 +336,7 @@ fn a_saved_plan_is_explained_from_its_records() {
             &iccid(1),
             &iccid(5),
             &iccid(7),
+            &iccid(8),
             &iccid(42),
             "fleet",
             "--plan",
@@ -348,6 +349,7 @@ fn a_saved_plan_is_explained_from_its_records() {
         "lower priority (it loses, if it matches)",
         "blocked: getAvailableStatusTransitions has no Test Ready (6) → Deactivated (5)",
         "the plan lists this SIM as unmanaged",
+        "decision: change (phase 2), path: Deactivated (5) → Activated (2)",
         "the plan has no record of this SIM",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");

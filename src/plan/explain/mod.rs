@@ -9,6 +9,7 @@
 //! ([`actions::phase_of`]). A change in any of those shows here without a change here.
 //! [`recorded`] explains from a saved plan's records instead of live values.
 
+mod calls;
 mod model;
 mod recorded;
 #[cfg(test)]
@@ -19,10 +20,10 @@ use std::sync::Arc;
 use crate::fleet::Sim;
 use crate::spec::{Candidate, Candidates, Field, OriginKind, Rule, Spec, Verdict};
 
-use super::actions::phase_of;
+use super::actions::Action;
 use super::compare::{self, Meaning};
 use super::decide::PartialPlan;
-use super::model::{BlockedChange, FieldChange};
+use super::model::BlockedChange;
 use super::status::TransitionSet;
 use super::{FieldValue, PlanError};
 use crate::fleet::tables::status_label as label;
@@ -60,11 +61,18 @@ pub fn explain(
             &mut decided.wrong_kind,
         )));
     }
+    // The calls apply would make for this SIM: the plan's grouping of its changes.
+    let grouped: Vec<Action> = decided
+        .changes
+        .first()
+        .map(calls::group_one)
+        .unwrap_or_default();
+    let calls: Vec<&Action> = calls::of_sim(&grouped, &sim.iccid);
     let mut fields: Vec<FieldExplanation> = Field::ALL
         .into_iter()
-        .map(|field| explain_field(sim, field, &candidates, &decided, table))
+        .map(|field| explain_field(sim, field, &candidates, &decided, table, &calls))
         .collect();
-    add_implied(&mut fields, &decided);
+    add_implied(&mut fields, &decided, &calls);
     if let Some(reason) = undecided {
         if let Some(status) = fields.iter_mut().find(|f| f.field == Field::Status) {
             status.decision = Decision::Blocked {
@@ -130,6 +138,7 @@ fn explain_field(
     candidates: &Candidates<'_>,
     decided: &PartialPlan,
     table: Option<&TransitionSet>,
+    calls: &[&Action],
 ) -> FieldExplanation {
     let offered: &[Candidate<'_>] = (candidates.fields.iter())
         .find(|(f, _)| *f == field)
@@ -141,7 +150,7 @@ fn explain_field(
             reason: conflict_reason(offered),
         }
     } else if let Some(resolved) = winner {
-        decide_field(sim, field, &resolved.value, decided, table)
+        decide_field(sim, field, &resolved.value, decided, table, calls)
     } else {
         Decision::Unmanaged
     };
@@ -201,6 +210,7 @@ fn decide_field(
     desired: &crate::spec::DesiredValue,
     decided: &PartialPlan,
     table: Option<&TransitionSet>,
+    calls: &[&Action],
 ) -> Decision {
     if decided.skipped.iter().any(|s| s.iccid == sim.iccid) {
         return Decision::Skipped {
@@ -214,7 +224,7 @@ fn decide_field(
         .flat_map(|c| c.fields.iter())
         .find(|f| f.field == field && !f.implied);
     if let Some(change) = changed {
-        return change_decision(change);
+        return calls::change_decision(change, calls);
     }
     if let Some(blocked) = decided.blocked.iter().find(|b| b.field == field) {
         return blocked_decision(sim, blocked, table);
@@ -241,31 +251,6 @@ fn decide_field(
     }
 }
 
-/// A planned change: its flags, phase and, for status, its path.
-pub(super) fn change_decision(change: &FieldChange) -> Decision {
-    let desired = compare::desired_from_api(change.field, &change.to);
-    let phase = if change.implied {
-        // A side effect of the IMEI unlock, which runs with the settings.
-        phase_of(Field::ImeiLock, &desired)
-    } else {
-        phase_of(change.field, &desired)
-    };
-    let path = match (change.field, change.from.as_i64(), change.to.as_i64()) {
-        (Field::Status, Some(from), Some(to)) => vec![StatusStep {
-            from: i32::try_from(from).unwrap_or(i32::MAX),
-            to: i32::try_from(to).unwrap_or(i32::MAX),
-            phase,
-        }],
-        _ => Vec::new(),
-    };
-    Decision::Change {
-        flags: change.flags,
-        phase,
-        implied: change.implied,
-        path,
-    }
-}
-
 /// A blocked change with the row of the transition table it needs.
 fn blocked_decision(sim: &Sim, blocked: &BlockedChange, table: Option<&TransitionSet>) -> Decision {
     let id = |v: &super::FieldValue| v.as_i64().and_then(|n| i32::try_from(n).ok());
@@ -282,7 +267,7 @@ fn blocked_decision(sim: &Sim, blocked: &BlockedChange, table: Option<&Transitio
 }
 
 /// The implied status change of an IMEI unlock (status 20 → 2), shown on the status field.
-fn add_implied(fields: &mut [FieldExplanation], decided: &PartialPlan) {
+fn add_implied(fields: &mut [FieldExplanation], decided: &PartialPlan, calls: &[&Action]) {
     let implied = (decided.changes.iter())
         .flat_map(|c| c.fields.iter())
         .find(|f| f.implied);
@@ -290,6 +275,6 @@ fn add_implied(fields: &mut [FieldExplanation], decided: &PartialPlan) {
     if let Some(status) = fields.iter_mut().find(|f| f.field == implied.field) {
         status.desired = Some(implied.to.clone());
         status.source = Some(Arc::clone(&implied.source));
-        status.decision = change_decision(implied);
+        status.decision = calls::change_decision(implied, calls);
     }
 }

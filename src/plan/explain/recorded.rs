@@ -14,8 +14,7 @@ use crate::spec::{Field, Origin, OriginKind, Spec};
 use super::super::model::Plan;
 use super::super::FieldValue;
 use super::{
-    change_decision, Decision, Explanation, FieldExplanation, Lost, Managed, OtherValue,
-    TransitionRow,
+    calls, Decision, Explanation, FieldExplanation, Lost, Managed, OtherValue, TransitionRow,
 };
 use crate::fleet::tables::status_label as label;
 
@@ -129,14 +128,11 @@ fn recorded_fields(plan: &Plan, iccid: &str) -> Vec<FieldExplanation> {
         .binary_search_by(|c| c.iccid.as_str().cmp(iccid))
         .ok()
         .map(|i| &plan.changes[i]);
+    // The plan's own calls for this SIM: the phases and the status path apply takes.
+    let sim_calls = calls::of_sim(&plan.actions, iccid);
     for f in change.iter().flat_map(|c| c.fields.iter()) {
-        fields.push(field(
-            f.field,
-            &f.from,
-            &f.to,
-            &f.source,
-            change_decision(f),
-        ));
+        let decision = calls::change_decision(f, &sim_calls);
+        fields.push(field(f.field, &f.from, &f.to, &f.source, decision));
     }
     for b in plan.blocked.iter().filter(|b| b.iccid == iccid) {
         let id = |v: &FieldValue| v.as_i64().and_then(|n| i32::try_from(n).ok());
