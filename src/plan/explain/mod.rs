@@ -3,11 +3,12 @@
 //!
 //! Nothing is decided twice. The spec's candidates come from the plan's own resolution
 //! ([`Spec::candidates`] is [`Spec::resolve_noting`]'s walk with its verdict hook); the decision
-//! of each field is the plan's per-SIM decision ([`PartialPlan`], run on this one SIM) read back
+//! of each field is the plan's per-SIM decision (`PartialPlan`, run on this one SIM) read back
 //! from its changes, blocked, pending, held and skipped lists; "already equal" names the rule of
-//! meaning [`compare::meaning`] applied; the phase of a change is the one the plan's calls use
-//! ([`actions::phase_of`]). A change in any of those shows here without a change here.
-//! [`recorded`] explains from a saved plan's records instead of live values.
+//! meaning [`compare::meaning`] applied; the phase of a change and the path of a status are
+//! read from the plan's calls for the SIM (`calls`). A change in any of those shows here
+//! without a change here.
+//! `recorded` explains from a saved plan's records instead of live values.
 
 mod calls;
 mod model;
