@@ -33,6 +33,7 @@ enum Command {
     Plan(commands::plan::PlanArgs),
     Check(commands::check::CheckArgs),
     Show(commands::show::ShowArgs),
+    Explain(commands::explain::ExplainArgs),
     Export(commands::export::ExportArgs),
     Fmt(commands::fmt::FmtArgs),
     Apply(commands::apply::ApplyArgs),
@@ -80,6 +81,7 @@ fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
             result: commands::show::run(args, env, out),
         },
         Command::Apply(args) => Ran::plain(commands::apply::run(args, env, out)),
+        Command::Explain(args) => Ran::plain(commands::explain::run(args, env, out)),
         Command::Completions(args) => {
             Ran::plain(commands::completions::run(args, Cli::command(), out))
         }

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod check;
 pub mod completions;
 pub mod connect;
+pub mod explain;
 pub mod export;
 pub mod fmt;
 pub mod guards;

@@ -6,6 +6,9 @@
 //! structural. These rules belong to the plan, not to `fleet`: the sandbox keeps its own storage
 //! rules and must not share this code.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::value::FieldValue;
 
 use crate::fleet::{ImeiLock, Sim};
@@ -30,45 +33,114 @@ fn live_text(sim: &Sim, field: Field) -> Option<&str> {
     }
 }
 
+/// The rule of meaning that made a live value count as the desired one (what `explain` names).
+/// Each `*_holds` below is "some rule applies", so there is one definition of each rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Meaning {
+    /// The same value, spelled the same way.
+    Identical,
+    UnlimitedIsNull,
+    UnlimitedIsZero,
+    NoneIsNull,
+    NoneIsEmpty,
+    OffIsNoLock,
+    OffIsDisabledLock,
+    AutoIsEnabledLock,
+    ImeiLockedToIt,
+}
+
+impl Meaning {
+    /// The rule, as a person reads it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Meaning::Identical => "the same value",
+            Meaning::UnlimitedIsNull => "`unlimited` equals a live null",
+            Meaning::UnlimitedIsZero => "`unlimited` equals a live 0",
+            Meaning::NoneIsNull => "`none` equals a live null",
+            Meaning::NoneIsEmpty => "`none` equals a live empty string",
+            Meaning::OffIsNoLock => "`off` equals a SIM without an IMEI lock",
+            Meaning::OffIsDisabledLock => "`off` equals a disabled IMEI lock",
+            Meaning::AutoIsEnabledLock => {
+                "`auto` equals any enabled IMEI lock (auto-detect may have filled in the IMEI)"
+            }
+            Meaning::ImeiLockedToIt => "an IMEI equals an enabled lock on exactly that IMEI",
+        }
+    }
+}
+
+/// Which rule makes a live limit hold: `unlimited` equals a live `null` or `0`; a number
+/// equals exactly that number.
+pub fn limit_meaning(desired: Limit, live: Option<i64>) -> Option<Meaning> {
+    match (desired, live) {
+        (Limit::Unlimited, None) => Some(Meaning::UnlimitedIsNull),
+        (Limit::Unlimited, Some(0)) => Some(Meaning::UnlimitedIsZero),
+        (Limit::Value(want), Some(live)) if want == live => Some(Meaning::Identical),
+        _ => None,
+    }
+}
+
 /// `unlimited` equals a live `null` or `0`; a number equals exactly that number.
 pub fn limit_holds(desired: Limit, live: Option<i64>) -> bool {
-    match desired {
-        Limit::Unlimited => matches!(live, None | Some(0)),
-        Limit::Value(v) => live == Some(v),
+    limit_meaning(desired, live).is_some()
+}
+
+/// Which rule makes a live text hold: `none` (or `""`, which the API reads as "erase") equals
+/// a live `null` or `""`; text equals exactly that text.
+pub fn text_meaning(desired: Option<&str>, live: Option<&str>) -> Option<Meaning> {
+    match (desired.filter(|want| !want.is_empty()), live) {
+        (None, None) => Some(Meaning::NoneIsNull),
+        (None, Some("")) => Some(Meaning::NoneIsEmpty),
+        (Some(want), Some(live)) if want == live => Some(Meaning::Identical),
+        _ => None,
     }
 }
 
 /// `none` (or `""`, which the API reads as "erase") equals a live `null` or `""`; text equals
 /// exactly that text.
 pub fn text_holds(desired: Option<&str>, live: Option<&str>) -> bool {
-    match desired.filter(|want| !want.is_empty()) {
-        None => matches!(live, None | Some("")),
-        Some(want) => live == Some(want),
+    text_meaning(desired, live).is_some()
+}
+
+/// Which rule makes a live IMEI lock hold: `off` equals no lock or a disabled one; `auto`
+/// equals any enabled lock (auto-detect may have filled in the IMEI already); an IMEI equals an
+/// enabled lock on exactly that IMEI.
+pub fn imei_lock_meaning(desired: &ImeiLockSetting, live: Option<&ImeiLock>) -> Option<Meaning> {
+    let enabled = live.is_some_and(|l| l.enabled);
+    match desired {
+        ImeiLockSetting::Off if live.is_none() => Some(Meaning::OffIsNoLock),
+        ImeiLockSetting::Off if !enabled => Some(Meaning::OffIsDisabledLock),
+        ImeiLockSetting::Auto if enabled => Some(Meaning::AutoIsEnabledLock),
+        ImeiLockSetting::Imei(imei)
+            if enabled && live.and_then(|l| l.imei.as_deref()) == Some(imei.as_str()) =>
+        {
+            Some(Meaning::ImeiLockedToIt)
+        }
+        _ => None,
     }
 }
 
 /// `off` equals no lock or a disabled one; `auto` equals any enabled lock (auto-detect may have
 /// filled in the IMEI already); an IMEI equals an enabled lock on exactly that IMEI.
 pub fn imei_lock_holds(desired: &ImeiLockSetting, live: Option<&ImeiLock>) -> bool {
-    let enabled = live.is_some_and(|l| l.enabled);
+    imei_lock_meaning(desired, live).is_some()
+}
+
+/// Which rule makes the desired value already hold on the live SIM, if one does. Status is
+/// decided by the status table, not here, and reports plain equality.
+pub fn meaning(field: Field, desired: &DesiredValue, sim: &Sim) -> Option<Meaning> {
     match desired {
-        ImeiLockSetting::Off => !enabled,
-        ImeiLockSetting::Auto => enabled,
-        ImeiLockSetting::Imei(imei) => {
-            enabled && live.and_then(|l| l.imei.as_deref()) == Some(imei.as_str())
-        }
+        DesiredValue::Status(id) => (sim.statusid == *id).then_some(Meaning::Identical),
+        DesiredValue::Limit(limit) => limit_meaning(*limit, live_limit(sim, field)),
+        DesiredValue::Text(text) => text_meaning(text.as_deref(), live_text(sim, field)),
+        DesiredValue::ImeiLock(setting) => imei_lock_meaning(setting, sim.imei_lock.as_ref()),
     }
 }
 
 /// True when the desired value already holds on the live SIM. Status is decided by the status
 /// table, not here, and reports plain equality.
 pub fn holds(field: Field, desired: &DesiredValue, sim: &Sim) -> bool {
-    match desired {
-        DesiredValue::Status(id) => sim.statusid == *id,
-        DesiredValue::Limit(limit) => limit_holds(*limit, live_limit(sim, field)),
-        DesiredValue::Text(text) => text_holds(text.as_deref(), live_text(sim, field)),
-        DesiredValue::ImeiLock(setting) => imei_lock_holds(setting, sim.imei_lock.as_ref()),
-    }
+    meaning(field, desired, sim).is_some()
 }
 
 /// True when a plan's value of `field` (a change's `from` or `to`, in its API form) holds on the

@@ -27,6 +27,7 @@ mod checks;
 pub mod compare;
 mod decide;
 pub mod engine;
+pub mod explain;
 mod file;
 mod flags;
 mod guards;

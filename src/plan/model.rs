@@ -377,7 +377,7 @@ pub struct CheckExample {
 #[derive(JsonSchema)]
 #[schemars(rename = "Origin")]
 #[allow(dead_code)]
-struct OriginSchema {
+pub(super) struct OriginSchema {
     file: String,
     line: u32,
     col: u32,

@@ -10,6 +10,7 @@
 
 mod apply_report;
 mod checks;
+mod explain;
 mod json;
 mod markdown;
 mod rows;
@@ -19,6 +20,7 @@ mod values;
 pub use apply_report::{
     apply_report_text, stale_text, ApplyReportOptions, GROUPS_SHOWN as APPLY_GROUPS_SHOWN,
 };
+pub use explain::{explain_json, explain_schema, explain_text, ExplainStyle};
 pub use json::{json, json_masked, mask_json, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rows::GROUPS_PER_LIST;
