@@ -17,7 +17,7 @@ use super::flags::RiskFlags;
 use super::value::FieldValue;
 
 /// The plan format this build reads and writes (`format_version`).
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// A complete plan: what changes, why, what is held back, and the API calls that would do it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -102,9 +102,6 @@ pub struct Summary {
 #[serde(deny_unknown_fields)]
 pub struct SimChange {
     pub iccid: String,
-    /// Fingerprint of the live values this change was computed from (see
-    /// [`super::fingerprint`]); `apply` recomputes it on re-read.
-    pub fingerprint: String,
     pub fields: Vec<FieldChange>,
 }
 
@@ -360,7 +357,7 @@ pub struct CheckExample {
 #[derive(JsonSchema)]
 #[schemars(rename = "Origin")]
 #[allow(dead_code)]
-struct OriginSchema {
+pub(super) struct OriginSchema {
     file: String,
     line: u32,
     col: u32,
