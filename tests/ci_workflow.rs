@@ -423,6 +423,17 @@ fn github_workflow_is_shaped_as_documented() {
     }
 }
 
+/// The ICCIDs of every changing SIM of a plan file (grouped by change set).
+fn plan_file_iccids(plan: &Value) -> Vec<&str> {
+    plan["change_sets"]
+        .as_array()
+        .expect("change sets")
+        .iter()
+        .flat_map(|set| set["iccids"].as_array().expect("ICCIDs"))
+        .map(|iccid| iccid.as_str().expect("iccid"))
+        .collect()
+}
+
 #[test]
 fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
     let world = World::new();
@@ -478,8 +489,7 @@ fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
     let plan: Value =
         serde_json::from_str(&std::fs::read_to_string(pr.join("plan.json")).expect("plan"))
             .expect("plan JSON");
-    for change in plan["changes"].as_array().expect("changes") {
-        let iccid = change["iccid"].as_str().expect("iccid");
+    for iccid in plan_file_iccids(&plan) {
         assert!(!body.contains(iccid), "{iccid} is not masked");
     }
     assert!(pr.join("simfleet-plan.json").is_file());
@@ -522,8 +532,7 @@ fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
     assert_eq!(run.code, 0, "{}", run.log);
     assert_eq!(run.outputs["approved"]["checksum"], checksum);
     assert!(run.log.contains("Apply complete"), "{}", run.log);
-    for change in plan["changes"].as_array().expect("changes") {
-        let iccid = change["iccid"].as_str().expect("iccid");
+    for iccid in plan_file_iccids(&plan) {
         assert!(
             !run.log.contains(iccid),
             "the public apply log shows {iccid}"

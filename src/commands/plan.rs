@@ -25,7 +25,7 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
-    /// Save the plan (with fingerprints and checksum) for `show` and `apply`.
+    /// Save the plan file (grouped by change set, with its checksum) for `show` and `apply`.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
     /// Exit 2 when there are changes (0 = none, 3 = blocked or stopped by a guard, 1 = error).

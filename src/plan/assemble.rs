@@ -78,7 +78,10 @@ pub(super) fn assemble(
 
 /// Groups every SIM's mutations (`field_changes` of them) into calls and hashes the changes,
 /// one core each (the two are independent).
-fn group_and_hash(changes: &[SimChange], field_changes: u64) -> (ActionPlan, ChangesDigest) {
+pub(super) fn group_and_hash(
+    changes: &[SimChange],
+    field_changes: u64,
+) -> (ActionPlan, ChangesDigest) {
     // One flat list for every SIM's mutations (a million small lists would cost a header and
     // an allocation each), allocated once at its final size; `ends[i]` is where SIM i's run
     // ends.

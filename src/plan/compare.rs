@@ -292,49 +292,6 @@ pub fn usage_risk(usage: Option<i64>, to: Limit) -> Option<UsageRisk> {
     }
 }
 
-/// Feeds the normalised live value of `field` into `out`: the two spellings of unlimited, of
-/// none and of "no lock" write the same bytes, so a fingerprint does not change when the API
-/// merely re-spells a value. Usage counters are never part of it.
-pub(crate) fn write_normalised(sim: &Sim, field: Field, out: &mut Vec<u8>) {
-    // Writing into a Vec cannot fail.
-    use std::io::Write;
-    out.extend_from_slice(field.name().as_bytes());
-    out.push(b'=');
-    match field {
-        Field::Status => {
-            let _ = write!(out, "{}", sim.statusid);
-        }
-        Field::MonthlyDataLimit
-        | Field::MonthlySmsMoLimit
-        | Field::MonthlySmsMtLimit
-        | Field::MonthlyVoiceMoLimit => match live_limit(sim, field) {
-            None | Some(0) => out.extend_from_slice(b"unlimited"),
-            Some(v) => {
-                let _ = write!(out, "{v}");
-            }
-        },
-        Field::CustomField1 | Field::EndCustomerLabel => match live_text(sim, field) {
-            None | Some("") => out.extend_from_slice(b"none"),
-            Some(text) => {
-                out.push(b'"');
-                out.extend_from_slice(text.as_bytes());
-                out.push(b'"');
-            }
-        },
-        Field::ImeiLock => match &sim.imei_lock {
-            Some(ImeiLock {
-                enabled: true,
-                imei,
-            }) => {
-                out.extend_from_slice(b"on:");
-                out.extend_from_slice(imei.as_deref().unwrap_or("").as_bytes());
-            }
-            _ => out.extend_from_slice(b"off"),
-        },
-    }
-    out.push(b'\n');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

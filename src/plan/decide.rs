@@ -22,7 +22,7 @@ use super::status::{
     TERMINAL,
 };
 use super::value::FieldValue;
-use super::{compare, fingerprint, PlanError};
+use super::{compare, PlanError};
 
 /// True when a desired value has the type its field takes.
 fn kind_matches(field: Field, value: &DesiredValue) -> bool {
@@ -236,14 +236,12 @@ impl PartialPlan {
         if fields.is_empty() {
             return Ok(());
         }
-        let mutations: Vec<Field> = fields.iter().map(|f| f.field).collect();
         self.add_implied_activation(sim, &mut fields);
         self.flag_usage(sim, &mut fields);
         // Pushed one by one, `fields` has room for 4; a large plan holds a million of them.
         fields.shrink_to_fit();
         self.changes.push(SimChange {
             iccid: sim.iccid.clone(),
-            fingerprint: fingerprint(sim, mutations),
             fields,
         });
         Ok(())

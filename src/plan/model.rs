@@ -17,7 +17,7 @@ use super::flags::RiskFlags;
 use super::value::FieldValue;
 
 /// The plan format this build reads and writes (`format_version`).
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// A complete plan: what changes, why, what is held back, and the API calls that would do it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -110,9 +110,6 @@ pub struct Summary {
 #[serde(deny_unknown_fields)]
 pub struct SimChange {
     pub iccid: String,
-    /// Fingerprint of the live values this change was computed from (see
-    /// [`super::fingerprint`]); `apply` recomputes it on re-read.
-    pub fingerprint: String,
     pub fields: Vec<FieldChange>,
 }
 

@@ -269,7 +269,7 @@ fn usage_is_in_the_json_and_the_checksum_only_where_flagged() {
     // The usage is covered by the checksum, and survives the plan file.
     let text = p.to_file_json();
     assert_eq!(Plan::from_file_json(&text).expect("loads"), p);
-    let tampered = text.replacen("\"usage\":600", "\"usage\":601", 1);
+    let tampered = text.replacen("\"usage\":[600]", "\"usage\":[601]", 1);
     assert_ne!(tampered, text);
     assert!(matches!(
         Plan::from_file_json(&tampered),

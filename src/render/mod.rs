@@ -21,7 +21,7 @@ pub use apply_report::{
     apply_report_text, stale_text, ApplyReportOptions, GROUPS_SHOWN as APPLY_GROUPS_SHOWN,
 };
 pub use explain::{explain_json, explain_schema, explain_text, ExplainStyle};
-pub use json::{json, json_masked, mask_json, plan_schema, write_json};
+pub use json::{json, json_masked, mask_json, plan_file_schema, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, checks_text_after_plan, text, TextOptions};

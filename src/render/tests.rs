@@ -399,16 +399,22 @@ fn every_change_cites_its_source() {
 
 #[test]
 fn schema_file_is_current() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json");
-    let generated = plan_schema();
-    if std::env::var_os("SIMFLEET_UPDATE_SCHEMAS").is_some() {
-        std::fs::write(&path, &generated).expect("write schema/plan.schema.json");
+    for (name, generated) in [
+        ("plan.schema.json", plan_schema()),
+        ("plan-file.schema.json", crate::render::plan_file_schema()),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schema")
+            .join(name);
+        if std::env::var_os("SIMFLEET_UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &generated).expect("write the schema");
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "schema/{name} is stale: run `SIMFLEET_UPDATE_SCHEMAS=1 cargo test --lib render::tests::schema_file_is_current`"
+        );
     }
-    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        on_disk == generated,
-        "schema/plan.schema.json is stale: run `SIMFLEET_UPDATE_SCHEMAS=1 cargo test --lib render::tests::schema_file_is_current`"
-    );
 }
 
 /// A plan of `n` changing SIMs with many distinct `from` values (so many change groups), built
@@ -419,7 +425,6 @@ fn large_plan(n: u64) -> Plan {
     plan.changes = (0..n)
         .map(|i| SimChange {
             iccid: iccid(i),
-            fingerprint: String::new(),
             fields: vec![FieldChange {
                 field: Field::MonthlyDataLimit,
                 from: crate::plan::FieldValue::Int(1_000 + (i % 5_000) as i64),
