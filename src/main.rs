@@ -36,6 +36,7 @@ enum Command {
     Export(commands::export::ExportArgs),
     Fmt(commands::fmt::FmtArgs),
     Apply(commands::apply::ApplyArgs),
+    Rehearse(commands::rehearse::RehearseArgs),
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page, or write all of them into a directory.
     Man(commands::man::ManArgs),
@@ -80,6 +81,11 @@ fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
             result: commands::show::run(args, env, out),
         },
         Command::Apply(args) => Ran::plain(commands::apply::run(args, env, out)),
+        Command::Rehearse(args) => Ran {
+            detailed: false,
+            verbose: args.verbose,
+            result: commands::rehearse::run(args, env, out),
+        },
         Command::Completions(args) => {
             Ran::plain(commands::completions::run(args, Cli::command(), out))
         }

@@ -12,6 +12,7 @@ mod apply_report;
 mod checks;
 mod json;
 mod markdown;
+mod rehearsal;
 mod rows;
 mod text;
 mod values;
@@ -21,6 +22,7 @@ pub use apply_report::{
 };
 pub use json::{json, json_masked, mask_json, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
+pub use rehearsal::{rehearsal_markdown, rehearsal_text, RehearsalOptions};
 pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, text, TextOptions};
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
