@@ -21,8 +21,7 @@ use crate::fleet::{Sim, Snapshot};
 use crate::output::Output;
 use crate::plan::Plan;
 use crate::rehearse::{
-    self, Rehearsal, RehearsedCalls, Seed, StateSource, TableSource, TimingInput,
-    Verdict,
+    self, Rehearsal, RehearsedCalls, Seed, StateSource, TableSource, TimingInput, Verdict,
 };
 use crate::render::{self, RehearsalOptions};
 use crate::sandbox::{RunningSandbox, Sandbox, SandboxConfig};
@@ -98,11 +97,13 @@ pub fn outcome(rehearsal: &Rehearsal) -> Result<Outcome, Error> {
     match rehearsal.verdict {
         Verdict::Converges => Ok(Outcome::Success),
         Verdict::StoppedByGuard => Ok(Outcome::Blocked),
-        Verdict::Stale | Verdict::DoesNotConverge => Err(rehearse::RehearseError::DoesNotConverge {
-            verdict: rehearsal.verdict,
-            failed: rehearsal.failures_by_cause.values().sum(),
+        Verdict::Stale | Verdict::DoesNotConverge => {
+            Err(rehearse::RehearseError::DoesNotConverge {
+                verdict: rehearsal.verdict,
+                failed: rehearsal.failures_by_cause.values().sum(),
+            }
+            .into())
         }
-        .into()),
     }
 }
 

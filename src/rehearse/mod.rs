@@ -21,9 +21,8 @@ pub use predict::{
     FORMULA_TERMS,
 };
 pub use report::{
-    EndState, FailureCause, PhaseCalls, PredictedFailure, Rehearsal, RehearsedCalls,
-    StateSource, TableSource, TimePrediction, UnplannedChange, Verdict,
-    REHEARSAL_FORMAT_VERSION,
+    EndState, FailureCause, PhaseCalls, PredictedFailure, Rehearsal, RehearsedCalls, StateSource,
+    TableSource, TimePrediction, UnplannedChange, Verdict, REHEARSAL_FORMAT_VERSION,
 };
 pub use seed::{plan_iccids, seed_from_plan, seed_from_sims, Seed, UNKNOWN_PROVIDER};
 

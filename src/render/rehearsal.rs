@@ -58,14 +58,21 @@ pub fn rehearsal_text(r: &Rehearsal, opts: RehearsalOptions) -> String {
 pub fn rehearsal_markdown(r: &Rehearsal, opts: RehearsalOptions) -> String {
     let mut out = String::new();
     let w = &mut out;
-    let _ = writeln!(w, "<!-- simfleet-rehearsal -->\n### Rehearsal: {}\n", verdict(r));
+    let _ = writeln!(
+        w,
+        "<!-- simfleet-rehearsal -->\n### Rehearsal: {}\n",
+        verdict(r)
+    );
     let _ = writeln!(w, "{}\n", setting(r));
     for g in r.guards.iter().filter(|g| g.stops) {
         let _ = writeln!(w, "- {}", g.message);
     }
     let _ = writeln!(w, "**Calls:** {}\n", calls_line(r));
     if !r.calls.phases.is_empty() {
-        let _ = writeln!(w, "| phase | batch jobs | SIMs in jobs | largest job | updateSim |");
+        let _ = writeln!(
+            w,
+            "| phase | batch jobs | SIMs in jobs | largest job | updateSim |"
+        );
         let _ = writeln!(w, "|---|---|---|---|---|");
         for p in &r.calls.phases {
             let _ = writeln!(
@@ -170,12 +177,20 @@ fn groups(r: &Rehearsal, cause: FailureCause, opts: RehearsalOptions) -> Vec<(St
     }
     let mut groups: Vec<(&str, Vec<&str>)> = by.into_iter().collect();
     groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
-    let shown = if opts.verbose { groups.len() } else { GROUPS_SHOWN };
+    let shown = if opts.verbose {
+        groups.len()
+    } else {
+        GROUPS_SHOWN
+    };
     let mut out: Vec<(String, String)> = groups
         .iter()
         .take(shown)
         .map(|(detail, iccids)| {
-            let n = if opts.verbose { iccids.len() } else { ICCIDS_SHOWN };
+            let n = if opts.verbose {
+                iccids.len()
+            } else {
+                ICCIDS_SHOWN
+            };
             let mut list: Vec<String> = iccids
                 .iter()
                 .take(n)
