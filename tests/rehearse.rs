@@ -337,3 +337,30 @@ fn the_readme_command_works() {
         .code(0)
         .stdout(predicates::str::contains("Rehearsal: the apply converges"));
 }
+
+#[test]
+fn apply_rehearse_is_rehearse_with_apply_s_flags() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan = env.plan_out(&spec, &[]);
+    let before = env.state();
+    let output = env
+        .simfleet(&["apply", path_str(&plan), "--spec", path_str(&spec)])
+        .args(["--rehearse", "--format", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let r: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(r["verdict"], "converges");
+    assert_eq!(r["state_source"], "api");
+    assert_eq!(env.calls("startBatchJob") + env.calls("updateSim"), 0);
+    assert_eq!(env.state(), before);
+    // The approved checksum is checked as apply checks it.
+    let output = env
+        .simfleet(&["apply", path_str(&plan), "--spec", path_str(&spec), "--rehearse"])
+        .args(["--expect-checksum", "sha256:0000"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is not the approved"));
+}

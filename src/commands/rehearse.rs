@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use simfleet::ops::connect::EMBEDDED_BATCH_RATE;
+use simfleet::ops::apply::ReportFormat;
 use simfleet::ops::rehearse::{RehearsalFormat, RehearseCommand, RehearseSource};
 use simfleet::output::Output;
 use simfleet::settings::{plan_file_spec_dir, Env, Settings};
@@ -52,6 +53,9 @@ pub struct RehearseArgs {
     /// Write the sandbox's fleet after the rehearsed apply to FILE (a snapshot, format v1).
     #[arg(long, value_name = "FILE")]
     pub end_state: Option<PathBuf>,
+    /// Refuse the plan unless its checksum is this one, as `apply --expect-checksum` does.
+    #[arg(long, value_name = "SUM")]
+    pub expect_checksum: Option<String>,
     /// List every failing SIM, not the largest groups.
     #[arg(long, short)]
     pub verbose: bool,
@@ -88,6 +92,37 @@ pub fn run(
         format: args.format,
         verbose: args.verbose,
         end_state: args.end_state,
+        expect_checksum: args.expect_checksum,
+        settings,
+    };
+    super::runtime()?.block_on(simfleet::ops::rehearse::run(cmd, out))
+}
+
+/// `apply PLANFILE --rehearse`: `rehearse PLANFILE` reading the live state from the API, with
+/// apply's settings, checksum and report format.
+pub fn for_apply(
+    args: super::apply::ApplyArgs,
+    settings: Settings,
+    out: &mut Output,
+) -> Result<simfleet::Outcome, simfleet::Error> {
+    if !args.target.is_file() {
+        return Err(simfleet::Error::Usage(format!(
+            "--rehearse rehearses a plan file; {} is a spec directory: run `simfleet plan {} --out plan.json` first",
+            args.target.display(),
+            args.target.display()
+        )));
+    }
+    let cmd = RehearseCommand {
+        plan: args.target,
+        source: RehearseSource::Api(args.connect.options(&settings)),
+        batch_rate: EMBEDDED_BATCH_RATE,
+        format: match args.format {
+            ReportFormat::Text => RehearsalFormat::Text,
+            ReportFormat::Json => RehearsalFormat::Json,
+        },
+        verbose: args.verbose,
+        end_state: None,
+        expect_checksum: args.expect_checksum,
         settings,
     };
     super::runtime()?.block_on(simfleet::ops::rehearse::run(cmd, out))

@@ -64,6 +64,8 @@ pub struct RehearseCommand {
     pub verbose: bool,
     /// `--end-state FILE`: the sandbox's fleet after the rehearsed apply, as a snapshot.
     pub end_state: Option<PathBuf>,
+    /// `--expect-checksum`: the rehearsed apply refuses another plan, as the real one would.
+    pub expect_checksum: Option<String>,
 }
 
 /// Runs `rehearse`: the report on stdout, notes on stderr. Exit 0 when the rehearsal
@@ -203,7 +205,7 @@ async fn rehearse(
         seed.snapshot,
     )
     .await?;
-    let result = run_apply(plan, &sandbox, &cmd.settings).await;
+    let result = run_apply(plan, &sandbox, cmd).await;
     let (per_operation, http_requests) = sandbox.operations();
     let jobs = sandbox.finished_jobs();
     let end = sandbox.state();
@@ -250,8 +252,9 @@ async fn rehearse(
 async fn run_apply(
     plan: &Plan,
     sandbox: &RunningSandbox,
-    settings: &Settings,
+    cmd: &RehearseCommand,
 ) -> Result<ApplyReport, ApplyError> {
+    let settings = &cmd.settings;
     let mut config = ClientConfig::new(sandbox.url(), SecretString::from(SANDBOX_TOKEN));
     config.rate_per_second = None;
     let client = Client::new(config).map_err(ApplyError::Client)?;
@@ -259,6 +262,7 @@ async fn run_apply(
         concurrency: settings.concurrency,
         job_timeout: settings.job_timeout,
         guards: settings.guards.clone(),
+        expect_checksum: cmd.expect_checksum.clone(),
         recheck: true,
         progress: if settings.env.progress_bar() {
             ProgressMode::Bar
