@@ -14,10 +14,12 @@ use simfleet::settings::{plan_file_spec_dir, Env, Settings};
 use super::connect::ConnectArgs;
 use super::guards::GuardArgs;
 
-/// Rehearse a saved plan: run the real apply against an embedded sandbox loaded with the plan's
-/// SIMs as they are now, and report calls, predicted failures, end state and wall time (no
-/// request reaches the real API but reads of the plan's SIMs): exit 0 converges, 1 does not,
-/// 3 a guard or a deny check stops it.
+/// Run a plan file's real apply on a sandbox copy of its SIMs: calls, predicted failures, end
+/// state, wall time (exit 0 converges, 1 does not, 3 a guard stops it)
+///
+/// The SIMs' current state comes from the API (reads of the plan's SIMs and the transition
+/// table only), from --live SNAPSHOT or from the plan's own "from" values (--from-plan); no
+/// other request reaches the real API. See docs/rehearse.md for the wall-time formula.
 #[derive(Debug, Args)]
 pub struct RehearseArgs {
     /// A plan file from `plan --out`.
