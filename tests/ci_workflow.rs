@@ -657,7 +657,10 @@ fn gitlab_merge_request_gets_one_note_and_merge_applies_it() {
 fn the_optional_rehearsal_is_appended_to_the_comment_and_changes_nothing() {
     let world = World::new();
     let mut wf = yaml("examples/ci/github-actions.yml");
-    assert_eq!(wf["env"]["SIMFLEET_REHEARSE"], "false", "off unless asked for");
+    assert_eq!(
+        wf["env"]["SIMFLEET_REHEARSE"], "false",
+        "off unless asked for"
+    );
     wf["env"]["SIMFLEET_REHEARSE"] = Value::from("true");
     let ctx = GithubContext {
         token: "sandbox".into(),
@@ -670,7 +673,10 @@ fn the_optional_rehearsal_is_appended_to_the_comment_and_changes_nothing() {
     let comments = world.comments(PR);
     assert_eq!(comments.len(), 1, "{}", world.calls());
     let body = &comments[0].1;
-    assert!(body.contains(&shown_markdown(&world, &pr)), "the plan first");
+    assert!(
+        body.contains(&shown_markdown(&world, &pr)),
+        "the plan first"
+    );
     assert!(
         body.contains("### Rehearsal: the apply converges"),
         "{body}\n{}",

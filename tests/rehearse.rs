@@ -357,7 +357,13 @@ fn apply_rehearse_is_rehearse_with_apply_s_flags() {
     assert_eq!(env.state(), before);
     // The approved checksum is checked as apply checks it.
     let output = env
-        .simfleet(&["apply", path_str(&plan), "--spec", path_str(&spec), "--rehearse"])
+        .simfleet(&[
+            "apply",
+            path_str(&plan),
+            "--spec",
+            path_str(&spec),
+            "--rehearse",
+        ])
         .args(["--expect-checksum", "sha256:0000"])
         .output()
         .expect("runs");

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use simfleet::ops::connect::EMBEDDED_BATCH_RATE;
 use simfleet::ops::apply::ReportFormat;
+use simfleet::ops::connect::EMBEDDED_BATCH_RATE;
 use simfleet::ops::rehearse::{RehearsalFormat, RehearseCommand, RehearseSource};
 use simfleet::output::Output;
 use simfleet::settings::{plan_file_spec_dir, Env, Settings};

@@ -7,7 +7,10 @@ use crate::plan::tests::{build, input, sim, table, want};
 use crate::plan::Field;
 use crate::spec::{DesiredValue, ImeiLockSetting, Limit};
 
-fn changes_of(plan: &crate::plan::Plan) -> Vec<(String, Vec<(Field, String, String)>)> {
+/// Each change as (ICCID, [(field, from, to)]).
+type Changes = Vec<(String, Vec<(Field, String, String)>)>;
+
+fn changes_of(plan: &crate::plan::Plan) -> Changes {
     plan.changes
         .iter()
         .map(|c| {
