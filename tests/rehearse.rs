@@ -370,3 +370,43 @@ fn apply_rehearse_is_rehearse_with_apply_s_flags() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not the approved"));
 }
+
+#[test]
+fn a_failed_write_is_an_error_and_the_end_state_target_is_checked_first() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan = env.plan_out(&spec, &[]);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let output = simfleet_command()
+        .args([
+            "rehearse",
+            path_str(&plan),
+            "--spec",
+            path_str(&spec),
+            "--from-plan",
+        ])
+        .stdout(full)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot write to stdout"));
+    let missing = env.path("no/such/dir/end.json");
+    let output = simfleet_command()
+        .args([
+            "rehearse",
+            path_str(&plan),
+            "--spec",
+            path_str(&spec),
+            "--from-plan",
+        ])
+        .args(["--end-state", path_str(&missing)])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(output.stdout.is_empty(), "refused before the rehearsal");
+}
