@@ -380,7 +380,8 @@ fn a_failed_write_is_an_error_and_the_end_state_target_is_checked_first() {
         .write(true)
         .open("/dev/full")
         .expect("/dev/full");
-    let output = simfleet_command()
+    let output = std::process::Command::new(bin())
+        .env("NO_COLOR", "1")
         .args([
             "rehearse",
             path_str(&plan),
