@@ -176,6 +176,10 @@ fn rehearse_predicts_a_forbidden_transition_and_a_stale_sim() {
     assert_eq!(r["failures_by_cause"], serde_json::json!({"stale": 1}));
     assert_eq!(r["failures"][0]["iccid"], iccid(3));
     assert_eq!(r["failures"][0]["field"], "monthly_data_limit");
+    assert_eq!(
+        r["failures"][0]["detail"],
+        "monthly_data_limit planned from 100MB to 250MB, now 777MB"
+    );
     assert_eq!(r["calls"]["mutations"], 0);
 }
 

@@ -213,7 +213,8 @@ async fn rehearse(
     let report = match result {
         Ok(report) => report,
         Err(ApplyError::Stale(stale)) => {
-            let failures = Rehearsal::stale_failures(&stale);
+            let value = |field, v: &_| render::spec_value(field, v, false);
+            let failures = Rehearsal::stale_failures(&stale, &value);
             let mut r = base(plan, state_source, table_source, sims_loaded, &seed.missing);
             r.verdict = Verdict::Stale;
             r.failures_by_cause = rehearse::by_cause(&failures);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::apply::{ApplyReport, StaleSim};
-use crate::plan::GuardResult;
+use crate::plan::{Field, FieldValue, GuardResult};
 
 /// The report format this build writes.
 pub const REHEARSAL_FORMAT_VERSION: u32 = 1;
@@ -169,15 +169,26 @@ pub struct Rehearsal {
 }
 
 impl Rehearsal {
-    /// Stale SIMs as the failures of a refused plan.
-    pub fn stale_failures(stale: &[StaleSim]) -> Vec<PredictedFailure> {
+    /// Stale SIMs as the failures of a refused plan; `value` writes a field's value for people
+    /// (the spec's units).
+    pub fn stale_failures(
+        stale: &[StaleSim],
+        value: &dyn Fn(Field, &FieldValue) -> String,
+    ) -> Vec<PredictedFailure> {
         let mut out = Vec::new();
         for sim in stale {
             for f in &sim.fields {
+                let shown = |v: &FieldValue| match Field::from_name(&f.field) {
+                    Some(field) => value(field, v),
+                    None => v.to_string(),
+                };
                 let detail = match &f.now {
                     Some(now) => format!(
-                        "{} planned from {} to {}, now {now}",
-                        f.field, f.planned_from, f.planned_to
+                        "{} planned from {} to {}, now {}",
+                        f.field,
+                        shown(&f.planned_from),
+                        shown(&f.planned_to),
+                        shown(now)
                     ),
                     None => "no longer in the fleet".to_string(),
                 };

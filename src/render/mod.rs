@@ -25,6 +25,8 @@ pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rehearsal::{rehearsal_markdown, rehearsal_text, RehearsalOptions};
 pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, text, TextOptions};
+/// One field's value in the spec's units (`1GB`, `unlimited`, status names), for other reports.
+pub use values::value as spec_value;
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
 pub use values::{mask as mask_identifier, mask_text};
 
