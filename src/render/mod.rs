@@ -13,6 +13,7 @@ mod checks;
 mod explain;
 mod json;
 mod markdown;
+mod rehearsal;
 mod rows;
 mod text;
 mod values;
@@ -23,8 +24,11 @@ pub use apply_report::{
 pub use explain::{explain_json, explain_schema, explain_text, ExplainStyle};
 pub use json::{json, json_masked, mask_json, plan_file_schema, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
+pub use rehearsal::{rehearsal_markdown, rehearsal_text, RehearsalOptions};
 pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, checks_text_after_plan, text, TextOptions};
+/// One field's value in the spec's units (`1GB`, `unlimited`, status names), for other reports.
+pub use values::value as spec_value;
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
 pub use values::{mask as mask_identifier, mask_text};
 
