@@ -70,14 +70,18 @@ pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
         .iter()
         .map(|c| c.fields.iter().filter(|f| f.implied).count() as u64)
         .sum();
-    crate::plan::evaluate_guards(
+    let mut out = crate::plan::evaluate_guards(
         guards,
         plan.summary.sims_changing,
         plan.summary.sims_total,
         with_flag(RiskFlag::StatusCut),
         with_flag(RiskFlag::Irreversible),
         implied,
-    )
+    );
+    out.extend(crate::plan::path_activations_guard(
+        crate::plan::paths::activations_on_the_way(plan),
+    ));
+    out
 }
 
 #[cfg(test)]
@@ -92,6 +96,7 @@ mod tests {
             field,
             from: serde_json::from_value(from).unwrap(),
             to: serde_json::from_value(to).unwrap(),
+            via: Box::default(),
             source: std::sync::Arc::new(Origin {
                 file: "fleet/a.yaml".into(),
                 line: 1,

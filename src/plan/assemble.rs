@@ -8,11 +8,11 @@
 use crate::fleet::Coverage;
 use crate::spec::{DesiredValue, Field};
 
-use super::actions::{self, ActionPlan, SimWork};
+use super::actions::{self, ActionPlan, SimPath, SimWork};
 use super::decide::PartialPlan;
 use super::engine::FleetFacts;
 use super::file::ChangesDigest;
-use super::guards::{evaluate_guards, warnings, Guards};
+use super::guards::{evaluate_guards, path_activations_guard, warnings, Guards};
 use super::model::{Plan, SimChange, Summary, Warning, PLAN_FORMAT_VERSION};
 use super::{compare, PlanError};
 
@@ -37,7 +37,7 @@ pub(super) fn assemble(
     }
     let (grouped, changes_digest) = group_and_hash(&partial.changes, partial.field_changes);
     let summary = summarise(&partial, facts, &grouped);
-    let guards = evaluate_guards(
+    let mut guards = evaluate_guards(
         guards,
         summary.sims_changing,
         facts.sims_total,
@@ -45,6 +45,7 @@ pub(super) fn assemble(
         partial.retire_sims,
         partial.implied_changes,
     );
+    guards.extend(path_activations_guard(partial.path_activations));
     let mut all_warnings = found;
     all_warnings.extend(warnings(
         &facts.running_batch_jobs,
@@ -108,8 +109,22 @@ fn group_and_hash(changes: &[SimChange], field_changes: u64) -> (ActionPlan, Cha
             }
         })
         .collect();
+    // Lead-in steps of multi-step status paths (the final step is among the mutations).
+    let paths: Vec<SimPath<'_>> = changes
+        .iter()
+        .flat_map(|change| {
+            change
+                .fields
+                .iter()
+                .filter(|f| !f.via.is_empty())
+                .map(|f| SimPath {
+                    iccid: &change.iccid,
+                    via: &f.via,
+                })
+        })
+        .collect();
     crate::parallel::join(
-        || actions::group(&work, UPDATES_PER_REQUEST),
+        || actions::group_with_paths(&work, &paths, UPDATES_PER_REQUEST),
         || ChangesDigest::of(changes),
     )
 }

@@ -18,8 +18,8 @@ use super::model::{
     SkippedSim, WaiverResult,
 };
 use super::status::{
-    self, StatusDecision as D, TransitionSet, ACTIVATED, CUTS, IMEI_UNAUTHORIZED, IRREVERSIBLE,
-    TERMINAL,
+    self, StatusDecision as D, TransitionSet, ACTIVATED, ACTIVATIONS, CUTS, IMEI_UNAUTHORIZED,
+    IRREVERSIBLE, TERMINAL,
 };
 use super::value::FieldValue;
 use super::{compare, fingerprint, PlanError};
@@ -89,6 +89,8 @@ pub struct PartialPlan {
     pub(super) implied_changes: u64,
     pub(super) cut_sims: u64,
     pub(super) retire_sims: u64,
+    /// Status changes made in several steps that pass through an activation (2, 6, 8).
+    pub(super) path_activations: u64,
     pub(super) sims_managed: u64,
     pub(super) sims_seen: u64,
     /// Desired values of the wrong type, as messages (a bug in resolution if ever non-empty).
@@ -201,6 +203,7 @@ impl PartialPlan {
         self.implied_changes += later.implied_changes;
         self.cut_sims += later.cut_sims;
         self.retire_sims += later.retire_sims;
+        self.path_activations += later.path_activations;
         self.sims_managed += later.sims_managed;
         self.sims_seen += later.sims_seen;
         self.wrong_kind.extend(later.wrong_kind);
@@ -223,8 +226,9 @@ impl PartialPlan {
         }
         let mut fields = Vec::new();
         for (field, resolved) in desired {
-            if self.changes_field(sim, field, resolved, table)? {
-                fields.push(self.field_change(sim, field, resolved));
+            if let Some(via) = self.changes_field(sim, field, resolved, table)? {
+                let change = self.field_change(sim, field, resolved);
+                fields.push(self.with_path(change, via));
             }
         }
         if fields.is_empty() {
@@ -242,18 +246,19 @@ impl PartialPlan {
         Ok(())
     }
 
-    /// True when the field must change; a status that cannot (pending, held, blocked) is
-    /// listed as such instead, and a value that already holds is left alone.
+    /// `Some` when the field must change, with the statuses a status change passes through
+    /// (none for a direct one); a status that cannot (pending, held, blocked) is listed as such
+    /// instead, and a value that already holds is left alone.
     fn changes_field(
         &mut self,
         sim: &Sim,
         field: Field,
         resolved: &ResolvedValue,
         table: Option<&TransitionSet>,
-    ) -> Result<bool, PlanError> {
+    ) -> Result<Option<Box<[i32]>>, PlanError> {
         let value = &resolved.value;
         let DesiredValue::Status(want) = value else {
-            return Ok(!compare::holds(field, value, sim));
+            return Ok((!compare::holds(field, value, sim)).then(Box::default));
         };
         let (statusid, source) = (sim.statusid, || resolved.origin.clone());
         match status::decide(statusid, *want, sim.providerid, table)? {
@@ -279,9 +284,27 @@ impl PartialPlan {
                 source: source(),
                 reason,
             }),
-            D::Change => return Ok(true),
+            D::Change => return Ok(Some(Box::default())),
+            D::Steps { via } => return Ok(Some(via)),
         }
-        Ok(false)
+        Ok(None)
+    }
+
+    /// A multi-step status change: its path, and what its intermediate statuses count for the
+    /// guards (a cut on the way is a status cut; an activation on the way is counted apart).
+    fn with_path(&mut self, mut change: FieldChange, via: Box<[i32]>) -> FieldChange {
+        if via.is_empty() {
+            return change;
+        }
+        if via.iter().any(|s| CUTS.contains(s)) && !change.flags.contains(RiskFlag::StatusCut) {
+            change.flags.insert(RiskFlag::StatusCut);
+            self.cut_sims += 1;
+        }
+        if via.iter().any(|s| ACTIVATIONS.contains(s)) {
+            self.path_activations += 1;
+        }
+        change.via = via;
+        change
     }
 
     /// The change of one field, counted and flagged.
@@ -300,6 +323,7 @@ impl PartialPlan {
             field,
             from: compare::live_value(sim, field),
             to: compare::desired_value(value),
+            via: Box::default(),
             source: resolved.origin.clone(),
             flags,
             implied: false,
@@ -324,6 +348,7 @@ impl PartialPlan {
             field: Field::Status,
             from: FieldValue::from(IMEI_UNAUTHORIZED),
             to: FieldValue::from(ACTIVATED),
+            via: Box::default(),
             source: unlock.source.clone(),
             flags: RiskFlag::RestoresService.into(),
             implied: true,

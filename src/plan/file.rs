@@ -29,8 +29,10 @@ const CHECKSUM_LAYOUT: &[u8] = b"simfleet plan checksum, layout 2\n";
 
 /// Writes `changes` for the checksum: counts and lengths as u64 little-endian, strings as bytes
 /// after their length, a field as its index in [`Field::ALL`], a value as a tag byte (0 null, 1
-/// integer, 2 text, 3 IMEI lock) and its payload, flags as a count and one byte each, and a
-/// source as its number in order of first appearance, its JSON written the first time.
+/// integer, 2 text, 3 IMEI lock) and its payload, flags as a count and one byte each, a
+/// source as its number in order of first appearance, its JSON written the first time, and
+/// last a byte for `implied` whose bit 1 says a status path (`via`: a count, then each status
+/// id as i32) follows.
 struct ChangesEncoder<'p, W> {
     out: W,
     by_pointer: foldhash::HashMap<*const Origin, u64>,
@@ -107,7 +109,18 @@ impl<'p, W: Write> ChangesEncoder<'p, W> {
                 RiskFlag::RestoresService => 4,
             }])?;
         }
-        self.out.write_all(&[u8::from(change.implied)])
+        // Bit 0: implied; bit 1: a status path follows (count, then each id). A change without
+        // a path writes the byte it always did, so plans without paths keep their checksums.
+        let has_path = !change.via.is_empty();
+        self.out
+            .write_all(&[u8::from(change.implied) | (u8::from(has_path) << 1)])?;
+        if has_path {
+            self.u64(change.via.len() as u64)?;
+            for status in &change.via {
+                self.out.write_all(&status.to_le_bytes())?;
+            }
+        }
+        Ok(())
     }
 
     fn changes(&mut self, changes: &'p [SimChange]) -> std::io::Result<()> {

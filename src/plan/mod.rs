@@ -32,6 +32,7 @@ mod flags;
 mod guards;
 mod model;
 mod pass;
+pub mod paths;
 pub mod status;
 mod value;
 
@@ -48,7 +49,7 @@ pub use actions::{
 pub use checks::MAX_EXAMPLES as MAX_CHECK_EXAMPLES;
 pub use engine::{plan_fleet, plan_snapshot, FleetFacts, PlanRequest, Planner};
 pub use flags::RiskFlags;
-pub use guards::{evaluate_guards, AllowedBy, Guards};
+pub use guards::{evaluate_guards, path_activations_guard, AllowedBy, Guards};
 pub use model::{
     BlockedChange, CheckExample, CheckResult, FieldChange, GuardKind, GuardResult, HeldStatus,
     LimitResult, PendingStatus, Plan, RiskFlag, SimChange, SkippedSim, Summary, WaiverResult,

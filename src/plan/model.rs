@@ -120,6 +120,12 @@ pub struct FieldChange {
     /// `{"enabled", "imei"}` (auto = `{"enabled": true, "imei": null}`).
     #[schemars(with = "serde_json::Value")]
     pub to: FieldValue,
+    /// A status change the transition table allows only in several steps: the statuses it
+    /// passes through between `from` and `to`, in order (empty for a direct change). `apply`
+    /// runs one step per phase.
+    #[serde(default, skip_serializing_if = "<[i32]>::is_empty")]
+    #[schemars(with = "Vec<i32>")]
+    pub via: Box<[i32]>,
     #[schemars(with = "OriginSchema")]
     pub source: Arc<Origin>,
     #[serde(default, skip_serializing_if = "RiskFlags::is_empty")]
@@ -243,6 +249,9 @@ pub enum GuardKind {
     RestoresService,
     /// A `deny` check of the spec fails (only `apply` lists it; a plan has its `checks`).
     DenyCheck,
+    /// Multi-step status changes that pass through an activation (Issued → Activated →
+    /// Deactivated): the SIM has service between two steps. Reported, never stops.
+    PathActivations,
 }
 
 /// A guard this plan triggers.

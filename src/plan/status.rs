@@ -4,10 +4,12 @@
 //! It lives apart from the other comparisons because it alone depends on the provider's
 //! transition table and decides about the whole SIM (terminal statuses skip every field).
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use crate::fleet::tables::{provider_name, status_label};
 use crate::fleet::Transition;
+
+use super::paths::StatusPaths;
 
 /// Deleted, retired, replaced: a SIM in one of these is never changed.
 pub const TERMINAL: [i32; 3] = [4, 7, 10];
@@ -35,6 +37,10 @@ pub enum StatusDecision {
         reason: String,
     },
     Change,
+    /// No direct transition, but a path through `via` (see [`super::paths`]).
+    Steps {
+        via: Box<[i32]>,
+    },
     Blocked {
         reason: String,
     },
@@ -48,22 +54,31 @@ pub struct NoTransitionTable {
     pub to: String,
 }
 
-/// `getAvailableStatusTransitions` as a set, looked up once per SIM.
+/// `getAvailableStatusTransitions` as a set, with every multi-step path found once, looked up
+/// once per SIM.
 #[derive(Debug, Clone, Default)]
-pub struct TransitionSet(HashSet<(i32, i32, i32)>);
+pub struct TransitionSet {
+    direct: BTreeSet<(i32, i32, i32)>,
+    paths: StatusPaths,
+}
 
 impl TransitionSet {
     pub fn new(transitions: &[Transition]) -> TransitionSet {
-        TransitionSet(
-            transitions
-                .iter()
-                .map(|t| (t.fromstatusid, t.tostatusid, t.providerid))
-                .collect(),
-        )
+        let direct = transitions
+            .iter()
+            .map(|t| (t.fromstatusid, t.tostatusid, t.providerid))
+            .collect();
+        let paths = StatusPaths::of(&direct);
+        TransitionSet { direct, paths }
     }
 
     pub fn allows(&self, from: i32, to: i32, provider: i32) -> bool {
-        self.0.contains(&(from, to, provider))
+        self.direct.contains(&(from, to, provider))
+    }
+
+    /// The statuses a change passes through when the table has no direct transition.
+    pub fn via(&self, from: i32, to: i32, provider: i32) -> Option<&[i32]> {
+        self.paths.via(from, to, provider)
     }
 }
 
@@ -118,19 +133,36 @@ pub fn decide(
         });
     };
     if table.allows(live, desired, provider) {
-        Ok(StatusDecision::Change)
-    } else {
-        let product = provider_name(provider)
-            .map(|n| format!("{n} ({provider})"))
-            .unwrap_or_else(|| format!("unknown product ({provider})"));
-        Ok(StatusDecision::Blocked {
-            reason: format!(
-                "getAvailableStatusTransitions has no {} → {} for {product}",
-                status_label(live),
-                status_label(desired)
-            ),
-        })
+        return Ok(StatusDecision::Change);
     }
+    if let Some(via) = table.via(live, desired, provider) {
+        return Ok(StatusDecision::Steps { via: via.into() });
+    }
+    let product = provider_name(provider)
+        .map(|n| format!("{n} ({provider})"))
+        .unwrap_or_else(|| format!("unknown product ({provider})"));
+    let held = if HELD.contains(&live) {
+        " (a SIM the provider holds is never routed through an activation)"
+    } else {
+        ""
+    };
+    Ok(StatusDecision::Blocked {
+        reason: format!(
+            "getAvailableStatusTransitions has no {} → {} for {product}, nor any path through other statuses{held}",
+            status_label(live),
+            status_label(desired)
+        ),
+    })
+}
+
+/// A status path as a reviewer reads it: `Issued → Activated → Deactivated, 2 steps`.
+pub fn path_phrase(from: i32, via: &[i32], to: i32) -> String {
+    let mut names: Vec<&str> = Vec::with_capacity(via.len() + 2);
+    let name = |id: i32| crate::fleet::tables::status_name(id).unwrap_or("unknown");
+    names.push(name(from));
+    names.extend(via.iter().map(|s| name(*s)));
+    names.push(name(to));
+    format!("{}, {} steps", names.join(" → "), via.len() + 1)
 }
 
 #[cfg(test)]
