@@ -270,4 +270,6 @@ impl Plan {
 #[cfg(test)]
 mod engine_tests;
 #[cfg(test)]
+mod paths_tests;
+#[cfg(test)]
 pub(crate) mod tests;
