@@ -70,6 +70,31 @@ impl Action {
         }
     }
 
+    /// True for a call in phase 0 that changes the status and nothing else (what a lead-in step
+    /// of a status path must be).
+    pub fn is_status_step(&self) -> bool {
+        match self {
+            Action::BatchJob(b) => {
+                b.phase == 0
+                    && b.changes.statusid.is_some()
+                    && b.changes
+                        == BatchChanges {
+                            statusid: b.changes.statusid,
+                            ..BatchChanges::default()
+                        }
+            }
+            Action::UpdateSim(u) => {
+                u.phase == 0
+                    && u.changes.statusid.is_some()
+                    && u.changes
+                        == UpdateSimChanges {
+                            statusid: u.changes.statusid,
+                            ..UpdateSimChanges::default()
+                        }
+            }
+        }
+    }
+
     fn set_phase(&mut self, phase: u8) {
         match self {
             Action::BatchJob(b) => b.phase = phase,
@@ -97,7 +122,9 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BatchAction {
     pub phase: u8,
-    /// A lead-in step of multi-step status paths: how many steps follow it (0: not one).
+    /// A step of multi-step status paths before their last: how many steps of the path follow
+    /// it (0: not such a step). `apply` runs these in phase 0, highest first, each round
+    /// verified before the next, before phase 0's other calls.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub steps_after: u8,
     pub iccids: Vec<String>,
@@ -108,7 +135,9 @@ pub struct BatchAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateSimAction {
     pub phase: u8,
-    /// A lead-in step of a multi-step status path: how many steps follow it (0: not one).
+    /// A step of multi-step status paths before their last: how many steps of the path follow
+    /// it (0: not such a step). `apply` runs these in phase 0, highest first, each round
+    /// verified before the next, before phase 0's other calls.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub steps_after: u8,
     pub iccid: String,

@@ -176,6 +176,12 @@ impl Plan {
     pub fn check_actions(&self) -> Result<(), PlanError> {
         let mut problems = Vec::new();
         for (i, action) in self.actions.iter().enumerate() {
+            if action.steps_after() > 0 && !action.is_status_step() {
+                problems.push(format!(
+                    "action {i}: a status-path step (steps_after {}) must be in phase 0 and change the status only",
+                    action.steps_after()
+                ));
+            }
             match action {
                 Action::BatchJob(b) => {
                     if b.iccids.is_empty() || b.iccids.len() > MAX_BATCH_ICCIDS {

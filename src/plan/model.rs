@@ -122,7 +122,8 @@ pub struct FieldChange {
     pub to: FieldValue,
     /// A status change the transition table allows only in several steps: the statuses it
     /// passes through between `from` and `to`, in order (empty for a direct change). `apply`
-    /// runs one step per phase.
+    /// runs one step per round of phase 0 (`steps_after` on the actions), each verified before
+    /// the next.
     #[serde(default, skip_serializing_if = "<[i32]>::is_empty")]
     #[schemars(with = "Vec<i32>")]
     pub via: Box<[i32]>,

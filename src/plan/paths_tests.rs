@@ -157,3 +157,22 @@ fn the_checksum_covers_the_path() {
         Err(PlanError::Checksum { .. })
     ));
 }
+
+#[test]
+fn a_lead_in_step_that_changes_more_than_the_status_is_refused() {
+    let t = transitions(&[(3, 2), (2, 5)], &[1]);
+    let (a, want_a) = status(1, 3, 5);
+    let mut p = build(input(&[a], &[want_a], Some(&t))).expect("plan");
+    assert!(p.check_actions().is_ok());
+    match &mut p.actions[0] {
+        Action::UpdateSim(u) => {
+            assert_eq!(u.steps_after, 1);
+            u.changes.custom_field_1 = Some("x".into());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        p.check_actions(),
+        Err(PlanError::UnsafeActions(_))
+    ));
+}
