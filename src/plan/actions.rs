@@ -4,7 +4,11 @@
 //! Phases (ARCHITECTURE.md, "Ordering for safety"): phase 0 cuts or retires (status first, before any
 //! other change of that SIM); phase 1 sets limits, labels, the custom field and IMEI locks;
 //! phase 2 activates (to 2, 6 or 8), and `apply` runs a SIM's activation only after its phase-1
-//! changes succeeded. Within a phase, SIMs that share the exact same batch-expressible changes
+//! changes succeeded. A multi-step status path (Issued → Activated → Deactivated) has its last
+//! step in the phase its final status belongs to, and each step before it in a round of phase 0
+//! of its own (`steps_after`: the steps of the path after it), run before phase 0's other
+//! calls, highest first, so paths of different lengths share their later rounds; a round is
+//! grouped like any status change. Within a phase, SIMs that share the exact same batch-expressible changes
 //! become include-list batch jobs of at most 1000 ICCIDs; a SIM that needs a specific IMEI gets
 //! one `updateSim` carrying all its changes of that phase.
 //!
