@@ -89,18 +89,10 @@ fn the_plan_shows_the_path_in_text_markdown_and_json() {
     );
 }
 
-#[test]
-fn a_two_step_path_interrupted_after_its_first_step_resumes_and_converges() {
-    // 16 SIMs at 8 a second: the first step's batch job runs for two seconds.
-    let (env, spec) = issued(
-        16,
-        SandboxConfig {
-            batch_rate: 8.0,
-            ..SandboxConfig::default()
-        },
-    );
-    let plan_file = env.plan_out(&spec, &[]);
-    let child = env.spawn(&["apply", path_str(&plan_file), "--spec", path_str(&spec)]);
+/// Applies `plan_file` and sends SIGTERM once its first batch job has started: the job in
+/// flight finishes, nothing after it is sent. Returns the output.
+fn apply_interrupted(env: &Served, plan_file: &Path, spec: &Path) -> String {
+    let child = env.spawn(&["apply", path_str(plan_file), "--spec", path_str(spec)]);
     env.wait_for_call("startBatchJob");
     std::thread::sleep(Duration::from_millis(300));
     let status = std::process::Command::new("kill")
@@ -112,6 +104,47 @@ fn a_two_step_path_interrupted_after_its_first_step_resumes_and_converges() {
     let out = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{out}");
+    out
+}
+
+#[test]
+fn a_resumed_sim_still_settling_into_its_first_step_is_waited_for() {
+    // Activation passes through Waiting for Activation (13) for 1.5 s: the interrupted run
+    // leaves the SIMs there, and the re-run waits for them to stand at Activated before it
+    // sends the step to Deactivated (13 → 5 is no transition).
+    let (env, spec) = issued(
+        8,
+        SandboxConfig {
+            batch_rate: 8.0,
+            transition_delay: Duration::from_millis(1500),
+            ..SandboxConfig::default()
+        },
+    );
+    let plan_file = env.plan_out(&spec, &[]);
+    let out = apply_interrupted(&env, &plan_file, &spec);
+    assert_eq!(env.calls("startBatchJob"), 1, "{out}");
+    assert!(env.state().iter().all(|s| s.statusid == 13), "{out}");
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let report = report.expect("report");
+    assert_eq!(report["sims_failed"], 0, "{report}");
+    assert_eq!(env.calls("startBatchJob"), 2);
+    std::thread::sleep(Duration::from_millis(1800));
+    assert!(env.state().iter().all(|s| s.statusid == 5));
+}
+
+#[test]
+fn a_two_step_path_interrupted_after_its_first_step_resumes_and_converges() {
+    // 16 SIMs at 8 a second: the first step's batch job runs for two seconds.
+    let (env, spec) = issued(
+        16,
+        SandboxConfig {
+            batch_rate: 8.0,
+            ..SandboxConfig::default()
+        },
+    );
+    let plan_file = env.plan_out(&spec, &[]);
+    let out = apply_interrupted(&env, &plan_file, &spec);
     // The first step finished; the second was never sent.
     assert_eq!(env.calls("startBatchJob"), 1, "{out}");
     assert!(env.state().iter().all(|s| s.statusid == 2), "{out}");
@@ -136,7 +169,9 @@ fn each_step_is_one_call_per_thousand_sims_and_waits_for_the_status_to_settle() 
         2_500,
         SandboxConfig {
             batch_rate: 100_000.0,
-            transition_delay: Duration::from_millis(400),
+            // Longer than apply's first poll of a batch job (0.5 s): the first step's job is
+            // seen finished while its SIMs still wait for activation.
+            transition_delay: Duration::from_millis(2000),
             ..SandboxConfig::default()
         },
     );
@@ -151,7 +186,7 @@ fn each_step_is_one_call_per_thousand_sims_and_waits_for_the_status_to_settle() 
     assert_eq!(report["calls"]["update_sim"], 0, "{report}");
     assert_eq!(env.calls("startBatchJob"), 6);
     assert_eq!(env.calls("updateSim"), 0);
-    std::thread::sleep(Duration::from_millis(600));
+    std::thread::sleep(Duration::from_millis(2300));
     assert!(env.state().iter().all(|s| s.statusid == 5));
     assert_eq!(env.replan_code(&spec).0, 0);
 }

@@ -394,8 +394,14 @@ async fn execute(plan: &Plan, run: &Run<'_>, resume: &preflight::Resume) {
         phase,
         steps_after: std::cmp::Reverse(0),
     }));
-    // SIMs whose status path stopped at a step: no later status step is sent for them.
+    // SIMs whose status path stopped at a step: no later status step is sent for them. A
+    // resumed SIM still moving to the status of its last step made is waited for first.
     let mut path_stopped: BTreeMap<String, String> = BTreeMap::new();
+    if !resume.settling.is_empty() {
+        let stopped = steps::settle(run, resume.settling.clone()).await;
+        record_stopped(run, &stopped);
+        path_stopped.extend(stopped);
+    }
     for round in rounds {
         let mut excluded = if round.phase == 1 {
             BTreeMap::new()
@@ -428,22 +434,28 @@ async fn execute(plan: &Plan, run: &Run<'_>, resume: &preflight::Resume) {
                 )
             }));
             let stopped = steps::settle(run, expected).await;
-            run.ledger(|l| {
-                for (iccid, reason) in &stopped {
-                    l.fail(SimFailure {
-                        iccid: iccid.clone(),
-                        field: Some("status".into()),
-                        code: None,
-                        reason: reason.clone(),
-                        batch_job_id: None,
-                        expected: None,
-                        found: None,
-                    });
-                }
-            });
+            record_stopped(run, &stopped);
             path_stopped.extend(stopped);
         }
     }
+}
+
+/// SIMs whose status path stopped at a step are failures of this run (the report says why).
+fn record_stopped(run: &Run<'_>, stopped: &BTreeMap<String, String>) {
+    run.ledger(|l| {
+        for (iccid, reason) in stopped {
+            l.attempted.insert(iccid.clone());
+            l.fail(SimFailure {
+                iccid: iccid.clone(),
+                field: Some("status".into()),
+                code: None,
+                reason: reason.clone(),
+                batch_job_id: None,
+                expected: None,
+                found: None,
+            });
+        }
+    });
 }
 
 /// The status each SIM of a round's calls is sent to (what its step must reach).

@@ -126,6 +126,9 @@ pub struct Resume {
     /// SIMs midway along a multi-step status path: how many steps of it are left. The lead-in
     /// steps before that are not sent again.
     pub steps_left: BTreeMap<String, u8>,
+    /// Of those, the ones still moving to the status of their last step made (13 on its way
+    /// to 2): they must stand there before their next step is sent.
+    pub settling: BTreeMap<String, i32>,
 }
 
 /// Re-reads the touched SIMs; returns the ICCIDs already at their targets and those midway
@@ -165,6 +168,10 @@ pub async fn recheck(
                 FieldState::AtFrom => all_done = false,
                 FieldState::Midway { done } => {
                     all_done = false;
+                    let at = f.via.get(done.wrapping_sub(1)).copied();
+                    if let Some(at) = at.filter(|at| *at != sim.statusid) {
+                        resume.settling.insert(change.iccid.clone(), at);
+                    }
                     let left = (f.via.len() + 1).saturating_sub(done);
                     resume
                         .steps_left
