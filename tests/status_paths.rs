@@ -227,3 +227,60 @@ fn no_path_is_blocked_with_the_reason() {
     );
     assert!(plan["actions"].as_array().is_some_and(|a| a.is_empty()));
 }
+
+#[test]
+fn a_step_that_fails_stops_the_path_there() {
+    // The plan is made offline from a snapshot whose table goes Issued → Activated →
+    // Deactivated; the live table only knows Issued → Test Ready → Deactivated, so the first
+    // step is refused (code 4) and the second is never sent.
+    let sims: Vec<Value> = (0..4).map(|i| sim(i, 3, "ACME", json!({}))).collect();
+    let table = |pairs: &[(i32, i32)]| -> Vec<Value> {
+        pairs
+            .iter()
+            .map(|(f, t)| json!({"fromstatusid": f, "tostatusid": t, "providerid": 5}))
+            .collect()
+    };
+    let live = simfleet::fleet::Snapshot::from_json(
+        &json!({"format_version": 1, "sims": sims, "transitions": table(&[(3, 6), (6, 5)])})
+            .to_string(),
+        "live",
+    )
+    .expect("snapshot");
+    let env = Served::start(fast(), live);
+    let spec = env.spec(DEACTIVATE);
+    let offline = env.path("offline.json");
+    std::fs::write(
+        &offline,
+        json!({"format_version": 1, "sims": sims, "transitions": table(&[(3, 2), (2, 5)])})
+            .to_string(),
+    )
+    .expect("offline snapshot");
+    let plan_file = env.path("plan.json");
+    let output = simfleet_command()
+        .args([
+            "plan",
+            path_str(&spec),
+            "--live",
+            path_str(&offline),
+            "--allow-status-cuts",
+            "--out",
+            path_str(&plan_file),
+        ])
+        .output()
+        .expect("plan");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        read_plan(&plan_file)["changes"][0]["fields"][0]["via"],
+        json!([2])
+    );
+
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &["--allow-status-cuts"]);
+    assert_eq!(code, 1, "{stderr}");
+    let report = report.expect("report");
+    assert_eq!(report["status"], "failed", "{report}");
+    assert_eq!(report["sims_failed"], 4, "{report}");
+    assert_eq!(env.calls("startBatchJob"), 1, "{report}");
+    let failures = report["failures"].to_string();
+    assert!(failures.contains("transition"), "{failures}");
+    assert!(env.state().iter().all(|s| s.statusid == 3));
+}
