@@ -160,6 +160,6 @@ pub fn path_activations_guard(sims: u64) -> Option<GuardResult> {
         count: sims,
         limit: None,
         stops: false,
-        message: format!("{} pass through an activation on their status path (e.g. Issued → Activated → Deactivated): they have service between two steps", sims_phrase(sims)),
+        message: format!("{}: the status path passes through an activation (e.g. Issued → Activated → Deactivated), so there is service between two steps", sims_phrase(sims)),
     })
 }

@@ -261,6 +261,42 @@ mod tests {
     }
 
     #[test]
+    fn a_change_the_table_allows_only_through_other_statuses_takes_steps() {
+        let t = TransitionSet::new(&[
+            Transition {
+                fromstatusid: 3,
+                tostatusid: 2,
+                providerid: 5,
+            },
+            Transition {
+                fromstatusid: 2,
+                tostatusid: 5,
+                providerid: 5,
+            },
+        ]);
+        assert_eq!(
+            decide(3, 5, 5, Some(&t)),
+            Ok(StatusDecision::Steps {
+                via: vec![2].into()
+            })
+        );
+        assert_eq!(decide(2, 5, 5, Some(&t)), Ok(StatusDecision::Change));
+        match decide(5, 3, 5, Some(&t)) {
+            Ok(StatusDecision::Blocked { reason }) => {
+                assert!(
+                    reason.contains("nor any path through other statuses"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            path_phrase(3, &[2], 5),
+            "Issued → Activated → Deactivated, 2 steps"
+        );
+    }
+
+    #[test]
     fn no_table_is_an_error_only_when_a_status_must_change() {
         assert_eq!(decide(2, 2, 1, None), Ok(StatusDecision::NoChange));
         assert_eq!(decide(13, 2, 1, None), Ok(StatusDecision::Pending));
