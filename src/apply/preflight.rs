@@ -168,7 +168,7 @@ pub async fn recheck(
                 FieldState::AtFrom => all_done = false,
                 FieldState::Midway { done } => {
                     all_done = false;
-                    let at = f.via.get(done.wrapping_sub(1)).copied();
+                    let at = f.via.get(done.wrapping_sub(1));
                     if let Some(at) = at.filter(|at| *at != sim.statusid) {
                         resume.settling.insert(change.iccid.clone(), at);
                     }

@@ -53,7 +53,7 @@ pub fn field_state(sim: &Sim, change: &FieldChange) -> FieldState {
         if let Some(at) = change
             .via
             .iter()
-            .position(|s| *s == live || converging(live, *s))
+            .position(|s| s == live || converging(live, s))
         {
             return FieldState::Midway { done: at + 1 };
         }
@@ -108,7 +108,7 @@ mod tests {
             field,
             from: serde_json::from_value(from).unwrap(),
             to: serde_json::from_value(to).unwrap(),
-            via: Box::default(),
+            via: crate::plan::Via::default(),
             source: std::sync::Arc::new(Origin {
                 file: "fleet/a.yaml".into(),
                 line: 1,
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn a_status_on_its_path_is_midway_not_stale() {
         let mut c = change(Field::Status, json!(3), json!(7));
-        c.via = vec![2, 5].into();
+        c.via = crate::plan::Via::new(&[2, 5]).unwrap();
         let mut sim = Sim {
             statusid: 3,
             ..Sim::default()
@@ -171,7 +171,7 @@ mod tests {
         sim.statusid = 12;
         assert_eq!(field_state(&sim, &c), FieldState::Neither);
         // Without a path the same status is stale.
-        c.via = Box::default();
+        c.via = crate::plan::Via::default();
         sim.statusid = 2;
         assert_eq!(field_state(&sim, &c), FieldState::Neither);
     }

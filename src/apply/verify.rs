@@ -131,7 +131,7 @@ fn why_missed(
     change: &FieldChange,
 ) -> String {
     if let FieldState::Midway { done } = state {
-        let at = change.via.get(done.saturating_sub(1)).copied().unwrap_or(0);
+        let at = change.via.get(done.saturating_sub(1)).unwrap_or(0);
         let midway = format!(
             "stopped midway along its status path, at {} after step {done} of {}",
             status_label(at),

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit};
 
 use super::status::{ACTIVATIONS, CUTS, IRREVERSIBLE};
+use super::via::Via;
 
 pub use crate::fleet::{BatchChanges, ImeiLockInput, UpdateSimChanges, MAX_BATCH_ICCIDS};
 fn is_zero(n: &u8) -> bool {
@@ -484,7 +485,7 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
 #[derive(Debug, Clone, Copy)]
 pub struct SimPath<'a> {
     pub iccid: &'a str,
-    pub via: &'a [i32],
+    pub via: Via,
 }
 
 /// [`group`], with the lead-in steps of multi-step status paths: each step is a round of phase
@@ -505,17 +506,22 @@ pub fn group_with_paths(
     };
     let longest = paths.iter().map(|p| p.via.len()).max().unwrap_or(0);
     for steps_after in (1..=longest).rev() {
-        let targets: Vec<DesiredValue> = paths
+        let in_round: Vec<(&str, i32)> = paths
             .iter()
-            .filter(|p| p.via.len() >= steps_after)
-            .map(|p| DesiredValue::Status(p.via[p.via.len() - steps_after]))
+            .filter_map(|p| {
+                let at = p.via.len().checked_sub(steps_after)?;
+                Some((p.iccid, p.via.get(at)?))
+            })
             .collect();
-        let round: Vec<SimWork<'_>> = paths
+        let targets: Vec<DesiredValue> = in_round
             .iter()
-            .filter(|p| p.via.len() >= steps_after)
+            .map(|(_, status)| DesiredValue::Status(*status))
+            .collect();
+        let round: Vec<SimWork<'_>> = in_round
+            .iter()
             .zip(&targets)
-            .map(|(p, target)| SimWork {
-                iccid: p.iccid,
+            .map(|((iccid, _), target)| SimWork {
+                iccid,
                 changes: vec![(Field::Status, target)],
             })
             .collect();

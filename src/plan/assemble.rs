@@ -119,7 +119,7 @@ fn group_and_hash(changes: &[SimChange], field_changes: u64) -> (ActionPlan, Cha
                 .filter(|f| !f.via.is_empty())
                 .map(|f| SimPath {
                     iccid: &change.iccid,
-                    via: &f.via,
+                    via: f.via,
                 })
         })
         .collect();

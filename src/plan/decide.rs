@@ -22,6 +22,7 @@ use super::status::{
     IRREVERSIBLE, TERMINAL,
 };
 use super::value::FieldValue;
+use super::via::Via;
 use super::{compare, fingerprint, PlanError};
 
 /// True when a desired value has the type its field takes.
@@ -255,10 +256,10 @@ impl PartialPlan {
         field: Field,
         resolved: &ResolvedValue,
         table: Option<&TransitionSet>,
-    ) -> Result<Option<Box<[i32]>>, PlanError> {
+    ) -> Result<Option<Via>, PlanError> {
         let value = &resolved.value;
         let DesiredValue::Status(want) = value else {
-            return Ok((!compare::holds(field, value, sim)).then(Box::default));
+            return Ok((!compare::holds(field, value, sim)).then(Via::default));
         };
         let (statusid, source) = (sim.statusid, || resolved.origin.clone());
         match status::decide(statusid, *want, sim.providerid, table)? {
@@ -284,7 +285,7 @@ impl PartialPlan {
                 source: source(),
                 reason,
             }),
-            D::Change => return Ok(Some(Box::default())),
+            D::Change => return Ok(Some(Via::default())),
             D::Steps { via } => return Ok(Some(via)),
         }
         Ok(None)
@@ -292,15 +293,15 @@ impl PartialPlan {
 
     /// A multi-step status change: its path, and what its intermediate statuses count for the
     /// guards (a cut on the way is a status cut; an activation on the way is counted apart).
-    fn with_path(&mut self, mut change: FieldChange, via: Box<[i32]>) -> FieldChange {
+    fn with_path(&mut self, mut change: FieldChange, via: Via) -> FieldChange {
         if via.is_empty() {
             return change;
         }
-        if via.iter().any(|s| CUTS.contains(s)) && !change.flags.contains(RiskFlag::StatusCut) {
+        if via.iter().any(|s| CUTS.contains(&s)) && !change.flags.contains(RiskFlag::StatusCut) {
             change.flags.insert(RiskFlag::StatusCut);
             self.cut_sims += 1;
         }
-        if via.iter().any(|s| ACTIVATIONS.contains(s)) {
+        if via.iter().any(|s| ACTIVATIONS.contains(&s)) {
             self.path_activations += 1;
         }
         change.via = via;
@@ -323,7 +324,7 @@ impl PartialPlan {
             field,
             from: compare::live_value(sim, field),
             to: compare::desired_value(value),
-            via: Box::default(),
+            via: Via::default(),
             source: resolved.origin.clone(),
             flags,
             implied: false,
@@ -348,7 +349,7 @@ impl PartialPlan {
             field: Field::Status,
             from: FieldValue::from(IMEI_UNAUTHORIZED),
             to: FieldValue::from(ACTIVATED),
-            via: Box::default(),
+            via: Via::default(),
             source: unlock.source.clone(),
             flags: RiskFlag::RestoresService.into(),
             implied: true,

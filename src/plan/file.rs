@@ -116,7 +116,7 @@ impl<'p, W: Write> ChangesEncoder<'p, W> {
             .write_all(&[u8::from(change.implied) | (u8::from(has_path) << 1)])?;
         if has_path {
             self.u64(change.via.len() as u64)?;
-            for status in &change.via {
+            for status in change.via.iter() {
                 self.out.write_all(&status.to_le_bytes())?;
             }
         }

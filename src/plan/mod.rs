@@ -35,6 +35,7 @@ mod pass;
 pub mod paths;
 pub mod status;
 mod value;
+mod via;
 
 use sha2::{Digest, Sha256};
 
@@ -57,6 +58,7 @@ pub use model::{
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
 pub use value::FieldValue;
+pub use via::{Via, MAX_VIA};
 
 // What a plan's readers (renderers, apply) need from the stages below, so they depend on `plan`
 // alone.

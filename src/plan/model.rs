@@ -15,6 +15,7 @@ use crate::spec::{CheckLevel, Field, Origin};
 use super::actions::Action;
 use super::flags::RiskFlags;
 use super::value::FieldValue;
+use super::via::Via;
 
 /// The plan format this build reads and writes (`format_version`).
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -124,9 +125,9 @@ pub struct FieldChange {
     /// passes through between `from` and `to`, in order (empty for a direct change). `apply`
     /// runs one step per round of phase 0 (`steps_after` on the actions), each verified before
     /// the next.
-    #[serde(default, skip_serializing_if = "<[i32]>::is_empty")]
+    #[serde(default, skip_serializing_if = "Via::is_empty")]
     #[schemars(with = "Vec<i32>")]
-    pub via: Box<[i32]>,
+    pub via: Via,
     #[schemars(with = "OriginSchema")]
     pub source: Arc<Origin>,
     #[serde(default, skip_serializing_if = "RiskFlags::is_empty")]

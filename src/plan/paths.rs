@@ -8,7 +8,8 @@
 //! 2. **Where statuses a path passes through may be.** Never a terminal status (deleted,
 //!    retired, replaced: the SIM would be skipped from there on, and retiring cannot be undone),
 //!    a status the provider sets on its own (held 15, 16, 18–20) or one the provider moves on
-//!    from by itself (11, 13, 14, 17), nor No Status (1). A SIM the provider holds (15, 16,
+//!    from by itself (11, 13, 14, 17), nor No Status (1) or a status the reference does not
+//!    list (an unknown id means nothing to a reviewer). A SIM the provider holds (15, 16,
 //!    18–20) is never routed through an activation (2, 6, 8): a status rule does not re-activate
 //!    a held SIM, not even for one step.
 //! 3. **Ties**: among the shortest paths, the one passing through the fewest service-cutting
@@ -77,18 +78,19 @@ pub fn activations_on_the_way(plan: &super::Plan) -> u64 {
         .filter(|c| {
             c.fields
                 .iter()
-                .any(|f| f.via.iter().any(|s| ACTIVATIONS.contains(s)))
+                .any(|f| f.via.iter().any(|s| ACTIVATIONS.contains(&s)))
         })
         .count() as u64
 }
 
 /// May a path from `from` pass through `status`?
 pub fn may_pass_through(from: i32, status: i32) -> bool {
-    !(TERMINAL.contains(&status)
-        || HELD.contains(&status)
-        || TRANSITIONAL.contains(&status)
-        || status == NO_STATUS
-        || (HELD.contains(&from) && ACTIVATIONS.contains(&status)))
+    crate::fleet::tables::status_name(status).is_some()
+        && !(TERMINAL.contains(&status)
+            || HELD.contains(&status)
+            || TRANSITIONAL.contains(&status)
+            || status == NO_STATUS
+            || (HELD.contains(&from) && ACTIVATIONS.contains(&status)))
 }
 
 /// The ranking of a path beyond its length: service-cutting statuses passed, then the ids.
@@ -270,7 +272,7 @@ mod tests {
 
     #[test]
     fn never_through_terminal_held_or_transitional_statuses() {
-        for middle in [4, 7, 10, 13, 14, 11, 17, 15, 16, 18, 19, 20, 1] {
+        for middle in [4, 7, 10, 13, 14, 11, 17, 15, 16, 18, 19, 20, 1, 99] {
             let t = table(1, &[(3, middle), (middle, 5)]);
             assert_eq!(StatusPaths::of(&t).via(3, 5, 1), None, "through {middle}");
         }

@@ -10,6 +10,7 @@ use crate::fleet::tables::{provider_name, status_label};
 use crate::fleet::Transition;
 
 use super::paths::StatusPaths;
+use super::via::Via;
 
 /// Deleted, retired, replaced: a SIM in one of these is never changed.
 pub const TERMINAL: [i32; 3] = [4, 7, 10];
@@ -39,7 +40,7 @@ pub enum StatusDecision {
     Change,
     /// No direct transition, but a path through `via` (see [`super::paths`]).
     Steps {
-        via: Box<[i32]>,
+        via: Via,
     },
     Blocked {
         reason: String,
@@ -135,8 +136,9 @@ pub fn decide(
     if table.allows(live, desired, provider) {
         return Ok(StatusDecision::Change);
     }
-    if let Some(via) = table.via(live, desired, provider) {
-        return Ok(StatusDecision::Steps { via: via.into() });
+    // A path too long to record (more than MAX_VIA statuses on the way) counts as none.
+    if let Some(via) = table.via(live, desired, provider).and_then(Via::new) {
+        return Ok(StatusDecision::Steps { via });
     }
     let product = provider_name(provider)
         .map(|n| format!("{n} ({provider})"))
@@ -277,7 +279,7 @@ mod tests {
         assert_eq!(
             decide(3, 5, 5, Some(&t)),
             Ok(StatusDecision::Steps {
-                via: vec![2].into()
+                via: Via::new(&[2]).expect("fits")
             })
         );
         assert_eq!(decide(2, 5, 5, Some(&t)), Ok(StatusDecision::Change));

@@ -175,7 +175,7 @@ pub fn target(change: &FieldChange, masked: bool) -> String {
     }
     let mut out = String::new();
     for status in change.via.iter() {
-        out.push_str(&status_label(*status));
+        out.push_str(&status_label(status));
         out.push_str(" → ");
     }
     out.push_str(&to);
@@ -245,7 +245,7 @@ type GroupKey<'a> = (
     &'a FieldValue,
     usize,
     bool,
-    &'a [i32],
+    crate::plan::Via,
 );
 
 /// The change groups of one run of SIMs.
@@ -274,7 +274,7 @@ impl<'a> GroupTally<'a> {
                 &change.to,
                 source,
                 change.implied,
-                &*change.via,
+                change.via,
             );
             self.groups
                 .entry(key)
