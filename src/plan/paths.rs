@@ -11,7 +11,8 @@
 //!    from by itself (11, 13, 14, 17), nor No Status (1) or a status the reference does not
 //!    list (an unknown id means nothing to a reviewer). A SIM the provider holds (15, 16,
 //!    18–20) is never routed through an activation (2, 6, 8): a status rule does not re-activate
-//!    a held SIM, not even for one step.
+//!    a held SIM, not even for one step. A path through more than [`super::MAX_VIA`] statuses
+//!    is not taken (the plan records paths inline, see [`super::Via`]).
 //! 3. **Ties**: among the shortest paths, the one passing through the fewest service-cutting
 //!    statuses (deactivated 5, suspended 12); then the smallest sequence of status ids, compared
 //!    id by id from the first step. The order is total, so the same table always gives the same
