@@ -61,10 +61,14 @@ fn settings() -> impl Strategy<Value = Vec<(&'static str, &'static str)>> {
         prop::option::of(prop::sample::select(vec!["unlimited", "10", "20"])),
         prop::option::of(prop::sample::select(vec!["none", "x", "y"])),
         prop::option::of(prop::sample::select(vec!["off", "auto"])),
+        // Issued → deactivated, suspended and retired, and suspended ↔ deactivated, take
+        // multi-step status paths in the sandbox's table; test-ready has none from most.
         prop::option::of(prop::sample::select(vec![
             "activated",
             "deactivated",
             "suspended",
+            "retired",
+            "test-ready",
         ])),
     )
         .prop_map(|(data, sms, custom, lock, status)| {
@@ -258,6 +262,11 @@ proptest! {
             .await
             .expect("apply");
             prop_assert_eq!(report.sims_failed, 0, "{}\n{}", yaml, simfleet::render::apply_report_text(&report, Default::default()));
+            // Multi-step status paths included, no call beyond the plan's: one per step per batch.
+            prop_assert!(
+                report.calls.start_batch_job + report.calls.update_sim <= plan.summary.api_calls,
+                "{} calls made, {} planned", report.calls.made, plan.summary.api_calls
+            );
             let again = make_plan(&opts).await.expect("plan again").plan;
             // A status that was blocked or held may become changeable through a side effect of
             // the apply (an IMEI unlock moves 20 → 2): that is the blocked change, not drift.

@@ -199,12 +199,13 @@ fn guards_stop_with_exit_3_and_name_the_flag() {
 #[test]
 fn a_forbidden_transition_is_blocked_in_the_plan_and_never_sent() {
     let env = Served::new(fleet(vec![
-        sim(0, 6, "ACME", json!({})),
-        sim(1, 2, "ACME", json!({})),
+        sim(0, 2, "ACME", json!({})),
+        sim(1, 3, "ACME", json!({})),
     ]));
-    // Test-ready → suspended is not in the transition table; activated → suspended is.
+    // Activated → test-ready is not in the transition table, directly or through other
+    // statuses; issued → test-ready is.
     let spec = env.spec(
-        "rules:\n  - name: park\n    match: { end_customer_label: ACME }\n    set: { status: suspended }\n",
+        "rules:\n  - name: park\n    match: { end_customer_label: ACME }\n    set: { status: test-ready }\n",
     );
     let output = env
         .simfleet(&["plan", path_str(&spec), "--allow-status-cuts"])
@@ -218,8 +219,8 @@ fn a_forbidden_transition_is_blocked_in_the_plan_and_never_sent() {
     assert_eq!(code, 0, "{stderr}");
     let report = report.expect("report");
     assert_eq!(report["blocked"], 1);
-    assert_eq!(env.sim(&iccid(0)).statusid, 6);
-    assert_eq!(env.sim(&iccid(1)).statusid, 12);
+    assert_eq!(env.sim(&iccid(0)).statusid, 2);
+    assert_eq!(env.sim(&iccid(1)).statusid, 6);
 }
 
 #[test]

@@ -5,7 +5,8 @@
 //! applied, already at target → done, so an interrupted apply resumes), `concurrent` (another
 //! run's batch jobs at work on these SIMs → nothing applied, unless allowed), execution in the
 //! plan's phases (`batch` jobs and `update` calls, bounded in flight; a SIM whose phase-0/1
-//! change failed or is uncertain is left out of its phase-2 activation), then `verify`
+//! change failed or is uncertain is left out of its phase-2 activation; the steps of multi-step
+//! status paths run first, one round each, and `steps` checks each before the next), then `verify`
 //! (re-read what was touched and check every planned field). How often each step is tried is
 //! stated once, in [`retry`]. Everything that happened is written into a `Ledger` and ends up
 //! in the [`ApplyReport`], whose counters say whose work it was: "changed" only when a call of
@@ -23,6 +24,7 @@ mod progress;
 pub mod recheck;
 mod report;
 pub mod retry;
+mod steps;
 mod update;
 mod verify;
 
@@ -205,6 +207,8 @@ enum Work {
     Batch {
         phase: u8,
         params: api::BatchJobParams,
+        /// The status it sets, if any (what a status-path step must reach).
+        statusid: Option<i32>,
     },
     Update(api::UpdateSimArgs),
 }
@@ -237,14 +241,15 @@ pub async fn apply(
         return Ok(report);
     }
 
-    let done: BTreeSet<String> = if opts.recheck && !plan.changes.is_empty() {
+    let resume = if opts.recheck && !plan.changes.is_empty() {
         preflight::recheck(plan, client, opts.concurrency).await?
     } else {
-        BTreeSet::new()
+        preflight::Resume::default()
     };
+    let done = &resume.done;
     report.sims_already_done = done.len() as u64;
     if !opts.allow_concurrent {
-        refuse_concurrent(plan, client, &done).await?;
+        refuse_concurrent(plan, client, done).await?;
     }
 
     let run = Run {
@@ -255,7 +260,7 @@ pub async fn apply(
         progress: Progress::new(opts.progress),
         start_lock: tokio::sync::Mutex::new(()),
     };
-    execute(plan, &run, &done).await;
+    execute(plan, &run, &resume).await;
     run.progress.finish();
 
     let ledger = run
@@ -347,29 +352,129 @@ fn record(report: &mut ApplyReport, ledger: &Ledger, verified: verify::Verified,
     };
 }
 
-/// Runs the plan's actions phase by phase. The progress total is every SIM action still to do,
-/// known up front; an action never sent counts as "not attempted", never as done.
-async fn execute(plan: &Plan, run: &Run<'_>, done: &BTreeSet<String>) {
+/// A round of calls run together: a phase, and within phase 0 the lead-in steps of status
+/// paths (`steps_after` > 0, highest first) before its other calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Round {
+    phase: u8,
+    steps_after: std::cmp::Reverse<u8>,
+}
+
+impl Round {
+    fn of(action: &Action) -> Round {
+        Round {
+            phase: action.phase(),
+            steps_after: std::cmp::Reverse(action.steps_after()),
+        }
+    }
+}
+
+/// True when `iccid`'s part of `action` is a lead-in step a resumed apply already made.
+fn step_made(action: &Action, iccid: &str, resume: &preflight::Resume) -> bool {
+    action.steps_after() > 0
+        && resume
+            .steps_left
+            .get(iccid)
+            .is_some_and(|left| action.steps_after() >= *left)
+}
+
+/// Runs the plan's actions round by round: phase 0's status-path steps, each verified
+/// ([`steps::settle`]) before the next, then phases 0, 1 and 2. The progress total is every SIM
+/// action still to do, known up front; an action never sent counts as "not attempted", never as
+/// done.
+async fn execute(plan: &Plan, run: &Run<'_>, resume: &preflight::Resume) {
+    let done = &resume.done;
     let total = plan
         .actions
         .iter()
-        .flat_map(|a| a.iccids())
-        .filter(|i| !done.contains(*i))
+        .flat_map(|a| a.iccids().iter().map(move |i| (a, i)))
+        .filter(|(a, i)| !done.contains(*i) && !step_made(a, i, resume))
         .count();
     run.progress.add_total(total as u64);
-    for phase in 0u8..=2 {
-        let excluded = if phase == 2 {
-            not_to_activate(run)
-        } else {
+    let mut rounds: BTreeSet<Round> = plan.actions.iter().map(Round::of).collect();
+    rounds.extend((0u8..=2).map(|phase| Round {
+        phase,
+        steps_after: std::cmp::Reverse(0),
+    }));
+    // SIMs whose status path stopped at a step: no later status step is sent for them. A
+    // resumed SIM still moving to the status of its last step made is waited for first.
+    let mut path_stopped: BTreeMap<String, String> = BTreeMap::new();
+    if !resume.settling.is_empty() {
+        let stopped = steps::settle(run, resume.settling.clone()).await;
+        record_stopped(run, &stopped);
+        path_stopped.extend(stopped);
+    }
+    for round in rounds {
+        let mut excluded = if round.phase == 1 {
             BTreeMap::new()
+        } else {
+            path_stopped.clone()
         };
-        let work = phase_work(plan, phase, run, done, &excluded);
+        if round.phase == 2 {
+            for (iccid, why) in not_to_activate(run) {
+                excluded.entry(iccid).or_insert(why);
+            }
+        }
+        let work = phase_work(plan, round, run, resume, &excluded);
+        let expected = step_targets(&work);
         stream::iter(work)
             .map(|w| run_work(run, w))
             .buffer_unordered(run.opts.concurrency.max(1))
             .collect::<Vec<()>>()
             .await;
+        if round.steps_after.0 > 0 && !run.cancel.is_cancelled() {
+            // A step whose call failed is not read again: it stops there.
+            let (failed, expected): (BTreeMap<_, _>, BTreeMap<_, _>) = run.ledger(|l| {
+                expected
+                    .into_iter()
+                    .partition(|(iccid, _)| l.failures.contains_key(iccid))
+            });
+            path_stopped.extend(failed.into_keys().map(|iccid| {
+                (
+                    iccid,
+                    "later status steps not sent: a step of its status path failed".to_string(),
+                )
+            }));
+            let stopped = steps::settle(run, expected).await;
+            record_stopped(run, &stopped);
+            path_stopped.extend(stopped);
+        }
     }
+}
+
+/// SIMs whose status path stopped at a step are failures of this run (the report says why).
+fn record_stopped(run: &Run<'_>, stopped: &BTreeMap<String, String>) {
+    run.ledger(|l| {
+        for (iccid, reason) in stopped {
+            l.attempted.insert(iccid.clone());
+            l.fail(SimFailure {
+                iccid: iccid.clone(),
+                field: Some("status".into()),
+                code: None,
+                reason: reason.clone(),
+                batch_job_id: None,
+                expected: None,
+                found: None,
+            });
+        }
+    });
+}
+
+/// The status each SIM of a round's calls is sent to (what its step must reach).
+fn step_targets(work: &[Work]) -> BTreeMap<String, i32> {
+    let mut out = BTreeMap::new();
+    for w in work {
+        let status = match w {
+            Work::Batch { statusid, .. } => *statusid,
+            Work::Update(args) => args.changes.statusid,
+        };
+        if let Some(status) = status {
+            for iccid in w.iccids() {
+                out.insert(iccid, status);
+            }
+        }
+    }
+    out
 }
 
 /// An activation only follows limits and locks that succeeded: a SIM whose earlier change
@@ -395,18 +500,23 @@ fn not_to_activate(run: &Run<'_>) -> BTreeMap<String, String> {
     })
 }
 
-/// The calls of one phase, each restricted to the SIMs not done and not excluded.
+/// The calls of one round, each restricted to the SIMs not done, not past this step of their
+/// status path, and not excluded.
 fn phase_work(
     plan: &Plan,
-    phase: u8,
+    round: Round,
     run: &Run<'_>,
-    done: &BTreeSet<String>,
+    resume: &preflight::Resume,
     excluded: &BTreeMap<String, String>,
 ) -> Vec<Work> {
     let mut work = Vec::new();
-    for action in plan.actions.iter().filter(|a| a.phase() == phase) {
+    for action in plan.actions.iter().filter(|a| Round::of(a) == round) {
         let mut keep = Vec::new();
-        for iccid in action.iccids().iter().filter(|i| !done.contains(*i)) {
+        for iccid in action
+            .iccids()
+            .iter()
+            .filter(|i| !resume.done.contains(*i) && !step_made(action, i, resume))
+        {
             match excluded.get(iccid) {
                 Some(why) => {
                     run.ledger(|l| l.skipped.insert(iccid.clone(), why.clone()));
@@ -446,7 +556,7 @@ async fn run_work(run: &Run<'_>, work: Work) {
         return;
     }
     match work {
-        Work::Batch { phase, params } => batch::run_batch(run, phase, params).await,
+        Work::Batch { phase, params, .. } => batch::run_batch(run, phase, params).await,
         Work::Update(args) => update::run_update(run, args).await,
     }
 }
@@ -458,6 +568,7 @@ fn to_work(action: &Action, iccids: Vec<String>) -> Result<Work, ApiError> {
         Action::BatchJob(b) => Work::Batch {
             phase: b.phase,
             params: api::BatchJobParams::new(iccids, b.changes.clone())?,
+            statusid: b.changes.statusid,
         },
         Action::UpdateSim(u) => Work::Update(api::UpdateSimArgs {
             iccid: u.iccid.clone(),

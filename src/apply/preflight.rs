@@ -3,11 +3,13 @@
 //!
 //! The re-read classifies each SIM by its planned field changes (see `recheck`): every
 //! field at `to` → already done (an interrupted apply resumes); otherwise every field at `from`
-//! or `to` → to do (its actions set values, so redoing the done ones is harmless); any field at
+//! or `to` → to do (its actions set values, so redoing the done ones is harmless), and a status
+//! standing at a status its multi-step path passes through → midway: to do from the next step
+//! on (the steps before it are not sent again: going back would undo them); any field at
 //! neither → the plan is stale and nothing is applied. Fields the plan does not manage and SIMs
 //! it does not touch are never looked at, so their changes cannot make it stale.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use super::recheck::{field_state, guards_for, FieldState};
@@ -116,19 +118,33 @@ pub(crate) async fn read_sims<'a>(
     .await
 }
 
-/// Re-reads the touched SIMs; returns the ICCIDs already at their targets, or the stale SIMs.
+/// Where a re-read found the SIMs of a saved plan.
+#[derive(Debug, Default)]
+pub struct Resume {
+    /// SIMs at every planned value already: nothing is sent for them.
+    pub done: BTreeSet<String>,
+    /// SIMs midway along a multi-step status path: how many steps of it are left. The lead-in
+    /// steps before that are not sent again.
+    pub steps_left: BTreeMap<String, u8>,
+    /// Of those, the ones still moving to the status of their last step made (13 on its way
+    /// to 2): they must stand there before their next step is sent.
+    pub settling: BTreeMap<String, i32>,
+}
+
+/// Re-reads the touched SIMs; returns the ICCIDs already at their targets and those midway
+/// along a status path, or the stale SIMs.
 pub async fn recheck(
     plan: &Plan,
     client: &Client,
     concurrency: usize,
-) -> Result<BTreeSet<String>, ApplyError> {
+) -> Result<Resume, ApplyError> {
     let fetched = read_sims(client, plan.changes.iter().map(|c| &c.iccid), concurrency)
         .await
         .map_err(ApplyError::Recheck)?;
     let live: HashMap<&str, &crate::fleet::Sim> =
         fetched.sims.iter().map(|s| (s.iccid.as_str(), s)).collect();
 
-    let mut done = BTreeSet::new();
+    let mut resume = Resume::default();
     let mut stale = Vec::new();
     for change in &plan.changes {
         let fields = change.fields.iter().filter(|f| !f.implied);
@@ -150,6 +166,17 @@ pub async fn recheck(
             match field_state(sim, f) {
                 FieldState::AtTo | FieldState::Converging => {}
                 FieldState::AtFrom => all_done = false,
+                FieldState::Midway { done } => {
+                    all_done = false;
+                    let at = f.via.get(done.wrapping_sub(1));
+                    if let Some(at) = at.filter(|at| *at != sim.statusid) {
+                        resume.settling.insert(change.iccid.clone(), at);
+                    }
+                    let left = (f.via.len() + 1).saturating_sub(done);
+                    resume
+                        .steps_left
+                        .insert(change.iccid.clone(), u8::try_from(left).unwrap_or(u8::MAX));
+                }
                 FieldState::Neither => moved.push(StaleField {
                     field: f.field.name().to_string(),
                     planned_from: f.from.clone(),
@@ -164,11 +191,11 @@ pub async fn recheck(
                 fields: moved,
             });
         } else if all_done {
-            done.insert(change.iccid.clone());
+            resume.done.insert(change.iccid.clone());
         }
     }
     if stale.is_empty() {
-        Ok(done)
+        Ok(resume)
     } else {
         Err(ApplyError::Stale(stale))
     }

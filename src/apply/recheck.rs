@@ -5,7 +5,8 @@
 //! an interrupted apply already finished) and after the last one (did the fleet converge). The
 //! comparison is the plan's own rules of meaning ([`crate::plan::compare::planned_holds`]), so
 //! apply never disagrees with plan about what counts as done; on top of them, a SIM moving
-//! towards a wanted status (13, 14, 17, 11) counts as converging. Guards are re-evaluated here
+//! towards a wanted status (13, 14, 17, 11) counts as converging, and one standing at a status
+//! its multi-step path passes through is midway (in progress, not stale). Guards are re-evaluated here
 //! too, with the flags `apply` runs with rather than those the plan was made with.
 
 use crate::fleet::Sim;
@@ -23,6 +24,9 @@ pub enum FieldState {
     AtTo,
     /// The status is in transition to the plan's `to` (13 for 2, 14 for 5, 17 for 8, 11 for 2).
     Converging,
+    /// A multi-step status change stands at (or is moving to) the status after its `done`-th
+    /// step: in progress, not stale; the steps after it are still to do.
+    Midway { done: usize },
     /// Neither: someone else changed it since the plan was made.
     Neither,
 }
@@ -44,6 +48,14 @@ pub fn field_state(sim: &Sim, change: &FieldChange) -> FieldState {
             if converging(sim.statusid, want) {
                 return FieldState::Converging;
             }
+        }
+        let live = sim.statusid;
+        if let Some(at) = change
+            .via
+            .iter()
+            .position(|s| s == live || converging(live, s))
+        {
+            return FieldState::Midway { done: at + 1 };
         }
     }
     if planned_holds(change.field, &change.from, sim) {
@@ -70,7 +82,7 @@ pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
         .iter()
         .map(|c| c.fields.iter().filter(|f| f.implied).count() as u64)
         .sum();
-    crate::plan::evaluate_guards(
+    let mut out = crate::plan::evaluate_guards(
         guards,
         plan.summary.sims_changing,
         plan.summary.sims_total,
@@ -78,7 +90,11 @@ pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
         with_flag(RiskFlag::UsageCut),
         with_flag(RiskFlag::Irreversible),
         implied,
-    )
+    );
+    out.extend(crate::plan::path_activations_guard(
+        crate::plan::paths::activations_on_the_way(plan),
+    ));
+    out
 }
 
 #[cfg(test)]
@@ -93,6 +109,7 @@ mod tests {
             field,
             from: serde_json::from_value(from).unwrap(),
             to: serde_json::from_value(to).unwrap(),
+            via: crate::plan::Via::default(),
             source: std::sync::Arc::new(Origin {
                 file: "fleet/a.yaml".into(),
                 line: 1,
@@ -131,6 +148,33 @@ mod tests {
         sim.statusid = 6;
         assert_eq!(field_state(&sim, &c), FieldState::AtFrom);
         sim.statusid = 5;
+        assert_eq!(field_state(&sim, &c), FieldState::Neither);
+    }
+
+    #[test]
+    fn a_status_on_its_path_is_midway_not_stale() {
+        let mut c = change(Field::Status, json!(3), json!(7));
+        c.via = crate::plan::Via::new(&[2, 5]).unwrap();
+        let mut sim = Sim {
+            statusid: 3,
+            ..Sim::default()
+        };
+        assert_eq!(field_state(&sim, &c), FieldState::AtFrom);
+        sim.statusid = 2;
+        assert_eq!(field_state(&sim, &c), FieldState::Midway { done: 1 });
+        // Moving to the first step's status counts as having made it.
+        sim.statusid = 13;
+        assert_eq!(field_state(&sim, &c), FieldState::Midway { done: 1 });
+        sim.statusid = 5;
+        assert_eq!(field_state(&sim, &c), FieldState::Midway { done: 2 });
+        assert!(!field_state(&sim, &c).holds());
+        sim.statusid = 7;
+        assert_eq!(field_state(&sim, &c), FieldState::AtTo);
+        sim.statusid = 12;
+        assert_eq!(field_state(&sim, &c), FieldState::Neither);
+        // Without a path the same status is stale.
+        c.via = crate::plan::Via::default();
+        sim.statusid = 2;
         assert_eq!(field_state(&sim, &c), FieldState::Neither);
     }
 

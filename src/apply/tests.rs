@@ -22,6 +22,7 @@ fn error_codes_name_their_field() {
 fn work_from_a_batch_action_never_has_an_empty_include_list() {
     let action = Action::BatchJob(BatchAction {
         phase: 1,
+        steps_after: 0,
         iccids: vec!["89490000000000000015".into()],
         changes: BatchChanges {
             monthly_data_limit: Some(0),

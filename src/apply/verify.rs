@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::recheck::{field_state, FieldState};
 use crate::api::Client;
 use crate::plan::compare::live_value;
-use crate::plan::Plan;
+use crate::plan::{status_label, FieldChange, Plan};
 
 use super::preflight::read_sims;
 use super::{Ledger, SimFailure};
@@ -70,7 +70,9 @@ pub(crate) async fn verify(
             match field_state(sim, f) {
                 FieldState::AtTo => {}
                 FieldState::Converging => converging = true,
-                state @ (FieldState::AtFrom | FieldState::Neither) => missed.push((f, state)),
+                state @ (FieldState::AtFrom | FieldState::Neither | FieldState::Midway { .. }) => {
+                    missed.push((f, state))
+                }
             }
         }
         if missed.is_empty() {
@@ -108,7 +110,7 @@ pub(crate) async fn verify(
                 iccid: change.iccid.clone(),
                 field: Some(field.to_string()),
                 code: None,
-                reason: why_missed(ledger, &change.iccid, failed, state),
+                reason: why_missed(ledger, &change.iccid, failed, state, f),
                 batch_job_id: None,
                 expected,
                 found,
@@ -121,7 +123,25 @@ pub(crate) async fn verify(
 }
 
 /// Why a planned field does not hold after the apply.
-fn why_missed(ledger: &Ledger, iccid: &str, failed: bool, state: FieldState) -> String {
+fn why_missed(
+    ledger: &Ledger,
+    iccid: &str,
+    failed: bool,
+    state: FieldState,
+    change: &FieldChange,
+) -> String {
+    if let FieldState::Midway { done } = state {
+        let at = change.via.get(done.saturating_sub(1)).unwrap_or(0);
+        let midway = format!(
+            "stopped midway along its status path, at {} after step {done} of {}",
+            status_label(at),
+            change.via.len() + 1
+        );
+        return match ledger.skipped.get(iccid) {
+            Some(reason) => format!("{midway}: {reason}"),
+            None => format!("{midway}; run apply again to finish it"),
+        };
+    }
     if state == FieldState::Neither {
         // Neither the plan's `from` nor its `to`: someone else wrote another value meanwhile.
         return "did not converge: another value was set during the apply (another apply or a user changed this SIM); make a new plan".into();

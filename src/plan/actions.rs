@@ -4,7 +4,11 @@
 //! Phases (ARCHITECTURE.md, "Ordering for safety"): phase 0 cuts or retires (status first, before any
 //! other change of that SIM); phase 1 sets limits, labels, the custom field and IMEI locks;
 //! phase 2 activates (to 2, 6 or 8), and `apply` runs a SIM's activation only after its phase-1
-//! changes succeeded. Within a phase, SIMs that share the exact same batch-expressible changes
+//! changes succeeded. A multi-step status path (Issued → Activated → Deactivated) has its last
+//! step in the phase its final status belongs to, and each step before it in a round of phase 0
+//! of its own (`steps_after`: the steps of the path after it), run before phase 0's other
+//! calls, highest first, so paths of different lengths share their later rounds; a round is
+//! grouped like any status change. Within a phase, SIMs that share the exact same batch-expressible changes
 //! become include-list batch jobs of at most 1000 ICCIDs; a SIM that needs a specific IMEI gets
 //! one `updateSim` carrying all its changes of that phase.
 //!
@@ -34,8 +38,13 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit};
 
 use super::status::{ACTIVATIONS, CUTS, IRREVERSIBLE};
+use super::via::Via;
 
 pub use crate::fleet::{BatchChanges, ImeiLockInput, UpdateSimChanges, MAX_BATCH_ICCIDS};
+fn is_zero(n: &u8) -> bool {
+    *n == 0
+}
+
 /// Groups smaller than this use updateSim (see the module docs).
 pub const MIN_BATCH_SIMS: usize = 2;
 
@@ -57,6 +66,54 @@ impl Action {
         }
     }
 
+    /// For a lead-in step of a multi-step status path, the steps of the path after it (see the
+    /// module docs); 0 for every other call.
+    pub fn steps_after(&self) -> u8 {
+        match self {
+            Action::BatchJob(b) => b.steps_after,
+            Action::UpdateSim(u) => u.steps_after,
+        }
+    }
+
+    /// True for a call in phase 0 that changes the status and nothing else (what a lead-in step
+    /// of a status path must be).
+    pub fn is_status_step(&self) -> bool {
+        match self {
+            Action::BatchJob(b) => {
+                b.phase == 0
+                    && b.changes.statusid.is_some()
+                    && b.changes
+                        == BatchChanges {
+                            statusid: b.changes.statusid,
+                            ..BatchChanges::default()
+                        }
+            }
+            Action::UpdateSim(u) => {
+                u.phase == 0
+                    && u.changes.statusid.is_some()
+                    && u.changes
+                        == UpdateSimChanges {
+                            statusid: u.changes.statusid,
+                            ..UpdateSimChanges::default()
+                        }
+            }
+        }
+    }
+
+    fn set_phase(&mut self, phase: u8) {
+        match self {
+            Action::BatchJob(b) => b.phase = phase,
+            Action::UpdateSim(u) => u.phase = phase,
+        }
+    }
+
+    fn set_steps_after(&mut self, steps: u8) {
+        match self {
+            Action::BatchJob(b) => b.steps_after = steps,
+            Action::UpdateSim(u) => u.steps_after = steps,
+        }
+    }
+
     /// The SIMs this call changes.
     pub fn iccids(&self) -> &[String] {
         match self {
@@ -70,6 +127,11 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BatchAction {
     pub phase: u8,
+    /// A step of multi-step status paths before their last: how many steps of the path follow
+    /// it (0: not such a step). `apply` runs these in phase 0, highest first, each round
+    /// verified before the next, before phase 0's other calls.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub steps_after: u8,
     pub iccids: Vec<String>,
     pub changes: BatchChanges,
 }
@@ -78,6 +140,11 @@ pub struct BatchAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateSimAction {
     pub phase: u8,
+    /// A step of multi-step status paths before their last: how many steps of the path follow
+    /// it (0: not such a step). `apply` runs these in phase 0, highest first, each round
+    /// verified before the next, before phase 0's other calls.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub steps_after: u8,
     pub iccid: String,
     pub changes: UpdateSimChanges,
 }
@@ -252,6 +319,7 @@ fn by_change_set<'a>(phase: u8, groups: ChangeSetGroups<'a>, work: &[SimWork<'a>
             for (iccid, index) in members {
                 updates.push(UpdateSimAction {
                     phase,
+                    steps_after: 0,
                     iccid: iccid.to_string(),
                     changes: update_changes(&key_changes(
                         &key,
@@ -269,6 +337,7 @@ fn by_change_set<'a>(phase: u8, groups: ChangeSetGroups<'a>, work: &[SimWork<'a>
         for chunk in members.chunks(MAX_BATCH_ICCIDS) {
             batches.push(Action::BatchJob(BatchAction {
                 phase,
+                steps_after: 0,
                 iccids: chunk.iter().map(|(i, _)| i.to_string()).collect(),
                 changes: changes.clone(),
             }));
@@ -307,6 +376,7 @@ fn by_field<'a>(
         for chunk in iccids.chunks(MAX_BATCH_ICCIDS) {
             batches.push(Action::BatchJob(BatchAction {
                 phase,
+                steps_after: 0,
                 iccids: chunk.iter().map(|i| i.to_string()).collect(),
                 changes: changes.clone(),
             }));
@@ -316,6 +386,7 @@ fn by_field<'a>(
         .into_iter()
         .map(|(index, key)| UpdateSimAction {
             phase,
+            steps_after: 0,
             iccid: sims[index].iccid.to_string(),
             changes: update_changes(&key_changes(
                 &key,
@@ -406,6 +477,26 @@ fn has_unlimited_data(key: &[(Field, BatchValue<'_>)]) -> bool {
 /// Groups every SIM's mutations into calls. `updates_per_request` is how many updateSim
 /// mutations `apply` sends in one HTTP request (1 when it sends each alone).
 pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
+    group_with_paths(work, &[], updates_per_request)
+}
+
+/// The lead-in steps of one SIM's multi-step status path: the statuses it passes through
+/// before its final status (which is in its [`SimWork`] like any status change).
+#[derive(Debug, Clone, Copy)]
+pub struct SimPath<'a> {
+    pub iccid: &'a str,
+    pub via: Via,
+}
+
+/// [`group`], with the lead-in steps of multi-step status paths: each step is a round of phase
+/// 0 of its own, counted back from the path's end (`steps_after`), run before phase 0's other
+/// calls, highest first, so every SIM's final step lands in its usual phase. A round's SIMs
+/// are grouped like any status change: one call per status per 1000 SIMs.
+pub fn group_with_paths(
+    work: &[SimWork<'_>],
+    paths: &[SimPath<'_>],
+    updates_per_request: u32,
+) -> ActionPlan {
     let per_request = u64::from(updates_per_request.max(1));
     let mut plan = ActionPlan {
         actions: Vec::new(),
@@ -413,20 +504,58 @@ pub fn group(work: &[SimWork<'_>], updates_per_request: u32) -> ActionPlan {
         http_requests: 0,
         lower_bound: 0,
     };
+    let longest = paths.iter().map(|p| p.via.len()).max().unwrap_or(0);
+    for steps_after in (1..=longest).rev() {
+        let in_round: Vec<(&str, i32)> = paths
+            .iter()
+            .filter_map(|p| {
+                let at = p.via.len().checked_sub(steps_after)?;
+                Some((p.iccid, p.via.get(at)?))
+            })
+            .collect();
+        let targets: Vec<DesiredValue> = in_round
+            .iter()
+            .map(|(_, status)| DesiredValue::Status(*status))
+            .collect();
+        let round: Vec<SimWork<'_>> = in_round
+            .iter()
+            .zip(&targets)
+            .map(|((iccid, _), target)| SimWork {
+                iccid,
+                changes: vec![(Field::Status, target)],
+            })
+            .collect();
+        let before = plan.actions.len();
+        // Each status in the round is grouped in the phase it would have as a final step, so
+        // the calls are those of an ordinary status change; the round itself runs in phase 0.
+        for natural in 0u8..=2 {
+            add_phase(&mut plan, &round, natural, per_request);
+        }
+        let steps = u8::try_from(steps_after).unwrap_or(u8::MAX);
+        for action in &mut plan.actions[before..] {
+            action.set_phase(0);
+            action.set_steps_after(steps);
+        }
+    }
     for phase in 0u8..=2 {
-        let sets = PhaseSets::of(work, phase);
-        plan.lower_bound += sets.lower_bound();
-        let (batches, mut updates) = sets.into_calls(phase, work);
-        updates.sort_by(|a, b| a.iccid.cmp(&b.iccid));
-        let batch_calls = batches.len() as u64;
-        let update_calls = updates.len() as u64;
-        plan.api_calls += batch_calls + update_calls;
-        plan.http_requests += batch_calls + update_calls.div_ceil(per_request);
-        plan.actions.extend(batches);
-        plan.actions
-            .extend(updates.into_iter().map(Action::UpdateSim));
+        add_phase(&mut plan, work, phase, per_request);
     }
     plan
+}
+
+/// Groups the changes of one phase into calls and adds them to `plan`.
+fn add_phase(plan: &mut ActionPlan, work: &[SimWork<'_>], phase: u8, per_request: u64) {
+    let sets = PhaseSets::of(work, phase);
+    plan.lower_bound += sets.lower_bound();
+    let (batches, mut updates) = sets.into_calls(phase, work);
+    updates.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+    let batch_calls = batches.len() as u64;
+    let update_calls = updates.len() as u64;
+    plan.api_calls += batch_calls + update_calls;
+    plan.http_requests += batch_calls + update_calls.div_ceil(per_request);
+    plan.actions.extend(batches);
+    plan.actions
+        .extend(updates.into_iter().map(Action::UpdateSim));
 }
 
 /// One phase's mutations, SIM by SIM: the updateSim calls that a specific IMEI forces, and for
@@ -502,6 +631,7 @@ impl<'a> PhaseSets<'a> {
             .collect();
         self.updates.push(UpdateSimAction {
             phase,
+            steps_after: 0,
             iccid: sim.iccid.to_string(),
             changes: update_changes(&via_update),
         });

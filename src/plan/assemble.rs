@@ -8,11 +8,11 @@
 use crate::fleet::Coverage;
 use crate::spec::{DesiredValue, Field};
 
-use super::actions::{self, ActionPlan, SimWork};
+use super::actions::{self, ActionPlan, SimPath, SimWork};
 use super::decide::PartialPlan;
 use super::engine::FleetFacts;
 use super::file::ChangesDigest;
-use super::guards::{evaluate_guards, warnings, Guards};
+use super::guards::{evaluate_guards, path_activations_guard, warnings, Guards};
 use super::model::{Plan, SimChange, Summary, Warning, PLAN_FORMAT_VERSION};
 use super::{compare, PlanError};
 
@@ -37,7 +37,7 @@ pub(super) fn assemble(
     }
     let (grouped, changes_digest) = group_and_hash(&partial.changes, partial.field_changes);
     let summary = summarise(&partial, facts, &grouped);
-    let guards = evaluate_guards(
+    let mut guards = evaluate_guards(
         guards,
         summary.sims_changing,
         facts.sims_total,
@@ -46,6 +46,7 @@ pub(super) fn assemble(
         partial.retire_sims,
         partial.implied_changes,
     );
+    guards.extend(path_activations_guard(partial.path_activations));
     let mut all_warnings = found;
     all_warnings.extend(warnings(
         &facts.running_batch_jobs,
@@ -82,6 +83,15 @@ pub(super) fn group_and_hash(
     changes: &[SimChange],
     field_changes: u64,
 ) -> (ActionPlan, ChangesDigest) {
+    crate::parallel::join(
+        || group_calls(changes, field_changes),
+        || ChangesDigest::of(changes),
+    )
+}
+
+/// The calls `apply` makes for these changes (`field_changes` mutations among them): every
+/// plan's grouping, and `explain`'s for one SIM.
+pub(super) fn group_calls(changes: &[SimChange], field_changes: u64) -> ActionPlan {
     // One flat list for every SIM's mutations (a million small lists would cost a header and
     // an allocation each), allocated once at its final size; `ends[i]` is where SIM i's run
     // ends.
@@ -112,10 +122,21 @@ pub(super) fn group_and_hash(
             }
         })
         .collect();
-    crate::parallel::join(
-        || actions::group(&work, UPDATES_PER_REQUEST),
-        || ChangesDigest::of(changes),
-    )
+    // Lead-in steps of multi-step status paths (the final step is among the mutations).
+    let paths: Vec<SimPath<'_>> = changes
+        .iter()
+        .flat_map(|change| {
+            change
+                .fields
+                .iter()
+                .filter(|f| !f.via.is_empty())
+                .map(|f| SimPath {
+                    iccid: &change.iccid,
+                    via: f.via,
+                })
+        })
+        .collect();
+    actions::group_with_paths(&work, &paths, UPDATES_PER_REQUEST)
 }
 
 /// The figures a reviewer reads first.

@@ -18,10 +18,11 @@ use super::model::{
     SkippedSim, WaiverResult,
 };
 use super::status::{
-    self, StatusDecision as D, TransitionSet, ACTIVATED, CUTS, IMEI_UNAUTHORIZED, IRREVERSIBLE,
-    TERMINAL,
+    self, StatusDecision as D, TransitionSet, ACTIVATED, ACTIVATIONS, CUTS, IMEI_UNAUTHORIZED,
+    IRREVERSIBLE, TERMINAL,
 };
 use super::value::FieldValue;
+use super::via::Via;
 use super::{compare, PlanError};
 
 /// True when a desired value has the type its field takes.
@@ -93,6 +94,8 @@ pub struct PartialPlan {
     pub(super) usage_cut_sims: u64,
     /// SIMs in service with a limit within 10 % above this month's usage.
     pub(super) near_usage_sims: u64,
+    /// Status changes made in several steps that pass through an activation (2, 6, 8).
+    pub(super) path_activations: u64,
     pub(super) sims_managed: u64,
     pub(super) sims_seen: u64,
     /// Desired values of the wrong type, as messages (a bug in resolution if ever non-empty).
@@ -207,6 +210,7 @@ impl PartialPlan {
         self.retire_sims += later.retire_sims;
         self.usage_cut_sims += later.usage_cut_sims;
         self.near_usage_sims += later.near_usage_sims;
+        self.path_activations += later.path_activations;
         self.sims_managed += later.sims_managed;
         self.sims_seen += later.sims_seen;
         self.wrong_kind.extend(later.wrong_kind);
@@ -229,8 +233,9 @@ impl PartialPlan {
         }
         let mut fields = Vec::new();
         for (field, resolved) in desired {
-            if self.changes_field(sim, field, resolved, table)? {
-                fields.push(self.field_change(sim, field, resolved));
+            if let Some(via) = self.changes_field(sim, field, resolved, table)? {
+                let change = self.field_change(sim, field, resolved);
+                fields.push(self.with_path(change, via));
             }
         }
         if fields.is_empty() {
@@ -247,18 +252,19 @@ impl PartialPlan {
         Ok(())
     }
 
-    /// True when the field must change; a status that cannot (pending, held, blocked) is
-    /// listed as such instead, and a value that already holds is left alone.
+    /// `Some` when the field must change, with the statuses a status change passes through
+    /// (none for a direct one); a status that cannot (pending, held, blocked) is listed as such
+    /// instead, and a value that already holds is left alone.
     fn changes_field(
         &mut self,
         sim: &Sim,
         field: Field,
         resolved: &ResolvedValue,
         table: Option<&TransitionSet>,
-    ) -> Result<bool, PlanError> {
+    ) -> Result<Option<Via>, PlanError> {
         let value = &resolved.value;
         let DesiredValue::Status(want) = value else {
-            return Ok(!compare::holds(field, value, sim));
+            return Ok((!compare::holds(field, value, sim)).then(Via::default));
         };
         let (statusid, source) = (sim.statusid, || resolved.origin.clone());
         match status::decide(statusid, *want, sim.providerid, table)? {
@@ -284,9 +290,27 @@ impl PartialPlan {
                 source: source(),
                 reason,
             }),
-            D::Change => return Ok(true),
+            D::Change => return Ok(Some(Via::default())),
+            D::Steps { via } => return Ok(Some(via)),
         }
-        Ok(false)
+        Ok(None)
+    }
+
+    /// A multi-step status change: its path, and what its intermediate statuses count for the
+    /// guards (a cut on the way is a status cut; an activation on the way is counted apart).
+    fn with_path(&mut self, mut change: FieldChange, via: Via) -> FieldChange {
+        if via.is_empty() {
+            return change;
+        }
+        if via.iter().any(|s| CUTS.contains(&s)) && !change.flags.contains(RiskFlag::StatusCut) {
+            change.flags.insert(RiskFlag::StatusCut);
+            self.cut_sims += 1;
+        }
+        if via.iter().any(|s| ACTIVATIONS.contains(&s)) {
+            self.path_activations += 1;
+        }
+        change.via = via;
+        change
     }
 
     /// The change of one field, counted and flagged.
@@ -305,6 +329,7 @@ impl PartialPlan {
             field,
             from: compare::live_value(sim, field),
             to: compare::desired_value(value),
+            via: Via::default(),
             source: resolved.origin.clone(),
             flags,
             implied: false,
@@ -368,6 +393,7 @@ impl PartialPlan {
             field: Field::Status,
             from: FieldValue::from(IMEI_UNAUTHORIZED),
             to: FieldValue::from(ACTIVATED),
+            via: Via::default(),
             source: unlock.source.clone(),
             flags: RiskFlag::RestoresService.into(),
             implied: true,

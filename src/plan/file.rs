@@ -38,8 +38,9 @@ const CHECKSUM_LAYOUT: &[u8] = b"simfleet plan checksum, layout 3\n";
 /// Writes `changes` for the checksum: counts and lengths as u64 little-endian, strings as bytes
 /// after their length, a field as its index in [`Field::ALL`], a value as a tag byte (0 null, 1
 /// integer, 2 text, 3 IMEI lock) and its payload, flags as a count and one byte each, a
-/// source as its number in order of first appearance, its JSON written the first time, and a
-/// byte for `implied` (bit 0) and the presence of `usage` (bit 1), the usage after it.
+/// source as its number in order of first appearance, its JSON written the first time, and
+/// last a byte for `implied` (bit 0), the presence of `usage` (bit 1, the usage after the byte)
+/// and of a status path (bit 2: `via`, a count, then each status id as i32, after the usage).
 struct ChangesEncoder<'p, W> {
     out: W,
     by_pointer: foldhash::HashMap<*const Origin, u64>,
@@ -118,15 +119,23 @@ impl<'p, W: Write> ChangesEncoder<'p, W> {
                 RiskFlag::NearUsage => 6,
             }])?;
         }
-        // `implied` in bit 0, "a usage follows" in bit 1: a change without usage is written as
-        // it always was, so plans without usage flags keep their checksum.
+        // Bit 0: implied; bit 1: a usage follows; bit 2: a status path follows (count, then each
+        // id). A change with neither writes the byte it always did, so such plans keep their
+        // checksums.
         let usage_bit = if change.usage.is_some() { 2 } else { 0 };
+        let has_path = !change.via.is_empty();
         self.out
-            .write_all(&[u8::from(change.implied) | usage_bit])?;
-        match change.usage {
-            Some(usage) => self.out.write_all(&usage.to_le_bytes()),
-            None => Ok(()),
+            .write_all(&[u8::from(change.implied) | usage_bit | (u8::from(has_path) << 2)])?;
+        if let Some(usage) = change.usage {
+            self.out.write_all(&usage.to_le_bytes())?;
         }
+        if has_path {
+            self.u64(change.via.len() as u64)?;
+            for status in change.via.iter() {
+                self.out.write_all(&status.to_le_bytes())?;
+            }
+        }
+        Ok(())
     }
 
     fn changes(&mut self, changes: &'p [SimChange]) -> std::io::Result<()> {

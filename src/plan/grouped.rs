@@ -27,6 +27,7 @@ use super::model::{
     Plan, RiskFlag, SimChange, SkippedSim, Summary, WaiverResult, Warning,
 };
 use super::value::FieldValue;
+use super::via::Via;
 use super::{Field, Origin, PlanError};
 
 /// The value of the file's `layout` key.
@@ -98,6 +99,10 @@ pub struct Target<'a> {
     pub flags: RiskFlags,
     #[serde(default, skip_serializing_if = "is_false")]
     pub implied: bool,
+    /// For a multi-step status change, the statuses it passes through.
+    #[serde(default, skip_serializing_if = "Via::is_empty")]
+    #[schemars(with = "Vec<i32>")]
+    pub via: Via,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -120,7 +125,7 @@ pub struct Column<'a> {
 
 /// The key that makes two SIMs' changes one change set: their changes without `from`, with
 /// sources by number.
-type SetKey<'p> = Vec<(Field, &'p FieldValue, u32, RiskFlags, bool)>;
+type SetKey<'p> = Vec<(Field, &'p FieldValue, u32, RiskFlags, bool, Via)>;
 
 /// Numbers every distinct source in order of first appearance (by pointer first: a plan made in
 /// memory shares one `Arc` per source).
@@ -158,12 +163,13 @@ impl<'p> SetBuilder<'p> {
             set: ChangeSet {
                 fields: key
                     .iter()
-                    .map(|&(field, to, source, flags, implied)| Target {
+                    .map(|&(field, to, source, flags, implied, via)| Target {
                         field,
                         to: Cow::Borrowed(to),
                         source,
                         flags,
                         implied,
+                        via,
                     })
                     .collect(),
                 iccids: Vec::new(),
@@ -233,6 +239,7 @@ impl<'p> PlanFile<'p> {
                         sources.number(&f.source),
                         f.flags,
                         f.implied,
+                        f.via,
                     )
                 })
                 .collect();
@@ -411,6 +418,7 @@ fn targets_of(
                 flags: t.flags,
                 implied: t.implied,
                 usage: None,
+                via: t.via,
             })
         })
         .collect()

@@ -183,3 +183,16 @@ pub(super) fn warnings(
     }
     out
 }
+
+/// The line for multi-step status changes that pass through an activation (2, 6, 8): the SIM
+/// gets service, if only between two steps. Reported, never stops: the spec's change itself is
+/// guarded by its final status and by any cut on the way.
+pub fn path_activations_guard(sims: u64) -> Option<GuardResult> {
+    (sims > 0).then(|| GuardResult {
+        guard: GuardKind::PathActivations,
+        count: sims,
+        limit: None,
+        stops: false,
+        message: format!("{}: the status path passes through an activation (e.g. Issued → Activated → Deactivated), so there is service between two steps", sims_phrase(sims)),
+    })
+}

@@ -34,8 +34,10 @@ mod grouped;
 mod guards;
 mod model;
 mod pass;
+pub mod paths;
 pub mod status;
 mod value;
+mod via;
 
 use crate::fleet::SnapshotError;
 use crate::outcome::Outcome;
@@ -49,7 +51,7 @@ pub use checks::MAX_EXAMPLES as MAX_CHECK_EXAMPLES;
 pub use engine::{plan_fleet, plan_snapshot, FleetFacts, PlanRequest, Planner};
 pub use flags::RiskFlags;
 pub use grouped::PlanFile;
-pub use guards::{evaluate_guards, AllowedBy, Guards};
+pub use guards::{evaluate_guards, path_activations_guard, AllowedBy, Guards};
 pub use model::{
     BlockedChange, CheckExample, CheckResult, FieldChange, GuardKind, GuardResult, HeldStatus,
     LimitResult, PendingStatus, Plan, RiskFlag, SimChange, SkippedSim, Summary, WaiverResult,
@@ -57,6 +59,7 @@ pub use model::{
 };
 pub use status::{NoTransitionTable, StatusDecision, TransitionSet};
 pub use value::FieldValue;
+pub use via::{Via, MAX_VIA};
 
 // What a plan's readers (renderers, apply) need from the stages below, so they depend on `plan`
 // alone.
@@ -150,6 +153,12 @@ impl Plan {
     pub fn check_actions(&self) -> Result<(), PlanError> {
         let mut problems = Vec::new();
         for (i, action) in self.actions.iter().enumerate() {
+            if action.steps_after() > 0 && !action.is_status_step() {
+                problems.push(format!(
+                    "action {i}: a status-path step (steps_after {}) must be in phase 0 and change the status only",
+                    action.steps_after()
+                ));
+            }
             match action {
                 Action::BatchJob(b) => {
                     if b.iccids.is_empty() || b.iccids.len() > MAX_BATCH_ICCIDS {
@@ -243,6 +252,8 @@ impl Plan {
 
 #[cfg(test)]
 mod engine_tests;
+#[cfg(test)]
+mod paths_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 #[cfg(test)]

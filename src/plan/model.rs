@@ -15,6 +15,7 @@ use crate::spec::{CheckLevel, Field, Origin};
 use super::actions::Action;
 use super::flags::RiskFlags;
 use super::value::FieldValue;
+use super::via::Via;
 
 /// The plan format this build reads and writes (`format_version`).
 pub const PLAN_FORMAT_VERSION: u32 = 2;
@@ -125,6 +126,13 @@ pub struct FieldChange {
     /// `{"enabled", "imei"}` (auto = `{"enabled": true, "imei": null}`).
     #[schemars(with = "serde_json::Value")]
     pub to: FieldValue,
+    /// A status change the transition table allows only in several steps: the statuses it
+    /// passes through between `from` and `to`, in order (empty for a direct change). `apply`
+    /// runs one step per round of phase 0 (`steps_after` on the actions), each verified before
+    /// the next.
+    #[serde(default, skip_serializing_if = "Via::is_empty")]
+    #[schemars(with = "Vec<i32>")]
+    pub via: Via,
     #[schemars(with = "OriginSchema")]
     pub source: Arc<Origin>,
     #[serde(default, skip_serializing_if = "RiskFlags::is_empty")]
@@ -257,6 +265,9 @@ pub enum GuardKind {
     RestoresService,
     /// A `deny` check of the spec fails (only `apply` lists it; a plan has its `checks`).
     DenyCheck,
+    /// Multi-step status changes that pass through an activation (Issued → Activated →
+    /// Deactivated): the SIM has service between two steps. Reported, never stops.
+    PathActivations,
 }
 
 /// A guard this plan triggers.

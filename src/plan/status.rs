@@ -4,10 +4,13 @@
 //! It lives apart from the other comparisons because it alone depends on the provider's
 //! transition table and decides about the whole SIM (terminal statuses skip every field).
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use crate::fleet::tables::{provider_name, status_label};
 use crate::fleet::Transition;
+
+use super::paths::StatusPaths;
+use super::via::Via;
 
 /// Deleted, retired, replaced: a SIM in one of these is never changed.
 pub const TERMINAL: [i32; 3] = [4, 7, 10];
@@ -35,6 +38,10 @@ pub enum StatusDecision {
         reason: String,
     },
     Change,
+    /// No direct transition, but a path through `via` (see [`super::paths`]).
+    Steps {
+        via: Via,
+    },
     Blocked {
         reason: String,
     },
@@ -48,28 +55,37 @@ pub struct NoTransitionTable {
     pub to: String,
 }
 
-/// `getAvailableStatusTransitions` as a set, looked up once per SIM.
+/// `getAvailableStatusTransitions` as a set, with every multi-step path found once, looked up
+/// once per SIM.
 #[derive(Debug, Clone, Default)]
-pub struct TransitionSet(HashSet<(i32, i32, i32)>);
+pub struct TransitionSet {
+    direct: BTreeSet<(i32, i32, i32)>,
+    paths: StatusPaths,
+}
 
 impl TransitionSet {
     pub fn new(transitions: &[Transition]) -> TransitionSet {
-        TransitionSet(
-            transitions
-                .iter()
-                .map(|t| (t.fromstatusid, t.tostatusid, t.providerid))
-                .collect(),
-        )
+        let direct = transitions
+            .iter()
+            .map(|t| (t.fromstatusid, t.tostatusid, t.providerid))
+            .collect();
+        let paths = StatusPaths::of(&direct);
+        TransitionSet { direct, paths }
     }
 
     pub fn allows(&self, from: i32, to: i32, provider: i32) -> bool {
-        self.0.contains(&(from, to, provider))
+        self.direct.contains(&(from, to, provider))
+    }
+
+    /// The statuses a change passes through when the table has no direct transition.
+    pub fn via(&self, from: i32, to: i32, provider: i32) -> Option<&[i32]> {
+        self.paths.via(from, to, provider)
     }
 
     /// The statuses the table allows from `from` for `provider`, in id order (what `explain`
     /// shows beside a blocked change).
     pub fn targets(&self, from: i32, provider: i32) -> Vec<i32> {
-        let mut to: Vec<i32> = (self.0.iter())
+        let mut to: Vec<i32> = (self.direct.iter())
             .filter(|(f, _, p)| *f == from && *p == provider)
             .map(|(_, t, _)| *t)
             .collect();
@@ -129,19 +145,37 @@ pub fn decide(
         });
     };
     if table.allows(live, desired, provider) {
-        Ok(StatusDecision::Change)
-    } else {
-        let product = provider_name(provider)
-            .map(|n| format!("{n} ({provider})"))
-            .unwrap_or_else(|| format!("unknown product ({provider})"));
-        Ok(StatusDecision::Blocked {
-            reason: format!(
-                "getAvailableStatusTransitions has no {} → {} for {product}",
-                status_label(live),
-                status_label(desired)
-            ),
-        })
+        return Ok(StatusDecision::Change);
     }
+    // A path too long to record (more than MAX_VIA statuses on the way) counts as none.
+    if let Some(via) = table.via(live, desired, provider).and_then(Via::new) {
+        return Ok(StatusDecision::Steps { via });
+    }
+    let product = provider_name(provider)
+        .map(|n| format!("{n} ({provider})"))
+        .unwrap_or_else(|| format!("unknown product ({provider})"));
+    let held = if HELD.contains(&live) {
+        " (a SIM the provider holds is never routed through an activation)"
+    } else {
+        ""
+    };
+    Ok(StatusDecision::Blocked {
+        reason: format!(
+            "getAvailableStatusTransitions has no {} → {} for {product}, nor any path through other statuses{held}",
+            status_label(live),
+            status_label(desired)
+        ),
+    })
+}
+
+/// A status path as a reviewer reads it: `Issued → Activated → Deactivated, 2 steps`.
+pub fn path_phrase(from: i32, via: &[i32], to: i32) -> String {
+    let mut names: Vec<&str> = Vec::with_capacity(via.len() + 2);
+    let name = |id: i32| crate::fleet::tables::status_name(id).unwrap_or("unknown");
+    names.push(name(from));
+    names.extend(via.iter().map(|s| name(*s)));
+    names.push(name(to));
+    format!("{}, {} steps", names.join(" → "), via.len() + 1)
 }
 
 #[cfg(test)]
@@ -237,6 +271,42 @@ mod tests {
             decide(5, 2, 3, Some(&table())),
             Ok(StatusDecision::Blocked { .. })
         ));
+    }
+
+    #[test]
+    fn a_change_the_table_allows_only_through_other_statuses_takes_steps() {
+        let t = TransitionSet::new(&[
+            Transition {
+                fromstatusid: 3,
+                tostatusid: 2,
+                providerid: 5,
+            },
+            Transition {
+                fromstatusid: 2,
+                tostatusid: 5,
+                providerid: 5,
+            },
+        ]);
+        assert_eq!(
+            decide(3, 5, 5, Some(&t)),
+            Ok(StatusDecision::Steps {
+                via: Via::new(&[2]).expect("fits")
+            })
+        );
+        assert_eq!(decide(2, 5, 5, Some(&t)), Ok(StatusDecision::Change));
+        match decide(5, 3, 5, Some(&t)) {
+            Ok(StatusDecision::Blocked { reason }) => {
+                assert!(
+                    reason.contains("nor any path through other statuses"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            path_phrase(3, &[2], 5),
+            "Issued → Activated → Deactivated, 2 steps"
+        );
     }
 
     #[test]

@@ -645,6 +645,18 @@ fn apply_actions(sims: &mut [Sim], actions: &[Action]) {
     };
     let text = |t: &str| (!t.is_empty()).then(|| t.to_string());
     let limit32 = |v: i64| i32::try_from(v).expect("SMS limit fits");
+    // Every status change the calls make, in the order they are made, is one step the table
+    // allows (multi-step paths included).
+    let table = crate::plan::TransitionSet::new(&table());
+    let set_status = |s: &mut Sim, to: i32| {
+        assert!(
+            s.statusid == to || table.allows(s.statusid, to, s.providerid),
+            "{} → {to} is not in the table ({})",
+            s.statusid,
+            s.iccid
+        );
+        s.statusid = to;
+    };
     for action in actions {
         match action {
             Action::BatchJob(b) => {
@@ -654,7 +666,7 @@ fn apply_actions(sims: &mut [Sim], actions: &[Action]) {
                     let s = &mut sims[i];
                     let c = &b.changes;
                     if let Some(v) = c.statusid {
-                        s.statusid = v;
+                        set_status(s, v);
                     }
                     let unl = |v: i64| (v != 0).then_some(v);
                     if let Some(v) = c.monthly_data_limit {
@@ -705,7 +717,7 @@ fn apply_actions(sims: &mut [Sim], actions: &[Action]) {
                     "unlimited data via updateSim"
                 );
                 if let Some(v) = c.statusid {
-                    s.statusid = v;
+                    set_status(s, v);
                 }
                 if let Some(v) = c.monthly_data_limit {
                     s.monthly_data_limit = Some(v);
@@ -929,6 +941,7 @@ fn a_plan_file_with_an_empty_include_list_is_refused_even_with_a_valid_checksum(
     b.iccids.clear();
     p.actions.push(Action::UpdateSim(UpdateSimAction {
         phase: 1,
+        steps_after: 0,
         iccid: iccid(1),
         changes: UpdateSimChanges {
             monthly_data_limit: Some(0),

@@ -30,7 +30,7 @@ fn sims_rebuilt_from_a_plan_give_the_same_changes_again() {
         sim(1, 2),
         sim(2, 2),
         sim(3, 20),
-        sim(4, 6),
+        sim(4, 3),
         sim(5, 7),
         sim(6, 13),
     ];

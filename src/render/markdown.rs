@@ -83,7 +83,7 @@ fn group_line(g: &ChangeGroup<'_>, mask: bool) -> String {
         "{}: {} → {} · {} · {}",
         code(c.field.name()),
         html(&values::value(c.field, &c.from, mask)),
-        html(&values::value(c.field, &c.to, mask)),
+        html(&values::target(c, mask)),
         sims(g.iccids.len()),
         html(&values::source(&c.source, mask))
     );

@@ -429,6 +429,7 @@ fn large_plan(n: u64) -> Plan {
                 field: Field::MonthlyDataLimit,
                 from: crate::plan::FieldValue::Int(1_000 + (i % 5_000) as i64),
                 to: crate::plan::FieldValue::Int(1),
+                via: crate::plan::Via::default(),
                 source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32).into(),
                 flags: RiskFlag::LoweredLimit.into(),
                 implied: false,

@@ -231,7 +231,7 @@ fn change_group(w: &mut Writer, g: &ChangeGroup<'_>) {
         "  {}: {} → {}",
         c.field,
         values::value(c.field, &c.from, mask),
-        w.p.paint(ADD, &values::value(c.field, &c.to, mask))
+        w.p.paint(ADD, &values::target(c, mask))
     );
     let _ = write!(line, "  × {}", sims(g.iccids.len()));
     for flag in &c.flags {
@@ -447,7 +447,7 @@ fn every_sim(w: &mut Writer, plan: &Plan) {
                     if f.implied { "(implied) " } else { "" },
                     f.field,
                     values::value(f.field, &f.from, mask),
-                    values::value(f.field, &f.to, mask)
+                    values::target(f, mask)
                 )
             })
             .collect();

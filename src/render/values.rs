@@ -166,6 +166,23 @@ pub fn value(field: Field, v: &FieldValue, masked: bool) -> String {
     }
 }
 
+/// A change's `to` for people; a multi-step status change spells out its path after the
+/// `from` it follows: `Activated (2) → Deactivated (5), 2 steps`.
+pub fn target(change: &FieldChange, masked: bool) -> String {
+    let to = value(change.field, &change.to, masked);
+    if change.via.is_empty() {
+        return to;
+    }
+    let mut out = String::new();
+    for status in change.via.iter() {
+        out.push_str(&status_label(status));
+        out.push_str(" → ");
+    }
+    out.push_str(&to);
+    out.push_str(&format!(", {} steps", change.via.len() + 1));
+    out
+}
+
 /// `fleet/eu.yaml:12:5 (rule eu-trackers)`; when asked, a `sims:` entry's ICCID and any
 /// identifier in a rule name are masked.
 pub fn source(origin: &Origin, masked: bool) -> String {
@@ -281,6 +298,7 @@ pub fn change_groups(plan: &Plan) -> Vec<ChangeGroup<'_>> {
             .then_with(|| a.change.source.cmp(&b.change.source))
             .then_with(|| a.change.implied.cmp(&b.change.implied))
             .then_with(|| a.change.flags.cmp(&b.change.flags))
+            .then_with(|| a.change.via.cmp(&b.change.via))
     });
     out.into_iter().map(|(_, _, g)| g).collect()
 }
@@ -294,6 +312,7 @@ type GroupKey<'a> = (
     usize,
     bool,
     RiskFlags,
+    crate::plan::Via,
 );
 
 /// The change groups of one run of SIMs.
@@ -323,6 +342,7 @@ impl<'a> GroupTally<'a> {
                 source,
                 change.implied,
                 change.flags,
+                change.via,
             );
             let group = self.groups.entry(key).or_insert_with(|| ChangeGroup {
                 change,
@@ -341,9 +361,12 @@ impl<'a> GroupTally<'a> {
             let next = self.by_value.len();
             renumber.insert(number, *self.by_value.entry(origin).or_insert(next));
         }
-        for ((field, from, to, source, implied, flags), group) in later.groups {
+        for ((field, from, to, source, implied, flags, via), group) in later.groups {
             let source = renumber.get(&source).copied().unwrap_or(source);
-            match self.groups.entry((field, from, to, source, implied, flags)) {
+            match self
+                .groups
+                .entry((field, from, to, source, implied, flags, via))
+            {
                 std::collections::hash_map::Entry::Occupied(mut mine) => {
                     mine.get_mut().add_usage(group.usage);
                     mine.get_mut().iccids.extend(group.iccids);
@@ -369,17 +392,21 @@ pub fn sims(n: usize) -> String {
 pub fn action_lines(plan: &Plan) -> Vec<String> {
     // A SIM may be in several calls of one phase (one batch job per field value), so SIMs are
     // counted once per phase.
-    let mut per_phase: BTreeMap<u8, (usize, usize, HashSet<&str>)> = BTreeMap::new();
+    // Rounds in the order apply runs them: the lead-in steps of status paths (most steps
+    // after them first), then each phase.
+    type Round = (u8, std::cmp::Reverse<u8>);
+    let round = |a: &crate::plan::Action| (a.phase(), std::cmp::Reverse(a.steps_after()));
+    let mut per_phase: BTreeMap<Round, (usize, usize, HashSet<&str>)> = BTreeMap::new();
     // Sized up front: a million-SIM phase rehashed its set of ICCIDs a dozen times while growing.
-    let mut listed: BTreeMap<u8, usize> = BTreeMap::new();
+    let mut listed: BTreeMap<Round, usize> = BTreeMap::new();
     for action in &plan.actions {
-        *listed.entry(action.phase()).or_default() += action.iccids().len();
+        *listed.entry(round(action)).or_default() += action.iccids().len();
     }
     for (phase, n) in listed {
         per_phase.insert(phase, (0, 0, HashSet::with_capacity(n)));
     }
     for action in &plan.actions {
-        let entry = per_phase.entry(action.phase()).or_default();
+        let entry = per_phase.entry(round(action)).or_default();
         match action {
             crate::plan::Action::BatchJob(_) => entry.0 += 1,
             crate::plan::Action::UpdateSim(_) => entry.1 += 1,
@@ -388,20 +415,26 @@ pub fn action_lines(plan: &Plan) -> Vec<String> {
     }
     per_phase
         .into_iter()
-        .map(|(phase, (batches, updates, iccids))| {
-            let n = iccids.len();
-            let what = match phase {
-                0 => "status cuts first",
-                1 => "limits, labels, IMEI locks",
-                _ => "activations, after phase 1 succeeded",
-            };
-            format!(
-                "phase {phase} ({what}): {} batch job{}, {updates} updateSim, covering {}",
-                batches,
-                if batches == 1 { "" } else { "s" },
-                sims(n)
-            )
-        })
+        .map(
+            |((phase, std::cmp::Reverse(after)), (batches, updates, iccids))| {
+                let n = iccids.len();
+                let what = match (phase, after) {
+                    (0, 0) => "status cuts first".to_string(),
+                    (0, 1) => "status paths: the step before the last, verified first".to_string(),
+                    (0, after) => {
+                        format!("status paths: a step with {after} more after it, verified first")
+                    }
+                    (1, _) => "limits, labels, IMEI locks".to_string(),
+                    _ => "activations, after phase 1 succeeded".to_string(),
+                };
+                format!(
+                    "phase {phase} ({what}): {} batch job{}, {updates} updateSim, covering {}",
+                    batches,
+                    if batches == 1 { "" } else { "s" },
+                    sims(n)
+                )
+            },
+        )
         .collect()
 }
 

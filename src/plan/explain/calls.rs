@@ -1,12 +1,12 @@
 //! The calls `apply` makes for one SIM, read for its explanation: the phase each change runs in
 //! and, for status, the transitions in order. They come from the plan's own actions (a saved
 //! plan's, or the plan's grouping run on this one SIM's changes), never from a rule of their
-//! own, so however the plan comes to move a status (one transition today), the explanation
-//! shows the calls it makes.
+//! own, so however the plan moves a status (one transition, or a multi-step path's rounds), the
+//! explanation shows the calls it makes.
 
-use crate::spec::{DesiredValue, Field};
+use crate::spec::Field;
 
-use super::super::actions::{self, Action, SimWork};
+use super::super::actions::{self, Action};
 use super::super::compare;
 use super::super::model::{FieldChange, SimChange};
 use super::{Decision, StatusStep};
@@ -14,15 +14,8 @@ use super::{Decision, StatusStep};
 /// The calls of the plan's grouping for one SIM's changes (implied ones are side effects, not
 /// calls), as `assemble` groups every SIM's.
 pub(super) fn group_one(change: &SimChange) -> Vec<Action> {
-    let mutations: Vec<(Field, DesiredValue)> = (change.fields.iter())
-        .filter(|f| !f.implied)
-        .map(|f| (f.field, compare::desired_from_api(f.field, &f.to)))
-        .collect();
-    let work = SimWork {
-        iccid: &change.iccid,
-        changes: mutations.iter().map(|(f, v)| (*f, v)).collect(),
-    };
-    actions::group(std::slice::from_ref(&work), 1).actions
+    let mutations = change.fields.iter().filter(|f| !f.implied).count() as u64;
+    super::super::assemble::group_calls(std::slice::from_ref(change), mutations).actions
 }
 
 /// The actions of a plan that change `iccid`, in the order `apply` runs them.
@@ -33,7 +26,8 @@ pub(super) fn of_sim<'a>(actions: &'a [Action], iccid: &str) -> Vec<&'a Action> 
             Action::UpdateSim(u) => u.iccid == iccid,
         })
         .collect();
-    mine.sort_by_key(|a| a.phase());
+    // A multi-step status path's steps run first, most steps left first (`steps_after`).
+    mine.sort_by_key(|a| (a.phase(), std::cmp::Reverse(a.steps_after())));
     mine
 }
 

@@ -41,6 +41,9 @@ const SPEC: &str = r#"rules:
   - name: cut
     match: { end_customer_label: Cut }
     set: { status: deactivated }
+  - name: ready
+    match: { end_customer_label: Ready }
+    set: { status: test-ready }
   - name: unlock
     match: { end_customer_label: Unlock }
     set: { imei_lock: "off" }
@@ -165,16 +168,40 @@ fn pending_held_and_skipped_come_from_the_status_table() {
 }
 
 #[test]
-fn a_blocked_status_shows_the_table_row_and_what_it_allows() {
-    // The table has 6 → 2 but no 6 → 5.
+fn a_multi_step_status_change_shows_every_step_in_order() {
+    // The table has no 6 → 5, but 6 → 2 and 2 → 5: two steps, the first a round of phase 0.
     let e = explained(&sim(7, 6, "Cut"));
+    match &field(&e, Field::Status).decision {
+        Decision::Change { path, .. } => assert_eq!(
+            path,
+            &[
+                StatusStep {
+                    from: 6,
+                    to: 2,
+                    phase: 0
+                },
+                StatusStep {
+                    from: 2,
+                    to: 5,
+                    phase: 0
+                }
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_blocked_status_shows_the_table_row_and_what_it_allows() {
+    // The table has 12 → 2 but no path from 12 to 6 (Test ready).
+    let e = explained(&sim(7, 12, "Ready"));
     match &field(&e, Field::Status).decision {
         Decision::Blocked { reason, row } => {
             assert!(
                 reason.contains("getAvailableStatusTransitions has no"),
                 "{reason}"
             );
-            assert_eq!((row.from, row.to, row.providerid), (6, 5, Some(1)));
+            assert_eq!((row.from, row.to, row.providerid), (12, 6, Some(1)));
             assert_eq!(row.allowed, Some(vec![2]));
         }
         other => panic!("{other:?}"),
@@ -343,7 +370,7 @@ fn a_saved_plan_explains_its_records() {
         sim(4, 13, "ACME"),
         sim(5, 16, "ACME"),
         sim(6, 7, "ACME"),
-        sim(7, 6, "Cut"),
+        sim(7, 12, "Ready"),
     ];
     let request = PlanRequest {
         spec: &s,
@@ -398,7 +425,7 @@ fn a_saved_plan_explains_its_records() {
     ));
     assert!(matches!(
         kind(7, Field::Status),
-        Some(Decision::Blocked { row, .. }) if (row.from, row.to) == (6, 5)
+        Some(Decision::Blocked { row, .. }) if (row.from, row.to) == (12, 6)
     ));
     let changed = explain_recorded(&plan, "89490000000000000001", Some(&s));
     assert_eq!(changed.managed, Managed::Yes);
