@@ -56,7 +56,7 @@ fn fleet() -> Snapshot {
         enabled: true,
         imei: Some("356938035643809".into()),
     });
-    let transitions = [(5, 2), (2, 5), (6, 2), (2, 12)]
+    let transitions = [(5, 2), (2, 5), (6, 12), (2, 12)]
         .iter()
         .map(|&(from, to)| Transition {
             fromstatusid: from,
@@ -73,7 +73,7 @@ fn fleet() -> Snapshot {
             zero,                    // equal: `unlimited` equals a live 0, `none` a live ""
             sim(3, 13, 1, "ACME"),   // pending
             sim(4, 16, 1, "ACME"),   // held
-            sim(5, 6, 1, "Cut"),     // blocked: no 6 → 5
+            sim(5, 6, 1, "Cut"),     // blocked: no 6 → 5, nor any path
             sim(6, 7, 1, "ACME"),    // skipped: retired
             sim(7, 2, 5, "Globexx"), // unmanaged, closest rules
             sim(8, 5, 1, "ACME"),    // status change 5 → 2 in phase 2
@@ -136,7 +136,7 @@ fn every_decision_kind_as_text() {
         "pending: Waiting for Activation (13) is already on its way to Activated (2)",
         "held: Data Usage Exhausted (16)",
         "blocked: getAvailableStatusTransitions has no Test Ready (6) → Deactivated (5)",
-        "from Test Ready (6) the table allows Activated (2) for connect+ (1)",
+        "from Test Ready (6) the table allows Suspended (12) for connect+ (1)",
         "skipped: Retired (7) is a terminal status",
         "not managed: no rule matches it",
         "globex (fleet/fleet.yaml:",

@@ -31,8 +31,14 @@ fn issued(n: u32, config: SandboxConfig) -> (Served, PathBuf) {
     (env, spec)
 }
 
+/// The saved plan as `show --format json` prints it: one entry per changing SIM.
 fn read_plan(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("plan file")).expect("plan JSON")
+    let output = simfleet_command()
+        .args(["show", path_str(path), "--format", "json"])
+        .output()
+        .expect("show");
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).expect("plan JSON")
 }
 
 fn fast() -> SandboxConfig {
