@@ -6,8 +6,10 @@
 //! docs/sandbox.md for what it serves, its transition table and its faults.
 
 mod batch;
+mod events;
 mod faults;
 mod generate;
+mod outside;
 mod http;
 mod schema;
 mod store;
@@ -114,7 +116,8 @@ impl Sandbox {
             addr: config.listen,
             source,
         })?;
-        let store = store::Store::new(fleet.sims, fleet.transitions, config.transition_delay);
+        let mut store = store::Store::new(fleet.sims, fleet.transitions, config.transition_delay);
+        store.events = events::EventLog::new(config.seed, store::now_ms());
         let shared = Arc::new(schema::Shared {
             store: Mutex::new(store),
         });
@@ -125,6 +128,7 @@ impl Sandbox {
             .route("/graphql", post(http::graphql))
             .route("/stats", get(http::stats))
             .route("/state", get(http::state))
+            .route("/outside/updateSim", post(http::outside_update_sim))
             .with_state(server);
         let cancel = CancellationToken::new();
 
