@@ -222,6 +222,7 @@ proptest! {
                 },
                 concurrency: 4,
                 progress: false,
+                why_drift: None,
             };
             let state = |url: String| async move {
                 let snapshot: Value = reqwest::get(url.replace("/graphql", "/state"))

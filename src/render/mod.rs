@@ -10,6 +10,7 @@
 
 mod apply_report;
 mod checks;
+mod drift;
 mod json;
 mod markdown;
 mod rows;
@@ -23,6 +24,11 @@ pub use json::{json, json_masked, mask_json, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, text, TextOptions};
+
+/// `check --why-drift`'s drift section, as `plan` shows it.
+pub fn drift_text(report: &crate::plan::drift::DriftReport, mask: bool) -> String {
+    drift::text_block(report, mask, false, "Drift")
+}
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
 pub use values::{mask as mask_identifier, mask_text};
 

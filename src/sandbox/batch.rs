@@ -428,8 +428,13 @@ impl Store {
             }
         }
         let by = super::events::Actor::BatchJob(job.id);
-        self.events
-            .lock_changed(iccid, sim.imei_lock.as_ref(), next.imei_lock.as_ref(), by, executed_at);
+        self.events.lock_changed(
+            iccid,
+            sim.imei_lock.as_ref(),
+            next.imei_lock.as_ref(),
+            by,
+            executed_at,
+        );
         self.sims.insert(iccid.to_string(), next);
         if restores_service && status_to.is_none() {
             if let Some(s) = self.sims.get_mut(iccid) {

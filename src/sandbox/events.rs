@@ -122,7 +122,10 @@ impl EventLog {
             json_data: data,
         };
         self.next_id += 1;
-        self.by_sim.entry(iccid.to_string()).or_default().push(event);
+        self.by_sim
+            .entry(iccid.to_string())
+            .or_default()
+            .push(event);
     }
 
     /// A `lifecycle` event: the status went from `from` to `to`.
@@ -184,15 +187,27 @@ impl EventLog {
                 let w = word(1 + k);
                 let ago = 1 + (w % PRESENCE_WINDOW_MS as u64) as i64;
                 let up = k % 2 == 0;
-                let ip = format!("10.{}.{}.{}", (w >> 40) % 256, (w >> 48) % 256, (w >> 56) % 254 + 1);
-                let (level, event, text) = if up {
-                    ("GPRS", "GPRS_UP", "Status: GPRS registered, Event: GPRS network connection")
-                } else {
-                    ("NONE", "GPRS_DOWN", "Status: not registered, Event: GPRS network disconnection")
-                };
-                let details = format!(
-                    "{text}, Operator: Telefonica O2 Germany,DE(26203), IP: {ip}"
+                let ip = format!(
+                    "10.{}.{}.{}",
+                    (w >> 40) % 256,
+                    (w >> 48) % 256,
+                    (w >> 56) % 254 + 1
                 );
+                let (level, event, text) = if up {
+                    (
+                        "GPRS",
+                        "GPRS_UP",
+                        "Status: GPRS registered, Event: GPRS network connection",
+                    )
+                } else {
+                    (
+                        "NONE",
+                        "GPRS_DOWN",
+                        "Status: not registered, Event: GPRS network disconnection",
+                    )
+                };
+                let details =
+                    format!("{text}, Operator: Telefonica O2 Germany,DE(26203), IP: {ip}");
                 let data = json!({
                     "presenceLevel": level, "presenceEvent": event,
                     "operator": "Telefonica O2 Germany", "nwc": "26203",
@@ -295,8 +310,7 @@ fn parse_order(order: Option<&SimEventOrder>) -> Result<bool, String> {
 fn type_matches(f: &StringFilterInput, kind: &str) -> bool {
     f.eq.as_deref().is_none_or(|eq| eq == kind)
         && f.begins_with.as_deref().is_none_or(|p| kind.starts_with(p))
-        && f
-            .in_
+        && f.in_
             .as_ref()
             .is_none_or(|list| list.iter().flatten().any(|t| t == kind))
 }
@@ -364,7 +378,10 @@ mod tests {
         assert_eq!(second.items.len(), 1);
         assert!(second.next_token.is_none());
         assert!(second.items[0].timestamp_ms < first.items[1].timestamp_ms);
-        assert!(log.list("1", 2, Some(&token), None, Some(&desc)).is_err(), "token of another query");
+        assert!(
+            log.list("1", 2, Some(&token), None, Some(&desc)).is_err(),
+            "token of another query"
+        );
         assert!(log.list("1", 0, None, None, None).is_err());
         assert!(log.list("1", 101, None, None, None).is_err());
     }
@@ -378,9 +395,13 @@ mod tests {
             .find(|i| !a.presence(i).is_empty())
             .unwrap();
         assert_eq!(a.presence(&with_presence), b.presence(&with_presence));
-        let page = a.list(&with_presence, 100, None, Some(&only("presence")), None).unwrap();
+        let page = a
+            .list(&with_presence, 100, None, Some(&only("presence")), None)
+            .unwrap();
         let ev = &page.items[0];
-        assert!(ev.details.contains("Operator: Telefonica O2 Germany,DE(26203), IP: 10."));
+        assert!(ev
+            .details
+            .contains("Operator: Telefonica O2 Germany,DE(26203), IP: 10."));
         let data: serde_json::Value = serde_json::from_str(&ev.json_data).unwrap();
         assert_eq!(data["nwc"], "26203");
         let at = SimEventFilterInput {
@@ -388,7 +409,10 @@ mod tests {
             timestamp_milliseconds: Some(SimEventIntFilterInput {
                 eq: None,
                 in_: None,
-                between: Some(vec![Some(Long(ev.timestamp_ms)), Some(Long(ev.timestamp_ms))]),
+                between: Some(vec![
+                    Some(Long(ev.timestamp_ms)),
+                    Some(Long(ev.timestamp_ms)),
+                ]),
             }),
         };
         let hit = a.list(&with_presence, 100, None, Some(&at), None).unwrap();
@@ -405,7 +429,9 @@ mod tests {
         };
         log.lock_changed("1", None, Some(&on), Actor::Portal, 5);
         log.lock_changed("1", Some(&on), Some(&on), Actor::Api, 6);
-        let page = log.list("1", 100, None, Some(&only("imeiLockSwitch")), None).unwrap();
+        let page = log
+            .list("1", 100, None, Some(&only("imeiLockSwitch")), None)
+            .unwrap();
         assert_eq!(page.items.len(), 1);
         assert_eq!(
             page.items[0].details,

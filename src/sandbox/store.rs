@@ -752,8 +752,13 @@ impl Store {
             ));
         }
         let iccid = u.iccid.clone();
-        self.events
-            .lock_changed(&iccid, sim.imei_lock.as_ref(), next.imei_lock.as_ref(), by, at_ms);
+        self.events.lock_changed(
+            &iccid,
+            sim.imei_lock.as_ref(),
+            next.imei_lock.as_ref(),
+            by,
+            at_ms,
+        );
         let before = sim.statusid;
         self.sims.insert(iccid.clone(), next);
         if restores_service && status_to.is_none() {

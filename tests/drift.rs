@@ -1,0 +1,494 @@
+//! Drift with its evidence, end to end: the sandbox's `listSimEvents` (paging and filters
+//! against the reference's example), changes made "in the portal" through the sandbox-only
+//! `POST /outside/updateSim`, and `plan --why-drift` / `check --why-drift` reading them back.
+//! The sandbox's `/stats` counts the requests, not the tool's own report.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+const DAY_MS: i64 = 86_400_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}
+
+/// `POST /outside/updateSim`: (HTTP status, body).
+fn outside(env: &Served, body: Value) -> (u16, Value) {
+    let url = format!("{}/outside/updateSim", env.base);
+    env.rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(&url)
+            .header("Authorization", "sandbox")
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().await.expect("JSON"))
+    })
+}
+
+/// The reference's `ListSimEvents` document, verbatim.
+const REFERENCE_QUERY: &str = "query ListSimEvents(
+  $iccid: ID!,
+  $limit: Int!,
+  $nextToken: String,
+  $filterOptions: SimEventFilterInput,
+  $order: SimEventOrder
+) {
+  listSimEvents(
+    iccid: $iccid,
+    limit: $limit,
+    nextToken: $nextToken,
+    filterOptions: $filterOptions,
+    order: $order
+  ) {
+    items {
+      id
+      iccid
+      timestampMilliseconds
+      type
+      details
+      jsonData
+    }
+    nextToken
+    totalEvents
+  }
+}";
+
+fn events(env: &Served, vars: Value) -> Value {
+    env.gql(REFERENCE_QUERY, vars)
+}
+
+fn acme_fleet(n: u32) -> simfleet::fleet::Snapshot {
+    fleet(
+        (0..n)
+            .map(|i| sim(i, 2, "ACME", json!({"monthly_sms_mo_limit": 100})))
+            .collect(),
+    )
+}
+
+const SPEC: &str = r#"rules:
+  - name: acme
+    match: { end_customer_label: ACME }
+    set:
+      status: activated
+      imei_lock: off
+      monthly_sms_mo_limit: 100
+"#;
+
+#[test]
+fn list_sim_events_pages_filters_and_orders_like_the_reference() {
+    let env = Served::new(acme_fleet(2));
+    let id = iccid(0);
+    let t0 = now_ms() - 10 * DAY_MS;
+    // Five status changes a day apart, made in the portal.
+    for (k, status) in [5, 2, 5, 2, 5].into_iter().enumerate() {
+        let at = t0 + k as i64 * DAY_MS;
+        let body = json!({"iccid": id, "statusid": status, "timestampMilliseconds": at});
+        assert_eq!(outside(&env, body).0, 200);
+    }
+    let lifecycle = json!({"type": {"eq": "lifecycle"}});
+    let first = events(
+        &env,
+        json!({"iccid": id, "limit": 2, "filterOptions": lifecycle,
+               "order": {"timestampMilliseconds": "desc"}}),
+    );
+    let page = &first["data"]["listSimEvents"];
+    assert_eq!(page["totalEvents"], 5, "{first}");
+    let items = page["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    let newest = &items[0];
+    assert_eq!(newest["iccid"], id.as_str());
+    assert_eq!(newest["type"], "lifecycle");
+    assert_eq!(newest["timestampMilliseconds"], t0 + 4 * DAY_MS);
+    assert_eq!(
+        newest["details"],
+        "SIM status changed from Activated to Deactivated by portal user"
+    );
+    let data: Value = serde_json::from_str(
+        newest["jsonData"]
+            .as_str()
+            .expect("jsonData is a JSON string"),
+    )
+    .expect("jsonData parses");
+    assert_eq!(
+        (data["oldStatusId"].clone(), data["newStatusId"].clone()),
+        (json!(2), json!(5))
+    );
+
+    // Paging: the pages join up, newest first, without repeats.
+    let mut seen = vec![newest["timestampMilliseconds"].as_i64().unwrap()];
+    seen.push(items[1]["timestampMilliseconds"].as_i64().unwrap());
+    let mut token = page["nextToken"].clone();
+    while !token.is_null() {
+        let next = events(
+            &env,
+            json!({"iccid": id, "limit": 2, "nextToken": token, "filterOptions": lifecycle,
+                   "order": {"timestampMilliseconds": "desc"}}),
+        );
+        let page = &next["data"]["listSimEvents"];
+        for e in page["items"].as_array().expect("items") {
+            seen.push(e["timestampMilliseconds"].as_i64().unwrap());
+        }
+        token = page["nextToken"].clone();
+    }
+    let expected: Vec<i64> = (0..5).rev().map(|k| t0 + k * DAY_MS).collect();
+    assert_eq!(seen, expected);
+
+    // A time window (`between` is min..max of its list) and `in` on the type.
+    let window = events(
+        &env,
+        json!({"iccid": id, "limit": 100, "filterOptions": {
+            "type": {"in": ["lifecycle", "imeiLockSwitch"]},
+            "timestampMilliseconds": {"between": [t0 + DAY_MS, t0 + 3 * DAY_MS]}}}),
+    );
+    let got: Vec<i64> = window["data"]["listSimEvents"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["timestampMilliseconds"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vec![t0 + DAY_MS, t0 + 2 * DAY_MS, t0 + 3 * DAY_MS],
+        "oldest first by default"
+    );
+
+    // The reference's bounds and errors.
+    for limit in [0, 101] {
+        let r = events(&env, json!({"iccid": id, "limit": limit}));
+        assert!(
+            r["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("limit"),
+            "{r}"
+        );
+    }
+    let r = events(&env, json!({"iccid": "8949000000000009999", "limit": 5}));
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no SIM"),
+        "{r}"
+    );
+    let other = events(
+        &env,
+        json!({"iccid": id, "limit": 2, "nextToken": page["nextToken"]}),
+    );
+    assert!(
+        other.get("errors").is_some(),
+        "a token of another query is refused: {other}"
+    );
+}
+
+#[test]
+fn the_sandbox_records_its_own_mutations_and_presence() {
+    let env = Served::new(acme_fleet(40));
+    env.update_sim(
+        &iccid(0),
+        "imei_lock: {lock: true, imei: \"356938035643809\"}",
+    );
+    env.update_sim(&iccid(0), "statusid: 5");
+    let r = events(
+        &env,
+        json!({"iccid": iccid(0), "limit": 100, "order": {"timestampMilliseconds": "desc"},
+               "filterOptions": {"type": {"in": ["lifecycle", "imeiLockSwitch"]}}}),
+    );
+    let items = r["data"]["listSimEvents"]["items"]
+        .as_array()
+        .expect("items")
+        .clone();
+    let details: Vec<&str> = items
+        .iter()
+        .map(|e| e["details"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "SIM status changed from Activated to Deactivated by API",
+            "IMEI lock enabled for IMEI 356938035643809 by API"
+        ]
+    );
+    // Presence: some SIMs have some, in the example's shape, the same on every read.
+    let presence = |i: u32| {
+        events(
+            &env,
+            json!({"iccid": iccid(i), "limit": 100, "filterOptions": {"type": {"eq": "presence"}}}),
+        )["data"]["listSimEvents"]["items"]
+            .clone()
+    };
+    let with: Vec<Value> = (0..40).map(presence).filter(|p| p != &json!([])).collect();
+    assert!(!with.is_empty() && with.len() < 40, "presence now and then");
+    assert!(with[0][0]["details"]
+        .as_str()
+        .unwrap()
+        .contains("Operator: Telefonica O2 Germany,DE(26203), IP: 10."));
+    assert_eq!(
+        (0..40).map(presence).filter(|p| p != &json!([])).count(),
+        with.len()
+    );
+}
+
+#[test]
+fn outside_changes_are_refused_like_update_sim_and_typos_are_errors() {
+    let env = Served::new(acme_fleet(1));
+    let (status, body) = outside(&env, json!({"iccid": iccid(0), "status": 5}));
+    assert_eq!(status, 400);
+    assert!(body.to_string().contains("unknown key"), "{body}");
+    let (status, body) = outside(&env, json!({"iccid": iccid(0), "statusid": 7}));
+    assert_eq!(status, 400, "2 → 7 is not in the transition table: {body}");
+    assert_eq!(env.sim(&iccid(0)).statusid, 2);
+    let url = format!("{}/outside/updateSim", env.base);
+    let unauthorized = env.rt.block_on(async {
+        reqwest::Client::new()
+            .post(&url)
+            .json(&json!({"iccid": iccid(0), "statusid": 5}))
+            .send()
+            .await
+            .expect("POST")
+            .status()
+            .as_u16()
+    });
+    assert_eq!(unauthorized, 401);
+}
+
+/// Three kinds of drift made in the portal: a status 3 days ago, an IMEI lock 2 hours ago, an
+/// SMS limit (no events).
+fn drifted_env() -> Served {
+    let env = Served::new(acme_fleet(5));
+    let now = now_ms();
+    let changes = [
+        json!({"iccid": iccid(0), "statusid": 5, "timestampMilliseconds": now - 3 * DAY_MS - 60_000}),
+        json!({"iccid": iccid(1), "imei_lock": {"lock": true, "imei": "356938035643809"},
+               "timestampMilliseconds": now - 2 * 3_600_000 - 60_000}),
+        json!({"iccid": iccid(2), "monthly_sms_mo_limit": 50}),
+    ];
+    for body in changes {
+        let (status, answer) = outside(&env, body);
+        assert_eq!(status, 200, "{answer}");
+    }
+    env
+}
+
+#[test]
+fn why_drift_shows_when_and_how_status_and_lock_changed_and_says_limits_have_no_events() {
+    let env = drifted_env();
+    let spec = env.spec(SPEC);
+    let out = env
+        .simfleet(&["plan", path_str(&spec), "--why-drift"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("status Activated (2) → Deactivated (5) 3 days ago, "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "(lifecycle: SIM status changed from Activated to Deactivated by portal user)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("imei_lock off → IMEI 356938035643809 2 hours ago, "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "(imeiLockSwitch: IMEI lock enabled for IMEI 356938035643809 by portal user)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("monthly_sms_mo_limit differs on 1 SIM: no events record changes to limits"),
+        "{text}"
+    );
+    assert!(
+        text.contains("3 SIMs differ from the spec; 2 of them in status or IMEI lock: events read for 2, not read for 0"),
+        "{text}"
+    );
+    assert_eq!(env.calls("listSimEvents"), 2);
+
+    // Without the flag, no events are read and nothing is said.
+    let plain = env.simfleet(&["plan", path_str(&spec)]).assert().success();
+    assert!(!String::from_utf8_lossy(&plain.get_output().stdout).contains("Drift"));
+    assert_eq!(env.calls("listSimEvents"), 2);
+
+    // JSON carries the report; markdown shows it.
+    let json_out = env
+        .simfleet(&["plan", path_str(&spec), "--why-drift", "--format", "json"])
+        .assert()
+        .success();
+    let plan: Value = serde_json::from_slice(&json_out.get_output().stdout).expect("JSON");
+    let drift = &plan["drift"];
+    assert_eq!(
+        (drift["read"].clone(), drift["not_read"].clone()),
+        (json!(2), json!(0))
+    );
+    assert_eq!(drift["without_events"]["monthly_sms_mo_limit"], 1);
+    let first = &drift["sims"][0];
+    assert_eq!(first["iccid"], iccid(0).as_str(), "status drift first");
+    assert_eq!(first["fields"][0]["evidence"]["kind"], "event");
+    assert_eq!(first["fields"][0]["evidence"]["event_type"], "lifecycle");
+    let md = env
+        .simfleet(&[
+            "plan",
+            path_str(&spec),
+            "--why-drift",
+            "--format",
+            "markdown",
+        ])
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&md.get_output().stdout).contains("Drift and its evidence"));
+}
+
+/// Runs of 15 to 20 digits (IMEIs, ICCIDs): what `--mask` must never let out.
+fn identifiers(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|run| (15..=20).contains(&run.len()))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn why_drift_under_mask_shows_no_identifier() {
+    let env = drifted_env();
+    let spec = env.spec(SPEC);
+    for format in ["text", "markdown", "json"] {
+        let out = env
+            .simfleet(&[
+                "--mask",
+                "plan",
+                path_str(&spec),
+                "--why-drift",
+                "--format",
+                format,
+            ])
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(
+            text.contains("3809"),
+            "{format}: the evidence is there, masked: {text}"
+        );
+        let found = identifiers(&text);
+        assert!(found.is_empty(), "{format}: unmasked {found:?} in {text}");
+    }
+    let out = env
+        .simfleet(&["--mask", "check", path_str(&spec), "--why-drift", "--json"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(identifiers(&text).is_empty(), "{text}");
+    assert!(text.contains("\"drift\""), "{text}");
+}
+
+#[test]
+fn check_why_drift_prints_the_checks_and_the_evidence() {
+    let env = drifted_env();
+    let spec = env.spec(&format!(
+        "{SPEC}checks:\n  - name: acme-active\n    level: warn\n    message: ACME SIMs are active\n    select: {{ end_customer_label: ACME }}\n    expect: {{ status: activated }}\n"
+    ));
+    let out = env
+        .simfleet(&["check", path_str(&spec), "--why-drift"])
+        .assert();
+    let output = out.get_output();
+    let text = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        text.contains("acme-active"),
+        "{text} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        text.contains("status Activated (2) → Deactivated (5) 3 days ago"),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_drift_limit_caps_the_reads_at_one_request_each() {
+    let env = Served::new(acme_fleet(60));
+    for i in 0..60 {
+        let (status, body) = outside(&env, json!({"iccid": iccid(i), "statusid": 5}));
+        assert_eq!(status, 200, "{body}");
+    }
+    let spec = env.spec(SPEC);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["plan", path_str(&spec), "--why-drift", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = env.simfleet(&args).assert().success();
+        let plan: Value = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
+        plan["drift"].clone()
+    };
+    // The default: 50 SIMs read, 10 not, 50 requests (the sandbox counts them).
+    let drift = run(&["--concurrency", "4"]);
+    assert_eq!(drift["drifted_sims"], 60);
+    assert_eq!(
+        (drift["read"].clone(), drift["not_read"].clone()),
+        (json!(50), json!(10))
+    );
+    assert_eq!(drift["requests"], 50);
+    assert_eq!(
+        env.calls("listSimEvents"),
+        50,
+        "at most one request per SIM read"
+    );
+    assert_eq!(drift["sims"].as_array().map(Vec::len), Some(50));
+
+    let drift = run(&["--why-drift-limit", "5"]);
+    assert_eq!(
+        (drift["read"].clone(), drift["not_read"].clone()),
+        (json!(5), json!(55))
+    );
+    assert_eq!(env.calls("listSimEvents"), 55);
+
+    // The text says how many were and were not read.
+    let text = env
+        .simfleet(&[
+            "plan",
+            path_str(&spec),
+            "--why-drift",
+            "--why-drift-limit",
+            "7",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&text.get_output().stdout).to_string();
+    assert!(
+        text.contains("events read for 7, not read for 53 (over --why-drift-limit 7)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_drift_flags_are_checked_before_any_work() {
+    let env = Served::new(acme_fleet(1));
+    let spec = env.spec(SPEC);
+    let out = env
+        .simfleet(&[
+            "plan",
+            path_str(&spec),
+            "--why-drift",
+            "--why-drift-limit",
+            "0",
+        ])
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("--why-drift-limit 0"), "{stderr}");
+    assert_eq!(env.calls("listSims"), 0);
+    let out = env
+        .simfleet(&["plan", path_str(&spec), "--why-drift-limit", "5"])
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--why-drift"));
+}
