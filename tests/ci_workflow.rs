@@ -671,7 +671,8 @@ impl World {
                 entries
                     .filter_map(Result::ok)
                     .map(|e| {
-                        let read = |f: &str| std::fs::read_to_string(e.path().join(f)).unwrap_or_default();
+                        let read =
+                            |f: &str| std::fs::read_to_string(e.path().join(f)).unwrap_or_default();
                         DriftIssue {
                             number: e.file_name().to_string_lossy().to_string(),
                             state: read("state"),
@@ -761,10 +762,27 @@ fn drift_issue_lifecycle(world: &World, dir: &Path, run: &dyn Fn(&World, &Path) 
     assert_eq!(issues.len(), 1, "{}", world.calls());
     let first = &issues[0];
     assert_eq!(first.state, "open");
-    assert!(first.body.starts_with("<!-- simfleet-drift dir=fleet -->\n"), "{}", first.body);
-    assert!(first.body.contains("Drift and its evidence"), "{}", first.body);
-    assert!(first.body.contains("simfleet apply plan.json --spec fleet"), "the command to reconcile");
-    assert!(identifiers(&first.body).is_empty(), "masked: {:?}", identifiers(&first.body));
+    assert!(
+        first
+            .body
+            .starts_with("<!-- simfleet-drift dir=fleet -->\n"),
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains("Drift and its evidence"),
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains("simfleet apply plan.json --spec fleet"),
+        "the command to reconcile"
+    );
+    assert!(
+        identifiers(&first.body).is_empty(),
+        "masked: {:?}",
+        identifiers(&first.body)
+    );
 
     // 2. Someone moves the SIM the spec activates to "test ready" in the portal: the same issue
     //    is updated, with that change as the evidence, first (status drift ranks first).
@@ -793,7 +811,11 @@ fn drift_issue_lifecycle(world: &World, dir: &Path, run: &dyn Fn(&World, &Path) 
     world.outside_change(serde_json::json!({"iccid": issued, "statusid": 8}));
     let updated = run(world, dir);
     assert_eq!(updated.code, 0, "{}", updated.log);
-    assert!(updated.log.contains("updated drift issue"), "{}", updated.log);
+    assert!(
+        updated.log.contains("updated drift issue"),
+        "{}",
+        updated.log
+    );
     let issues = world.issues();
     assert_eq!(issues.len(), 1, "updated in place: {}", world.calls());
     assert_eq!(issues[0].number, first.number);
@@ -805,8 +827,16 @@ fn drift_issue_lifecycle(world: &World, dir: &Path, run: &dyn Fn(&World, &Path) 
         "{}",
         issues[0].body
     );
-    assert!(issues[0].body.contains("by portal user)"), "{}", issues[0].body);
-    assert!(identifiers(&issues[0].body).is_empty(), "masked: {:?}", identifiers(&issues[0].body));
+    assert!(
+        issues[0].body.contains("by portal user)"),
+        "{}",
+        issues[0].body
+    );
+    assert!(
+        identifiers(&issues[0].body).is_empty(),
+        "masked: {:?}",
+        identifiers(&issues[0].body)
+    );
 
     // 3. The fleet is reconciled: the issue is closed with a comment.
     world.reconcile(dir);
@@ -817,22 +847,35 @@ fn drift_issue_lifecycle(world: &World, dir: &Path, run: &dyn Fn(&World, &Path) 
     assert_eq!((issues.len(), issues[0].state.as_str()), (1, "closed"));
     let comments = world.comments(&first.number);
     assert!(
-        comments.last().is_some_and(|(_, c)| c.contains("matches `fleet` again")),
+        comments
+            .last()
+            .is_some_and(|(_, c)| c.contains("matches `fleet` again")),
         "{comments:?}"
     );
     // A clean run with the issue closed changes nothing.
     let quiet = run(world, dir);
-    assert!(quiet.log.contains("no drift, no open drift issue"), "{}", quiet.log);
+    assert!(
+        quiet.log.contains("no drift, no open drift issue"),
+        "{}",
+        quiet.log
+    );
     assert_eq!(world.comments(&first.number).len(), comments.len());
 
     // 4. Drift comes back: the same issue is reopened, with a comment.
     world.outside_change(drift_back_change(dir));
     let reopened = run(world, dir);
     assert_eq!(reopened.code, 0, "{}", reopened.log);
-    assert!(reopened.log.contains("reopened drift issue"), "{}", reopened.log);
+    assert!(
+        reopened.log.contains("reopened drift issue"),
+        "{}",
+        reopened.log
+    );
     let issues = world.issues();
     assert_eq!(issues.len(), 1, "{}", world.calls());
-    assert_eq!((issues[0].number.as_str(), issues[0].state.as_str()), (first.number.as_str(), "open"));
+    assert_eq!(
+        (issues[0].number.as_str(), issues[0].state.as_str()),
+        (first.number.as_str(), "open")
+    );
     assert!(world
         .comments(&first.number)
         .last()
@@ -897,8 +940,16 @@ fn a_failing_check_alone_opens_the_drift_issue() {
     };
     let run = world.run_github_job(&wf, "drift", &dir, &ctx);
     assert_eq!(run.code, 0, "{}", run.log);
-    assert!(run.log.contains("drifted=true (check exit 3"), "{}", run.log);
+    assert!(
+        run.log.contains("drifted=true (check exit 3"),
+        "{}",
+        run.log
+    );
     let issues = world.issues();
     assert_eq!(issues.len(), 1, "{}", world.calls());
-    assert!(issues[0].body.contains("every-sim-named"), "{}", issues[0].body);
+    assert!(
+        issues[0].body.contains("every-sim-named"),
+        "{}",
+        issues[0].body
+    );
 }

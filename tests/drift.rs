@@ -288,7 +288,9 @@ fn why_drift_shows_when_and_how_status_and_lock_changed_and_says_limits_have_no_
         .success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
-        text.contains("status Activated (2) → Deactivated (5) 3 days ago, "),
+        text.contains(
+            "status Activated (2) in the spec, Deactivated (5) live: changed 3 days ago, "
+        ),
         "{text}"
     );
     assert!(
@@ -298,7 +300,9 @@ fn why_drift_shows_when_and_how_status_and_lock_changed_and_says_limits_have_no_
         "{text}"
     );
     assert!(
-        text.contains("imei_lock off → IMEI 356938035643809 2 hours ago, "),
+        text.contains(
+            "imei_lock off in the spec, IMEI 356938035643809 live: changed 2 hours ago, "
+        ),
         "{text}"
     );
     assert!(
@@ -409,7 +413,7 @@ fn check_why_drift_prints_the_checks_and_the_evidence() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
-        text.contains("status Activated (2) → Deactivated (5) 3 days ago"),
+        text.contains("status Activated (2) in the spec, Deactivated (5) live: changed 3 days ago"),
         "{text}"
     );
 }

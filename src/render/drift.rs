@@ -1,6 +1,7 @@
 //! The drift evidence (`--why-drift`) as lines both text and markdown show: a headline with
 //! how many SIMs were read and how many not, one line per drifted field of each SIM read
-//! ("status Activated → Suspended 3 days ago, 2026-11-28T09:00:00Z (lifecycle: …)"), and a
+//! ("status Activated (2) in the spec, Suspended (12) live: changed 3 days ago,
+//! 2026-11-28T09:00:00Z (lifecycle: …)"), and a
 //! plain statement for fields no event records. "How long ago" is measured from the time the
 //! events were read, stored in the report, so the same report always reads the same.
 //!
@@ -82,12 +83,11 @@ fn headline(r: &DriftReport) -> String {
 }
 
 fn field_line(r: &DriftReport, f: &crate::plan::drift::DriftedField, mask: bool) -> String {
-    let what = format!(
-        "{} {} → {}",
-        f.field,
+    let (spec, live) = (
         values::value(f.field, &f.spec, mask),
-        values::value(f.field, &f.live, mask)
+        values::value(f.field, &f.live, mask),
     );
+    let what = format!("{} {spec} in the spec, {live} live", f.field);
     match &f.evidence {
         Evidence::Event {
             at,
@@ -100,7 +100,7 @@ fn field_line(r: &DriftReport, f: &crate::plan::drift::DriftedField, mask: bool)
                 .map(|d| values::text(d, mask))
                 .unwrap_or_else(|| "no details".to_string());
             format!(
-                "{what} {}, {at} ({event_type}: {details})",
+                "{what}: changed {}, {at} ({event_type}: {details})",
                 ago(*at_ms, r.read_at_ms)
             )
         }
@@ -199,8 +199,9 @@ mod tests {
         let plain = lines(&report(), false);
         assert_eq!(
             plain.sims[0].fields[0],
-            "status Activated (2) → Deactivated (5) 3 days ago, 2025-11-28T12:00:00Z \
-             (lifecycle: SIM status changed from Activated to Deactivated by portal user)"
+            "status Activated (2) in the spec, Deactivated (5) live: changed 3 days ago, \
+             2025-11-28T12:00:00Z (lifecycle: SIM status changed from Activated to Deactivated \
+             by portal user)"
         );
         assert!(plain.sims[0].fields[1].contains("2 hours ago"));
         assert!(plain.sims[0].fields[2].ends_with("no events record changes to limits"));
