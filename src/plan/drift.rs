@@ -363,6 +363,18 @@ mod tests {
             evidence(Field::ImeiLock, &Ok(vec![event("lifecycle", 1, "")])),
             Evidence::NoMatchingEvent { events_read: 1 }
         );
+        let failed = evidence(Field::Status, &Err("SIM 1: ListSimEvents: boom".into()));
+        assert_eq!(
+            failed,
+            Evidence::ReadFailed {
+                error: "SIM 1: ListSimEvents: boom".into()
+            }
+        );
+        assert_eq!(
+            evidence(Field::EndCustomerLabel, &Err("x".into())),
+            Evidence::NoEventsForField,
+            "a failed read says nothing about fields without events"
+        );
     }
 
     #[test]
