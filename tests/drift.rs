@@ -542,3 +542,40 @@ fn events_are_read_at_the_configured_concurrency() {
         "concurrency 1 took {one:.2}s, concurrency 8 {eight:.2}s: the reads are not concurrent"
     );
 }
+
+#[test]
+fn the_client_reads_events_typed_and_names_the_operation_in_errors() {
+    let env = Served::new(acme_fleet(1));
+    let at = now_ms() - DAY_MS;
+    outside(&env, json!({"iccid": iccid(0), "statusid": 5, "timestampMilliseconds": at}));
+    let client = client(&env);
+    let query = |iccid: String, limit: u32| simfleet::api::SimEventQuery {
+        iccid,
+        limit,
+        types: vec!["lifecycle".into()],
+        newest_first: true,
+        next_token: None,
+    };
+    let page = env
+        .rt
+        .block_on(client.list_sim_events(&query(iccid(0), 100)))
+        .expect("listSimEvents");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].timestamp_ms, at);
+    assert_eq!(page.items[0].kind, "lifecycle");
+    assert_eq!(page.total_events, Some(1));
+    assert!(page.next_token.is_none());
+
+    let refused = env
+        .rt
+        .block_on(client.list_sim_events(&query(iccid(0), 101)))
+        .expect_err("101 is over the reference's limit");
+    assert_eq!(refused.operation(), Some("ListSimEvents"));
+    let unknown = env
+        .rt
+        .block_on(client.list_sim_events(&query("8949000000000009999".into(), 10)))
+        .expect_err("no such SIM");
+    assert_eq!(unknown.operation(), Some("ListSimEvents"));
+    assert!(unknown.to_string().starts_with("ListSimEvents: "), "{unknown}");
+    assert!(unknown.to_string().contains("8949000000000009999"), "{unknown}");
+}

@@ -125,6 +125,60 @@ fn field_line(r: &DriftReport, f: &crate::plan::drift::DriftedField, mask: bool)
     }
 }
 
+/// The drift section of the text plan, under `title`: at most 20 SIMs unless `all`.
+pub fn text_block(report: &DriftReport, mask: bool, all: bool, title: &str) -> String {
+    let l = lines(report, mask);
+    let mut out = format!("\n{title}\n  {}\n", l.headline);
+    let capped = super::rows::cap(&l.sims, all, |_| 1);
+    for sim in capped.shown {
+        out.push_str(&format!("  {}\n", sim.iccid));
+        for f in &sim.fields {
+            out.push_str(&format!("      {f}\n"));
+        }
+    }
+    if capped.hidden > 0 {
+        out.push_str(&format!(
+            "  … and {}: --verbose or --format json lists them\n",
+            values::sims(capped.hidden)
+        ));
+    }
+    for line in &l.without_events {
+        out.push_str(&format!("  {line}\n"));
+    }
+    out
+}
+
+/// The drift section of the markdown comment (and of the scheduled drift issue).
+pub fn markdown_block(report: &DriftReport, mask: bool) -> String {
+    let html = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let l = lines(report, mask);
+    let mut out = format!(
+        "\n#### 🔎 Drift and its evidence\n\n{}\n\n",
+        html(&l.headline)
+    );
+    let capped = super::rows::cap(&l.sims, false, |_| 1);
+    for sim in capped.shown {
+        out.push_str(&format!("- <code>{}</code>\n", html(&sim.iccid)));
+        for f in &sim.fields {
+            out.push_str(&format!("  - {}\n", html(f)));
+        }
+    }
+    if capped.hidden > 0 {
+        out.push_str(&format!(
+            "- … and {}: the JSON artifact lists them\n",
+            values::sims(capped.hidden)
+        ));
+    }
+    for line in &l.without_events {
+        out.push_str(&format!("- {}\n", html(line)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -214,58 +268,4 @@ mod tests {
         assert!(!all.contains("356938035643809") && !all.contains("8988303000000001234"));
         assert!(all.contains("***********3809"), "{all}");
     }
-}
-
-/// The drift section of the text plan, under `title`: at most 20 SIMs unless `all`.
-pub fn text_block(report: &DriftReport, mask: bool, all: bool, title: &str) -> String {
-    let l = lines(report, mask);
-    let mut out = format!("\n{title}\n  {}\n", l.headline);
-    let capped = super::rows::cap(&l.sims, all, |_| 1);
-    for sim in capped.shown {
-        out.push_str(&format!("  {}\n", sim.iccid));
-        for f in &sim.fields {
-            out.push_str(&format!("      {f}\n"));
-        }
-    }
-    if capped.hidden > 0 {
-        out.push_str(&format!(
-            "  … and {}: --verbose or --format json lists them\n",
-            values::sims(capped.hidden)
-        ));
-    }
-    for line in &l.without_events {
-        out.push_str(&format!("  {line}\n"));
-    }
-    out
-}
-
-/// The drift section of the markdown comment (and of the scheduled drift issue).
-pub fn markdown_block(report: &DriftReport, mask: bool) -> String {
-    let html = |t: &str| {
-        t.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let l = lines(report, mask);
-    let mut out = format!(
-        "\n#### 🔎 Drift and its evidence\n\n{}\n\n",
-        html(&l.headline)
-    );
-    let capped = super::rows::cap(&l.sims, false, |_| 1);
-    for sim in capped.shown {
-        out.push_str(&format!("- <code>{}</code>\n", html(&sim.iccid)));
-        for f in &sim.fields {
-            out.push_str(&format!("  - {}\n", html(f)));
-        }
-    }
-    if capped.hidden > 0 {
-        out.push_str(&format!(
-            "- … and {}: the JSON artifact lists them\n",
-            values::sims(capped.hidden)
-        ));
-    }
-    for line in &l.without_events {
-        out.push_str(&format!("- {}\n", html(line)));
-    }
-    out
 }
