@@ -217,6 +217,41 @@ fn the_sandbox_records_its_own_mutations_and_presence() {
             "IMEI lock enabled for IMEI 356938035643809 by API"
         ]
     );
+    // A batch job records its changes too, naming itself.
+    let started = env.gql(
+        "mutation($p: BatchJobParametersInput!) { startBatchJob(params: $p) { batchJobId } }",
+        json!({"p": {"includeIccIds": [iccid(1)], "statusid": 12, "imei_lock": true}}),
+    );
+    let job = started["data"]["startBatchJob"]["batchJobId"].clone();
+    assert!(job.is_number(), "{started}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let batch_events = loop {
+        let r = events(
+            &env,
+            json!({"iccid": iccid(1), "limit": 100,
+                   "filterOptions": {"type": {"in": ["lifecycle", "imeiLockSwitch"]}}}),
+        );
+        let items = r["data"]["listSimEvents"]["items"]
+            .as_array()
+            .expect("items")
+            .clone();
+        if items.len() == 2 || std::time::Instant::now() > deadline {
+            break items;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let details: Vec<&str> = batch_events
+        .iter()
+        .map(|e| e["details"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        details,
+        [
+            format!("IMEI lock switched to auto-detect by batch job {job}"),
+            format!("SIM status changed from Activated to Suspended by batch job {job}"),
+        ]
+    );
+
     // Presence: some SIMs have some, in the example's shape, the same on every read.
     let presence = |i: u32| {
         events(
@@ -547,7 +582,10 @@ fn events_are_read_at_the_configured_concurrency() {
 fn the_client_reads_events_typed_and_names_the_operation_in_errors() {
     let env = Served::new(acme_fleet(1));
     let at = now_ms() - DAY_MS;
-    outside(&env, json!({"iccid": iccid(0), "statusid": 5, "timestampMilliseconds": at}));
+    outside(
+        &env,
+        json!({"iccid": iccid(0), "statusid": 5, "timestampMilliseconds": at}),
+    );
     let client = client(&env);
     let query = |iccid: String, limit: u32| simfleet::api::SimEventQuery {
         iccid,
@@ -576,6 +614,12 @@ fn the_client_reads_events_typed_and_names_the_operation_in_errors() {
         .block_on(client.list_sim_events(&query("8949000000000009999".into(), 10)))
         .expect_err("no such SIM");
     assert_eq!(unknown.operation(), Some("ListSimEvents"));
-    assert!(unknown.to_string().starts_with("ListSimEvents: "), "{unknown}");
-    assert!(unknown.to_string().contains("8949000000000009999"), "{unknown}");
+    assert!(
+        unknown.to_string().starts_with("ListSimEvents: "),
+        "{unknown}"
+    );
+    assert!(
+        unknown.to_string().contains("8949000000000009999"),
+        "{unknown}"
+    );
 }
