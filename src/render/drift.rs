@@ -13,6 +13,12 @@ use crate::plan::drift::{
 
 use super::values;
 
+/// The most characters of an event's `details` shown (the API does not bound them).
+const DETAILS_SHOWN: usize = 240;
+
+/// The most SIMs the markdown lists: it shares the comment's size limit with the plan.
+const MARKDOWN_SIMS: usize = 10;
+
 /// One SIM read: its ICCID as shown and one line per drifted field.
 pub struct DriftSimLines {
     pub iccid: String,
@@ -82,6 +88,16 @@ fn headline(r: &DriftReport) -> String {
     line
 }
 
+/// `details` cut to [`DETAILS_SHOWN`] characters, on a character boundary. Cut after masking:
+/// a cut through an IMEI would leave a run too short to be masked.
+fn shorten(details: &str) -> String {
+    if details.chars().count() <= DETAILS_SHOWN {
+        return details.to_string();
+    }
+    let cut: String = details.chars().take(DETAILS_SHOWN).collect();
+    format!("{cut}…")
+}
+
 fn field_line(r: &DriftReport, f: &crate::plan::drift::DriftedField, mask: bool) -> String {
     let (spec, live) = (
         values::value(f.field, &f.spec, mask),
@@ -97,7 +113,7 @@ fn field_line(r: &DriftReport, f: &crate::plan::drift::DriftedField, mask: bool)
         } => {
             let details = details
                 .as_deref()
-                .map(|d| values::text(d, mask))
+                .map(|d| shorten(&values::text(d, mask)))
                 .unwrap_or_else(|| "no details".to_string());
             format!(
                 "{what}: changed {}, {at} ({event_type}: {details})",
@@ -160,17 +176,17 @@ pub fn markdown_block(report: &DriftReport, mask: bool) -> String {
         "\n#### 🔎 Drift and its evidence\n\n{}\n\n",
         html(&l.headline)
     );
-    let capped = super::rows::cap(&l.sims, false, |_| 1);
-    for sim in capped.shown {
+    let shown = l.sims.len().min(MARKDOWN_SIMS);
+    for sim in &l.sims[..shown] {
         out.push_str(&format!("- <code>{}</code>\n", html(&sim.iccid)));
         for f in &sim.fields {
             out.push_str(&format!("  - {}\n", html(f)));
         }
     }
-    if capped.hidden > 0 {
+    if shown < l.sims.len() {
         out.push_str(&format!(
-            "- … and {}: the JSON artifact lists them\n",
-            values::sims(capped.hidden)
+            "- … and {} read: `--format json` lists them\n",
+            values::sims(l.sims.len() - shown)
         ));
     }
     for line in &l.without_events {
@@ -267,5 +283,8 @@ mod tests {
         let all = format!("{} {:?}", masked.sims[0].iccid, masked.sims[0].fields);
         assert!(!all.contains("356938035643809") && !all.contains("8988303000000001234"));
         assert!(all.contains("***********3809"), "{all}");
+        let long = "x".repeat(1000);
+        assert_eq!(shorten(&long).chars().count(), DETAILS_SHOWN + 1);
+        assert_eq!(shorten("é short"), "é short");
     }
 }
