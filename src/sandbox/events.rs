@@ -80,26 +80,108 @@ pub struct EventPage {
     pub total: u64,
 }
 
+/// What a recorded event says, kept small: a million-SIM apply records a million of them, so
+/// `details` and `jsonData` are written only when the event is read.
+#[derive(Debug, Clone, PartialEq)]
+enum Change {
+    Status { from: i32, to: i32 },
+    Lock { old: LockState, new: LockState },
+}
+
+/// An IMEI lock as events describe it.
+#[derive(Debug, Clone, PartialEq)]
+enum LockState {
+    Disabled,
+    Auto,
+    Enabled(String),
+}
+
+impl LockState {
+    fn of(lock: Option<&ImeiLock>) -> LockState {
+        match lock {
+            Some(l) if l.enabled => match &l.imei {
+                Some(imei) => LockState::Enabled(imei.clone()),
+                None => LockState::Auto,
+            },
+            _ => LockState::Disabled,
+        }
+    }
+
+    fn key(&self) -> &'static str {
+        match self {
+            LockState::Disabled => "disabled",
+            LockState::Auto => "auto",
+            LockState::Enabled(_) => "enabled",
+        }
+    }
+
+    fn imei(&self) -> Option<&str> {
+        match self {
+            LockState::Enabled(imei) => Some(imei),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded event.
+#[derive(Debug, Clone, PartialEq)]
+struct Record {
+    id: i64,
+    at_ms: i64,
+    by: Actor,
+    change: Change,
+}
+
+impl Record {
+    /// The event as the API shows it.
+    fn event(&self, iccid: &str) -> Event {
+        let by = self.by;
+        let (kind, details, data) = match &self.change {
+            Change::Status { from, to } => {
+                let (old, new) = (status_text(*from), status_text(*to));
+                let details = format!("SIM status changed from {old} to {new} by {}", by.text());
+                let data = json!({
+                    "oldStatusId": from, "oldStatus": old,
+                    "newStatusId": to, "newStatus": new,
+                    "changedBy": by.key(), "changedByText": by.text(),
+                });
+                ("lifecycle", details, data)
+            }
+            Change::Lock { old, new } => {
+                let what = match new {
+                    LockState::Enabled(imei) => format!("IMEI lock enabled for IMEI {imei}"),
+                    LockState::Auto => "IMEI lock switched to auto-detect".to_string(),
+                    LockState::Disabled => "IMEI lock disabled".to_string(),
+                };
+                let data = json!({
+                    "oldImeiLock": old.key(), "oldImei": old.imei(),
+                    "imeiLock": new.key(), "imei": new.imei(),
+                    "changedBy": by.key(), "changedByText": by.text(),
+                });
+                ("imeiLockSwitch", format!("{what} by {}", by.text()), data)
+            }
+        };
+        Event {
+            id: self.id,
+            iccid: iccid.to_string(),
+            timestamp_ms: self.at_ms,
+            kind: kind.to_string(),
+            details,
+            json_data: data.to_string(),
+        }
+    }
+}
+
 /// Every recorded event, per ICCID, oldest first.
 pub struct EventLog {
     seed: u64,
     started_ms: i64,
     next_id: i64,
-    by_sim: HashMap<String, Vec<Event>>,
+    by_sim: HashMap<Box<str>, Vec<Record>>,
 }
 
 fn status_text(id: i32) -> String {
     tables::status_name(id).map_or_else(|| format!("status {id}"), str::to_string)
-}
-
-fn lock_state(lock: Option<&ImeiLock>) -> (&'static str, Option<&str>) {
-    match lock {
-        Some(l) if l.enabled => match l.imei.as_deref() {
-            Some(imei) => ("enabled", Some(imei)),
-            None => ("auto", None),
-        },
-        _ => ("disabled", None),
-    }
 }
 
 impl EventLog {
@@ -112,35 +194,27 @@ impl EventLog {
         }
     }
 
-    fn push(&mut self, iccid: &str, at_ms: i64, kind: &str, details: String, data: String) {
-        let event = Event {
+    fn push(&mut self, iccid: &str, at_ms: i64, by: Actor, change: Change) {
+        let record = Record {
             id: self.next_id,
-            iccid: iccid.to_string(),
-            timestamp_ms: at_ms,
-            kind: kind.to_string(),
-            details,
-            json_data: data,
+            at_ms,
+            by,
+            change,
         };
         self.next_id += 1;
-        self.by_sim
-            .entry(iccid.to_string())
-            .or_default()
-            .push(event);
+        match self.by_sim.get_mut(iccid) {
+            Some(records) => records.push(record),
+            None => {
+                self.by_sim.insert(iccid.into(), vec![record]);
+            }
+        }
     }
 
     /// A `lifecycle` event: the status went from `from` to `to`.
     pub fn status_changed(&mut self, iccid: &str, from: i32, to: i32, by: Actor, at_ms: i64) {
-        if from == to {
-            return;
+        if from != to {
+            self.push(iccid, at_ms, by, Change::Status { from, to });
         }
-        let (old, new) = (status_text(from), status_text(to));
-        let details = format!("SIM status changed from {old} to {new} by {}", by.text());
-        let data = json!({
-            "oldStatusId": from, "oldStatus": old,
-            "newStatusId": to, "newStatus": new,
-            "changedBy": by.key(), "changedByText": by.text(),
-        });
-        self.push(iccid, at_ms, "lifecycle", details, data.to_string());
     }
 
     /// An `imeiLockSwitch` event, when the lock's state or IMEI differs.
@@ -152,22 +226,10 @@ impl EventLog {
         by: Actor,
         at_ms: i64,
     ) {
-        let (old, new) = (lock_state(before), lock_state(after));
-        if old == new {
-            return;
+        let (old, new) = (LockState::of(before), LockState::of(after));
+        if old != new {
+            self.push(iccid, at_ms, by, Change::Lock { old, new });
         }
-        let what = match new {
-            ("enabled", Some(imei)) => format!("IMEI lock enabled for IMEI {imei}"),
-            ("auto", _) => "IMEI lock switched to auto-detect".to_string(),
-            _ => "IMEI lock disabled".to_string(),
-        };
-        let details = format!("{what} by {}", by.text());
-        let data = json!({
-            "oldImeiLock": old.0, "oldImei": old.1,
-            "imeiLock": new.0, "imei": new.1,
-            "changedBy": by.key(), "changedByText": by.text(),
-        });
-        self.push(iccid, at_ms, "imeiLockSwitch", details, data.to_string());
     }
 
     /// The SIM's presence events: 0 to 3, the same for the same seed and ICCID.
@@ -242,7 +304,13 @@ impl EventLog {
         let cursor = token::decode(next_token, &digest)?;
         let after = cursor.as_ref().map(cursor_key).transpose()?;
         let mut events = self.presence(iccid);
-        events.extend(self.by_sim.get(iccid).into_iter().flatten().cloned());
+        events.extend(
+            self.by_sim
+                .get(iccid)
+                .into_iter()
+                .flatten()
+                .map(|r| r.event(iccid)),
+        );
         events.retain(|e| filter.is_none_or(|f| event_matches(f, e)));
         let key = |e: &Event| (e.timestamp_ms, e.id);
         events.sort_by(|a, b| {
