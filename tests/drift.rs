@@ -623,3 +623,65 @@ fn the_client_reads_events_typed_and_names_the_operation_in_errors() {
         "{unknown}"
     );
 }
+
+#[test]
+fn use_with_an_unauthorized_imei_is_drift_with_its_events() {
+    let locked = json!({"enabled": true, "imei": "356938035643809"});
+    let env = Served::new(fleet(vec![sim(0, 2, "ACME", json!({"imei_lock": locked}))]));
+    let spec = env.spec(
+        "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set:\n      status: activated\n      imei_lock: \"356938035643809\"\n",
+    );
+    env.simfleet(&["plan", path_str(&spec), "--detailed-exitcode"])
+        .assert()
+        .code(0);
+    let url = format!("{}/outside/imeiUnauthorized", env.base);
+    let post = |body: Value| {
+        env.rt.block_on(async {
+            reqwest::Client::new()
+                .post(&url)
+                .header("Authorization", "sandbox")
+                .json(&body)
+                .send()
+                .await
+                .expect("POST")
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!(
+        post(json!({"iccid": iccid(0), "imei": "356938035643809"})),
+        400,
+        "its own IMEI"
+    );
+    assert_eq!(
+        post(json!({"iccid": iccid(0), "imei": "490154203237518"})),
+        200
+    );
+    assert_eq!(env.sim(&iccid(0)).statusid, 20);
+    let r = events(
+        &env,
+        json!({"iccid": iccid(0), "limit": 10, "filterOptions": {"type": {"eq": "imeiUnauthorized"}}}),
+    );
+    assert_eq!(
+        r["data"]["listSimEvents"]["items"][0]["details"],
+        "SIM card used with unauthorized IMEI 490154203237518 (locked to IMEI 356938035643809)"
+    );
+    // The provider holds the SIM in status 20: the plan does not re-activate it, but it is drift.
+    let out = env
+        .simfleet(&["plan", path_str(&spec), "--why-drift"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains(
+            "status Activated (2) in the spec, IMEI unauthorized (20) live: changed just now"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "(lifecycle: SIM status changed from Activated to IMEI unauthorized by network)"
+        ),
+        "{text}"
+    );
+}

@@ -283,10 +283,15 @@ fn evidence(field: Field, read: &Result<Vec<SimEvent>, String>) -> Evidence {
             }
         }
     };
+    // The newest; of events at the same millisecond, the first as the API listed them (newest
+    // first).
     let newest = events
         .iter()
         .filter(|e| types.contains(&e.kind.as_str()))
-        .max_by_key(|e| e.timestamp_ms);
+        .fold(None::<&SimEvent>, |best, e| match best {
+            Some(b) if b.timestamp_ms >= e.timestamp_ms => Some(b),
+            _ => Some(e),
+        });
     match newest {
         Some(e) => Evidence::Event {
             at: rfc3339(e.timestamp_ms),

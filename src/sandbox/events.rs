@@ -84,8 +84,19 @@ pub struct EventPage {
 /// `details` and `jsonData` are written only when the event is read.
 #[derive(Debug, Clone, PartialEq)]
 enum Change {
-    Status { from: i32, to: i32 },
-    Lock { old: LockState, new: LockState },
+    Status {
+        from: i32,
+        to: i32,
+    },
+    Lock {
+        old: LockState,
+        new: LockState,
+    },
+    /// Used with `imei` while locked to `locked`.
+    Unauthorized {
+        imei: String,
+        locked: String,
+    },
 }
 
 /// An IMEI lock as events describe it.
@@ -160,6 +171,13 @@ impl Record {
                 });
                 ("imeiLockSwitch", format!("{what} by {}", by.text()), data)
             }
+            Change::Unauthorized { imei, locked } => {
+                let details = format!(
+                    "SIM card used with unauthorized IMEI {imei} (locked to IMEI {locked})"
+                );
+                let data = json!({ "imei": imei, "lockedImei": locked });
+                ("imeiUnauthorized", details, data)
+            }
         };
         Event {
             id: self.id,
@@ -230,6 +248,16 @@ impl EventLog {
         if old != new {
             self.push(iccid, at_ms, by, Change::Lock { old, new });
         }
+    }
+
+    /// An `imeiUnauthorized` event: the SIM was used in a device with `imei` while locked to
+    /// `locked`.
+    pub fn unauthorized(&mut self, iccid: &str, imei: &str, locked: &str, at_ms: i64) {
+        let change = Change::Unauthorized {
+            imei: imei.to_string(),
+            locked: locked.to_string(),
+        };
+        self.push(iccid, at_ms, Actor::Network, change);
     }
 
     /// The SIM's presence events: 0 to 3, the same for the same seed and ICCID.

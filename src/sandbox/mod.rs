@@ -129,6 +129,10 @@ impl Sandbox {
             .route("/stats", get(http::stats))
             .route("/state", get(http::state))
             .route("/outside/updateSim", post(http::outside_update_sim))
+            .route(
+                "/outside/imeiUnauthorized",
+                post(http::outside_imei_unauthorized),
+            )
             .with_state(server);
         let cancel = CancellationToken::new();
 

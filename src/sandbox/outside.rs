@@ -106,6 +106,40 @@ pub fn parse(bytes: &[u8]) -> Result<(SimUpdate, i64), String> {
     }
 }
 
+/// `POST /outside/imeiUnauthorized`'s body: `{"iccid", "imei", "timestampMilliseconds"?}`.
+pub fn parse_unauthorized(bytes: &[u8]) -> Result<(String, String, i64), String> {
+    let body: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let Value::Object(body) = body else {
+        return Err("the body must be a JSON object: {\"iccid\", \"imei\"}".to_string());
+    };
+    let mut problems: Vec<String> = body
+        .keys()
+        .filter(|k| !["iccid", "imei", "timestampMilliseconds"].contains(&k.as_str()))
+        .map(|k| format!("unknown key {k:?} (iccid, imei, timestampMilliseconds)"))
+        .collect();
+    let mut text = |key: &str| match body.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        _ => {
+            problems.push(format!("{key} (a string) is required"));
+            String::new()
+        }
+    };
+    let (iccid, imei) = (text("iccid"), text("imei"));
+    let at = match body.get("timestampMilliseconds") {
+        None | Some(Value::Null) => now_ms(),
+        Some(v) => v.as_i64().unwrap_or_else(|| {
+            problems.push(format!("timestampMilliseconds: {v} is not an integer"));
+            0
+        }),
+    };
+    if problems.is_empty() {
+        Ok((iccid, imei, at))
+    } else {
+        Err(format!("outside/imeiUnauthorized: {}", problems.join("; ")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

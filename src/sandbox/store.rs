@@ -777,6 +777,40 @@ impl Store {
             .ok_or_else(|| format!("updateSim: SIM {iccid} vanished"))
     }
 
+    /// The SIM was used in a device with `imei` (`POST /outside/imeiUnauthorized`): where it is
+    /// locked to another IMEI, that is an `imeiUnauthorized` event, and an activated SIM is
+    /// deactivated to status 20 (IMEI unauthorized) by the network. Anything else is refused.
+    pub fn unauthorized_use(&mut self, iccid: &str, imei: &str, at_ms: i64) -> Result<Sim, String> {
+        let sim = self
+            .sims
+            .get_mut(iccid)
+            .ok_or_else(|| format!("no SIM with ICCID {iccid:?} in this fleet"))?;
+        let locked = match &sim.imei_lock {
+            Some(ImeiLock {
+                enabled: true,
+                imei: Some(locked),
+            }) if locked != imei => locked.clone(),
+            _ => {
+                return Err(format!(
+                    "SIM {iccid} is not locked to an IMEI other than {imei}: its use is not unauthorized"
+                ))
+            }
+        };
+        let before = sim.statusid;
+        if before == 2 {
+            sim.statusid = 20;
+        }
+        let after = sim.statusid;
+        self.events.unauthorized(iccid, imei, &locked, at_ms);
+        self.events
+            .status_changed(iccid, before, after, Actor::Network, at_ms);
+        self.touch();
+        self.sims
+            .get(iccid)
+            .cloned()
+            .ok_or_else(|| format!("SIM {iccid} vanished"))
+    }
+
     /// The unique end customer labels, sorted, filtered case-insensitively.
     pub fn labels(&self, begins_with: Option<&str>, contains: Option<&str>) -> Vec<String> {
         let bw = begins_with.map(str::to_lowercase);
