@@ -631,9 +631,21 @@ fn use_with_an_unauthorized_imei_is_drift_with_its_events() {
     let spec = env.spec(
         "rules:\n  - name: acme\n    match: { end_customer_label: ACME }\n    set:\n      status: activated\n      imei_lock: \"356938035643809\"\n",
     );
-    env.simfleet(&["plan", path_str(&spec), "--detailed-exitcode"])
+    let clean = env
+        .simfleet(&[
+            "plan",
+            path_str(&spec),
+            "--detailed-exitcode",
+            "--why-drift",
+        ])
         .assert()
         .code(0);
+    let clean = String::from_utf8_lossy(&clean.get_output().stdout).to_string();
+    assert!(
+        clean.contains("no SIM differs from the spec on a field it manages: no events were read"),
+        "{clean}"
+    );
+    assert_eq!(env.calls("listSimEvents"), 0);
     let url = format!("{}/outside/imeiUnauthorized", env.base);
     let post = |body: Value| {
         env.rt.block_on(async {

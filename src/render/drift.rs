@@ -68,6 +68,12 @@ pub fn lines(report: &DriftReport, mask: bool) -> DriftLines {
 
 /// How many SIMs drifted, and how many of those with events were read and not read.
 fn headline(r: &DriftReport) -> String {
+    if r.drifted_sims == 0 {
+        return format!(
+            "no SIM differs from the spec on a field it manages: no events were read (at {})",
+            r.read_at
+        );
+    }
     let mut line = format!(
         "{} differ from the spec; {} of them in status or IMEI lock: events read for {}, not read for {}",
         values::sims(r.drifted_sims as usize),
