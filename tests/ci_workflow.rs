@@ -371,288 +371,6 @@ fn checksum_of(dir: &Path) -> String {
     plan["checksum"].as_str().expect("checksum").to_string()
 }
 
-#[test]
-fn github_workflow_is_shaped_as_documented() {
-    let wf = yaml("examples/ci/github-actions.yml");
-    assert!(
-        wf["on"]["pull_request"].is_object(),
-        "runs on pull requests"
-    );
-    assert_eq!(wf["on"]["push"]["branches"][0], "main");
-    let apply = &wf["jobs"]["apply"];
-    assert_eq!(apply["concurrency"]["group"], "simfleet-apply");
-    assert_eq!(apply["concurrency"]["cancel-in-progress"], false);
-    assert!(
-        apply["if"]
-            .as_str()
-            .is_some_and(|c| c.contains("github.ref == 'refs/heads/main'")),
-        "only main is applied"
-    );
-    let scripts: Vec<&str> = wf["jobs"]["plan"]["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .filter_map(|s| s["run"].as_str())
-        .collect();
-    let all = scripts.join("\n");
-    for needle in [
-        "simfleet validate",
-        "--out plan.json --detailed-exitcode",
-        "show plan.json --format markdown",
-        "show plan.json --format json",
-        "<!-- simfleet-plan",
-        "--method PATCH",
-    ] {
-        assert!(all.contains(needle), "the plan job lacks {needle}");
-    }
-    let apply_scripts: String = apply["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .filter_map(|s| s["run"].as_str())
-        .collect();
-    assert!(apply_scripts.contains("simfleet apply plan.json --auto-approve --expect-checksum"));
-    // The token only ever comes from the secret, never a literal.
-    let text = std::fs::read_to_string(Path::new(REPO).join("examples/ci/github-actions.yml"))
-        .expect("workflow");
-    for line in text
-        .lines()
-        .filter(|l| l.trim_start().starts_with("WHEREVER_SIM_TOKEN:"))
-    {
-        assert!(line.contains("${{ secrets.WHEREVER_SIM_TOKEN }}"), "{line}");
-    }
-}
-
-#[test]
-fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
-    let world = World::new();
-    let wf = yaml("examples/ci/github-actions.yml");
-    let ctx = GithubContext {
-        token: "sandbox".into(),
-        sha: "0123abcd".into(),
-        dispatch_checksum: String::new(),
-    };
-
-    let pr = world.checkout_blocked("pr");
-    // First push: the example deactivates a SIM, which a guard stops. The plan is posted and
-    // the check fails.
-    let blocked = world.run_github_job(&wf, "plan", &pr, &ctx);
-    assert_eq!(blocked.code, 3, "{}", blocked.log);
-    assert_eq!(
-        blocked.outputs["plan"].get("exitcode").map(String::as_str),
-        Some("3"),
-        "{:?}\n{}",
-        blocked.outputs,
-        blocked.log
-    );
-    let comments = world.comments(PR);
-    assert_eq!(comments.len(), 1, "{}", world.calls());
-    let title = comments[0].1.lines().nth(1).unwrap_or_default();
-    assert!(title.contains("blocked"), "titled blocked: {title}");
-
-    // Second push allows the deactivation: the same comment now shows the changes.
-    allow_status_cuts(&pr);
-    let first = world.run_github_job(&wf, "plan", &pr, &ctx);
-    assert_eq!(first.code, 0, "{}", first.log);
-    assert_eq!(
-        first.outputs["plan"]["exitcode"], "2",
-        "the demo plan has changes"
-    );
-    let comments = world.comments(PR);
-    assert_eq!(comments.len(), 1, "edited, not added: {}", world.calls());
-    let (id, body) = &comments[0];
-    let checksum = checksum_of(&pr);
-    assert!(body.starts_with(&format!("<!-- simfleet-plan checksum={checksum} -->\n")));
-    let markdown = shown_markdown(&world, &pr);
-    assert!(
-        body.contains(&markdown),
-        "the comment is the plan's markdown"
-    );
-    let title = markdown.lines().next().unwrap_or_default();
-    assert!(
-        title.contains("SIMs changing") && !title.contains("blocked"),
-        "titled with the outcome: {title}"
-    );
-    assert!(body.len() < 65_536, "GitHub's comment limit");
-    // Masked: no changing SIM's full ICCID is in the comment.
-    let plan: Value =
-        serde_json::from_str(&std::fs::read_to_string(pr.join("plan.json")).expect("plan"))
-            .expect("plan JSON");
-    for change in plan["changes"].as_array().expect("changes") {
-        let iccid = change["iccid"].as_str().expect("iccid");
-        assert!(!body.contains(iccid), "{iccid} is not masked");
-    }
-    assert!(pr.join("simfleet-plan.json").is_file());
-
-    // A new push: the same comment is edited, and an identical plan gives an identical comment.
-    let again = world.run_github_job(&wf, "plan", &pr, &ctx);
-    assert_eq!(again.code, 0, "{}", again.log);
-    let comments_after = world.comments(PR);
-    assert_eq!(
-        comments_after.len(),
-        1,
-        "still one comment: {}",
-        world.calls()
-    );
-    assert_eq!(&comments_after[0].0, id, "edited in place");
-    assert_eq!(&comments_after[0].1, body, "same plan, same comment");
-    assert!(
-        world.calls().contains("--method PATCH"),
-        "{}",
-        world.calls()
-    );
-
-    // The merge: plan again on main, apply only the approved checksum.
-    let main = world.checkout("main");
-    let merged = GithubContext {
-        sha: "feedbeef".into(),
-        ..ctx
-    };
-    if !apply_available() {
-        eprintln!("simfleet apply is not built in yet: checking the approved checksum step only");
-        let mut job = wf.clone();
-        let steps = job["jobs"]["apply"]["steps"].as_array_mut().expect("steps");
-        steps.pop();
-        let run = world.run_github_job(&job, "apply", &main, &merged);
-        assert_eq!(run.code, 0, "{}", run.log);
-        assert_eq!(run.outputs["approved"]["checksum"], checksum);
-        return;
-    }
-    let run = world.run_github_job(&wf, "apply", &main, &merged);
-    assert_eq!(run.code, 0, "{}", run.log);
-    assert_eq!(run.outputs["approved"]["checksum"], checksum);
-    assert!(run.log.contains("Apply complete"), "{}", run.log);
-    for change in plan["changes"].as_array().expect("changes") {
-        let iccid = change["iccid"].as_str().expect("iccid");
-        assert!(
-            !run.log.contains(iccid),
-            "the public apply log shows {iccid}"
-        );
-    }
-    assert_eq!(
-        world.plan_exit(&main),
-        0,
-        "after the apply the fleet matches the spec"
-    );
-}
-
-#[test]
-fn github_merge_refuses_a_plan_nobody_approved() {
-    if !apply_available() {
-        eprintln!("simfleet apply is not built in yet");
-        return;
-    }
-    let world = World::new();
-    let wf = yaml("examples/ci/github-actions.yml");
-    let main = world.checkout("main");
-    let ctx = GithubContext {
-        token: "sandbox".into(),
-        sha: "feedbeef".into(),
-        dispatch_checksum: format!("sha256:{}", "0".repeat(64)),
-    };
-    let run = world.run_github_job(&wf, "apply", &main, &ctx);
-    assert_ne!(
-        run.code, 0,
-        "a different checksum must not be applied: {}",
-        run.log
-    );
-    assert_eq!(world.plan_exit(&main), 2, "nothing was applied");
-}
-
-#[test]
-fn github_fork_pull_request_only_validates() {
-    let world = World::new();
-    let wf = yaml("examples/ci/github-actions.yml");
-    let pr = world.checkout("fork");
-    let ctx = GithubContext {
-        token: String::new(),
-        sha: "0123abcd".into(),
-        dispatch_checksum: String::new(),
-    };
-    let run = world.run_github_job(&wf, "plan", &pr, &ctx);
-    assert_eq!(run.code, 0, "{}", run.log);
-    assert_eq!(run.outputs["plan"]["planned"], "false");
-    assert!(run.log.contains("forks get no secrets"), "{}", run.log);
-    assert!(
-        world.calls().is_empty(),
-        "nothing posted: {}",
-        world.calls()
-    );
-    assert!(!pr.join("plan.json").exists());
-
-    // A broken spec fails the check even without a token.
-    std::fs::write(
-        pr.join("fleet/broken.yaml"),
-        "rules:\n  - name: x\n    set: {status: nope}\n",
-    )
-    .expect("broken spec");
-    let run = world.run_github_job(&wf, "plan", &pr, &ctx);
-    assert_eq!(run.code, 1, "{}", run.log);
-}
-
-#[test]
-fn gitlab_merge_request_gets_one_note_and_merge_applies_it() {
-    let world = World::new();
-    let ci = yaml("examples/ci/gitlab-ci.yml");
-    assert_eq!(ci["simfleet-apply"]["resource_group"], "simfleet-apply");
-    let mr = world.checkout("mr");
-    let vars = [
-        ("WHEREVER_SIM_TOKEN", "sandbox"),
-        ("CI_MERGE_REQUEST_IID", PR),
-        ("CI_PIPELINE_SOURCE", "merge_request_event"),
-    ];
-    let first = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &vars);
-    assert_eq!(first.code, 0, "{}", first.log);
-    let second = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &vars);
-    assert_eq!(second.code, 0, "{}", second.log);
-    let notes = world.comments(PR);
-    assert_eq!(
-        notes.len(),
-        1,
-        "one note, edited in place: {}",
-        world.calls()
-    );
-    let checksum = checksum_of(&mr);
-    assert!(notes[0]
-        .1
-        .starts_with(&format!("<!-- simfleet-plan checksum={checksum} -->\n")));
-    assert!(notes[0].1.contains(&shown_markdown(&world, &mr)));
-    assert!(world.calls().contains("--request PUT"), "{}", world.calls());
-    assert!(mr.join("simfleet-plan.json").is_file());
-
-    // A fork's merge request has no variables: validate only, no note.
-    let fork = world.checkout("fork");
-    let run = world.run_gitlab_job(
-        &ci,
-        "simfleet-plan",
-        &fork,
-        &[("CI_MERGE_REQUEST_IID", "8"), ("WHEREVER_SIM_TOKEN", "")],
-    );
-    assert_eq!(run.code, 0, "{}", run.log);
-    assert!(world.comments("8").is_empty());
-
-    if !apply_available() {
-        eprintln!("simfleet apply is not built in yet");
-        return;
-    }
-    let main = world.checkout("main");
-    let run = world.run_gitlab_job(
-        &ci,
-        "simfleet-apply",
-        &main,
-        &[
-            ("WHEREVER_SIM_TOKEN", "sandbox"),
-            ("CI_COMMIT_SHA", "feedbeef"),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.log);
-    assert_eq!(
-        world.plan_exit(&main),
-        0,
-        "after the apply the fleet matches the spec"
-    );
-}
-
 // ---- the scheduled drift job: one issue per fleet directory, managed in place ----
 
 /// One drift issue as the fake forge keeps it.
@@ -951,5 +669,287 @@ fn a_failing_check_alone_opens_the_drift_issue() {
         issues[0].body.contains("every-sim-named"),
         "{}",
         issues[0].body
+    );
+}
+
+#[test]
+fn github_workflow_is_shaped_as_documented() {
+    let wf = yaml("examples/ci/github-actions.yml");
+    assert!(
+        wf["on"]["pull_request"].is_object(),
+        "runs on pull requests"
+    );
+    assert_eq!(wf["on"]["push"]["branches"][0], "main");
+    let apply = &wf["jobs"]["apply"];
+    assert_eq!(apply["concurrency"]["group"], "simfleet-apply");
+    assert_eq!(apply["concurrency"]["cancel-in-progress"], false);
+    assert!(
+        apply["if"]
+            .as_str()
+            .is_some_and(|c| c.contains("github.ref == 'refs/heads/main'")),
+        "only main is applied"
+    );
+    let scripts: Vec<&str> = wf["jobs"]["plan"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    let all = scripts.join("\n");
+    for needle in [
+        "simfleet validate",
+        "--out plan.json --detailed-exitcode",
+        "show plan.json --format markdown",
+        "show plan.json --format json",
+        "<!-- simfleet-plan",
+        "--method PATCH",
+    ] {
+        assert!(all.contains(needle), "the plan job lacks {needle}");
+    }
+    let apply_scripts: String = apply["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect();
+    assert!(apply_scripts.contains("simfleet apply plan.json --auto-approve --expect-checksum"));
+    // The token only ever comes from the secret, never a literal.
+    let text = std::fs::read_to_string(Path::new(REPO).join("examples/ci/github-actions.yml"))
+        .expect("workflow");
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("WHEREVER_SIM_TOKEN:"))
+    {
+        assert!(line.contains("${{ secrets.WHEREVER_SIM_TOKEN }}"), "{line}");
+    }
+}
+
+#[test]
+fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+
+    let pr = world.checkout_blocked("pr");
+    // First push: the example deactivates a SIM, which a guard stops. The plan is posted and
+    // the check fails.
+    let blocked = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(blocked.code, 3, "{}", blocked.log);
+    assert_eq!(
+        blocked.outputs["plan"].get("exitcode").map(String::as_str),
+        Some("3"),
+        "{:?}\n{}",
+        blocked.outputs,
+        blocked.log
+    );
+    let comments = world.comments(PR);
+    assert_eq!(comments.len(), 1, "{}", world.calls());
+    let title = comments[0].1.lines().nth(1).unwrap_or_default();
+    assert!(title.contains("blocked"), "titled blocked: {title}");
+
+    // Second push allows the deactivation: the same comment now shows the changes.
+    allow_status_cuts(&pr);
+    let first = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(first.code, 0, "{}", first.log);
+    assert_eq!(
+        first.outputs["plan"]["exitcode"], "2",
+        "the demo plan has changes"
+    );
+    let comments = world.comments(PR);
+    assert_eq!(comments.len(), 1, "edited, not added: {}", world.calls());
+    let (id, body) = &comments[0];
+    let checksum = checksum_of(&pr);
+    assert!(body.starts_with(&format!("<!-- simfleet-plan checksum={checksum} -->\n")));
+    let markdown = shown_markdown(&world, &pr);
+    assert!(
+        body.contains(&markdown),
+        "the comment is the plan's markdown"
+    );
+    let title = markdown.lines().next().unwrap_or_default();
+    assert!(
+        title.contains("SIMs changing") && !title.contains("blocked"),
+        "titled with the outcome: {title}"
+    );
+    assert!(body.len() < 65_536, "GitHub's comment limit");
+    // Masked: no changing SIM's full ICCID is in the comment.
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(pr.join("plan.json")).expect("plan"))
+            .expect("plan JSON");
+    for change in plan["changes"].as_array().expect("changes") {
+        let iccid = change["iccid"].as_str().expect("iccid");
+        assert!(!body.contains(iccid), "{iccid} is not masked");
+    }
+    assert!(pr.join("simfleet-plan.json").is_file());
+
+    // A new push: the same comment is edited, and an identical plan gives an identical comment.
+    let again = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(again.code, 0, "{}", again.log);
+    let comments_after = world.comments(PR);
+    assert_eq!(
+        comments_after.len(),
+        1,
+        "still one comment: {}",
+        world.calls()
+    );
+    assert_eq!(&comments_after[0].0, id, "edited in place");
+    assert_eq!(&comments_after[0].1, body, "same plan, same comment");
+    assert!(
+        world.calls().contains("--method PATCH"),
+        "{}",
+        world.calls()
+    );
+
+    // The merge: plan again on main, apply only the approved checksum.
+    let main = world.checkout("main");
+    let merged = GithubContext {
+        sha: "feedbeef".into(),
+        ..ctx
+    };
+    if !apply_available() {
+        eprintln!("simfleet apply is not built in yet: checking the approved checksum step only");
+        let mut job = wf.clone();
+        let steps = job["jobs"]["apply"]["steps"].as_array_mut().expect("steps");
+        steps.pop();
+        let run = world.run_github_job(&job, "apply", &main, &merged);
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(run.outputs["approved"]["checksum"], checksum);
+        return;
+    }
+    let run = world.run_github_job(&wf, "apply", &main, &merged);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(run.outputs["approved"]["checksum"], checksum);
+    assert!(run.log.contains("Apply complete"), "{}", run.log);
+    for change in plan["changes"].as_array().expect("changes") {
+        let iccid = change["iccid"].as_str().expect("iccid");
+        assert!(
+            !run.log.contains(iccid),
+            "the public apply log shows {iccid}"
+        );
+    }
+    assert_eq!(
+        world.plan_exit(&main),
+        0,
+        "after the apply the fleet matches the spec"
+    );
+}
+
+#[test]
+fn github_merge_refuses_a_plan_nobody_approved() {
+    if !apply_available() {
+        eprintln!("simfleet apply is not built in yet");
+        return;
+    }
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    let main = world.checkout("main");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "feedbeef".into(),
+        dispatch_checksum: format!("sha256:{}", "0".repeat(64)),
+    };
+    let run = world.run_github_job(&wf, "apply", &main, &ctx);
+    assert_ne!(
+        run.code, 0,
+        "a different checksum must not be applied: {}",
+        run.log
+    );
+    assert_eq!(world.plan_exit(&main), 2, "nothing was applied");
+}
+
+#[test]
+fn github_fork_pull_request_only_validates() {
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    let pr = world.checkout("fork");
+    let ctx = GithubContext {
+        token: String::new(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+    let run = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(run.outputs["plan"]["planned"], "false");
+    assert!(run.log.contains("forks get no secrets"), "{}", run.log);
+    assert!(
+        world.calls().is_empty(),
+        "nothing posted: {}",
+        world.calls()
+    );
+    assert!(!pr.join("plan.json").exists());
+
+    // A broken spec fails the check even without a token.
+    std::fs::write(
+        pr.join("fleet/broken.yaml"),
+        "rules:\n  - name: x\n    set: {status: nope}\n",
+    )
+    .expect("broken spec");
+    let run = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(run.code, 1, "{}", run.log);
+}
+
+#[test]
+fn gitlab_merge_request_gets_one_note_and_merge_applies_it() {
+    let world = World::new();
+    let ci = yaml("examples/ci/gitlab-ci.yml");
+    assert_eq!(ci["simfleet-apply"]["resource_group"], "simfleet-apply");
+    let mr = world.checkout("mr");
+    let vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_MERGE_REQUEST_IID", PR),
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+    ];
+    let first = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &vars);
+    assert_eq!(first.code, 0, "{}", first.log);
+    let second = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &vars);
+    assert_eq!(second.code, 0, "{}", second.log);
+    let notes = world.comments(PR);
+    assert_eq!(
+        notes.len(),
+        1,
+        "one note, edited in place: {}",
+        world.calls()
+    );
+    let checksum = checksum_of(&mr);
+    assert!(notes[0]
+        .1
+        .starts_with(&format!("<!-- simfleet-plan checksum={checksum} -->\n")));
+    assert!(notes[0].1.contains(&shown_markdown(&world, &mr)));
+    assert!(world.calls().contains("--request PUT"), "{}", world.calls());
+    assert!(mr.join("simfleet-plan.json").is_file());
+
+    // A fork's merge request has no variables: validate only, no note.
+    let fork = world.checkout("fork");
+    let run = world.run_gitlab_job(
+        &ci,
+        "simfleet-plan",
+        &fork,
+        &[("CI_MERGE_REQUEST_IID", "8"), ("WHEREVER_SIM_TOKEN", "")],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(world.comments("8").is_empty());
+
+    if !apply_available() {
+        eprintln!("simfleet apply is not built in yet");
+        return;
+    }
+    let main = world.checkout("main");
+    let run = world.run_gitlab_job(
+        &ci,
+        "simfleet-apply",
+        &main,
+        &[
+            ("WHEREVER_SIM_TOKEN", "sandbox"),
+            ("CI_COMMIT_SHA", "feedbeef"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(
+        world.plan_exit(&main),
+        0,
+        "after the apply the fleet matches the spec"
     );
 }
