@@ -92,6 +92,12 @@ pub enum Error {
     Export(#[from] crate::export::ExportError),
     #[error(transparent)]
     Fmt(#[from] crate::fmt::FmtError),
+    /// `explain` was asked about SIMs the fleet does not have.
+    #[error("{} ICCID(s) not in the fleet (read from {read_from}): {} — check for a typo, or whether this is the right account", .iccids.len(), .iccids.join(", "))]
+    NotInFleet {
+        iccids: Vec<String>,
+        read_from: String,
+    },
 }
 
 impl Error {

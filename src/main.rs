@@ -33,6 +33,7 @@ enum Command {
     Plan(commands::plan::PlanArgs),
     Check(commands::check::CheckArgs),
     Show(commands::show::ShowArgs),
+    Explain(commands::explain::ExplainArgs),
     Export(commands::export::ExportArgs),
     Fmt(commands::fmt::FmtArgs),
     Apply(commands::apply::ApplyArgs),
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
 fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
     use commands::Ran;
     match command {
-        Command::Validate(args) => Ran::plain(commands::validate::run(args, out)),
+        Command::Validate(args) => Ran::plain(commands::validate::run(args, env, out)),
         Command::Schema(args) => Ran::plain(commands::schema::run(args, out)),
         Command::Sandbox(args) => Ran::plain(commands::sandbox::run(args, out)),
         Command::Plan(args) => Ran {
@@ -80,6 +81,7 @@ fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
             result: commands::show::run(args, env, out),
         },
         Command::Apply(args) => Ran::plain(commands::apply::run(args, env, out)),
+        Command::Explain(args) => Ran::plain(commands::explain::run(args, env, out)),
         Command::Completions(args) => {
             Ran::plain(commands::completions::run(args, Cli::command(), out))
         }

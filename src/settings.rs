@@ -133,6 +133,30 @@ pub struct Settings {
     pub job_timeout: Duration,
     /// SIMs whose events `--why-drift` reads at most.
     pub why_drift_limit: u64,
+    /// The day waivers are judged by (days since 1970-01-01, UTC): see [`today`].
+    pub today: i64,
+}
+
+/// The environment variable that pins the date waivers are judged by (`YYYY-MM-DD`), for tests
+/// and for reproducing a past review; unset, the system clock's date (UTC) is used.
+pub const TODAY_VAR: &str = "SIMFLEET_TODAY";
+
+/// Today in days since 1970-01-01 (UTC): `SIMFLEET_TODAY` when set, else the system clock.
+/// The only place a command reads the date.
+pub fn today() -> Result<i64, Error> {
+    match std::env::var(TODAY_VAR) {
+        Ok(text) => crate::spec::parse_date(&text).ok_or_else(|| {
+            Error::Usage(format!(
+                "{TODAY_VAR}={text:?} is not a date: write it as YYYY-MM-DD, or unset it to use today's date"
+            ))
+        }),
+        Err(_) => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Ok(i64::try_from(secs / 86_400).unwrap_or(i64::MAX))
+        }
+    }
 }
 
 impl Settings {
@@ -165,6 +189,7 @@ impl Settings {
             why_drift_limit: flags
                 .why_drift_limit
                 .unwrap_or(crate::plan::drift::DEFAULT_WHY_DRIFT_LIMIT),
+            today: today()?,
         })
     }
 

@@ -58,6 +58,10 @@ fn plan_view(sim: &Sim) -> Sim {
         imei: sim.imei.clone(),
         imsi: sim.imsi.clone(),
         msisdn: sim.msisdn.clone(),
+        monthly_data_volume: sim.monthly_data_volume,
+        monthly_sms_mo: sim.monthly_sms_mo,
+        monthly_sms_mt: sim.monthly_sms_mt,
+        monthly_voice_mo: sim.monthly_voice_mo,
         ..Sim::default()
     }
 }

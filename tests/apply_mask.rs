@@ -57,12 +57,12 @@ fn masked_apply_hides_iccids_in_errors_and_reports() {
         &std::fs::read_to_string(dir.path().join("plan.json")).expect("plan file"),
     )
     .expect("plan JSON");
-    let stale = plan["changes"]
+    let stale = plan["change_sets"]
         .as_array()
-        .expect("changes")
+        .expect("change sets")
         .iter()
         .find(|c| c["fields"][0]["field"] == "monthly_data_limit")
-        .and_then(|c| c["iccid"].as_str())
+        .and_then(|c| c["iccids"][0].as_str())
         .expect("a data limit change")
         .to_string();
     // Someone changes that SIM to a third value after the plan was made.

@@ -2,6 +2,8 @@
 //! blocks the plan (exit 3) with or without `--detailed-exitcode`, a failing `warn` check never
 //! changes the exit code, and failed checks are shown first in text and markdown (with their
 //! file:line, the three-way split and examples), in JSON as a `checks` array, masked by `--mask`.
+//! `validate --live` judges them offline after the plan; waivers expire by the date
+//! `SIMFLEET_TODAY` pins (every run here pins it, see `common::TODAY`); the README's checks parse.
 
 mod common;
 
@@ -262,4 +264,160 @@ fn check_judges_the_fleet_as_it_is_through_the_api_and_from_a_snapshot() {
         .expect_code(0)
         .stdout();
     assert!(text.contains("[warn] acme-data-cap ("), "{text}");
+}
+
+/// `plan examples/fleet --sandbox` on `today` (`SIMFLEET_TODAY`).
+fn example_plan_on(today: &str) -> common::Run {
+    Simfleet::new(&["plan", "examples/fleet", "--sandbox"])
+        .env("SIMFLEET_TODAY", today)
+        .run()
+}
+
+#[test]
+fn the_example_waiver_is_shown_warns_a_week_before_it_expires_and_blocks_after() {
+    let text = example_plan_on(common::TODAY).expect_code(0).stdout();
+    assert!(
+        text.contains("[active] test-sims-capped (examples/fleet/checks.yaml:")
+            && text.contains("expires 2027-12-31: 1 SIM waived — Umbrella's UK sensors"),
+        "{text}"
+    );
+    assert!(text.contains("; 1 waived"), "{text}");
+    // A week before (and on) its last day: still waiving, with a warning.
+    for day in ["2027-12-25", "2027-12-31"] {
+        let text = example_plan_on(day).expect_code(0).stdout();
+        assert!(text.contains("[expiring] test-sims-capped ("), "{day}");
+        assert!(
+            text.contains(
+                "warning: the waiver of check test-sims-capped (examples/fleet/checks.yaml:"
+            ) && text.contains("expires on 2027-12-31: renew it"),
+            "{day}: {text}"
+        );
+    }
+    let text = example_plan_on("2027-12-24").expect_code(0).stdout();
+    assert!(text.contains("[active] test-sims-capped ("), "{text}");
+    assert!(!text.contains("warning: the waiver"), "{text}");
+    // The day after: it waives nothing and blocks the plan.
+    let text = example_plan_on("2028-01-01").expect_code(3).stdout();
+    assert!(
+        text.contains("[expired, waives nothing] test-sims-capped (")
+            && text.contains("1 waiver(s) expired"),
+        "{text}"
+    );
+    // A date that is not one is a usage error, not today.
+    let run = example_plan_on("2027-02-30").expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("SIMFLEET_TODAY=\"2027-02-30\" is not a date"),
+        "{}",
+        run.stderr()
+    );
+    // Unset, the system clock's date judges (the example's waiver holds until the end of 2027).
+    let real = Simfleet::new(&["plan", "examples/fleet", "--sandbox"])
+        .env_remove("SIMFLEET_TODAY")
+        .run();
+    assert!(
+        real.stdout().contains("test-sims-capped ("),
+        "{}",
+        real.stdout()
+    );
+}
+
+#[test]
+fn validate_live_judges_the_checks_on_a_snapshot_after_the_plan_offline() {
+    let deny = fleet_with(DENY);
+    let path = deny.path().display().to_string();
+    let snapshot = deny.path().join("fleet.snapshot.json");
+    let snapshot = snapshot.display().to_string();
+    Simfleet::new(&["export", "--sandbox", "--snapshot", snapshot.as_str()])
+        .run()
+        .expect_code(0);
+    let run = Simfleet::new(&["validate", path.as_str(), "--live", snapshot.as_str()])
+        .run()
+        .expect_code(3);
+    let text = run.stdout();
+    assert!(text.contains(": valid"), "{text}");
+    assert!(
+        text.contains("1 check(s) on 300 SIMs after the plan: 1 fail, 1 deny check(s) fail."),
+        "{text}"
+    );
+    assert!(
+        text.contains("[deny] active-locked (") && text.contains("checks.yaml:2:11)"),
+        "{text}"
+    );
+    // After the plan: the SIMs its rules unlock are made to fail (`check` sees only the now).
+    assert!(text.contains("made to fail by the plan"), "{text}");
+    // The example's own checks: warn checks fail, a waiver holds, nothing is denied.
+    let text = Simfleet::new(&["validate", "examples/fleet", "--live", snapshot.as_str()])
+        .run()
+        .expect_code(0)
+        .stdout();
+    assert!(
+        text.contains("3 check(s) on 300 SIMs after the plan: 2 fail."),
+        "{text}"
+    );
+    assert!(text.contains("[active] test-sims-capped ("), "{text}");
+    // --mask hides the failing ICCIDs; without --live nothing is judged.
+    let masked = Simfleet::new(&[
+        "--mask",
+        "validate",
+        path.as_str(),
+        "--live",
+        snapshot.as_str(),
+    ])
+    .run()
+    .expect_code(3)
+    .stdout();
+    assert!(masked.contains("****"), "{masked}");
+    let plain = Simfleet::new(&["validate", path.as_str()])
+        .run()
+        .expect_code(0)
+        .stdout();
+    assert!(!plain.contains("check(s) on"), "{plain}");
+    // A missing snapshot is an error naming it.
+    let run = Simfleet::new(&["validate", path.as_str(), "--live", "no/such.json"])
+        .run()
+        .expect_code(1);
+    assert!(run.stderr().contains("no/such.json"), "{}", run.stderr());
+    assert!(!run.stdout().contains("valid"), "{}", run.stdout());
+}
+
+/// The YAML blocks of the README's "Checks" section: the checks, the `limit` checks that
+/// continue their list, and the waivers.
+fn readme_checks_spec() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let start = readme.find("\n## Checks\n").expect("a Checks section");
+    let section = &readme[start + 1..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let blocks: Vec<&str> = section
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| &b[..b.find("```").expect("a closed block")])
+        .collect();
+    assert_eq!(blocks.len(), 3, "checks, limits, waivers:\n{section}");
+    blocks.concat()
+}
+
+#[test]
+fn the_readme_checks_are_a_valid_spec_with_five_expect_checks() {
+    let yaml = readme_checks_spec();
+    let dir = spec_dir(&[("checks.yaml", yaml.as_str())]);
+    let path = dir.path().display().to_string();
+    let run = Simfleet::new(&["validate", path.as_str()])
+        .run()
+        .expect_code(0);
+    assert!(run.stdout().contains("8 checks: valid"), "{}", run.stdout());
+    assert_eq!(yaml.matches("    expect:").count(), 5, "{yaml}");
+    // Judged on the demo fleet (through a snapshot, offline), as a user would try them.
+    let snapshot = dir.path().join("fleet.snapshot.json");
+    let snapshot = snapshot.display().to_string();
+    Simfleet::new(&["export", "--sandbox", "--snapshot", snapshot.as_str()])
+        .run()
+        .expect_code(0);
+    let text = Simfleet::new(&["check", path.as_str(), "--live", snapshot.as_str()])
+        .run()
+        .stdout();
+    assert!(
+        text.contains("8 check(s) on 300 SIMs as they are now"),
+        "{text}"
+    );
 }

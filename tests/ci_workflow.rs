@@ -425,7 +425,8 @@ impl World {
     fn reconcile(&self, dir: &Path) {
         let (code, log) = self.bash(
             dir,
-            "simfleet plan fleet --out reconcile.json > /dev/null || [ $? -eq 2 ]; \
+            "simfleet plan fleet --out reconcile.json > /dev/null; \
+             simfleet show reconcile.json --format json > reconcile-sims.json; \
              simfleet apply reconcile.json --auto-approve --spec fleet > /dev/null",
             &BTreeMap::from([("WHEREVER_SIM_TOKEN".to_string(), "sandbox".to_string())]),
         );
@@ -443,9 +444,10 @@ fn checkout_without_checks(world: &World, name: &str) -> PathBuf {
 
 /// A SIM the example spec locks to auto, and an outside change that turns its lock off.
 fn drift_back_change(dir: &Path) -> Value {
-    let plan: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("reconcile.json")).expect("plan"))
-            .expect("plan JSON");
+    let plan: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("reconcile-sims.json")).expect("plan"),
+    )
+    .expect("plan JSON");
     let iccid = plan["changes"]
         .as_array()
         .expect("changes")
@@ -506,7 +508,7 @@ fn drift_issue_lifecycle(world: &World, dir: &Path, run: &dyn Fn(&World, &Path) 
     //    is updated, with that change as the evidence, first (status drift ranks first).
     let (code, log) = world.bash(
         dir,
-        "simfleet plan fleet --out probe.json > /dev/null || [ $? -eq 2 ]",
+        "simfleet plan fleet --format json > probe.json",
         &BTreeMap::from([("WHEREVER_SIM_TOKEN".to_string(), "sandbox".to_string())]),
     );
     assert_eq!(code, 0, "{log}");
@@ -724,6 +726,17 @@ fn github_workflow_is_shaped_as_documented() {
     }
 }
 
+/// The ICCIDs of every changing SIM of a plan file (grouped by change set).
+fn plan_file_iccids(plan: &Value) -> Vec<&str> {
+    plan["change_sets"]
+        .as_array()
+        .expect("change sets")
+        .iter()
+        .flat_map(|set| set["iccids"].as_array().expect("ICCIDs"))
+        .map(|iccid| iccid.as_str().expect("iccid"))
+        .collect()
+}
+
 #[test]
 fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
     let world = World::new();
@@ -779,8 +792,7 @@ fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
     let plan: Value =
         serde_json::from_str(&std::fs::read_to_string(pr.join("plan.json")).expect("plan"))
             .expect("plan JSON");
-    for change in plan["changes"].as_array().expect("changes") {
-        let iccid = change["iccid"].as_str().expect("iccid");
+    for iccid in plan_file_iccids(&plan) {
         assert!(!body.contains(iccid), "{iccid} is not masked");
     }
     assert!(pr.join("simfleet-plan.json").is_file());
@@ -823,8 +835,7 @@ fn github_pull_request_gets_one_comment_edited_in_place_and_merge_applies_it() {
     assert_eq!(run.code, 0, "{}", run.log);
     assert_eq!(run.outputs["approved"]["checksum"], checksum);
     assert!(run.log.contains("Apply complete"), "{}", run.log);
-    for change in plan["changes"].as_array().expect("changes") {
-        let iccid = change["iccid"].as_str().expect("iccid");
+    for iccid in plan_file_iccids(&plan) {
         assert!(
             !run.log.contains(iccid),
             "the public apply log shows {iccid}"

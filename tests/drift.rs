@@ -356,10 +356,34 @@ fn why_drift_shows_when_and_how_status_and_lock_changed_and_says_limits_have_no_
     );
     assert_eq!(env.calls("listSimEvents"), 2);
 
+    // A saved plan keeps the evidence: `show` prints it as `plan` did.
+    let saved = env.path("why.json");
+    env.simfleet(&[
+        "plan",
+        path_str(&spec),
+        "--why-drift",
+        "--out",
+        path_str(&saved),
+    ])
+    .assert()
+    .success();
+    let shown = simfleet_command()
+        .args(["show", path_str(&saved)])
+        .assert()
+        .success();
+    let shown = String::from_utf8_lossy(&shown.get_output().stdout).to_string();
+    assert!(
+        shown.contains(
+            "(lifecycle: SIM status changed from Activated to Deactivated by portal user)"
+        ),
+        "{shown}"
+    );
+    assert_eq!(env.calls("listSimEvents"), 4);
+
     // Without the flag, no events are read and nothing is said.
     let plain = env.simfleet(&["plan", path_str(&spec)]).assert().success();
     assert!(!String::from_utf8_lossy(&plain.get_output().stdout).contains("Drift"));
-    assert_eq!(env.calls("listSimEvents"), 2);
+    assert_eq!(env.calls("listSimEvents"), 4);
 
     // JSON carries the report; markdown shows it.
     let json_out = env

@@ -85,6 +85,7 @@ fn a_full_disk_on_stdout_is_an_error_naming_stdout() {
         vec!["plan", spec, "--live", &snapshot, "--detailed-exitcode"],
         vec!["show", plan_file, "--format", "markdown"],
         vec!["show", plan_file, "--detailed-exitcode"],
+        vec!["explain", "89490000000030318262", spec, "--live", &snapshot],
         vec!["validate", spec],
         vec!["--help"],
         vec!["plan", "--help"],
@@ -205,6 +206,7 @@ fn every_subcommand_exits_1_on_a_bad_flag() {
         "plan",
         "check",
         "show",
+        "explain",
         "export",
         "fmt",
         "apply",
@@ -543,7 +545,8 @@ fn a_flag_beats_simfleet_yaml_in_plan_as_in_apply() {
                 .next()
                 .expect("rule"),
         ),
-        ("simfleet.yaml", "concurrency: 3\n"),
+        // Some demo SIMs used more this month than the new limit: it cuts their service.
+        ("simfleet.yaml", "concurrency: 3\nallow_status_cuts: true\n"),
     ]);
     let spec = spec.path().to_str().expect("utf-8");
     let run = Simfleet::new(&["plan", spec, "--sandbox", "--concurrency", "5"])

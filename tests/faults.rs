@@ -217,7 +217,7 @@ fn faulty_run(
 fn plan_under_faults_is_the_same_plan_or_a_clean_error() {
     let work = tempfile::tempdir().expect("temp dir");
     let snapshot = snapshot_file(work.path(), 2_000, 11);
-    let spec = spec_dir(&[("rules.yaml", common::GENERATED_FLEET_SPEC)]);
+    let spec = spec_dir(common::GENERATED_FLEET_FILES);
     let expected = baseline(spec.path(), &snapshot, work.path());
     assert!(
         expected.0["summary"]["sims_changing"].as_u64().unwrap_or(0) > 100,
@@ -266,9 +266,10 @@ fn pushed_down_plan_under_faults_is_the_same_plan_or_a_clean_error() {
     let work = tempfile::tempdir().expect("temp dir");
     let snapshot = snapshot_file(work.path(), 6_000, 12);
     // Narrow rules on a fleet above the push-down threshold (5,000): read by filter, not whole.
-    let spec = spec_dir(&[(
-        "rules.yaml",
-        r#"rules:
+    let spec = spec_dir(&[
+        (
+            "rules.yaml",
+            r#"rules:
   - name: uk-umbrella
     match: { iccid: { prefix: "8944500000" }, end_customer_label: Umbrella }
     set: { monthly_data_limit: unlimited, imei_lock: off }
@@ -276,7 +277,9 @@ fn pushed_down_plan_under_faults_is_the_same_plan_or_a_clean_error() {
     match: { provider: link+, end_customer_label: ACME }
     set: { monthly_sms_mo_limit: 50 }
 "#,
-    )]);
+        ),
+        ("simfleet.yaml", common::GENERATED_FLEET_CONFIG),
+    ]);
     let expected = baseline(spec.path(), &snapshot, work.path());
     let mut tally = Tally::default();
     for seed in seeds(2) {
@@ -300,7 +303,7 @@ fn pushed_down_plan_under_faults_is_the_same_plan_or_a_clean_error() {
 fn plan_against_an_always_failing_api_fails_cleanly() {
     let work = tempfile::tempdir().expect("temp dir");
     let snapshot = snapshot_file(work.path(), 300, 13);
-    let spec = spec_dir(&[("rules.yaml", common::GENERATED_FLEET_SPEC)]);
+    let spec = spec_dir(common::GENERATED_FLEET_FILES);
     let sandbox = Sandbox::builder()
         .fleet(&snapshot)
         .seed(1)
@@ -372,7 +375,7 @@ fn plan_and_apply(spec: &Path, url: &str, work: &Path, round: usize) -> (i32, i3
 fn apply_under_faults_converges_on_the_fault_free_result() {
     let work = tempfile::tempdir().expect("temp dir");
     let snapshot = snapshot_file(work.path(), 600, 14);
-    let spec = spec_dir(&[("rules.yaml", common::GENERATED_FLEET_SPEC)]);
+    let spec = spec_dir(common::GENERATED_FLEET_FILES);
 
     let clean = Sandbox::builder()
         .fleet(&snapshot)

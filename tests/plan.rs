@@ -38,17 +38,22 @@ fn the_readme_plan_reads_in_spec_units_and_counts_risky_sims() {
     // A lock never set and a disabled lock are two groups that read differently.
     assert!(text.contains("imei_lock: none → auto  × 50 SIMs"), "{text}");
     assert!(text.contains("imei_lock: off → auto  × 8 SIMs"), "{text}");
+    // Plain lowered limits; the 13 at or below this month's usage have their own line above.
     assert!(
-        text.contains("  Lowered limits: 65 SIMs (77 field changes)\n"),
+        text.contains("  Lowered limits: 55 SIMs (64 field changes)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Limits at or below this month's usage (service stops now): 13 SIMs\n"),
         "{text}"
     );
     let md = Simfleet::new(&["plan", EXAMPLES, "--sandbox", "--format", "markdown"])
         .run()
         .expect_code(0)
         .stdout();
-    // 65 SIMs have a lowered limit; 12 of them have two.
+    // 55 SIMs have a plain lowered limit; 9 of them have two.
     assert!(
-        md.contains("- **Lowered limits**: 65 SIMs (77 field changes)"),
+        md.contains("- **Lowered limits**: 55 SIMs (64 field changes)"),
         "{md}"
     );
 }
@@ -388,8 +393,15 @@ fn a_narrow_spec_on_a_large_fleet_pushes_its_filters_down() {
         "rules:\n  - name: initech\n    match:\n      end_customer_label: Initech\n      provider: data+\n    set:\n      monthly_sms_mo_limit: 7\n",
     )
     .unwrap();
+    // SIMs that sent 7 SMS or more this month lose service to this limit: allowed here.
     let run = sandbox
-        .simfleet(&["plan", dir.path().to_str().unwrap(), "--format", "json"])
+        .simfleet(&[
+            "plan",
+            dir.path().to_str().unwrap(),
+            "--format",
+            "json",
+            "--allow-status-cuts",
+        ])
         .run()
         .expect_code(0);
     let plan = run.json();
@@ -416,10 +428,17 @@ fn a_narrow_spec_on_a_large_fleet_pushes_its_filters_down() {
         snapshot.to_str().unwrap(),
         "--format",
         "json",
+        "--allow-status-cuts",
     ])
     .run()
     .expect_code(0)
     .json();
+    // The usage the API read shows is the snapshot's.
+    assert!(plan["summary"]["usage_cuts"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(
+        plan["summary"]["usage_cuts"],
+        offline["summary"]["usage_cuts"]
+    );
     assert_eq!(plan["changes"], offline["changes"]);
     assert_eq!(plan["actions"], offline["actions"]);
 }

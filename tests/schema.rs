@@ -1,6 +1,6 @@
 //! The checked-in JSON Schemas match what the code generates, `simfleet schema` writes them, and
-//! real output is valid against them: plan JSON (`plan --format json`, `plan --out`, masked or
-//! not) and apply reports (`apply --format json`), made by the binary against a sandbox and
+//! real output is valid against them: plan JSON (`plan --format json` masked or not, `show
+//! --format json`), the plan file (`plan --out`, grouped) and apply reports (`apply --format json`), made by the binary against a sandbox and
 //! checked with a JSON Schema validator. Comparing files alone cannot catch a schema that is
 //! wrong at its source, as `custom_field1` for `custom_field_1` was.
 
@@ -51,6 +51,19 @@ fn changed_fields(plan: &Value) -> Vec<String> {
     fields
 }
 
+/// Every field a plan file's change sets change.
+fn plan_file_fields(file: &Value) -> Vec<String> {
+    let mut fields = Vec::new();
+    for set in file["change_sets"].as_array().into_iter().flatten() {
+        for field in set["fields"].as_array().into_iter().flatten() {
+            if let Some(name) = field["field"].as_str() {
+                fields.push(name.to_string());
+            }
+        }
+    }
+    fields
+}
+
 #[test]
 fn real_plans_are_valid_against_the_plan_schema() {
     let schema = validator("plan.schema.json");
@@ -72,7 +85,17 @@ fn real_plans_are_valid_against_the_plan_schema() {
     assert_eq!(run.code(), 0, "{}", run.stderr());
     let written: Value =
         serde_json::from_str(&fs::read_to_string(&out).expect("plan file")).expect("JSON");
-    plans.push(("plan --out".to_string(), written));
+    assert_valid(&validator("plan-file.schema.json"), &written, "plan --out");
+    assert!(
+        !plan_file_fields(&written).is_empty(),
+        "the example's plan file changes something (else this test proves less): {written}"
+    );
+    // What `show` prints of the file is the per-SIM plan.
+    let run = server
+        .simfleet(&["show", out_arg, "--format", "json"])
+        .run();
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    plans.push(("show PLANFILE --format json".to_string(), run.json()));
     for (what, plan) in &plans {
         assert!(
             changed_fields(plan).iter().any(|f| f == "custom_field_1"),

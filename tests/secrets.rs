@@ -49,7 +49,7 @@ fn run(cmd: &mut assert_cmd::Command) -> Run {
 fn fixture() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
     let work = tempfile::tempdir().expect("temp dir");
     let snapshot = snapshot_file(work.path(), 400, 21);
-    let spec = spec_dir(&[("rules.yaml", common::GENERATED_FLEET_SPEC)]);
+    let spec = spec_dir(common::GENERATED_FLEET_FILES);
     (work, spec, snapshot)
 }
 
@@ -237,7 +237,7 @@ fn token_file_is_used_and_world_readable_files_warn() {
 /// There is no `--token`: clap refuses it (usage error, exit 1) and does not echo the value.
 #[test]
 fn token_is_not_accepted_as_an_argument() {
-    let spec = spec_dir(&[("rules.yaml", common::GENERATED_FLEET_SPEC)]);
+    let spec = spec_dir(common::GENERATED_FLEET_FILES);
     for args in [
         vec!["--token".to_string(), TOKEN.to_string()],
         vec![format!("--token={TOKEN}")],

@@ -5,12 +5,13 @@
 //! control over omitted-vs-`null` arguments, which `updateSim` semantics depend on. A unit test
 //! parses every document against `schema/wherever-sim.graphql` so a typo cannot reach the API.
 
-/// The SIM fields a plan needs (`SimFields::Plan`).
+/// The SIM fields a plan needs (`SimFields::Plan`): the managed values, the identifiers, and
+/// this month's usage counters (a new limit at or below them cuts service).
 macro_rules! plan_sim_fields {
     () => {
         "iccid statusid providerid monthly_data_limit monthly_sms_mo_limit monthly_sms_mt_limit \
          monthly_voice_mo_limit custom_field_1 end_customer_label { name } imei_lock { imei enabled } \
-         imei imsi msisdn"
+         imei imsi msisdn monthly_data_volume monthly_sms_mo monthly_sms_mt monthly_voice_mo"
     };
 }
 

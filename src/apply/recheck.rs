@@ -75,6 +75,7 @@ pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
         plan.summary.sims_changing,
         plan.summary.sims_total,
         with_flag(RiskFlag::StatusCut),
+        with_flag(RiskFlag::UsageCut),
         with_flag(RiskFlag::Irreversible),
         implied,
     )
@@ -100,6 +101,7 @@ mod tests {
             }),
             flags: crate::plan::RiskFlags::default(),
             implied: false,
+            usage: None,
         }
     }
 

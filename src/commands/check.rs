@@ -59,6 +59,7 @@ pub fn run(
         concurrency: settings.concurrency,
         progress: env.progress_bar(),
         why_drift: args.why_drift.then_some(settings.why_drift_limit),
+        today: settings.today,
     };
     super::runtime()?.block_on(simfleet::ops::plan::check(&opts, args.json, env.mask, out))
 }

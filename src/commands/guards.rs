@@ -16,7 +16,8 @@ pub struct GuardArgs {
     /// Guard: stop when more than P percent of the fleet would change.
     #[arg(long, value_name = "P")]
     pub max_percent: Option<f64>,
-    /// Allow status changes that cut service (deactivate, suspend).
+    /// Allow changes that cut service: deactivate, suspend, or a limit at or below this
+    /// month's usage.
     #[arg(long)]
     pub allow_status_cuts: bool,
     /// Allow irreversible status changes (retire).

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod check;
 pub mod completions;
 pub mod connect;
+pub mod explain;
 pub mod export;
 pub mod fmt;
 pub mod guards;
@@ -26,6 +27,7 @@ Environment:
   NO_COLOR               any non-empty value turns colours off
   CI                     set (as CI services do): no progress bars
   SIMFLEET_LOG           log filter in RUST_LOG syntax, e.g. simfleet::api=debug (beats -v/-q)
+  SIMFLEET_TODAY         the date (YYYY-MM-DD, UTC) waivers are judged by (default today)
 
 Exit codes: 0 success (no changes), 1 error (usage errors included), 2 changes (with
 --detailed-exitcode), 3 blocked or stopped by a guard, 130 interrupted, 141 stdout closed by

@@ -25,7 +25,7 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: PlanFormat,
-    /// Save the plan (with fingerprints and checksum) for `show` and `apply`.
+    /// Save the plan file (grouped by change set, with its checksum) for `show` and `apply`.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
     /// Exit 2 when there are changes (0 = none, 3 = blocked or stopped by a guard, 1 = error).
@@ -76,6 +76,7 @@ pub fn run(
         concurrency: settings.concurrency,
         progress: env.progress_bar(),
         why_drift: args.why_drift.then_some(settings.why_drift_limit),
+        today: settings.today,
     };
     let render = RenderOptions {
         format: args.format,

@@ -35,8 +35,36 @@ impl Refusal {
     }
 }
 
-/// Keys whose values are strings of digits a YAML number would corrupt.
-const DIGIT_KEYS: [&str; 6] = ["iccid", "imei", "imsi", "msisdn", "prefix", "imei_lock"];
+/// Keys whose values are strings of digits a YAML number would corrupt (`iccids`: a waiver's).
+const DIGIT_KEYS: [&str; 7] = [
+    "iccid",
+    "iccids",
+    "imei",
+    "imsi",
+    "msisdn",
+    "prefix",
+    "imei_lock",
+];
+
+/// Keys whose values are sizes (`500 MB` loses its space).
+const SIZE_KEYS: [&str; 3] = [
+    "monthly_data_limit",
+    "monthly_data_volume",
+    "previous_month_data_volume",
+];
+
+/// A check's operators: their values are the field's (`monthly_data_limit: { at_most: 1GB }`,
+/// `imei: { not: "3569..." }`), so they are normalised for the key above them.
+const OPERATOR_KEYS: [&str; 4] = ["at_most", "at_least", "not", "none_of"];
+
+/// The key a value under `key` is normalised for: an operator's parent, else `key` itself.
+fn value_key<'k>(key: &'k str, parent: Option<&'k str>) -> Option<&'k str> {
+    if OPERATOR_KEYS.contains(&key) {
+        parent
+    } else {
+        Some(key)
+    }
+}
 
 /// One indentation level: the column it had and the column it gets, and the key that opened it.
 #[derive(Debug, Clone)]
@@ -338,7 +366,8 @@ impl Layout {
             });
         } else {
             rendered.push(' ');
-            rendered.push_str(&normalise_value(value, Some(&bare_key)));
+            let key = value_key(&bare_key, placed.context.as_deref());
+            rendered.push_str(&normalise_value(value, key));
         }
     }
 
@@ -464,7 +493,7 @@ fn normalise_value(value: &str, key: Option<&str>) -> String {
 fn normalise_scalar(value: &str, key: Option<&str>) -> String {
     match key {
         Some(k) if DIGIT_KEYS.contains(&k) => quote_digits(value),
-        Some("monthly_data_limit") => {
+        Some(k) if SIZE_KEYS.contains(&k) => {
             let compact: String = value.split(' ').filter(|p| !p.is_empty()).collect();
             let is_size = value.contains(' ')
                 && value.starts_with(|c: char| c.is_ascii_digit())

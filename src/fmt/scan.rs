@@ -277,7 +277,7 @@ fn node(tokens: &[Token], pos: &mut usize, key: Option<&str>) -> Option<String> 
                             *pos += 1;
                             let value = match tokens.get(*pos)? {
                                 Token::Comma | Token::Close('}') => String::new(),
-                                _ => node(tokens, pos, Some(&bare))?,
+                                _ => node(tokens, pos, super::value_key(&bare, key))?,
                             };
                             if value.is_empty() {
                                 items.push(format!("{shown}:"));

@@ -292,3 +292,68 @@ mod layouts {
         }
     }
 }
+
+/// `checks:` and `waivers:` as a hurried hand writes them.
+const MESSY_CHECKS: &str = r#"checks:
+-   name:   acme-data-cap     # per customer
+    level: warn
+    message:   ACME SIMs stay at or below 1 GB a month
+    select: {end_customer_label: ACME,status: [activated,test-ready]}
+    expect:
+        monthly_data_limit: {at_most: 1 GB}
+        monthly_data_volume:
+            at_least:   500 MB
+        imei: {not: 356938035643809}
+        msisdn: [4915112345678]
+- name: few-unlocks
+  level: deny
+  message: a change unlocks at most 10 IMEIs
+  select: all
+  limit: {imei_unlocks: {at_most: 10},status: {to: [deactivated,suspended],at_most: "5%"}}
+waivers:
+- check: acme-data-cap
+  iccids: [89490000000000000015,'89490000000000000023']
+  reason:   lab devices swap modems daily
+  expires:   2027-03-31
+-   check: few-unlocks
+    match: {custom_field_1: {prefix: lab-}}
+    reason: "lab"
+    expires: "2027-12-31"
+"#;
+
+const CANONICAL_CHECKS: &str = r#"checks:
+  - name: acme-data-cap       # per customer
+    level: warn
+    message: ACME SIMs stay at or below 1 GB a month
+    select: { end_customer_label: ACME, status: [activated, test-ready] }
+    expect:
+      monthly_data_limit: { at_most: 1GB }
+      monthly_data_volume:
+        at_least: 500MB
+      imei: { not: "356938035643809" }
+      msisdn: ["4915112345678"]
+  - name: few-unlocks
+    level: deny
+    message: a change unlocks at most 10 IMEIs
+    select: all
+    limit: { imei_unlocks: { at_most: 10 }, status: { to: [deactivated, suspended], at_most: "5%" } }
+waivers:
+  - check: acme-data-cap
+    iccids: ["89490000000000000015", "89490000000000000023"]
+    reason: lab devices swap modems daily
+    expires: 2027-03-31
+  - check: few-unlocks
+    match: { custom_field_1: { prefix: lab- } }
+    reason: "lab"
+    expires: "2027-12-31"
+"#;
+
+#[test]
+fn checks_and_waivers_get_the_canonical_layout_sizes_and_quoted_digits() {
+    let formatted = fmt(MESSY_CHECKS);
+    assert_eq!(formatted, CANONICAL_CHECKS, "\n{formatted}");
+    assert_eq!(fmt(&formatted), formatted, "idempotent");
+    assert_eq!(comment_lines(MESSY_CHECKS), comment_lines(&formatted));
+    // Counts stay numbers: a limit's `at_most: 10` is not a size or digits to quote.
+    assert!(formatted.contains("{ at_most: 10 }"), "{formatted}");
+}

@@ -171,6 +171,7 @@ async fn plan_directory(
         concurrency: settings.concurrency,
         progress: settings.env.progress_bar(),
         why_drift: None,
+        today: settings.today,
     })
     .await?;
     for note in &made.notes {

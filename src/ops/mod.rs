@@ -6,6 +6,7 @@
 pub mod apply;
 pub mod connect;
 pub mod drift;
+pub mod explain;
 pub mod export;
 pub mod fmt;
 pub mod plan;

@@ -52,6 +52,8 @@ pub struct PlanOptions {
     pub progress: bool,
     /// `--why-drift`: read the events of at most this many drifted SIMs (API sources only).
     pub why_drift: Option<u64>,
+    /// The day waivers are judged by (days since 1970-01-01, UTC), from the settings.
+    pub today: i64,
 }
 
 /// Rendering options of `plan` and `show`.
@@ -72,14 +74,6 @@ pub struct MadePlan {
     pub notes: Vec<String>,
 }
 
-/// Today's date in days since 1970-01-01 (UTC): the one clock waivers are judged by.
-fn today_utc() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(secs / 86_400).unwrap_or(i64::MAX)
-}
-
 /// Loads the spec, reads the fleet and builds the plan, without printing it. Guards, concurrency
 /// and the request rate come merged in `opts` (see [`crate::settings`]).
 pub async fn make_plan(opts: &PlanOptions) -> Result<MadePlan, Error> {
@@ -93,8 +87,8 @@ async fn make_plan_of(
 ) -> Result<MadePlan, Error> {
     let loaded = spec::load(&opts.dir)?;
     let mut notes: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
-    // Waivers expire by the calendar: the plan is judged as of today (UTC).
-    let spec = shape(loaded.spec).with_today(today_utc());
+    // Waivers expire by the calendar: the plan is judged as of the settings' today (UTC).
+    let spec = shape(loaded.spec).with_today(opts.today);
     let target = match &opts.target {
         Some(text) => Some(Matcher::parse_inline_with(text, spec.config())?),
         None => None,
@@ -115,7 +109,7 @@ async fn make_plan_of(
 }
 
 /// Plans against a snapshot file (`--live`), with the time it took in the debug log.
-fn plan_snapshot_file(request: &PlanRequest<'_>, path: &Path) -> Result<Plan, Error> {
+pub(super) fn plan_snapshot_file(request: &PlanRequest<'_>, path: &Path) -> Result<Plan, Error> {
     let started = Instant::now();
     let bytes = RawSnapshot::read(path)?;
     let plan = plan::plan_snapshot(request, bytes, &path.display().to_string())?;

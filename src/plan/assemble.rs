@@ -42,6 +42,7 @@ pub(super) fn assemble(
         summary.sims_changing,
         facts.sims_total,
         partial.cut_sims,
+        partial.usage_cut_sims,
         partial.retire_sims,
         partial.implied_changes,
     );
@@ -78,7 +79,10 @@ pub(super) fn assemble(
 
 /// Groups every SIM's mutations (`field_changes` of them) into calls and hashes the changes,
 /// one core each (the two are independent).
-fn group_and_hash(changes: &[SimChange], field_changes: u64) -> (ActionPlan, ChangesDigest) {
+pub(super) fn group_and_hash(
+    changes: &[SimChange],
+    field_changes: u64,
+) -> (ActionPlan, ChangesDigest) {
     // One flat list for every SIM's mutations (a million small lists would cost a header and
     // an allocation each), allocated once at its final size; `ends[i]` is where SIM i's run
     // ends.
@@ -141,5 +145,7 @@ fn summarise(partial: &PartialPlan, facts: &FleetFacts, grouped: &ActionPlan) ->
         api_calls: grouped.api_calls,
         http_requests: grouped.http_requests,
         lower_bound: grouped.lower_bound,
+        usage_cuts: partial.usage_cut_sims,
+        near_usage: partial.near_usage_sims,
     }
 }

@@ -1,7 +1,8 @@
 //! Evaluating the spec's checks on each SIM's end state, inside the per-SIM pass.
 //!
 //! A SIM's end state is its live value for every field the plan leaves alone and the planned
-//! value for every field it changes (an implied 20 → 2 included), so a check costs no second pass
+//! value for every field it changes (an implied 20 → 2 included; a read-only field such as `imei`
+//! or this month's usage is always its live value), so a check costs no second pass
 //! over the fleet. Each SIM is judged twice, now and after the plan, which splits the failures
 //! three ways: failing now and not fixed, made to fail by the plan, and fixed by it (not a
 //! failure). Per SIM nothing is allocated: values are borrowed and compared by the rules of
@@ -12,8 +13,8 @@ use std::sync::Arc;
 
 use crate::fleet::Sim;
 use crate::spec::{
-    format_value, values, Check, Counted, DesiredValue, Expectation, Field, ImeiLockSetting, Limit,
-    Origin, Resolution,
+    Check, CheckField, Counted, DesiredValue, Expectation, Field, ImeiLockSetting, Limit, Origin,
+    ReadOnlyField, Resolution,
 };
 
 use super::compare;
@@ -66,47 +67,63 @@ impl<'a> EndState<'a> {
         check
             .expect
             .iter()
-            .any(|(field, _)| self.planned[*field as usize].is_some())
+            .any(|(field, _)| self.planned_value(*field).is_some())
+    }
+
+    /// The planned value of a field the plan changes (never of a read-only one).
+    fn planned_value(&self, field: CheckField) -> Option<&'a DesiredValue> {
+        field.settable().and_then(|f| self.planned[f as usize])
     }
 
     /// True when the field's end value counts as `want`, by the plan's rules of meaning.
-    fn is(&self, field: Field, want: &DesiredValue) -> bool {
-        match self.planned[field as usize] {
-            None => compare::holds(field, want, self.sim),
-            Some(have) => desired_counts_as(want, have),
-        }
-    }
-
-    /// A limit's end value (`unlimited` for a live null or 0).
-    fn limit(&self, field: Field) -> Limit {
-        match self.planned[field as usize] {
-            Some(DesiredValue::Limit(limit)) => *limit,
-            Some(_) => Limit::Unlimited,
-            None => match compare::live_limit(self.sim, field) {
-                None | Some(0) => Limit::Unlimited,
-                Some(v) => Limit::Value(v),
+    fn is(&self, field: CheckField, want: &DesiredValue) -> bool {
+        match (field.settable(), self.planned_value(field)) {
+            (Some(field), None) => compare::holds(field, want, self.sim),
+            (Some(_), Some(have)) => desired_counts_as(want, have),
+            // Read-only: the live value, compared as text (a provider by its name).
+            (None, _) => match want {
+                DesiredValue::Text(text) => {
+                    compare::text_holds(text.as_deref(), live_text(self.sim, field))
+                }
+                _ => false,
             },
         }
     }
 
+    /// A limit's end value (`unlimited` for a live null or 0), or a usage counter's (0 for a
+    /// live null).
+    fn limit(&self, field: CheckField) -> Limit {
+        if let Some(usage) = live_usage(self.sim, field) {
+            return Limit::Value(usage);
+        }
+        match (field.settable(), self.planned_value(field)) {
+            (_, Some(DesiredValue::Limit(limit))) => *limit,
+            (Some(field), None) => match compare::live_limit(self.sim, field) {
+                None | Some(0) => Limit::Unlimited,
+                Some(v) => Limit::Value(v),
+            },
+            _ => Limit::Unlimited,
+        }
+    }
+
     /// True when a text field ends with a value (`""` counts as none, as the API reads it).
-    fn has_text(&self, field: Field) -> bool {
+    fn has_text(&self, field: CheckField) -> bool {
         !self.is(field, &DesiredValue::Text(None))
     }
 
-    fn passes(&self, field: Field, expectation: &Expectation) -> bool {
+    fn passes(&self, field: CheckField, expectation: &Expectation) -> bool {
         match expectation {
             Expectation::AnyOf(values) => values.iter().any(|v| self.is(field, v)),
             Expectation::NoneOf(values) => !values.iter().any(|v| self.is(field, v)),
-            Expectation::AtMost(bound) => at_most(self.limit(field), *bound),
-            Expectation::AtLeast(bound) => at_most(*bound, self.limit(field)),
+            Expectation::AtMost(bound) => self.limit(field).is_at_most(*bound),
+            Expectation::AtLeast(bound) => bound.is_at_most(self.limit(field)),
             Expectation::Present => self.has_text(field),
             Expectation::Absent => !self.has_text(field),
         }
     }
 
     /// The first field of `check` this state fails, or `None` when it passes.
-    pub(super) fn first_failure(&self, check: &Check) -> Option<Field> {
+    pub(super) fn first_failure(&self, check: &Check) -> Option<CheckField> {
         check
             .expect
             .iter()
@@ -114,32 +131,50 @@ impl<'a> EndState<'a> {
             .map(|(field, _)| *field)
     }
 
-    /// The field's end value as the spec writes it (`1GB`, `activated`, `off`).
-    fn spec_value(&self, field: Field) -> String {
-        let owned;
-        let value = match self.planned[field as usize] {
-            Some(value) => value,
-            None => {
-                owned = compare::desired_from_api(field, &compare::live_value(self.sim, field));
-                &owned
-            }
-        };
-        match (field, value) {
-            (Field::MonthlyDataLimit, DesiredValue::Limit(limit)) => {
-                values::format_data_limit(*limit)
-            }
-            _ => format_value(value),
+    /// The field's end value as the spec writes it (`1GB`, `activated`, `off`, `link+`).
+    fn spec_value(&self, field: CheckField) -> String {
+        if let Some(usage) = live_usage(self.sim, field) {
+            return field.format(&DesiredValue::Limit(Limit::Value(usage)));
         }
+        let value = match (field.settable(), self.planned_value(field)) {
+            (_, Some(value)) => value.clone(),
+            (Some(f), None) => compare::desired_from_api(f, &compare::live_value(self.sim, f)),
+            (None, None) => DesiredValue::Text(live_text(self.sim, field).map(str::to_string)),
+        };
+        field.format(&value)
     }
 }
 
-/// `have` ≤ `bound`, where `unlimited` is above every number.
-fn at_most(have: Limit, bound: Limit) -> bool {
-    match (have, bound) {
-        (_, Limit::Unlimited) => true,
-        (Limit::Unlimited, Limit::Value(_)) => false,
-        (Limit::Value(h), Limit::Value(b)) => h <= b,
+/// A read-only text field's live value (the provider's name for `provider`).
+fn live_text(sim: &Sim, field: CheckField) -> Option<&str> {
+    match field {
+        CheckField::ReadOnly(ReadOnlyField::Provider) => {
+            crate::fleet::tables::provider_name(sim.providerid)
+        }
+        CheckField::ReadOnly(ReadOnlyField::Imei) => sim.imei.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Imsi) => sim.imsi.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Msisdn) => sim.msisdn.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Nwc) => sim.nwc.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::Apn) => sim.apn.as_deref(),
+        CheckField::ReadOnly(ReadOnlyField::IpAddress) => sim.ip_address.as_deref(),
+        _ => None,
     }
+}
+
+/// A usage counter's live value (a null counts as nothing used), `None` for other fields.
+fn live_usage(sim: &Sim, field: CheckField) -> Option<i64> {
+    let CheckField::ReadOnly(field) = field else {
+        return None;
+    };
+    let value = match field {
+        ReadOnlyField::MonthlyDataVolume => sim.monthly_data_volume,
+        ReadOnlyField::MonthlySmsMo => sim.monthly_sms_mo.map(i64::from),
+        ReadOnlyField::MonthlySmsMt => sim.monthly_sms_mt.map(i64::from),
+        ReadOnlyField::MonthlyVoiceMo => sim.monthly_voice_mo,
+        ReadOnlyField::PreviousMonthDataVolume => sim.previous_month_data_volume,
+        _ => return None,
+    };
+    Some(value.unwrap_or(0))
 }
 
 /// True when a planned value counts as `want`, by the same rules [`compare::holds`] applies to
@@ -279,7 +314,7 @@ impl Tally {
             }
         }
         if let Some(field) = first {
-            self.example(end, field, true, resolution);
+            self.example(end, field.into(), true, resolution);
         }
     }
 
@@ -287,7 +322,7 @@ impl Tally {
     fn example(
         &mut self,
         end: &EndState<'_>,
-        field: Field,
+        field: CheckField,
         made_failing: bool,
         resolution: Option<&Resolution<'_>>,
     ) {
@@ -391,9 +426,10 @@ fn counted_field(counted: &Counted, changed: &[FieldChange]) -> Option<Field> {
 /// the one whose value already holds.
 fn source_of(
     end: &EndState<'_>,
-    field: Field,
+    field: CheckField,
     resolution: Option<&Resolution<'_>>,
 ) -> Option<Arc<Origin>> {
+    let field = field.settable()?;
     let resolved = resolution?.get(field)?;
     let set_by_it = match end.planned[field as usize] {
         Some(planned) => std::ptr::eq(planned, &resolved.value),
@@ -658,6 +694,100 @@ mod tests {
     }
 
     #[test]
+    fn read_only_fields_and_usage_are_judged_on_their_live_values() {
+        let mb = 1_000_000;
+        let fleet = [
+            with(1, |s| {
+                s.providerid = 5;
+                s.imei = Some("356938035643809".into());
+                s.msisdn = Some("4915112345678".into());
+                s.monthly_data_volume = Some(1500 * mb);
+                s.monthly_sms_mo = Some(12);
+            }),
+            with(2, |s| {
+                s.imei = Some(String::new());
+                s.monthly_data_volume = Some(200 * mb);
+                s.apn = Some("iot.example".into());
+            }),
+            // Nothing read: no usage counts as 0, no IMEI as absent.
+            with(3, |_| {}),
+        ];
+        assert_eq!(failing("{ provider: link+ }", &fleet), 2);
+        assert_eq!(failing("{ provider: { none_of: [5, tech+] } }", &fleet), 1);
+        assert_eq!(failing("{ imei: { present: true } }", &fleet), 2);
+        assert_eq!(failing("{ imei: { absent: true } }", &fleet), 1);
+        assert_eq!(failing(r#"{ imei: "356938035643809" }"#, &fleet), 2);
+        assert_eq!(failing(r#"{ msisdn: ["4915112345678", none] }"#, &fleet), 0);
+        assert_eq!(failing("{ apn: iot.example }", &fleet), 2);
+        assert_eq!(
+            failing("{ monthly_data_volume: { at_most: 1GB } }", &fleet),
+            1
+        );
+        assert_eq!(
+            failing("{ monthly_data_volume: { at_least: 100MB } }", &fleet),
+            1
+        );
+        assert_eq!(
+            failing("{ monthly_data_volume: { at_most: 0 } }", &fleet),
+            2
+        );
+        assert_eq!(failing("{ monthly_sms_mo: { at_most: 10 } }", &fleet), 1);
+        assert_eq!(failing("{ monthly_voice_mo: { at_most: 60 } }", &fleet), 0);
+        assert_eq!(
+            failing("{ previous_month_data_volume: { at_most: 1kB } }", &fleet),
+            0
+        );
+        // The failing value is shown in the spec's units, and no rule set it.
+        let plan = plan_of(
+            &spec_of(&check_yaml(
+                "warn",
+                "all",
+                "{ monthly_data_volume: { at_most: 1GB } }",
+            )),
+            &fleet,
+        );
+        let example = &plan.checks[0].examples[0];
+        assert_eq!(
+            (
+                example.field,
+                example.value.as_str(),
+                example.source.is_none()
+            ),
+            (ReadOnlyField::MonthlyDataVolume.into(), "1.5GB", true)
+        );
+        let plan = plan_of(
+            &spec_of(&check_yaml("warn", "all", "{ provider: tech+ }")),
+            &fleet,
+        );
+        assert_eq!(plan.checks[0].examples[0].value, "link+");
+        // A rule changes nothing read-only: the end state of usage is the live value.
+        let yaml = format!(
+            "rules:\n  - name: r\n    match: all\n    set: {{ monthly_data_limit: 1GB }}\n{}",
+            check_yaml("deny", "all", "{ monthly_data_volume: { at_most: 1GB } }")
+        );
+        let plan = plan_of(&spec_of(&yaml), &fleet);
+        assert_eq!(split(&plan), (1, 1, 0, 0));
+        let errors = errors_of(&check_yaml(
+            "warn",
+            "all",
+            "{ monthly_data_volume: 1GB, monthly_sms_mt: { at_most: unlimited }, provider: { at_most: 3 }, imsi: 262011234, nwc: { present: true }, monthly_voice_mo: { present: true } }",
+        ));
+        for needle in [
+            "monthly_data_volume: usage is compared with `at_most` or `at_least`",
+            "`unlimited` is not a usage",
+            "provider: `at_most` compares limits and usage only",
+            "IMSI is written as a number",
+            "monthly_voice_mo: `present` applies to text fields only",
+        ] {
+            assert!(
+                errors.contains(needle),
+                "{needle:?} missing from:\n{errors}"
+            );
+        }
+        assert_eq!(errors.matches("error:").count(), 5, "{errors}");
+    }
+
+    #[test]
     fn examples_are_the_twenty_smallest_iccids_and_the_checksum_covers_checks() {
         let fleet: Vec<Sim> = (0..50).rev().map(|n| sim(n, 2)).collect();
         let spec = spec_of(&check_yaml("warn", "all", "{ status: suspended }"));
@@ -687,7 +817,7 @@ mod tests {
             "has both `expect` and `limit`",
             "unknown key `colour`",
             "check `b` has neither `expect` nor `limit`",
-            "`at_most` compares limits only",
+            "`at_most` compares limits and usage only",
             "write `present: true`",
         ] {
             assert!(
@@ -951,7 +1081,7 @@ mod tests {
                 line: 1,
                 col: 1,
                 select: Matcher::All,
-                expect: wanted.iter().map(|(f, v)| (*f, Expectation::AnyOf(vec![v.clone()]))).collect(),
+                expect: wanted.iter().map(|(f, v)| ((*f).into(), Expectation::AnyOf(vec![v.clone()]))).collect(),
                 limits: Vec::new(),
             };
             let spec = Spec::new(

@@ -6,6 +6,9 @@
 //! structural. These rules belong to the plan, not to `fleet`: the sandbox keeps its own storage
 //! rules and must not share this code.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::value::FieldValue;
 
 use crate::fleet::{ImeiLock, Sim};
@@ -30,45 +33,114 @@ fn live_text(sim: &Sim, field: Field) -> Option<&str> {
     }
 }
 
+/// The rule of meaning that made a live value count as the desired one (what `explain` names).
+/// Each `*_holds` below is "some rule applies", so there is one definition of each rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Meaning {
+    /// The same value, spelled the same way.
+    Identical,
+    UnlimitedIsNull,
+    UnlimitedIsZero,
+    NoneIsNull,
+    NoneIsEmpty,
+    OffIsNoLock,
+    OffIsDisabledLock,
+    AutoIsEnabledLock,
+    ImeiLockedToIt,
+}
+
+impl Meaning {
+    /// The rule, as a person reads it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Meaning::Identical => "the same value",
+            Meaning::UnlimitedIsNull => "`unlimited` equals a live null",
+            Meaning::UnlimitedIsZero => "`unlimited` equals a live 0",
+            Meaning::NoneIsNull => "`none` equals a live null",
+            Meaning::NoneIsEmpty => "`none` equals a live empty string",
+            Meaning::OffIsNoLock => "`off` equals a SIM without an IMEI lock",
+            Meaning::OffIsDisabledLock => "`off` equals a disabled IMEI lock",
+            Meaning::AutoIsEnabledLock => {
+                "`auto` equals any enabled IMEI lock (auto-detect may have filled in the IMEI)"
+            }
+            Meaning::ImeiLockedToIt => "an IMEI equals an enabled lock on exactly that IMEI",
+        }
+    }
+}
+
+/// Which rule makes a live limit hold: `unlimited` equals a live `null` or `0`; a number
+/// equals exactly that number.
+pub fn limit_meaning(desired: Limit, live: Option<i64>) -> Option<Meaning> {
+    match (desired, live) {
+        (Limit::Unlimited, None) => Some(Meaning::UnlimitedIsNull),
+        (Limit::Unlimited, Some(0)) => Some(Meaning::UnlimitedIsZero),
+        (Limit::Value(want), Some(live)) if want == live => Some(Meaning::Identical),
+        _ => None,
+    }
+}
+
 /// `unlimited` equals a live `null` or `0`; a number equals exactly that number.
 pub fn limit_holds(desired: Limit, live: Option<i64>) -> bool {
-    match desired {
-        Limit::Unlimited => matches!(live, None | Some(0)),
-        Limit::Value(v) => live == Some(v),
+    limit_meaning(desired, live).is_some()
+}
+
+/// Which rule makes a live text hold: `none` (or `""`, which the API reads as "erase") equals
+/// a live `null` or `""`; text equals exactly that text.
+pub fn text_meaning(desired: Option<&str>, live: Option<&str>) -> Option<Meaning> {
+    match (desired.filter(|want| !want.is_empty()), live) {
+        (None, None) => Some(Meaning::NoneIsNull),
+        (None, Some("")) => Some(Meaning::NoneIsEmpty),
+        (Some(want), Some(live)) if want == live => Some(Meaning::Identical),
+        _ => None,
     }
 }
 
 /// `none` (or `""`, which the API reads as "erase") equals a live `null` or `""`; text equals
 /// exactly that text.
 pub fn text_holds(desired: Option<&str>, live: Option<&str>) -> bool {
-    match desired.filter(|want| !want.is_empty()) {
-        None => matches!(live, None | Some("")),
-        Some(want) => live == Some(want),
+    text_meaning(desired, live).is_some()
+}
+
+/// Which rule makes a live IMEI lock hold: `off` equals no lock or a disabled one; `auto`
+/// equals any enabled lock (auto-detect may have filled in the IMEI already); an IMEI equals an
+/// enabled lock on exactly that IMEI.
+pub fn imei_lock_meaning(desired: &ImeiLockSetting, live: Option<&ImeiLock>) -> Option<Meaning> {
+    let enabled = live.is_some_and(|l| l.enabled);
+    match desired {
+        ImeiLockSetting::Off if live.is_none() => Some(Meaning::OffIsNoLock),
+        ImeiLockSetting::Off if !enabled => Some(Meaning::OffIsDisabledLock),
+        ImeiLockSetting::Auto if enabled => Some(Meaning::AutoIsEnabledLock),
+        ImeiLockSetting::Imei(imei)
+            if enabled && live.and_then(|l| l.imei.as_deref()) == Some(imei.as_str()) =>
+        {
+            Some(Meaning::ImeiLockedToIt)
+        }
+        _ => None,
     }
 }
 
 /// `off` equals no lock or a disabled one; `auto` equals any enabled lock (auto-detect may have
 /// filled in the IMEI already); an IMEI equals an enabled lock on exactly that IMEI.
 pub fn imei_lock_holds(desired: &ImeiLockSetting, live: Option<&ImeiLock>) -> bool {
-    let enabled = live.is_some_and(|l| l.enabled);
+    imei_lock_meaning(desired, live).is_some()
+}
+
+/// Which rule makes the desired value already hold on the live SIM, if one does. Status is
+/// decided by the status table, not here, and reports plain equality.
+pub fn meaning(field: Field, desired: &DesiredValue, sim: &Sim) -> Option<Meaning> {
     match desired {
-        ImeiLockSetting::Off => !enabled,
-        ImeiLockSetting::Auto => enabled,
-        ImeiLockSetting::Imei(imei) => {
-            enabled && live.and_then(|l| l.imei.as_deref()) == Some(imei.as_str())
-        }
+        DesiredValue::Status(id) => (sim.statusid == *id).then_some(Meaning::Identical),
+        DesiredValue::Limit(limit) => limit_meaning(*limit, live_limit(sim, field)),
+        DesiredValue::Text(text) => text_meaning(text.as_deref(), live_text(sim, field)),
+        DesiredValue::ImeiLock(setting) => imei_lock_meaning(setting, sim.imei_lock.as_ref()),
     }
 }
 
 /// True when the desired value already holds on the live SIM. Status is decided by the status
 /// table, not here, and reports plain equality.
 pub fn holds(field: Field, desired: &DesiredValue, sim: &Sim) -> bool {
-    match desired {
-        DesiredValue::Status(id) => sim.statusid == *id,
-        DesiredValue::Limit(limit) => limit_holds(*limit, live_limit(sim, field)),
-        DesiredValue::Text(text) => text_holds(text.as_deref(), live_text(sim, field)),
-        DesiredValue::ImeiLock(setting) => imei_lock_holds(setting, sim.imei_lock.as_ref()),
-    }
+    meaning(field, desired, sim).is_some()
 }
 
 /// True when a plan's value of `field` (a change's `from` or `to`, in its API form) holds on the
@@ -174,47 +246,50 @@ pub fn lowers_limit(live: Option<i64>, to: Limit) -> bool {
     }
 }
 
-/// Feeds the normalised live value of `field` into `out`: the two spellings of unlimited, of
-/// none and of "no lock" write the same bytes, so a fingerprint does not change when the API
-/// merely re-spells a value. Usage counters are never part of it.
-pub(crate) fn write_normalised(sim: &Sim, field: Field, out: &mut Vec<u8>) {
-    // Writing into a Vec cannot fail.
-    use std::io::Write;
-    out.extend_from_slice(field.name().as_bytes());
-    out.push(b'=');
+/// Statuses in which a SIM has service (Activated, Test ready, Activation pendant, Waiting for
+/// activation): only there does a limit at or below this month's usage cut anything. A SIM
+/// already deactivated, suspended or held has no service to lose.
+pub const IN_SERVICE: [i32; 4] = [2, 6, 11, 13];
+
+/// This month's usage of the counter that `field` (a limit) caps, as read: data volume in bytes
+/// for the data limit, SMS sent (MO) for the SMS MO limit, SMS received (MT) for the SMS MT
+/// limit (the API keeps one counter and one limit per direction), outgoing voice seconds for the
+/// voice limit. `None` when the counter was not read, or for a field that is not a limit.
+pub fn live_usage(sim: &Sim, field: Field) -> Option<i64> {
     match field {
-        Field::Status => {
-            let _ = write!(out, "{}", sim.statusid);
-        }
-        Field::MonthlyDataLimit
-        | Field::MonthlySmsMoLimit
-        | Field::MonthlySmsMtLimit
-        | Field::MonthlyVoiceMoLimit => match live_limit(sim, field) {
-            None | Some(0) => out.extend_from_slice(b"unlimited"),
-            Some(v) => {
-                let _ = write!(out, "{v}");
-            }
-        },
-        Field::CustomField1 | Field::EndCustomerLabel => match live_text(sim, field) {
-            None | Some("") => out.extend_from_slice(b"none"),
-            Some(text) => {
-                out.push(b'"');
-                out.extend_from_slice(text.as_bytes());
-                out.push(b'"');
-            }
-        },
-        Field::ImeiLock => match &sim.imei_lock {
-            Some(ImeiLock {
-                enabled: true,
-                imei,
-            }) => {
-                out.extend_from_slice(b"on:");
-                out.extend_from_slice(imei.as_deref().unwrap_or("").as_bytes());
-            }
-            _ => out.extend_from_slice(b"off"),
-        },
+        Field::MonthlyDataLimit => sim.monthly_data_volume,
+        Field::MonthlySmsMoLimit => sim.monthly_sms_mo.map(i64::from),
+        Field::MonthlySmsMtLimit => sim.monthly_sms_mt.map(i64::from),
+        Field::MonthlyVoiceMoLimit => sim.monthly_voice_mo,
+        _ => None,
     }
-    out.push(b'\n');
+}
+
+/// How a new limit stands to this month's usage of its counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageRisk {
+    /// `limit <= usage`: the SIM has used its new allowance already; service stops once set.
+    Cut,
+    /// `usage < limit <= usage × 1.1` (in integers: `10 × limit <= 11 × usage`): the SIM is
+    /// within 10 % of its new limit.
+    Near,
+}
+
+/// The usage risk of setting `to` on a SIM that used `usage` this month: unlimited never cuts,
+/// and an unread (or negative) counter says nothing.
+pub fn usage_risk(usage: Option<i64>, to: Limit) -> Option<UsageRisk> {
+    let usage = i128::from(usage.filter(|u| *u >= 0)?);
+    let limit = match to {
+        Limit::Value(v) if v > 0 => i128::from(v),
+        _ => return None,
+    };
+    if limit <= usage {
+        Some(UsageRisk::Cut)
+    } else if 10 * limit <= 11 * usage {
+        Some(UsageRisk::Near)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -372,5 +447,39 @@ mod tests {
         assert!(lowers_limit(Some(20), Limit::Value(10)));
         assert!(!lowers_limit(Some(5), Limit::Value(10)));
         assert!(!lowers_limit(Some(5), Limit::Unlimited));
+    }
+
+    #[test]
+    fn usage_at_or_above_the_new_limit_cuts_and_within_ten_percent_is_near() {
+        let v = Limit::Value;
+        assert_eq!(usage_risk(Some(100), v(100)), Some(UsageRisk::Cut));
+        assert_eq!(usage_risk(Some(101), v(100)), Some(UsageRisk::Cut));
+        assert_eq!(usage_risk(Some(100), v(101)), Some(UsageRisk::Near));
+        assert_eq!(usage_risk(Some(100), v(110)), Some(UsageRisk::Near));
+        assert_eq!(usage_risk(Some(100), v(111)), None);
+        assert_eq!(usage_risk(Some(0), v(1)), None);
+        assert_eq!(
+            usage_risk(Some(i64::MAX), v(i64::MAX)),
+            Some(UsageRisk::Cut)
+        );
+        assert_eq!(usage_risk(Some(1 << 40), Limit::Unlimited), None);
+        assert_eq!(usage_risk(None, v(1)), None);
+        assert_eq!(usage_risk(Some(-5), v(1)), None);
+    }
+
+    #[test]
+    fn each_limit_is_judged_by_its_own_counter() {
+        let sim = Sim {
+            monthly_data_volume: Some(1),
+            monthly_sms_mo: Some(2),
+            monthly_sms_mt: Some(3),
+            monthly_voice_mo: Some(4),
+            ..Sim::default()
+        };
+        assert_eq!(live_usage(&sim, Field::MonthlyDataLimit), Some(1));
+        assert_eq!(live_usage(&sim, Field::MonthlySmsMoLimit), Some(2));
+        assert_eq!(live_usage(&sim, Field::MonthlySmsMtLimit), Some(3));
+        assert_eq!(live_usage(&sim, Field::MonthlyVoiceMoLimit), Some(4));
+        assert_eq!(live_usage(&sim, Field::Status), None);
     }
 }

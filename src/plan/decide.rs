@@ -22,7 +22,7 @@ use super::status::{
     TERMINAL,
 };
 use super::value::FieldValue;
-use super::{compare, fingerprint, PlanError};
+use super::{compare, PlanError};
 
 /// True when a desired value has the type its field takes.
 fn kind_matches(field: Field, value: &DesiredValue) -> bool {
@@ -89,6 +89,10 @@ pub struct PartialPlan {
     pub(super) implied_changes: u64,
     pub(super) cut_sims: u64,
     pub(super) retire_sims: u64,
+    /// SIMs in service with a limit at or below this month's usage.
+    pub(super) usage_cut_sims: u64,
+    /// SIMs in service with a limit within 10 % above this month's usage.
+    pub(super) near_usage_sims: u64,
     pub(super) sims_managed: u64,
     pub(super) sims_seen: u64,
     /// Desired values of the wrong type, as messages (a bug in resolution if ever non-empty).
@@ -201,6 +205,8 @@ impl PartialPlan {
         self.implied_changes += later.implied_changes;
         self.cut_sims += later.cut_sims;
         self.retire_sims += later.retire_sims;
+        self.usage_cut_sims += later.usage_cut_sims;
+        self.near_usage_sims += later.near_usage_sims;
         self.sims_managed += later.sims_managed;
         self.sims_seen += later.sims_seen;
         self.wrong_kind.extend(later.wrong_kind);
@@ -230,13 +236,12 @@ impl PartialPlan {
         if fields.is_empty() {
             return Ok(());
         }
-        let mutations: Vec<Field> = fields.iter().map(|f| f.field).collect();
         self.add_implied_activation(sim, &mut fields);
+        self.flag_usage(sim, &mut fields);
         // Pushed one by one, `fields` has room for 4; a large plan holds a million of them.
         fields.shrink_to_fit();
         self.changes.push(SimChange {
             iccid: sim.iccid.clone(),
-            fingerprint: fingerprint(sim, mutations),
             fields,
         });
         Ok(())
@@ -303,7 +308,46 @@ impl PartialPlan {
             source: resolved.origin.clone(),
             flags,
             implied: false,
+            usage: None,
         }
+    }
+
+    /// Flags the SIM's new limits against this month's usage ([`compare::usage_risk`]), when
+    /// the SIM has service after the plan (its planned status, else its live one; an implied
+    /// 20 → 2 counts), and records the usage on each flagged change.
+    fn flag_usage(&mut self, sim: &Sim, fields: &mut [FieldChange]) {
+        let end_status = fields
+            .iter()
+            .find(|f| f.field == Field::Status)
+            .and_then(|f| f.to.as_i64())
+            .and_then(|id| i32::try_from(id).ok())
+            .unwrap_or(sim.statusid);
+        if !compare::IN_SERVICE.contains(&end_status) {
+            return;
+        }
+        let (mut cut, mut near) = (false, false);
+        for change in fields.iter_mut() {
+            let DesiredValue::Limit(limit) = compare::desired_from_api(change.field, &change.to)
+            else {
+                continue;
+            };
+            let usage = compare::live_usage(sim, change.field);
+            let flag = match compare::usage_risk(usage, limit) {
+                Some(compare::UsageRisk::Cut) => {
+                    cut = true;
+                    RiskFlag::UsageCut
+                }
+                Some(compare::UsageRisk::Near) => {
+                    near = true;
+                    RiskFlag::NearUsage
+                }
+                None => continue,
+            };
+            change.flags.insert(flag);
+            change.usage = usage;
+        }
+        self.usage_cut_sims += u64::from(cut);
+        self.near_usage_sims += u64::from(near);
     }
 
     /// The reference: unlocking a SIM in IMEI unauthorized sets it to Activated. Unless the plan
@@ -327,6 +371,7 @@ impl PartialPlan {
             source: unlock.source.clone(),
             flags: RiskFlag::RestoresService.into(),
             implied: true,
+            usage: None,
         };
         fields.insert(0, implied);
         self.implied_changes += 1;

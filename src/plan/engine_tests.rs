@@ -192,6 +192,11 @@ proptest! {
         let paged = paged(&spec, &sims, &t, page, &order);
         prop_assert_eq!(&offline, &online);
         prop_assert_eq!(&paged, &online);
+        // The grouped plan file gives back the same plan.
+        if let Ok(plan) = &online {
+            let loaded = Plan::from_file_json(&plan.to_file_json());
+            prop_assert_eq!(loaded.as_ref().map_err(ToString::to_string), Ok(plan));
+        }
     }
 }
 

@@ -1,13 +1,20 @@
 //! The plan file: a plan as JSON with a checksum that proves it was not edited after review.
 //!
+//! `plan --out` writes the grouped layout ([`super::grouped`]: each distinct change once, with
+//! its SIMs), a few dozen bytes per changing SIM. `show` and `apply` read it, and also the
+//! per-SIM JSON that `plan --format json` prints, as long as its `format_version` is this
+//! build's: both give the same [`Plan`] and the same checksum. Older versions are refused with
+//! the command that makes the plan again.
+//!
 //! The checksum is SHA-256 over the canonical plan: every field but `generated_at` (a timestamp)
 //! and `checksum` itself, in the plan's own deterministic order (ICCID, field, phase), so two runs
 //! over the same fleet and spec give the same checksum whatever order the SIMs were fetched in.
 //!
-//! The canonical form is a layout marker, `changes` in a length-prefixed binary layout (see [`ChangesEncoder`]) in which each distinct `source` is
-//! written once and then cited by number, then compact JSON for everything else. A million-SIM plan is over a gigabyte of JSON, nine
-//! tenths of it the same few sources repeated; hashing that JSON took longer than the rest of
-//! the plan together. The layout is unambiguous (every string and list carries its length), so
+//! The canonical form is a layout marker, `changes` in a length-prefixed binary layout (see
+//! [`ChangesEncoder`]) in which each distinct `source` is written once and then cited by number,
+//! then compact JSON for everything else. A million-SIM plan is over a gigabyte of per-SIM JSON,
+//! nine tenths of it the same few sources repeated; hashing that JSON took longer than the rest
+//! of the plan together. The layout is unambiguous (every string and list carries its length), so
 //! the digest still changes whenever any value of the plan does. It is streamed into the hasher
 //! on a second thread, so a large plan is never held twice.
 
@@ -17,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::actions::Action;
+use super::grouped::{Layout, PlanFile};
 use super::model::{
     BlockedChange, CheckResult, FieldChange, GuardResult, HeldStatus, PendingStatus, Plan,
     RiskFlag, SimChange, SkippedSim, Summary, WaiverResult, Warning, PLAN_FORMAT_VERSION,
@@ -25,12 +33,13 @@ use super::value::FieldValue;
 use super::{Field, Origin, PlanError};
 
 /// Marks the canonical layout, so a digest of one layout is never taken for another's.
-const CHECKSUM_LAYOUT: &[u8] = b"simfleet plan checksum, layout 2\n";
+const CHECKSUM_LAYOUT: &[u8] = b"simfleet plan checksum, layout 3\n";
 
 /// Writes `changes` for the checksum: counts and lengths as u64 little-endian, strings as bytes
 /// after their length, a field as its index in [`Field::ALL`], a value as a tag byte (0 null, 1
-/// integer, 2 text, 3 IMEI lock) and its payload, flags as a count and one byte each, and a
-/// source as its number in order of first appearance, its JSON written the first time.
+/// integer, 2 text, 3 IMEI lock) and its payload, flags as a count and one byte each, a
+/// source as its number in order of first appearance, its JSON written the first time, and a
+/// byte for `implied` (bit 0) and the presence of `usage` (bit 1), the usage after it.
 struct ChangesEncoder<'p, W> {
     out: W,
     by_pointer: foldhash::HashMap<*const Origin, u64>,
@@ -105,16 +114,25 @@ impl<'p, W: Write> ChangesEncoder<'p, W> {
                 RiskFlag::ImeiUnlock => 2,
                 RiskFlag::LoweredLimit => 3,
                 RiskFlag::RestoresService => 4,
+                RiskFlag::UsageCut => 5,
+                RiskFlag::NearUsage => 6,
             }])?;
         }
-        self.out.write_all(&[u8::from(change.implied)])
+        // `implied` in bit 0, "a usage follows" in bit 1: a change without usage is written as
+        // it always was, so plans without usage flags keep their checksum.
+        let usage_bit = if change.usage.is_some() { 2 } else { 0 };
+        self.out
+            .write_all(&[u8::from(change.implied) | usage_bit])?;
+        match change.usage {
+            Some(usage) => self.out.write_all(&usage.to_le_bytes()),
+            None => Ok(()),
+        }
     }
 
     fn changes(&mut self, changes: &'p [SimChange]) -> std::io::Result<()> {
         self.u64(changes.len() as u64)?;
         for sim in changes {
             self.str(&sim.iccid)?;
-            self.str(&sim.fingerprint)?;
             self.u64(sim.fields.len() as u64)?;
             for change in &sim.fields {
                 self.field_change(change)?;
@@ -220,6 +238,12 @@ impl ChangesDigest {
 #[derive(Deserialize)]
 struct VersionProbe {
     format_version: u32,
+    /// `grouped` in a plan file; absent in the per-SIM JSON.
+    #[serde(default)]
+    layout: Option<Layout>,
+    /// Every plan has one, of any version; a snapshot or a report has none.
+    #[serde(default)]
+    checksum: Option<serde::de::IgnoredAny>,
 }
 
 impl Plan {
@@ -277,40 +301,53 @@ impl Plan {
         }
     }
 
-    /// Writes the plan file's text to `out` without building it in memory first (a million-SIM
-    /// plan is over a gigabyte of JSON).
+    /// Writes the plan file (the grouped layout, see [`super::grouped`]) to `out`, streamed.
     pub fn write_file_json(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-        serde_json::to_writer(&mut out, self)?;
+        serde_json::to_writer(&mut out, &PlanFile::of(self))?;
         out.write_all(b"\n")?;
         out.flush()
     }
 
-    /// The plan file's text (compact JSON, one trailing newline).
+    /// The plan file's text (compact JSON in the grouped layout, one trailing newline).
     pub fn to_file_json(&self) -> String {
-        let mut text = serde_json::to_string(self).unwrap_or_default();
+        let mut text = serde_json::to_string(&PlanFile::of(self)).unwrap_or_default();
         text.push('\n');
         text
     }
 
-    /// Reads a plan file (or `--format json` output), checking its version, that it is not a
-    /// masked (read-only) plan, its checksum and the safety of its actions.
+    /// Reads a plan file, or the per-SIM JSON of `plan --format json` of this format version,
+    /// checking its version, that it is not a masked (read-only) plan, its checksum and the
+    /// safety of its actions.
     pub fn from_file_json(text: &str) -> Result<Plan, PlanError> {
         let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Parse)?;
+        if probe.checksum.is_none() {
+            return Err(PlanError::Parse(serde::de::Error::missing_field(
+                "checksum",
+            )));
+        }
         if probe.format_version != PLAN_FORMAT_VERSION {
             return Err(PlanError::Version {
                 found: probe.format_version,
             });
         }
-        let mut plan: Plan =
-            serde_json::from_str(text).map_err(|e| masked(text).unwrap_or(PlanError::Parse(e)))?;
+        let parse_error = |e| masked(text).unwrap_or(PlanError::Parse(e));
+        let (plan, computed) = match probe.layout {
+            Some(Layout::Grouped) => serde_json::from_str::<PlanFile<'_>>(text)
+                .map_err(parse_error)?
+                .into_plan()?,
+            None => {
+                let mut plan: Plan = serde_json::from_str(text).map_err(parse_error)?;
+                plan.share_sources();
+                let computed = plan.compute_checksum();
+                (plan, computed)
+            }
+        };
         if let Some(masked) = plan.changes.iter().find(|c| is_masked(&c.iccid)) {
             return Err(PlanError::Masked {
                 example: masked.iccid.clone(),
             });
         }
-        plan.share_sources();
-        let computed = plan.compute_checksum();
         if computed != plan.checksum {
             return Err(PlanError::Checksum {
                 stated: plan.checksum,

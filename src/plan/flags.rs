@@ -10,12 +10,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::model::RiskFlag;
 
 /// Every flag, in declaration (and serialisation) order.
-const ALL: [RiskFlag; 5] = [
+const ALL: [RiskFlag; 7] = [
     RiskFlag::StatusCut,
     RiskFlag::Irreversible,
     RiskFlag::ImeiUnlock,
     RiskFlag::LoweredLimit,
     RiskFlag::RestoresService,
+    RiskFlag::UsageCut,
+    RiskFlag::NearUsage,
 ];
 
 fn bit(flag: RiskFlag) -> u8 {

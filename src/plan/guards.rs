@@ -47,6 +47,7 @@ pub fn evaluate_guards(
     sims_changing: u64,
     sims_total: u64,
     cut_sims: u64,
+    usage_cut_sims: u64,
     retire_sims: u64,
     implied: u64,
 ) -> Vec<GuardResult> {
@@ -78,18 +79,14 @@ pub fn evaluate_guards(
             });
         }
     }
-    if cut_sims > 0 {
+    if cut_sims + usage_cut_sims > 0 {
         let stops = !guards.allow_status_cuts;
         out.push(GuardResult {
             guard: GuardKind::StatusCuts,
-            count: cut_sims,
+            count: cut_sims + usage_cut_sims,
             limit: None,
             stops,
-            message: if stops {
-                format!("{} would be deactivated or suspended (they lose service): pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them", sims_phrase(cut_sims))
-            } else {
-                format!("{} will be deactivated or suspended (allowed by {})", sims_phrase(cut_sims), guards.status_cuts_allowed_by.phrase("allow-status-cuts"))
-            },
+            message: status_cuts_message(guards, cut_sims, usage_cut_sims, stops),
         });
     }
     if retire_sims > 0 {
@@ -116,6 +113,42 @@ pub fn evaluate_guards(
         });
     }
     out
+}
+
+/// The status-cuts guard's line: SIMs deactivated or suspended, and SIMs in service given a
+/// limit at or below this month's usage (service stops as soon as it is set); both lose
+/// service, so one allowance covers both, and the line names each.
+fn status_cuts_message(guards: &Guards, cuts: u64, usage_cuts: u64, stops: bool) -> String {
+    let (would, lose) = if stops {
+        ("would", "would lose")
+    } else {
+        ("will", "will lose")
+    };
+    let get = |n: u64| if n == 1 { "gets" } else { "get" };
+    const USAGE: &str = "a limit at or below this month's usage, which cuts service at once";
+    let what = match (cuts, usage_cuts) {
+        (_, 0) if stops => format!(
+            "{} would be deactivated or suspended (they lose service)",
+            sims_phrase(cuts)
+        ),
+        (_, 0) => format!("{} will be deactivated or suspended", sims_phrase(cuts)),
+        (0, n) => format!("{} {} {USAGE}", sims_phrase(n), get(n)),
+        (c, n) => format!(
+            "{} {lose} service: {c} {would} be deactivated or suspended, {n} {} {USAGE}",
+            sims_phrase(c + n),
+            get(n)
+        ),
+    };
+    if stops {
+        format!(
+            "{what}: pass --allow-status-cuts (or allow_status_cuts in simfleet.yaml) to plan them"
+        )
+    } else {
+        format!(
+            "{what} (allowed by {})",
+            guards.status_cuts_allowed_by.phrase("allow-status-cuts")
+        )
+    }
 }
 
 pub(super) fn warnings(

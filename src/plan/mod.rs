@@ -28,17 +28,17 @@ pub mod compare;
 mod decide;
 pub mod drift;
 pub mod engine;
+pub mod explain;
 mod file;
 mod flags;
+mod grouped;
 mod guards;
 mod model;
 mod pass;
 pub mod status;
 mod value;
 
-use sha2::{Digest, Sha256};
-
-use crate::fleet::{Sim, SnapshotError};
+use crate::fleet::SnapshotError;
 use crate::outcome::Outcome;
 use crate::spec::Conflict;
 
@@ -49,6 +49,7 @@ pub use actions::{
 pub use checks::MAX_EXAMPLES as MAX_CHECK_EXAMPLES;
 pub use engine::{plan_fleet, plan_snapshot, FleetFacts, PlanRequest, Planner};
 pub use flags::RiskFlags;
+pub use grouped::PlanFile;
 pub use guards::{evaluate_guards, AllowedBy, Guards};
 pub use model::{
     BlockedChange, CheckExample, CheckResult, FieldChange, GuardKind, GuardResult, HeldStatus,
@@ -80,8 +81,11 @@ pub enum PlanError {
     WrongKind(Vec<String>),
     #[error("not a simfleet plan file: {0}")]
     Parse(serde_json::Error),
-    #[error("plan file has format_version {found}; this simfleet reads version {PLAN_FORMAT_VERSION}: make the plan again with this version")]
+    #[error("plan file has format_version {found}; this simfleet reads version {PLAN_FORMAT_VERSION} only: make the plan again with this version (`simfleet plan … --out FILE`)")]
     Version { found: u32 },
+    /// A grouped plan file whose parts do not fit together (never written by simfleet).
+    #[error("plan file is damaged: {0}")]
+    Layout(String),
     #[error("plan file has unsafe actions, refusing it: {}", .0.join("; "))]
     UnsafeActions(Vec<String>),
     #[error("plan file checksum mismatch: it says {stated} but its content hashes to {computed}; the file was edited after it was made, so it is not the plan that was reviewed: make the plan again")]
@@ -111,35 +115,6 @@ fn unknown_iccids(missing: &[String]) -> String {
         } else {
             String::new()
         }
-    )
-}
-
-/// Fingerprint of the live values a SIM's change was computed from: its ICCID, status and product (they
-/// decide the status table and the implied IMEI side effect) and the normalised value of every
-/// field in `fields`. Never usage counters. 128 bits of SHA-256, hex.
-pub fn fingerprint(sim: &Sim, fields: impl IntoIterator<Item = Field>) -> String {
-    use std::io::Write;
-    let mut bytes = Vec::with_capacity(192);
-    // Writing into a Vec cannot fail.
-    let _ = write!(
-        bytes,
-        "iccid={}\nstatusid={}\nproviderid={}\n",
-        sim.iccid, sim.statusid, sim.providerid
-    );
-    for field in fields {
-        if field != Field::Status {
-            compare::write_normalised(sim, field, &mut bytes);
-        }
-    }
-    let digest = Sha256::digest(&bytes);
-    hex::encode(&digest[..16])
-}
-
-/// The fingerprint `apply` compares after re-reading a SIM the plan changes.
-pub fn fingerprint_of(sim: &Sim, change: &SimChange) -> String {
-    fingerprint(
-        sim,
-        change.fields.iter().filter(|f| !f.implied).map(|f| f.field),
     )
 }
 
@@ -271,3 +246,5 @@ impl Plan {
 mod engine_tests;
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod usage_tests;

@@ -17,7 +17,7 @@ use super::flags::RiskFlags;
 use super::value::FieldValue;
 
 /// The plan format this build reads and writes (`format_version`).
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// A complete plan: what changes, why, what is held back, and the API calls that would do it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -99,6 +99,14 @@ pub struct Summary {
     pub http_requests: u64,
     /// An independent lower bound on mutation calls for these changes (ARCHITECTURE.md).
     pub lower_bound: u64,
+    /// SIMs in service given a limit at or below this month's usage: the limit cuts their
+    /// service as soon as it is set (flag `usage_cut`, counted by the status-cuts guard).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub usage_cuts: u64,
+    /// SIMs in service given a limit above this month's usage but within 10 % of it (flag
+    /// `near_usage`, a warning).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub near_usage: u64,
 }
 
 /// Every change to one SIM.
@@ -106,9 +114,6 @@ pub struct Summary {
 #[serde(deny_unknown_fields)]
 pub struct SimChange {
     pub iccid: String,
-    /// Fingerprint of the live values this change was computed from (see
-    /// [`super::fingerprint`]); `apply` recomputes it on re-read.
-    pub fingerprint: String,
     pub fields: Vec<FieldChange>,
 }
 
@@ -132,6 +137,10 @@ pub struct FieldChange {
     /// True for a side effect of another change (not a mutation of its own).
     #[serde(default, skip_serializing_if = "is_false")]
     pub implied: bool,
+    /// This month's usage of the limit's counter as read (bytes, SMS or seconds, like `to`):
+    /// present only with the `usage_cut` or `near_usage` flag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<i64>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -186,6 +195,11 @@ pub enum RiskFlag {
     LoweredLimit,
     /// Implied status 20 → 2: the SIM gets service back.
     RestoresService,
+    /// A limit at or below what the SIM (in service after the plan) used this month: setting
+    /// it cuts the SIM's service at once. Counted by the status-cuts guard.
+    UsageCut,
+    /// A limit above this month's usage but within 10 % of it (`limit <= usage × 1.1`).
+    NearUsage,
 }
 
 /// A status change that cannot be made.
@@ -347,8 +361,8 @@ impl CheckResult {
 #[serde(deny_unknown_fields)]
 pub struct CheckExample {
     pub iccid: String,
-    /// The first field the SIM fails on.
-    pub field: Field,
+    /// The first field the SIM fails on (for a `limit` check, the field counted).
+    pub field: crate::spec::CheckField,
     /// Its value after the plan, as the spec writes it (`2GB`, `off`).
     pub value: String,
     /// True when the SIM passes now and the plan makes it fail.
@@ -364,7 +378,7 @@ pub struct CheckExample {
 #[derive(JsonSchema)]
 #[schemars(rename = "Origin")]
 #[allow(dead_code)]
-struct OriginSchema {
+pub(super) struct OriginSchema {
     file: String,
     line: u32,
     col: u32,

@@ -65,6 +65,17 @@ impl TransitionSet {
     pub fn allows(&self, from: i32, to: i32, provider: i32) -> bool {
         self.0.contains(&(from, to, provider))
     }
+
+    /// The statuses the table allows from `from` for `provider`, in id order (what `explain`
+    /// shows beside a blocked change).
+    pub fn targets(&self, from: i32, provider: i32) -> Vec<i32> {
+        let mut to: Vec<i32> = (self.0.iter())
+            .filter(|(f, _, p)| *f == from && *p == provider)
+            .map(|(_, t, _)| *t)
+            .collect();
+        to.sort_unstable();
+        to
+    }
 }
 
 /// True for the converging pairs: 13 for 2, 14 for 5, 17 for 8, 11 for 2.

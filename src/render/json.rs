@@ -62,9 +62,17 @@ pub fn mask_json(value: &mut serde_json::Value) {
     }
 }
 
-/// The JSON Schema of [`json`]'s output (and of the plan file).
+/// The JSON Schema of [`json`]'s output, the per-SIM plan (which `show` and `apply` also read).
 pub fn plan_schema() -> String {
     let schema = schemars::schema_for!(Plan);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The JSON Schema of the plan file `plan --out` writes (changes grouped by change set).
+pub fn plan_file_schema() -> String {
+    let schema = schemars::schema_for!(crate::plan::PlanFile<'static>);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text

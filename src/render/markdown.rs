@@ -79,14 +79,18 @@ fn iccids(ids: &[&str], mask: bool) -> String {
 
 fn group_line(g: &ChangeGroup<'_>, mask: bool) -> String {
     let c = g.change;
-    format!(
+    let mut line = format!(
         "{}: {} → {} · {} · {}",
         code(c.field.name()),
         html(&values::value(c.field, &c.from, mask)),
         html(&values::value(c.field, &c.to, mask)),
         sims(g.iccids.len()),
         html(&values::source(&c.source, mask))
-    )
+    );
+    if let Some(used) = values::group_usage(g) {
+        let _ = write!(line, " · {}", html(&used));
+    }
+    line
 }
 
 /// Reserved for the note that says how many sections were left out.
@@ -166,6 +170,20 @@ fn summary_table(head: &mut String, plan: &Plan) {
     }
     if s.implied_changes > 0 {
         let _ = writeln!(head, "| implied status changes | {} |", s.implied_changes);
+    }
+    if s.usage_cuts > 0 {
+        let _ = writeln!(
+            head,
+            "| ⚠️ **limit at or below this month's usage** (service stops) | **{}** |",
+            s.usage_cuts
+        );
+    }
+    if s.near_usage > 0 {
+        let _ = writeln!(
+            head,
+            "| limit within 10 % above this month's usage | {} |",
+            s.near_usage
+        );
     }
     let _ = writeln!(head, "| blocked | {} |", s.blocked);
     let _ = writeln!(

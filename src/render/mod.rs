@@ -11,6 +11,7 @@
 mod apply_report;
 mod checks;
 mod drift;
+mod explain;
 mod json;
 mod markdown;
 mod rows;
@@ -20,15 +21,17 @@ mod values;
 pub use apply_report::{
     apply_report_text, stale_text, ApplyReportOptions, GROUPS_SHOWN as APPLY_GROUPS_SHOWN,
 };
-pub use json::{json, json_masked, mask_json, plan_schema, write_json};
+pub use explain::{explain_json, explain_schema, explain_text, ExplainStyle};
+pub use json::{json, json_masked, mask_json, plan_file_schema, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rows::GROUPS_PER_LIST;
-pub use text::{checks_text, text, TextOptions};
+pub use text::{checks_text, checks_text_after_plan, text, TextOptions};
 
 /// `check --why-drift`'s drift section, as `plan` shows it.
 pub fn drift_text(report: &crate::plan::drift::DriftReport, mask: bool) -> String {
     drift::text_block(report, mask, false, "Drift")
 }
+
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
 pub use values::{mask as mask_identifier, mask_text};
 
@@ -36,3 +39,5 @@ use crate::plan::Plan;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod usage_tests;

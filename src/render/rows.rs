@@ -195,6 +195,8 @@ impl RiskRow<'_, '_> {
             RiskFlag::ImeiUnlock => "IMEI unlocks",
             RiskFlag::LoweredLimit => "Lowered limits",
             RiskFlag::RestoresService => "Service restored (implied 20 → 2)",
+            RiskFlag::UsageCut => "Limits at or below this month's usage (service stops now)",
+            RiskFlag::NearUsage => "Limits near this month's usage (within 10 %)",
         }
     }
 
@@ -212,11 +214,38 @@ impl RiskRow<'_, '_> {
     }
 }
 
-/// The risky changes of the plan by flag (in flag order), each counted by SIM.
+/// Where a risk's row stands, most severe first: a limit that cuts service at once comes right
+/// after status cuts and ahead of plain lowered limits, a limit near the usage just before them.
+fn risk_rank(flag: RiskFlag) -> u8 {
+    match flag {
+        RiskFlag::StatusCut => 0,
+        RiskFlag::UsageCut => 1,
+        RiskFlag::Irreversible => 2,
+        RiskFlag::ImeiUnlock => 3,
+        RiskFlag::NearUsage => 4,
+        RiskFlag::LoweredLimit => 5,
+        RiskFlag::RestoresService => 6,
+    }
+}
+
+/// The rows a change is listed in: a lowered limit that cuts service at once is listed with the
+/// usage cuts only, so `Lowered limits` holds the plain ones.
+fn row_flags(flags: crate::plan::RiskFlags) -> crate::plan::RiskFlags {
+    if !flags.contains(RiskFlag::UsageCut) {
+        return flags;
+    }
+    flags
+        .iter()
+        .copied()
+        .filter(|f| *f != RiskFlag::LoweredLimit)
+        .collect()
+}
+
+/// The risky changes of the plan by flag (most severe first), each counted by SIM.
 pub fn risk_rows<'g, 'a>(plan: &'a Plan, groups: &'g [ChangeGroup<'a>]) -> Vec<RiskRow<'g, 'a>> {
     let mut rows: BTreeMap<RiskFlag, RiskRow<'g, 'a>> = BTreeMap::new();
     for g in groups {
-        for flag in g.change.flags.iter() {
+        for flag in row_flags(g.change.flags).iter() {
             let row = rows.entry(*flag).or_insert_with(|| RiskRow {
                 flag: *flag,
                 sims: 0,
@@ -233,7 +262,7 @@ pub fn risk_rows<'g, 'a>(plan: &'a Plan, groups: &'g [ChangeGroup<'a>]) -> Vec<R
     for sim in &plan.changes {
         let mut flags = crate::plan::RiskFlags::default();
         for f in &sim.fields {
-            for flag in f.flags.iter() {
+            for flag in row_flags(f.flags).iter() {
                 flags.insert(*flag);
             }
         }
@@ -244,6 +273,7 @@ pub fn risk_rows<'g, 'a>(plan: &'a Plan, groups: &'g [ChangeGroup<'a>]) -> Vec<R
         }
     }
     let mut rows: Vec<RiskRow<'g, 'a>> = rows.into_values().collect();
+    rows.sort_by_key(|row| risk_rank(row.flag));
     for row in &mut rows {
         row.groups
             .sort_by_key(|g| std::cmp::Reverse(g.iccids.len()));

@@ -10,12 +10,16 @@ use crate::spec::{DesiredValue, Field, ImeiLockSetting, Limit, OriginKind, SimEn
 
 use super::*;
 
+/// The day the example plans are judged on (days since 1970-01-01): 2027-06-01.
+const EXAMPLE_TODAY: i64 = 20_970;
+
 /// The plan of the example spec (`examples/fleet`, read through the spec loader) against the
 /// demo fleet `simfleet sandbox` serves, as `simfleet plan examples/fleet --sandbox` makes it.
 /// The one place these tests build a plan from spec files.
 fn example_plan() -> Plan {
     let loaded = crate::spec::load(std::path::Path::new("examples/fleet")).expect("example spec");
-    let spec = loaded.spec;
+    // Waivers are judged by a pinned date, as `SIMFLEET_TODAY` pins the binary's.
+    let spec = loaded.spec.with_today(EXAMPLE_TODAY);
     let snapshot = crate::sandbox::demo_fleet();
     let live = crate::fleet::LiveFleet {
         sims_total: snapshot.sims.len() as u64,
@@ -112,7 +116,10 @@ fn lowered_limits_count_sims_not_field_changes() {
     let lowered = |c: &SimChange| {
         c.fields
             .iter()
-            .filter(|f| f.flags.contains(RiskFlag::LoweredLimit))
+            // Plain lowered limits: one at or below the usage is listed with the usage cuts.
+            .filter(|f| {
+                f.flags.contains(RiskFlag::LoweredLimit) && !f.flags.contains(RiskFlag::UsageCut)
+            })
             .count()
     };
     let sims = plan.changes.iter().filter(|c| lowered(c) > 0).count();
@@ -144,8 +151,11 @@ fn group_headers(out: &str) -> Vec<String> {
         .windows(2)
         .filter(|w| w[0].contains(" → ") && w[0].contains("  × "))
         .map(|w| {
-            let what = w[0].split("  × ").next().unwrap_or_default();
-            format!("{what} {}", w[1].trim())
+            let (what, count) = w[0].split_once("  × ").unwrap_or_default();
+            // Flags (and usage) after the count: the same values with and without a usage flag
+            // are two groups.
+            let flags = count.split_once("  ").map_or("", |(_, flags)| flags);
+            format!("{what} {flags} {}", w[1].trim())
         })
         .collect()
 }
@@ -389,16 +399,22 @@ fn every_change_cites_its_source() {
 
 #[test]
 fn schema_file_is_current() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json");
-    let generated = plan_schema();
-    if std::env::var_os("SIMFLEET_UPDATE_SCHEMAS").is_some() {
-        std::fs::write(&path, &generated).expect("write schema/plan.schema.json");
+    for (name, generated) in [
+        ("plan.schema.json", plan_schema()),
+        ("plan-file.schema.json", crate::render::plan_file_schema()),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schema")
+            .join(name);
+        if std::env::var_os("SIMFLEET_UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &generated).expect("write the schema");
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "schema/{name} is stale: run `SIMFLEET_UPDATE_SCHEMAS=1 cargo test --lib render::tests::schema_file_is_current`"
+        );
     }
-    let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        on_disk == generated,
-        "schema/plan.schema.json is stale: run `SIMFLEET_UPDATE_SCHEMAS=1 cargo test --lib render::tests::schema_file_is_current`"
-    );
 }
 
 /// A plan of `n` changing SIMs with many distinct `from` values (so many change groups), built
@@ -409,7 +425,6 @@ fn large_plan(n: u64) -> Plan {
     plan.changes = (0..n)
         .map(|i| SimChange {
             iccid: iccid(i),
-            fingerprint: String::new(),
             fields: vec![FieldChange {
                 field: Field::MonthlyDataLimit,
                 from: crate::plan::FieldValue::Int(1_000 + (i % 5_000) as i64),
@@ -417,6 +432,7 @@ fn large_plan(n: u64) -> Plan {
                 source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32).into(),
                 flags: RiskFlag::LoweredLimit.into(),
                 implied: false,
+                usage: None,
             }],
         })
         .collect();
@@ -548,4 +564,9 @@ fn markdown_shows_the_largest_change_groups_of_each_field_and_counts_the_rest() 
         md.contains("… and 4980 more groups (9960 SIMs) with other values"),
         "{md}"
     );
+}
+
+#[test]
+fn the_example_day_is_the_one_its_comment_names() {
+    assert_eq!(crate::spec::format_date(EXAMPLE_TODAY), "2027-06-01");
 }

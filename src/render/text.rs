@@ -159,6 +159,9 @@ fn summary(w: &mut Writer, plan: &Plan) {
         let _ = write!(out, ", {} implied", s.implied_changes);
     }
     out.push('\n');
+    if let Some(usage) = usage_counts(s) {
+        let _ = writeln!(out, "  Usage:      {usage}");
+    }
     let _ = writeln!(
         out,
         "  Untouched:  {} blocked, {} pending, {} held, {} skipped (terminal)",
@@ -169,6 +172,26 @@ fn summary(w: &mut Writer, plan: &Plan) {
         "  API calls:  {} mutations in {} HTTP requests (lower bound {})",
         s.api_calls, s.http_requests, s.lower_bound
     );
+}
+
+/// `2 SIMs get a limit at or below this month's usage (service stops), 1 SIM a limit within
+/// 10 % above it`, or `None` when no new limit comes near a SIM's usage.
+pub(crate) fn usage_counts(s: &crate::plan::Summary) -> Option<String> {
+    let mut parts = Vec::new();
+    if s.usage_cuts > 0 {
+        parts.push(format!(
+            "{} {} a limit at or below this month's usage (service stops)",
+            sims(s.usage_cuts as usize),
+            if s.usage_cuts == 1 { "gets" } else { "get" }
+        ));
+    }
+    if s.near_usage > 0 {
+        parts.push(format!(
+            "{} a limit within 10 % above it",
+            sims(s.near_usage as usize)
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// One line per kind of risk, counted by SIM (the groups below carry the same flags).
@@ -222,6 +245,9 @@ fn change_group(w: &mut Writer, g: &ChangeGroup<'_>) {
             "  {}",
             w.p.paint(RISK, &format!("[{}]", values::flag(*flag)))
         );
+    }
+    if let Some(used) = values::group_usage(g) {
+        let _ = write!(line, "  {used}");
     }
     let _ = writeln!(w.out, "{line}");
     let _ = writeln!(
@@ -282,6 +308,15 @@ fn unmanaged(w: &mut Writer, plan: &Plan) {
 
 /// `simfleet check`'s report: a headline, then the checks and waivers as `plan` shows them.
 pub fn checks_text(plan: &Plan, mask: bool) -> String {
+    checks_text_of(plan, mask, "as they are now")
+}
+
+/// The checks of a plan, judged on the SIMs after it (`validate --live`).
+pub fn checks_text_after_plan(plan: &Plan, mask: bool) -> String {
+    checks_text_of(plan, mask, "after the plan")
+}
+
+fn checks_text_of(plan: &Plan, mask: bool, when: &str) -> String {
     let mut w = Writer {
         out: String::new(),
         opts: TextOptions {
@@ -293,7 +328,7 @@ pub fn checks_text(plan: &Plan, mask: bool) -> String {
     let failing = plan.checks.iter().filter(|c| c.failing > 0).count();
     let _ = writeln!(
         w.out,
-        "{} check(s) on {} SIMs as they are now: {failing} fail{}.",
+        "{} check(s) on {} SIMs {when}: {failing} fail{}.",
         plan.checks.len(),
         plan.summary.sims_seen,
         denying_checks(plan)

@@ -10,7 +10,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::plan::status_label;
 use crate::plan::{Field, Origin};
-use crate::plan::{FieldChange, FieldValue, Plan, RiskFlag};
+use crate::plan::{FieldChange, FieldValue, Plan, RiskFlag, RiskFlags};
 
 /// Keeps the last 4 characters of an identifier and stars the rest.
 pub fn mask(id: &str) -> String {
@@ -180,16 +180,81 @@ pub fn flag(flag: RiskFlag) -> &'static str {
         RiskFlag::ImeiUnlock => "IMEI unlock",
         RiskFlag::LoweredLimit => "lowered limit",
         RiskFlag::RestoresService => "implied: restores service",
+        RiskFlag::UsageCut => "below this month's usage: cuts service now",
+        RiskFlag::NearUsage => "near this month's usage",
     }
 }
 
-/// Changes with the same field, from, to and source, with the SIMs they apply to.
+/// Bytes for reading, not copying: the largest decimal unit with at most two decimals, cut
+/// rather than rounded so a usage never reads above itself (`1.2GB`, `1.23GB` for 1 234 567 890
+/// bytes, `999B`).
+pub fn approx_bytes(n: i64) -> String {
+    let (unit, scale) = match n {
+        n if n >= 1_000_000_000_000 => ("TB", 1_000_000_000_000i64),
+        n if n >= 1_000_000_000 => ("GB", 1_000_000_000),
+        n if n >= 1_000_000 => ("MB", 1_000_000),
+        n if n >= 1_000 => ("kB", 1_000),
+        n => return format!("{n}B"),
+    };
+    let hundredths = n / (scale / 100);
+    let (whole, frac) = (hundredths / 100, hundredths % 100);
+    match frac {
+        0 => format!("{whole}{unit}"),
+        f if f % 10 == 0 => format!("{whole}.{}{unit}", f / 10),
+        f => format!("{whole}.{f:02}{unit}"),
+    }
+}
+
+/// This month's usage of a limit's counter, in the units its limit is shown in: `1.23GB`,
+/// `42 SMS`, `610 s`.
+pub fn usage(field: Field, n: i64) -> String {
+    match field {
+        Field::MonthlyDataLimit => approx_bytes(n),
+        Field::MonthlyVoiceMoLimit => format!("{n} s"),
+        Field::MonthlySmsMoLimit | Field::MonthlySmsMtLimit => format!("{n} SMS"),
+        _ => n.to_string(),
+    }
+}
+
+/// `used 1.23GB this month`, or `used 900MB–1.2GB this month` (`used 52–58 SMS this month`) for a group of SIMs that used
+/// different amounts; `None` for a group without usage flags.
+pub fn group_usage(g: &ChangeGroup<'_>) -> Option<String> {
+    let (low, high) = g.usage?;
+    let field = g.change.field;
+    let range = if low == high {
+        usage(field, low)
+    } else if field == Field::MonthlyDataLimit {
+        format!("{}–{}", approx_bytes(low), approx_bytes(high))
+    } else {
+        // `52–58 SMS`: the unit once, after the range.
+        let unit = usage(field, high);
+        let unit = unit.trim_start_matches(|c: char| c.is_ascii_digit());
+        format!("{low}–{high}{unit}")
+    };
+    Some(format!("used {range} this month"))
+}
+
+/// Changes with the same field, from, to, source and flags, with the SIMs they apply to.
 pub struct ChangeGroup<'a> {
     pub change: &'a FieldChange,
     pub iccids: Vec<&'a str>,
+    /// The least and the most this month's usage of the group's SIMs (changes with a usage
+    /// flag carry their usage; the others none).
+    pub usage: Option<(i64, i64)>,
 }
 
-/// Groups every field change of the plan by (field, from → to, source), ordered by field, then
+impl ChangeGroup<'_> {
+    /// Widens the group's usage range by one change's usage.
+    fn add_usage(&mut self, usage: Option<(i64, i64)>) {
+        self.usage = match (self.usage, usage) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (mine, theirs) => mine.or(theirs),
+        };
+    }
+}
+
+/// Groups every field change of the plan by (field, from → to, source, flags: SIMs with and
+/// without a usage flag differ there), ordered by field, then
 /// by number of SIMs (largest first), then by source and values, so output is deterministic.
 ///
 /// A million-SIM plan has millions of changes (0.4 s on one core): contiguous runs of SIMs are
@@ -215,13 +280,21 @@ pub fn change_groups(plan: &Plan) -> Vec<ChangeGroup<'_>> {
             .then_with(|| a_to.cmp(b_to))
             .then_with(|| a.change.source.cmp(&b.change.source))
             .then_with(|| a.change.implied.cmp(&b.change.implied))
+            .then_with(|| a.change.flags.cmp(&b.change.flags))
     });
     out.into_iter().map(|(_, _, g)| g).collect()
 }
 
 /// A group's identity, by reference: values are only spelled out (for ordering) once per group.
 /// The source is a number local to one [`GroupTally`].
-type GroupKey<'a> = (Field, &'a FieldValue, &'a FieldValue, usize, bool);
+type GroupKey<'a> = (
+    Field,
+    &'a FieldValue,
+    &'a FieldValue,
+    usize,
+    bool,
+    RiskFlags,
+);
 
 /// The change groups of one run of SIMs.
 #[derive(Default)]
@@ -249,15 +322,15 @@ impl<'a> GroupTally<'a> {
                 &change.to,
                 source,
                 change.implied,
+                change.flags,
             );
-            self.groups
-                .entry(key)
-                .or_insert_with(|| ChangeGroup {
-                    change,
-                    iccids: Vec::new(),
-                })
-                .iccids
-                .push(&sim.iccid);
+            let group = self.groups.entry(key).or_insert_with(|| ChangeGroup {
+                change,
+                iccids: Vec::new(),
+                usage: None,
+            });
+            group.iccids.push(&sim.iccid);
+            group.add_usage(change.usage.map(|u| (u, u)));
         }
     }
 
@@ -268,10 +341,11 @@ impl<'a> GroupTally<'a> {
             let next = self.by_value.len();
             renumber.insert(number, *self.by_value.entry(origin).or_insert(next));
         }
-        for ((field, from, to, source, implied), group) in later.groups {
+        for ((field, from, to, source, implied, flags), group) in later.groups {
             let source = renumber.get(&source).copied().unwrap_or(source);
-            match self.groups.entry((field, from, to, source, implied)) {
+            match self.groups.entry((field, from, to, source, implied, flags)) {
                 std::collections::hash_map::Entry::Occupied(mut mine) => {
+                    mine.get_mut().add_usage(group.usage);
                     mine.get_mut().iccids.extend(group.iccids);
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
@@ -339,6 +413,21 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
     use serde_json::json;
+
+    #[test]
+    fn usage_reads_in_the_limits_units_cut_not_rounded() {
+        assert_eq!(approx_bytes(1_200_000_000), "1.2GB");
+        assert_eq!(approx_bytes(1_234_567_890), "1.23GB");
+        assert_eq!(approx_bytes(999_999_999), "999.99MB");
+        assert_eq!(approx_bytes(1_050_000), "1.05MB");
+        assert_eq!(approx_bytes(500_000_000), "500MB");
+        assert_eq!(approx_bytes(999), "999B");
+        assert_eq!(approx_bytes(0), "0B");
+        assert_eq!(approx_bytes(2_500_000_000_000), "2.5TB");
+        assert_eq!(usage(Field::MonthlySmsMtLimit, 42), "42 SMS");
+        assert_eq!(usage(Field::MonthlyVoiceMoLimit, 610), "610 s");
+        assert_eq!(usage(Field::MonthlyDataLimit, 1_500_000), "1.5MB");
+    }
 
     #[test]
     fn sizes_use_the_largest_exact_unit() {

@@ -149,7 +149,11 @@ fn sim(rng: &mut StdRng, iccid: String, index: usize) -> Sim {
     let active = matches!(statusid, 2 | 13);
     let used = active || matches!(statusid, 5 | 12 | 15 | 16 | 20);
     let volume = if used {
-        Some(rng.random_range(0..1_500_000_000i64))
+        Some(data_usage(
+            rng.random_range(0..1_500_000_000i64),
+            monthly_data_limit,
+            statusid,
+        ))
     } else {
         Some(0)
     };
@@ -168,11 +172,23 @@ fn sim(rng: &mut StdRng, iccid: String, index: usize) -> Sim {
         in_session_since: in_session.then(|| 1_760_000_000 + rng.random_range(0..1_000_000i64)),
         monthly_data_volume: volume,
         monthly_data_limit,
-        monthly_sms_mo: Some(if used { rng.random_range(0..60) } else { 0 }),
-        monthly_sms_mt: Some(if used { rng.random_range(0..60) } else { 0 }),
+        monthly_sms_mo: Some(if used {
+            under(rng.random_range(0..60), monthly_sms_mo_limit)
+        } else {
+            0
+        }),
+        monthly_sms_mt: Some(if used {
+            under(rng.random_range(0..60), monthly_sms_mt_limit)
+        } else {
+            0
+        }),
         monthly_sms_mo_limit,
         monthly_sms_mt_limit,
-        monthly_voice_mo: Some(if used { rng.random_range(0..900) } else { 0 }),
+        monthly_voice_mo: Some(if used {
+            under(rng.random_range(0..900), monthly_voice_mo_limit)
+        } else {
+            0
+        }),
         monthly_voice_mo_limit,
         custom_field_1,
         previous_month_data_volume: Some(if used {
@@ -194,6 +210,32 @@ fn sim(rng: &mut StdRng, iccid: String, index: usize) -> Sim {
             name: LABELS[i].to_string(),
         }),
         imei_lock,
+    }
+}
+
+/// A count drawn for this month, kept under the SIM's limit: a SIM at its limit would be in a
+/// limit-exceeded status, not in the one it was given.
+fn under<T: Copy + std::ops::Rem<Output = T> + Into<i64>>(drawn: T, limit: Option<T>) -> T {
+    match limit {
+        Some(limit) if limit.into() > 0 => drawn % limit,
+        _ => drawn,
+    }
+}
+
+/// This month's data volume from a uniform draw in [0, 1.5GB): most SIMs use a small share of
+/// their allowance and a few come close (the share is the draw's fraction cubed, so half the
+/// SIMs use under an eighth of it), always under the limit, except a SIM in Data Usage
+/// Exhausted (16), which is at or just over it. Unlimited SIMs get 1.5GB as their scale.
+fn data_usage(drawn: i64, limit: Option<i64>, statusid: i32) -> i64 {
+    const SCALE: i64 = 1_500_000_000;
+    match limit {
+        Some(limit) if statusid == 16 => limit + drawn % (limit / 20 + 1),
+        _ => {
+            let cap = limit.unwrap_or(SCALE);
+            let share = (drawn as f64 / SCALE as f64).powi(3);
+            // Below the cap: a share under 1 of a cap of at most 1.5GB.
+            ((share * cap as f64) as i64).min(cap - 1)
+        }
     }
 }
 
@@ -229,6 +271,37 @@ mod tests {
         let active = a.sims.iter().filter(|s| s.statusid == 2).count();
         assert!(active > 500 && active < 900);
         assert!(a.sims.windows(2).all(|w| w[0].iccid < w[1].iccid));
+        // Usage is under the SIM's own limits, but for Data Usage Exhausted; some come close.
+        for s in &a.sims {
+            let under =
+                |used: Option<i64>, limit: Option<i64>| limit.is_none_or(|l| used.unwrap_or(0) < l);
+            if s.statusid != 16 {
+                assert!(under(s.monthly_data_volume, s.monthly_data_limit), "{s:?}");
+            }
+            assert!(under(
+                s.monthly_sms_mo.map(i64::from),
+                s.monthly_sms_mo_limit.map(i64::from)
+            ));
+            assert!(under(
+                s.monthly_sms_mt.map(i64::from),
+                s.monthly_sms_mt_limit.map(i64::from)
+            ));
+            assert!(under(s.monthly_voice_mo, s.monthly_voice_mo_limit));
+        }
+        let exhausted = a
+            .sims
+            .iter()
+            .filter(|s| s.statusid == 16 && s.monthly_data_limit.is_some());
+        assert!(exhausted.clone().count() > 0);
+        assert!(exhausted
+            .clone()
+            .all(|s| s.monthly_data_volume >= s.monthly_data_limit));
+        let close = a.sims.iter().filter(|s| {
+            s.statusid == 2
+                && s.monthly_data_limit
+                    .is_some_and(|l| s.monthly_data_volume.unwrap_or(0) * 10 >= l * 9)
+        });
+        assert!(close.count() > 0, "some SIMs come close to their limit");
         // Luhn of a known ICCID-like number (Wikipedia example 7992739871 → 3).
         assert_eq!(luhn_digit("7992739871"), 3);
     }

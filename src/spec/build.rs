@@ -4,7 +4,7 @@
 //! A value that fails leaves out only itself, so the rest of the file is still checked and
 //! every mistake is reported in one run.
 
-use crate::spec::desired::{DesiredValue, Field, Origin, OriginKind, ResolvedValue};
+use crate::spec::desired::{Field, Origin, OriginKind, ResolvedValue};
 use crate::spec::diagnostic::Diagnostic;
 use crate::spec::matcher::{Condition, MatchKey, Matcher, Test};
 use crate::spec::model::{
@@ -204,77 +204,34 @@ impl<'a> FileCx<'a> {
     ) -> Vec<(Field, ResolvedValue)> {
         let set = &doc.value;
         self.unknown_keys(&set.unknown, SetDocument::KEYS);
-        let mut out = Vec::new();
-        let mut add =
-            |cx: &mut Self,
-             field: Field,
-             value: Option<(&RawScalar, (u32, u32))>,
-             parse: &dyn Fn(&RawScalar) -> Result<DesiredValue, ValueError>| {
-                let Some((raw, at)) = value else { return };
-                match parse(raw) {
-                    Ok(value) => out.push((
-                        field,
-                        ResolvedValue {
-                            value,
-                            origin: std::sync::Arc::new(cx.origin(at, kind)),
-                        },
-                    )),
-                    Err(e) => cx.value_error(at, field.name(), e),
-                }
-            };
         fn raw<K>(v: &Option<Located<Scalar<K>>>) -> Option<(&RawScalar, (u32, u32))> {
             v.as_ref().map(|l| (&l.value.raw, (l.line, l.col)))
         }
-        add(self, Field::Status, raw(&set.status), &|r| {
-            values::parse_settable_status(r).map(DesiredValue::Status)
-        });
-        add(
-            self,
-            Field::MonthlyDataLimit,
-            raw(&set.monthly_data_limit),
-            &|r| values::parse_data_limit(r).map(DesiredValue::Limit),
-        );
-        add(
-            self,
-            Field::MonthlySmsMoLimit,
-            raw(&set.monthly_sms_mo_limit),
-            &|r| values::parse_sms_limit(r).map(DesiredValue::Limit),
-        );
-        add(
-            self,
-            Field::MonthlySmsMtLimit,
-            raw(&set.monthly_sms_mt_limit),
-            &|r| values::parse_sms_limit(r).map(DesiredValue::Limit),
-        );
-        add(
-            self,
-            Field::MonthlyVoiceMoLimit,
-            raw(&set.monthly_voice_mo_limit),
-            &|r| values::parse_voice_limit(r).map(DesiredValue::Limit),
-        );
-        add(self, Field::CustomField1, raw(&set.custom_field_1), &|r| {
-            values::parse_text_or_none(r, "custom_field_1").map(DesiredValue::Text)
-        });
-        add(
-            self,
-            Field::EndCustomerLabel,
-            raw(&set.end_customer_label),
-            &|r| values::parse_text_or_none(r, "end_customer_label").map(DesiredValue::Text),
-        );
-        add(self, Field::ImeiLock, raw(&set.imei_lock), &|r| {
-            values::parse_imei_lock(r).map(DesiredValue::ImeiLock)
-        });
         let written = [
-            set.status.is_some(),
-            set.monthly_data_limit.is_some(),
-            set.monthly_sms_mo_limit.is_some(),
-            set.monthly_sms_mt_limit.is_some(),
-            set.monthly_voice_mo_limit.is_some(),
-            set.custom_field_1.is_some(),
-            set.end_customer_label.is_some(),
-            set.imei_lock.is_some(),
+            (Field::Status, raw(&set.status)),
+            (Field::MonthlyDataLimit, raw(&set.monthly_data_limit)),
+            (Field::MonthlySmsMoLimit, raw(&set.monthly_sms_mo_limit)),
+            (Field::MonthlySmsMtLimit, raw(&set.monthly_sms_mt_limit)),
+            (Field::MonthlyVoiceMoLimit, raw(&set.monthly_voice_mo_limit)),
+            (Field::CustomField1, raw(&set.custom_field_1)),
+            (Field::EndCustomerLabel, raw(&set.end_customer_label)),
+            (Field::ImeiLock, raw(&set.imei_lock)),
         ];
-        if !written.contains(&true) && set.unknown.is_empty() {
+        let mut out = Vec::new();
+        for (field, value) in written {
+            let Some((raw, at)) = value else { continue };
+            match values::parse_field(field, raw, values::parse_settable_status) {
+                Ok(value) => out.push((
+                    field,
+                    ResolvedValue {
+                        value,
+                        origin: std::sync::Arc::new(self.origin(at, kind)),
+                    },
+                )),
+                Err(e) => self.value_error(at, field.name(), e),
+            }
+        }
+        if written.iter().all(|(_, v)| v.is_none()) && set.unknown.is_empty() {
             self.error(
                 (doc.line, doc.col),
                 format!("{owner} sets nothing"),

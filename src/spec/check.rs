@@ -6,30 +6,22 @@
 //! `set` of a rule for that field, so a check and a rule cannot read `1GB` differently. Every
 //! problem of a check is reported, not only the first.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::build::FileCx;
+use crate::spec::check_field::{CheckField, Kind, ReadOnlyField};
 use crate::spec::desired::{DesiredValue, Field};
 use crate::spec::matcher::{Condition, MatchKey, Matcher, Test};
 use crate::spec::model::{
     AtMostDocument, CheckDocument, ExpectDocument, ExpectForm, ExpectOps, LimitDocument, LimitOps,
     Located, MatchForm, WaiverDocument,
 };
-use crate::spec::values::{self, RawScalar, ValueError};
+use crate::spec::values::{self, RawScalar};
 
 /// How much a failing check matters: `warn` is reported, `deny` blocks the plan (exit 3).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum CheckLevel {
@@ -119,7 +111,7 @@ pub struct Check {
     pub col: u32,
     pub select: Matcher,
     /// Every field's test; a SIM passes when all hold. Empty for a `limit` check.
-    pub expect: Vec<(Field, Expectation)>,
+    pub expect: Vec<(CheckField, Expectation)>,
     /// Constraints on the change; empty for an `expect` check.
     pub limits: Vec<ChangeLimit>,
 }
@@ -129,37 +121,6 @@ impl Check {
     pub fn location(&self) -> String {
         format!("{}:{}:{}", self.file, self.line, self.col)
     }
-}
-
-/// A field's value as a check writes it, parsed as a rule's `set` would parse it (any status,
-/// not only those a spec may set).
-fn parse_value(field: Field, raw: &RawScalar) -> Result<DesiredValue, ValueError> {
-    match field {
-        Field::Status => values::parse_status(raw).map(DesiredValue::Status),
-        Field::MonthlyDataLimit => values::parse_data_limit(raw).map(DesiredValue::Limit),
-        Field::MonthlySmsMoLimit | Field::MonthlySmsMtLimit => {
-            values::parse_sms_limit(raw).map(DesiredValue::Limit)
-        }
-        Field::MonthlyVoiceMoLimit => values::parse_voice_limit(raw).map(DesiredValue::Limit),
-        Field::CustomField1 | Field::EndCustomerLabel => {
-            values::parse_text_or_none(raw, field.name()).map(DesiredValue::Text)
-        }
-        Field::ImeiLock => values::parse_imei_lock(raw).map(DesiredValue::ImeiLock),
-    }
-}
-
-fn is_limit(field: Field) -> bool {
-    matches!(
-        field,
-        Field::MonthlyDataLimit
-            | Field::MonthlySmsMoLimit
-            | Field::MonthlySmsMtLimit
-            | Field::MonthlyVoiceMoLimit
-    )
-}
-
-fn is_text(field: Field) -> bool {
-    matches!(field, Field::CustomField1 | Field::EndCustomerLabel)
 }
 
 impl FileCx<'_> {
@@ -270,7 +231,7 @@ impl FileCx<'_> {
         check: &CheckDocument,
         owner: &str,
         owner_at: (u32, u32),
-    ) -> (Vec<(Field, Expectation)>, Vec<ChangeLimit>) {
+    ) -> (Vec<(CheckField, Expectation)>, Vec<ChangeLimit>) {
         match (&check.expect, &check.limit) {
             (Some(_), Some(limit)) => {
                 self.error(
@@ -295,7 +256,18 @@ impl FileCx<'_> {
 
     fn limits(&mut self, doc: &Located<LimitDocument>, owner: &str) -> Vec<ChangeLimit> {
         let l = &doc.value;
-        self.unknown_keys(&l.unknown, LimitDocument::KEYS);
+        // A read-only field is a known key with a specific error: no spec changes it.
+        let (read_only, unknown): (Vec<_>, Vec<_>) = l.unknown.iter().cloned().partition(|key| {
+            CheckField::from_name(&key.value).is_some_and(|f| f.settable().is_none())
+        });
+        for key in &read_only {
+            self.error(
+                (key.line, key.col),
+                format!("{owner}: `{}` is read-only, no spec can change it", key.value),
+                "a limit counts changes the plan makes: limit a field a rule sets, or test this one with `expect`",
+            );
+        }
+        self.unknown_keys(&unknown, LimitDocument::KEYS);
         let fields = [
             (Some(Field::Status), &l.status),
             (Some(Field::MonthlyDataLimit), &l.monthly_data_limit),
@@ -423,18 +395,36 @@ impl FileCx<'_> {
         &mut self,
         doc: &Located<ExpectDocument>,
         owner: &str,
-    ) -> Vec<(Field, Expectation)> {
+    ) -> Vec<(CheckField, Expectation)> {
         let e = &doc.value;
         self.unknown_keys(&e.unknown, ExpectDocument::KEYS);
         let written = [
-            (Field::Status, &e.status),
-            (Field::MonthlyDataLimit, &e.monthly_data_limit),
-            (Field::MonthlySmsMoLimit, &e.monthly_sms_mo_limit),
-            (Field::MonthlySmsMtLimit, &e.monthly_sms_mt_limit),
-            (Field::MonthlyVoiceMoLimit, &e.monthly_voice_mo_limit),
-            (Field::CustomField1, &e.custom_field_1),
-            (Field::EndCustomerLabel, &e.end_customer_label),
-            (Field::ImeiLock, &e.imei_lock),
+            (Field::Status.into(), &e.status),
+            (Field::MonthlyDataLimit.into(), &e.monthly_data_limit),
+            (Field::MonthlySmsMoLimit.into(), &e.monthly_sms_mo_limit),
+            (Field::MonthlySmsMtLimit.into(), &e.monthly_sms_mt_limit),
+            (Field::MonthlyVoiceMoLimit.into(), &e.monthly_voice_mo_limit),
+            (Field::CustomField1.into(), &e.custom_field_1),
+            (Field::EndCustomerLabel.into(), &e.end_customer_label),
+            (Field::ImeiLock.into(), &e.imei_lock),
+            (ReadOnlyField::Provider.into(), &e.provider),
+            (ReadOnlyField::Imei.into(), &e.imei),
+            (ReadOnlyField::Imsi.into(), &e.imsi),
+            (ReadOnlyField::Msisdn.into(), &e.msisdn),
+            (ReadOnlyField::Nwc.into(), &e.nwc),
+            (ReadOnlyField::Apn.into(), &e.apn),
+            (ReadOnlyField::IpAddress.into(), &e.ip_address),
+            (
+                ReadOnlyField::MonthlyDataVolume.into(),
+                &e.monthly_data_volume,
+            ),
+            (ReadOnlyField::MonthlySmsMo.into(), &e.monthly_sms_mo),
+            (ReadOnlyField::MonthlySmsMt.into(), &e.monthly_sms_mt),
+            (ReadOnlyField::MonthlyVoiceMo.into(), &e.monthly_voice_mo),
+            (
+                ReadOnlyField::PreviousMonthDataVolume.into(),
+                &e.previous_month_data_volume,
+            ),
         ];
         let mut out = Vec::new();
         for (field, value) in written {
@@ -446,14 +436,37 @@ impl FileCx<'_> {
             }
         }
         if out.is_empty() && written.iter().all(|(_, v)| v.is_none()) && e.unknown.is_empty() {
-            self.error((doc.line, doc.col), format!("{owner} expects nothing"), "list at least one field under `expect:` (status, monthly_data_limit, monthly_sms_mo_limit, monthly_sms_mt_limit, monthly_voice_mo_limit, custom_field_1, end_customer_label, imei_lock)");
+            self.error(
+                (doc.line, doc.col),
+                format!("{owner} expects nothing"),
+                format!(
+                    "list at least one field under `expect:` ({})",
+                    ExpectDocument::KEYS.join(", ")
+                ),
+            );
         }
         out
     }
 
+    /// One value of `field`, its error recorded at `at`.
+    fn expected_value(
+        &mut self,
+        field: CheckField,
+        raw: &RawScalar,
+        at: (u32, u32),
+    ) -> Option<DesiredValue> {
+        match field.parse(raw) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.value_error(at, field.name(), e);
+                None
+            }
+        }
+    }
+
     fn values_of(
         &mut self,
-        field: Field,
+        field: CheckField,
         items: &[Located<RawScalar>],
         at: (u32, u32),
     ) -> Option<Vec<DesiredValue>> {
@@ -465,40 +478,56 @@ impl FileCx<'_> {
             );
             return None;
         }
-        let mut out = Vec::new();
-        let mut ok = true;
-        for item in items {
-            match parse_value(field, &item.value) {
-                Ok(v) => out.push(v),
-                Err(e) => {
-                    self.value_error((item.line, item.col), field.name(), e);
-                    ok = false;
-                }
-            }
+        let parsed: Vec<Option<DesiredValue>> = items
+            .iter()
+            .map(|item| self.expected_value(field, &item.value, (item.line, item.col)))
+            .collect();
+        parsed.into_iter().collect()
+    }
+
+    /// Usage is compared, never equated: an error for `equals`, `any of` and `none of`.
+    fn equality_allowed(&mut self, field: CheckField, at: (u32, u32)) -> bool {
+        if field.kind() != Kind::Usage {
+            return true;
         }
-        ok.then_some(out)
+        self.error(
+            at,
+            format!("{field}: usage is compared with `at_most` or `at_least`"),
+            format!("write e.g. `{field}: {{ at_most: ... }}`"),
+        );
+        false
     }
 
     fn expectation(
         &mut self,
-        field: Field,
+        field: CheckField,
         form: ExpectForm,
         at: (u32, u32),
     ) -> Option<Expectation> {
         match form {
-            ExpectForm::One(raw) => match parse_value(field, &raw) {
-                Ok(v) => Some(Expectation::AnyOf(vec![v])),
-                Err(e) => {
-                    self.value_error(at, field.name(), e);
-                    None
+            ExpectForm::One(raw) => {
+                if !self.equality_allowed(field, at) {
+                    return None;
                 }
-            },
-            ExpectForm::Many(items) => self.values_of(field, &items, at).map(Expectation::AnyOf),
+                let value = self.expected_value(field, &raw, at)?;
+                Some(Expectation::AnyOf(vec![value]))
+            }
+            ExpectForm::Many(items) => {
+                if !self.equality_allowed(field, at) {
+                    return None;
+                }
+                self.values_of(field, &items, at).map(Expectation::AnyOf)
+            }
             ExpectForm::Ops(ops) => self.operator(field, &ops, at),
         }
     }
 
-    fn operator(&mut self, field: Field, ops: &ExpectOps, at: (u32, u32)) -> Option<Expectation> {
+    fn operator(
+        &mut self,
+        field: CheckField,
+        ops: &ExpectOps,
+        at: (u32, u32),
+    ) -> Option<Expectation> {
         self.unknown_keys(&ops.unknown, ExpectOps::KEYS);
         let count = [
             ops.none_of.is_some(),
@@ -518,44 +547,41 @@ impl FileCx<'_> {
             return None;
         }
         if let Some(list) = &ops.none_of {
+            if !self.equality_allowed(field, (list.line, list.col)) {
+                return None;
+            }
             return self
                 .values_of(field, &list.value, (list.line, list.col))
                 .map(Expectation::NoneOf);
         }
         if let Some(not) = &ops.not {
-            return match parse_value(field, &not.value) {
-                Ok(v) => Some(Expectation::NoneOf(vec![v])),
-                Err(e) => {
-                    self.value_error((not.line, not.col), field.name(), e);
-                    None
-                }
-            };
+            if !self.equality_allowed(field, (not.line, not.col)) {
+                return None;
+            }
+            let value = self.expected_value(field, &not.value, (not.line, not.col))?;
+            return Some(Expectation::NoneOf(vec![value]));
         }
         for (bound, at_most) in [(&ops.at_most, true), (&ops.at_least, false)] {
             let Some(bound) = bound else { continue };
             let op = if at_most { "at_most" } else { "at_least" };
-            if !is_limit(field) {
-                self.error((bound.line, bound.col), format!("{field}: `{op}` compares limits only"), "use it on monthly_data_limit, monthly_sms_mo_limit, monthly_sms_mt_limit or monthly_voice_mo_limit");
+            if !field.is_ordered() {
+                self.error((bound.line, bound.col), format!("{field}: `{op}` compares limits and usage only"), "use it on a monthly limit (monthly_data_limit, ...) or on usage (monthly_data_volume, monthly_sms_mo, monthly_sms_mt, monthly_voice_mo, previous_month_data_volume)");
                 return None;
             }
-            return match parse_value(field, &bound.value) {
-                Ok(DesiredValue::Limit(limit)) if at_most => Some(Expectation::AtMost(limit)),
-                Ok(DesiredValue::Limit(limit)) => Some(Expectation::AtLeast(limit)),
-                Ok(_) => None,
-                Err(e) => {
-                    self.value_error((bound.line, bound.col), field.name(), e);
-                    None
-                }
+            return match self.expected_value(field, &bound.value, (bound.line, bound.col))? {
+                DesiredValue::Limit(limit) if at_most => Some(Expectation::AtMost(limit)),
+                DesiredValue::Limit(limit) => Some(Expectation::AtLeast(limit)),
+                _ => None,
             };
         }
         for (flag, present) in [(&ops.present, true), (&ops.absent, false)] {
             let Some(flag) = flag else { continue };
             let op = if present { "present" } else { "absent" };
-            if !is_text(field) {
+            if !field.is_text() {
                 self.error(
                     (flag.line, flag.col),
-                    format!("{field}: `{op}` applies to labels only"),
-                    "use it on custom_field_1 or end_customer_label",
+                    format!("{field}: `{op}` applies to text fields only"),
+                    "use it on custom_field_1, end_customer_label, imei, imsi, msisdn, nwc, apn or ip_address",
                 );
                 return None;
             }

@@ -86,6 +86,17 @@ pub enum Limit {
     Value(i64),
 }
 
+impl Limit {
+    /// `self` ≤ `bound`, where `unlimited` is above every number.
+    pub fn is_at_most(self, bound: Limit) -> bool {
+        match (self, bound) {
+            (_, Limit::Unlimited) => true,
+            (Limit::Unlimited, Limit::Value(_)) => false,
+            (Limit::Value(have), Limit::Value(bound)) => have <= bound,
+        }
+    }
+}
+
 /// The desired IMEI lock.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ImeiLockSetting {

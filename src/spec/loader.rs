@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::spec::build::FileCx;
 use crate::spec::check::{Check, Waiver};
+use crate::spec::check_across;
 use crate::spec::config::{Config, CONFIG_FILE};
 use crate::spec::desired::Field;
 use crate::spec::diagnostic::{Diagnostic, SpecErrors};
@@ -557,6 +558,13 @@ fn check_across_files(parsed: &Parsed, problems: &mut Problems) {
     check_waived_checks_exist(parsed, &mut problems.errors);
     check_unique_iccids(&parsed.entries, &mut problems.errors);
     check_static_conflicts(&parsed.rules, &mut problems.errors);
+    check_across::check_contradictions(&parsed.checks, &mut problems.errors);
+    check_across::warn_idle_limits(
+        &parsed.checks,
+        &parsed.rules,
+        &parsed.entries,
+        &mut problems.warnings,
+    );
     warn_self_referencing_matches(&parsed.rules, &mut problems.warnings);
 }
 

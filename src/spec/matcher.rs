@@ -113,6 +113,47 @@ impl Condition {
     }
 }
 
+impl Condition {
+    /// What the key asks for, as a spec writes it: `ACME`, `[activated, test-ready]`,
+    /// `{prefix: "8944"}`, `none`.
+    pub fn describe(&self) -> String {
+        let list = |items: Vec<String>| match items.as_slice() {
+            [one] => one.clone(),
+            _ => format!("[{}]", items.join(", ")),
+        };
+        match &self.test {
+            Test::Ids(ids) => list(
+                ids.iter()
+                    .map(|&id| match self.key {
+                        MatchKey::Provider => crate::spec::values::format_provider(id),
+                        _ => crate::spec::values::format_status(id),
+                    })
+                    .collect(),
+            ),
+            Test::Texts { values, or_none } => {
+                let mut items: Vec<String> = values.clone();
+                if *or_none {
+                    items.push("none".to_string());
+                }
+                list(items)
+            }
+            Test::Prefix(prefix) => format!("{{prefix: \"{prefix}\"}}"),
+        }
+    }
+
+    /// The live value this key reads, as a match writes it (`none` for a missing text).
+    pub fn live(&self, sim: &Sim) -> String {
+        match self.key {
+            MatchKey::Status => crate::spec::values::format_status(sim.statusid),
+            MatchKey::Provider => crate::spec::values::format_provider(sim.providerid),
+            key => match key.live_text(sim) {
+                None | Some("") => "none".to_string(),
+                Some(text) => text.to_string(),
+            },
+        }
+    }
+}
+
 /// A rule's selection: every SIM, or SIMs for which every condition holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Matcher {
@@ -146,6 +187,17 @@ impl Matcher {
         match self {
             Matcher::All => true,
             Matcher::Conditions(conditions) => conditions.iter().all(|c| c.matches(sim)),
+        }
+    }
+
+    /// The conditions the live SIM fails, in key order (none for `all` or a SIM it selects):
+    /// how far a rule is from matching.
+    pub fn failing(&self, sim: &Sim) -> Vec<&Condition> {
+        match self {
+            Matcher::All => Vec::new(),
+            Matcher::Conditions(conditions) => {
+                conditions.iter().filter(|c| !c.matches(sim)).collect()
+            }
         }
     }
 

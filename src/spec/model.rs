@@ -101,6 +101,35 @@ macro_rules! tolerant_mapping {
     };
 }
 
+/// A mapping whose keys all hold one kind of value (`expect:`, `limit:`): one list of keys makes
+/// the struct (each key optional, unknown keys collected), its schema and its deserialiser.
+macro_rules! uniform_mapping {
+    (
+        $(#[$meta:meta])*
+        $ty:ident of $value:ty as $schema:literal,
+        $expecting:literal,
+        { $($(#[$field_meta:meta])* $key:literal => $field:ident),* $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        #[schemars(extend("minProperties" = 1))]
+        pub struct $ty {
+            $(
+                $(#[$field_meta])*
+                #[serde(default)]
+                #[schemars(with = $schema)]
+                pub $field: Option<Located<$value>>,
+            )*
+            /// Keys that are none of the above, reported by the validator.
+            #[serde(skip)]
+            pub unknown: Vec<Located<String>>,
+        }
+
+        tolerant_mapping!($ty, $expecting, { $($key => $field: present),* });
+    };
+}
+
 /// The scalar `visit_*` methods of a visitor whose value wraps one scalar in `$wrap` (a match
 /// value and an expected value read a single value the same way).
 macro_rules! scalar_visits {
@@ -779,50 +808,35 @@ impl JsonSchema for ExpectValue {
     }
 }
 
-/// `expect:`: the fields every selected SIM must have after the plan, each with its test.
-#[derive(Debug, Clone, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(extend("minProperties" = 1))]
-pub struct ExpectDocument {
-    #[serde(default)]
-    #[schemars(with = "ExpectValue")]
-    pub status: Option<Located<ExpectValue>>,
-    #[serde(default)]
-    #[schemars(with = "ExpectValue")]
-    pub monthly_data_limit: Option<Located<ExpectValue>>,
-    #[serde(default)]
-    #[schemars(with = "ExpectValue")]
-    pub monthly_sms_mo_limit: Option<Located<ExpectValue>>,
-    #[serde(default)]
-    #[schemars(with = "ExpectValue")]
-    pub monthly_sms_mt_limit: Option<Located<ExpectValue>>,
-    #[serde(default)]
-    #[schemars(with = "ExpectValue")]
-    pub monthly_voice_mo_limit: Option<Located<ExpectValue>>,
-    #[serde(default)]
-    #[schemars(with = "ExpectValue")]
-    pub custom_field_1: Option<Located<ExpectValue>>,
-    #[serde(default)]
-    #[schemars(with = "ExpectValue")]
-    pub end_customer_label: Option<Located<ExpectValue>>,
-    #[serde(default)]
-    #[schemars(with = "ExpectValue")]
-    pub imei_lock: Option<Located<ExpectValue>>,
-    /// Keys that are none of the above, reported by the validator.
-    #[serde(skip)]
-    pub unknown: Vec<Located<String>>,
-}
-
-tolerant_mapping!(ExpectDocument, "`expect` must be a mapping of fields", {
-    "status" => status: present,
-    "monthly_data_limit" => monthly_data_limit: present,
-    "monthly_sms_mo_limit" => monthly_sms_mo_limit: present,
-    "monthly_sms_mt_limit" => monthly_sms_mt_limit: present,
-    "monthly_voice_mo_limit" => monthly_voice_mo_limit: present,
-    "custom_field_1" => custom_field_1: present,
-    "end_customer_label" => end_customer_label: present,
-    "imei_lock" => imei_lock: present,
-});
+uniform_mapping!(
+    /// `expect:`: the fields every selected SIM must have after the plan, each with its test:
+    /// the eight a spec sets, and the read-only ones the API returns (the end state of those is
+    /// the live value).
+    ExpectDocument of ExpectValue as "ExpectValue",
+    "`expect` must be a mapping of fields",
+    {
+        "status" => status,
+        "monthly_data_limit" => monthly_data_limit,
+        "monthly_sms_mo_limit" => monthly_sms_mo_limit,
+        "monthly_sms_mt_limit" => monthly_sms_mt_limit,
+        "monthly_voice_mo_limit" => monthly_voice_mo_limit,
+        "custom_field_1" => custom_field_1,
+        "end_customer_label" => end_customer_label,
+        "imei_lock" => imei_lock,
+        "provider" => provider,
+        "imei" => imei,
+        "imsi" => imsi,
+        "msisdn" => msisdn,
+        "nwc" => nwc,
+        "apn" => apn,
+        "ip_address" => ip_address,
+        "monthly_data_volume" => monthly_data_volume,
+        "monthly_sms_mo" => monthly_sms_mo,
+        "monthly_sms_mt" => monthly_sms_mt,
+        "monthly_voice_mo" => monthly_voice_mo,
+        "previous_month_data_volume" => previous_month_data_volume,
+    }
+);
 
 /// `{at_most: N}` or `{at_most: "P%"}`: a count of SIMs, or a percentage of the selected ones.
 #[derive(Debug, Clone, Default, JsonSchema)]
@@ -882,55 +896,23 @@ tolerant_mapping!(LimitOps, "a `limit` field must be a mapping", {
     "at_most" => at_most: present,
 });
 
-/// `limit:`: constraints on the change the plan makes to the selected SIMs.
-#[derive(Debug, Clone, Default, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[schemars(extend("minProperties" = 1))]
-pub struct LimitDocument {
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub status: Option<Located<LimitOps>>,
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub monthly_data_limit: Option<Located<LimitOps>>,
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub monthly_sms_mo_limit: Option<Located<LimitOps>>,
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub monthly_sms_mt_limit: Option<Located<LimitOps>>,
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub monthly_voice_mo_limit: Option<Located<LimitOps>>,
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub custom_field_1: Option<Located<LimitOps>>,
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub end_customer_label: Option<Located<LimitOps>>,
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub imei_lock: Option<Located<LimitOps>>,
-    /// Enabled IMEI locks the plan turns off.
-    #[serde(default)]
-    #[schemars(with = "LimitOps")]
-    pub imei_unlocks: Option<Located<LimitOps>>,
-    /// Keys that are none of the above, reported by the validator.
-    #[serde(skip)]
-    pub unknown: Vec<Located<String>>,
-}
-
-tolerant_mapping!(LimitDocument, "`limit` must be a mapping of fields", {
-    "status" => status: present,
-    "monthly_data_limit" => monthly_data_limit: present,
-    "monthly_sms_mo_limit" => monthly_sms_mo_limit: present,
-    "monthly_sms_mt_limit" => monthly_sms_mt_limit: present,
-    "monthly_voice_mo_limit" => monthly_voice_mo_limit: present,
-    "custom_field_1" => custom_field_1: present,
-    "end_customer_label" => end_customer_label: present,
-    "imei_lock" => imei_lock: present,
-    "imei_unlocks" => imei_unlocks: present,
-});
+uniform_mapping!(
+    /// `limit:`: constraints on the change the plan makes to the selected SIMs.
+    LimitDocument of LimitOps as "LimitOps",
+    "`limit` must be a mapping of fields",
+    {
+        "status" => status,
+        "monthly_data_limit" => monthly_data_limit,
+        "monthly_sms_mo_limit" => monthly_sms_mo_limit,
+        "monthly_sms_mt_limit" => monthly_sms_mt_limit,
+        "monthly_voice_mo_limit" => monthly_voice_mo_limit,
+        "custom_field_1" => custom_field_1,
+        "end_customer_label" => end_customer_label,
+        "imei_lock" => imei_lock,
+        /// Enabled IMEI locks the plan turns off.
+        "imei_unlocks" => imei_unlocks,
+    }
+);
 
 /// One entry of `checks:`.
 #[derive(Debug, Clone, Default, JsonSchema)]

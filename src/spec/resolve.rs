@@ -149,6 +149,18 @@ pub struct Resolution<'a> {
 }
 
 impl<'a> Resolution<'a> {
+    /// A resolution of these fields (for `spec::explain`, which drops fields in conflict).
+    pub(super) fn from_fields(fields: [Option<&'a ResolvedValue>; FIELDS]) -> Resolution<'a> {
+        Resolution { fields }
+    }
+
+    /// The same resolution with `field` unmanaged (`explain` decides the other fields of a SIM
+    /// whose status cannot be decided).
+    pub fn without(mut self, field: Field) -> Resolution<'a> {
+        self.fields[field as usize] = None;
+        self
+    }
+
     /// The desired value of a field, or `None` when the field is unmanaged.
     pub fn get(&self, field: Field) -> Option<&'a ResolvedValue> {
         self.fields[field as usize]
@@ -160,6 +172,30 @@ impl<'a> Resolution<'a> {
             .into_iter()
             .filter_map(|field| self.get(field).map(|value| (field, value)))
     }
+}
+
+/// How one rule's value for a field fared in a SIM's resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The first value for the field, of the highest priority: it is the desired value.
+    Wins,
+    /// The SIM's `sims:` entry sets the field; entries beat every rule.
+    OverriddenByEntry,
+    /// A rule of higher priority set the field first.
+    LowerPriority,
+    /// A rule of the same priority, earlier in file order, set the same value.
+    SamePriorityAgrees,
+    /// A rule of the same priority set a different value: a conflict, which stops the plan.
+    SamePriorityConflict,
+}
+
+/// What [`Spec::walk`] found for one SIM.
+pub(crate) struct Walked<'a> {
+    pub entry: Option<&'a SimEntry>,
+    pub fields: [Option<&'a ResolvedValue>; FIELDS],
+    pub conflicts: Vec<Conflict>,
+    /// True when an entry or a rule applies (the SIM is managed).
+    pub applies: bool,
 }
 
 /// A whole validated spec: rules, per-SIM entries and the configuration.
@@ -292,13 +328,29 @@ impl Spec {
     pub fn resolve_noting<'a>(
         &'a self,
         sim: &Sim,
-        mut matched: impl FnMut(usize),
+        matched: impl FnMut(usize),
     ) -> Result<Option<Resolution<'a>>, Vec<Conflict>> {
-        let entry = if self.entries.is_empty() {
-            None
-        } else {
-            self.entry_index.get(&sim.iccid).map(|&i| &self.entries[i])
-        };
+        let walked = self.walk(sim, matched, |_, _, _| {});
+        if !walked.conflicts.is_empty() {
+            return Err(walked.conflicts);
+        }
+        Ok(walked.applies.then_some(Resolution {
+            fields: walked.fields,
+        }))
+    }
+
+    /// The one resolution of a SIM, with two hooks: `matched(i)` for every rule `i` whose
+    /// `match` selects the SIM, and `verdict(i, field, how)` for every value such a rule sets
+    /// (how it fared against the values before it: the explanation hook, see `spec::explain`).
+    /// Conflicting fields keep their first winner here; [`Spec::resolve_noting`] turns any
+    /// conflict into an error.
+    pub(crate) fn walk<'a>(
+        &'a self,
+        sim: &Sim,
+        mut matched: impl FnMut(usize),
+        mut verdict: impl FnMut(usize, Field, Verdict),
+    ) -> Walked<'a> {
+        let entry = self.entry_of(sim);
         let mut fields: [Option<&'a ResolvedValue>; FIELDS] = [None; FIELDS];
         if let Some(entry) = entry {
             for (field, value) in &entry.settings {
@@ -320,16 +372,21 @@ impl Spec {
             for (field, candidate) in &rule.settings {
                 let slot = *field as usize;
                 if entry_sets[slot] {
+                    verdict(rule_index, *field, Verdict::OverriddenByEntry);
                     continue;
                 }
                 match fields[slot] {
                     None => {
                         fields[slot] = Some(candidate);
                         priorities[slot] = rule.priority;
+                        verdict(rule_index, *field, Verdict::Wins);
                     }
                     // Rules come highest priority first: a lower one never wins.
-                    Some(_) if priorities[slot] > rule.priority => {}
+                    Some(_) if priorities[slot] > rule.priority => {
+                        verdict(rule_index, *field, Verdict::LowerPriority);
+                    }
                     Some(winner) if winner.value != candidate.value => {
+                        verdict(rule_index, *field, Verdict::SamePriorityConflict);
                         // One conflict per field; the SIM's other fields go on being resolved.
                         if !conflicts.iter().any(|c| c.field == *field) {
                             conflicts.push(Conflict {
@@ -340,14 +397,25 @@ impl Spec {
                             });
                         }
                     }
-                    Some(_) => {}
+                    Some(_) => verdict(rule_index, *field, Verdict::SamePriorityAgrees),
                 }
             }
         }
-        if !conflicts.is_empty() {
-            return Err(conflicts);
+        Walked {
+            entry,
+            fields,
+            conflicts,
+            applies,
         }
-        Ok(applies.then_some(Resolution { fields }))
+    }
+
+    /// The `sims:` entry of a SIM, if it has one.
+    pub(crate) fn entry_of(&self, sim: &Sim) -> Option<&SimEntry> {
+        if self.entries.is_empty() {
+            None
+        } else {
+            self.entry_index.get(&sim.iccid).map(|&i| &self.entries[i])
+        }
     }
 
     /// Server-side filters that together return every SIM the spec may manage, or `None` when

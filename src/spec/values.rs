@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::fleet::tables;
-use crate::spec::desired::{ImeiLockSetting, Limit};
+use crate::spec::desired::{DesiredValue, Field, ImeiLockSetting, Limit};
 
 /// The largest SMS limit: the SIM type reads SMS limits back as a GraphQL `Int`.
 pub const MAX_SMS_LIMIT: i64 = i32::MAX as i64;
@@ -482,6 +482,28 @@ pub fn parse_imei_lock(raw: &RawScalar) -> Result<ImeiLockSetting, ValueError> {
             "write `off`, `auto`, or a quoted 15-digit IMEI",
         )),
         other => parse_imei(other).map(ImeiLockSetting::Imei),
+    }
+}
+
+/// A value of a settable field as a spec writes it: the one parser a rule's `set`, a `sims:`
+/// entry and a check's `expect` share. `status` says which statuses are accepted (a rule may
+/// set only some, a check may expect any).
+pub fn parse_field(
+    field: Field,
+    raw: &RawScalar,
+    status: fn(&RawScalar) -> Result<i32, ValueError>,
+) -> Result<DesiredValue, ValueError> {
+    match field {
+        Field::Status => status(raw).map(DesiredValue::Status),
+        Field::MonthlyDataLimit => parse_data_limit(raw).map(DesiredValue::Limit),
+        Field::MonthlySmsMoLimit | Field::MonthlySmsMtLimit => {
+            parse_sms_limit(raw).map(DesiredValue::Limit)
+        }
+        Field::MonthlyVoiceMoLimit => parse_voice_limit(raw).map(DesiredValue::Limit),
+        Field::CustomField1 | Field::EndCustomerLabel => {
+            parse_text_or_none(raw, field.name()).map(DesiredValue::Text)
+        }
+        Field::ImeiLock => parse_imei_lock(raw).map(DesiredValue::ImeiLock),
     }
 }
 

@@ -166,6 +166,9 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
+/// The day every run of the binary is judged on (`SIMFLEET_TODAY`), unless a test says otherwise.
+pub const TODAY: &str = "2027-06-01";
+
 /// A run of the real binary, built fluently.
 pub struct Simfleet {
     cmd: Command,
@@ -179,11 +182,17 @@ impl Simfleet {
             .env_remove("WHEREVER_SIM_TOKEN")
             .env_remove("WHEREVER_SIM_ENDPOINT")
             .env("NO_COLOR", "1")
-            .env("CI", "true");
+            .env("CI", "true")
+            // Waivers are judged by this day, so output does not change with the calendar.
+            .env("SIMFLEET_TODAY", TODAY);
         Simfleet { cmd }
     }
     pub fn env(mut self, k: &str, v: &str) -> Simfleet {
         self.cmd.env(k, v);
+        self
+    }
+    pub fn env_remove(mut self, k: &str) -> Simfleet {
+        self.cmd.env_remove(k);
         self
     }
     pub fn current_dir(mut self, dir: &Path) -> Simfleet {
@@ -284,6 +293,17 @@ pub const GENERATED_FLEET_SPEC: &str = r#"rules:
     match: { end_customer_label: Initech, status: test-ready }
     set: { status: activated, imei_lock: off }
 "#;
+
+/// `simfleet.yaml` for [`GENERATED_FLEET_SPEC`]: a generated fleet has SIMs that already used
+/// more this month than the limits the spec sets (limits that cut service), and the spec means
+/// them.
+pub const GENERATED_FLEET_CONFIG: &str = "allow_status_cuts: true\n";
+
+/// The spec files of [`GENERATED_FLEET_SPEC`], with its [`GENERATED_FLEET_CONFIG`].
+pub const GENERATED_FLEET_FILES: &[(&str, &str)] = &[
+    ("rules.yaml", GENERATED_FLEET_SPEC),
+    ("simfleet.yaml", GENERATED_FLEET_CONFIG),
+];
 
 /// Writes a generated fleet (`sandbox::generate(n, seed)`) as a snapshot file into `dir`.
 pub fn snapshot_file(dir: &Path, n: usize, seed: u64) -> PathBuf {
