@@ -18,6 +18,8 @@ pub enum Error {
     Sandbox(#[from] crate::sandbox::SandboxError),
     #[error(transparent)]
     Apply(#[from] crate::apply::ApplyError),
+    #[error(transparent)]
+    Rehearse(#[from] crate::rehearse::RehearseError),
     /// Arguments that make no sense together (clap catches most before a command runs).
     #[error("{0}")]
     Usage(String),

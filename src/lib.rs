@@ -23,6 +23,7 @@ pub mod outcome;
 pub mod output;
 pub mod parallel;
 pub mod plan;
+pub mod rehearse;
 pub mod render;
 pub mod sandbox;
 pub mod settings;

@@ -37,6 +37,7 @@ enum Command {
     Export(commands::export::ExportArgs),
     Fmt(commands::fmt::FmtArgs),
     Apply(commands::apply::ApplyArgs),
+    Rehearse(commands::rehearse::RehearseArgs),
     Completions(commands::completions::CompletionsArgs),
     /// Print the man page, or write all of them into a directory.
     Man(commands::man::ManArgs),
@@ -82,6 +83,11 @@ fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
         },
         Command::Apply(args) => Ran::plain(commands::apply::run(args, env, out)),
         Command::Explain(args) => Ran::plain(commands::explain::run(args, env, out)),
+        Command::Rehearse(args) => Ran {
+            detailed: false,
+            verbose: args.verbose,
+            result: commands::rehearse::run(args, env, out),
+        },
         Command::Completions(args) => {
             Ran::plain(commands::completions::run(args, Cli::command(), out))
         }

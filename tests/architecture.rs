@@ -40,11 +40,15 @@ const NEVER: &[(&str, &[&str])] = &[
         "export",
         &["plan", "render", "api", "apply", "ops", "sandbox"],
     ),
+    (
+        "rehearse",
+        &["spec", "render", "api", "ops", "sandbox", "export", "fmt"],
+    ),
 ];
 
 /// Modules that take data and return data: no files, network or runtime. `spec::loader` is the
 /// spec's one reader and is exempt.
-const PURE: &[&str] = &["plan", "render", "export"];
+const PURE: &[&str] = &["plan", "render", "export", "rehearse"];
 const IO: &[&str] = &[
     "std::fs",
     "std::net",

@@ -964,3 +964,60 @@ fn gitlab_merge_request_gets_one_note_and_merge_applies_it() {
         "after the apply the fleet matches the spec"
     );
 }
+
+#[test]
+fn the_optional_rehearsal_is_appended_to_the_comment_and_changes_nothing() {
+    let world = World::new();
+    let mut wf = yaml("examples/ci/github-actions.yml");
+    assert_eq!(
+        wf["env"]["SIMFLEET_REHEARSE"], "false",
+        "off unless asked for"
+    );
+    wf["env"]["SIMFLEET_REHEARSE"] = Value::from("true");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+    let pr = world.checkout("pr");
+    let run = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(run.code, 0, "{}", run.log);
+    let comments = world.comments(PR);
+    assert_eq!(comments.len(), 1, "{}", world.calls());
+    let body = &comments[0].1;
+    assert!(
+        body.contains(&shown_markdown(&world, &pr)),
+        "the plan first"
+    );
+    assert!(
+        body.contains("### Rehearsal: the apply converges"),
+        "{body}\n{}",
+        run.log
+    );
+    assert!(body.len() < 65_536);
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(pr.join("plan.json")).expect("plan"))
+            .expect("plan JSON");
+    for iccid in plan_file_iccids(&plan) {
+        assert!(!body.contains(iccid), "{iccid} is not masked");
+    }
+
+    let ci = yaml("examples/ci/gitlab-ci.yml");
+    let mr = world.checkout("mr");
+    let vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_MERGE_REQUEST_IID", "9"),
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+        ("SIMFLEET_REHEARSE", "true"),
+    ];
+    let run = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &vars);
+    assert_eq!(run.code, 0, "{}", run.log);
+    let notes = world.comments("9");
+    assert!(notes[0].1.contains("### Rehearsal: the apply converges"));
+
+    // Both rehearsals only read: the "real" API saw no mutation.
+    assert_eq!(
+        world.served.calls("startBatchJob") + world.served.calls("updateSim"),
+        0
+    );
+}

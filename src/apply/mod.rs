@@ -37,6 +37,8 @@ use crate::api::{self, ApiError, Client};
 use crate::plan::{Action, Guards, Plan};
 
 pub use concurrent::RunningJob;
+/// Reads SIMs by ICCID, as the re-read and verification do (`rehearse` reads live state so).
+pub(crate) use preflight::read_sims;
 pub use preflight::{StaleField, StaleSim};
 pub use progress::{ProgressMode, LINE_INTERVAL};
 pub use report::{

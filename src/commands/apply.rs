@@ -48,6 +48,10 @@ pub struct ApplyArgs {
     /// stops before its first call).
     #[arg(long)]
     pub allow_concurrent: bool,
+    /// Do not apply: rehearse this apply of a plan file on an embedded sandbox copy of its SIMs
+    /// read from the API (the same as `simfleet rehearse PLANFILE`).
+    #[arg(long)]
+    pub rehearse: bool,
 }
 
 /// Builds the settings from the flags and the simfleet.yaml of the spec directory (the target,
@@ -79,6 +83,9 @@ pub fn run(
         args.target.clone()
     };
     let settings = Settings::for_spec_dir(&flags, &spec_dir, env)?;
+    if args.rehearse {
+        return super::rehearse::for_apply(args, settings, out);
+    }
     let cmd = ApplyCommand {
         target: args.target,
         auto_approve: args.auto_approve,

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod man;
 pub mod plan;
 pub mod reference;
+pub mod rehearse;
 pub mod sandbox;
 pub mod schema;
 pub mod show;

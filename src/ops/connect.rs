@@ -22,6 +22,10 @@ pub const ENDPOINT_ENV: &str = "WHEREVER_SIM_ENDPOINT";
 /// The token the embedded sandbox accepts (a test value, not a secret).
 pub const SANDBOX_TOKEN: &str = "sandbox";
 
+/// Batch-job speed of the embedded sandbox (`--sandbox`, `rehearse`), SIMs per second: it
+/// plays the vendor, so a demo apply does not wait minutes.
+pub const EMBEDDED_BATCH_RATE: f64 = 5_000.0;
+
 /// How to reach the API (everything but `--live`, which needs no connection).
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -58,9 +62,7 @@ impl Connection {
             };
             let running = Sandbox::start(
                 SandboxConfig {
-                    // The embedded sandbox plays the vendor: batch jobs finish quickly so a demo
-                    // apply does not wait minutes.
-                    batch_rate: 5_000.0,
+                    batch_rate: EMBEDDED_BATCH_RATE,
                     ..SandboxConfig::default()
                 },
                 fleet,

@@ -11,6 +11,7 @@ pub mod export;
 pub mod fmt;
 pub mod plan;
 pub mod read;
+pub mod rehearse;
 pub mod sandbox;
 pub mod schema;
 pub mod validate;

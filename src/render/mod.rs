@@ -14,6 +14,7 @@ mod drift;
 mod explain;
 mod json;
 mod markdown;
+mod rehearsal;
 mod rows;
 mod text;
 mod values;
@@ -24,8 +25,11 @@ pub use apply_report::{
 pub use explain::{explain_json, explain_schema, explain_text, ExplainStyle};
 pub use json::{json, json_masked, mask_json, plan_file_schema, plan_schema, write_json};
 pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
+pub use rehearsal::{rehearsal_markdown, rehearsal_text, RehearsalOptions};
 pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, checks_text_after_plan, text, TextOptions};
+/// One field's value in the spec's units (`1GB`, `unlimited`, status names), for other reports.
+pub use values::value as spec_value;
 
 /// `check --why-drift`'s drift section, as `plan` shows it.
 pub fn drift_text(report: &crate::plan::drift::DriftReport, mask: bool) -> String {

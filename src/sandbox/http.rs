@@ -242,22 +242,28 @@ pub async fn stats(State(server): State<Arc<Server>>) -> Response {
     )
 }
 
-pub async fn state(State(server): State<Arc<Server>>) -> Response {
-    let snapshot = match server.shared.store.lock() {
-        Ok(store) => Snapshot {
+impl Server {
+    /// The fleet as a snapshot (format v1), SIMs in ICCID order, transitions included; `None`
+    /// after an internal panic poisoned the store.
+    pub fn snapshot(&self) -> Option<Snapshot> {
+        let store = self.shared.store.lock().ok()?;
+        Some(Snapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
             taken_at: Some(
                 humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             ),
             transitions: Some(store.transitions.clone()),
             sims: store.sims.values().cloned().collect(),
-        },
-        Err(_) => {
-            return json_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                error_body("sandbox state is unavailable after an internal panic"),
-            )
-        }
+        })
+    }
+}
+
+pub async fn state(State(server): State<Arc<Server>>) -> Response {
+    let Some(snapshot) = server.snapshot() else {
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error_body("sandbox state is unavailable after an internal panic"),
+        );
     };
     json_response(
         StatusCode::OK,

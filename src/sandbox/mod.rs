@@ -16,6 +16,7 @@ mod store;
 mod token;
 mod types;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -81,6 +82,7 @@ pub struct Sandbox;
 /// A sandbox serving in the background until [`RunningSandbox::shutdown`].
 pub struct RunningSandbox {
     addr: SocketAddr,
+    server: Arc<http::Server>,
     cancel: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -124,6 +126,7 @@ impl Sandbox {
         let schema = schema::build(shared.clone());
         let rate = config.batch_rate;
         let server = Arc::new(http::Server::new(schema, shared.clone(), config));
+        let handle = server.clone();
         let app = Router::new()
             .route("/graphql", post(http::graphql))
             .route("/stats", get(http::stats))
@@ -163,6 +166,7 @@ impl Sandbox {
         });
         Ok(RunningSandbox {
             addr,
+            server: handle,
             cancel,
             tasks: vec![serve, clock],
         })
@@ -177,6 +181,32 @@ impl RunningSandbox {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// What `GET /stats` reports: requests answered per root field, and in total.
+    pub fn operations(&self) -> (BTreeMap<String, u64>, u64) {
+        self.server
+            .stats
+            .lock()
+            .map(|s| (s.operations.clone(), s.requests))
+            .unwrap_or_default()
+    }
+
+    /// What `GET /state` serves: the fleet now, as a snapshot.
+    pub fn state(&self) -> Option<Snapshot> {
+        self.server.snapshot()
+    }
+
+    /// `(SIMs, milliseconds from start to finish)` of every finished batch job.
+    pub fn finished_jobs(&self) -> Vec<(u64, i64)> {
+        let Ok(store) = self.server.shared.store.lock() else {
+            return Vec::new();
+        };
+        store
+            .jobs
+            .values()
+            .filter_map(|j| Some((j.targets.len() as u64, j.finished_at? - j.started_at)))
+            .collect()
     }
 
     /// Stops serving and waits for the background tasks to end.
