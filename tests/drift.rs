@@ -721,3 +721,49 @@ fn use_with_an_unauthorized_imei_is_drift_with_its_events() {
         "{text}"
     );
 }
+
+#[test]
+fn plans_with_drift_match_the_plan_and_plan_file_schemas() {
+    let env = drifted_env();
+    let spec = env.spec(SPEC);
+    let schema = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("schema")
+            .join(name);
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("JSON");
+        jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+    };
+    let check = |validator: &jsonschema::Validator, instance: &Value, what: &str| {
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{what}:\n{}", errors.join("\n"));
+    };
+    let saved = env.path("drift-plan.json");
+    let out = env
+        .simfleet(&[
+            "plan",
+            path_str(&spec),
+            "--why-drift",
+            "--format",
+            "json",
+            "--out",
+            path_str(&saved),
+        ])
+        .assert()
+        .success();
+    let plan: Value = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
+    assert!(plan["drift"]["sims"]
+        .as_array()
+        .is_some_and(|s| s.len() == 2));
+    check(&schema("plan.schema.json"), &plan, "the plan's JSON");
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(&saved).expect("plan file")).expect("JSON");
+    assert!(
+        file["drift"].is_object(),
+        "the plan file keeps the evidence"
+    );
+    check(&schema("plan-file.schema.json"), &file, "the plan file");
+}
