@@ -85,6 +85,8 @@ pub struct Flags {
     pub concurrency: Option<usize>,
     pub requests_per_second: Option<u32>,
     pub job_timeout: Option<Duration>,
+    /// `--why-drift-limit`.
+    pub why_drift_limit: Option<u64>,
 }
 
 impl Flags {
@@ -101,6 +103,10 @@ impl Flags {
             (
                 Setting::JobTimeout,
                 self.job_timeout.map(|d| d.as_secs_f64()),
+            ),
+            (
+                Setting::WhyDriftLimit,
+                self.why_drift_limit.map(|v| v as f64),
             ),
         ];
         let problems: Vec<_> = values
@@ -125,6 +131,8 @@ pub struct Settings {
     /// Ceiling on requests per second; `None` = the client's default.
     pub requests_per_second: Option<u32>,
     pub job_timeout: Duration,
+    /// SIMs whose events `--why-drift` reads at most.
+    pub why_drift_limit: u64,
     /// The day waivers are judged by (days since 1970-01-01, UTC): see [`today`].
     pub today: i64,
 }
@@ -178,6 +186,9 @@ impl Settings {
                 .unwrap_or(DEFAULT_CONCURRENCY),
             requests_per_second: flags.requests_per_second.or(config.requests_per_second),
             job_timeout: flags.job_timeout.unwrap_or(DEFAULT_JOB_TIMEOUT),
+            why_drift_limit: flags
+                .why_drift_limit
+                .unwrap_or(crate::plan::drift::DEFAULT_WHY_DRIFT_LIMIT),
             today: today()?,
         })
     }
@@ -240,6 +251,7 @@ mod tests {
             concurrency: Some(0),
             requests_per_second: Some(0),
             job_timeout: Some(Duration::ZERO),
+            why_drift_limit: Some(0),
             ..Flags::default()
         };
         let e = Settings::new(&flags, &Config::default(), Env::default()).expect_err("bad");
@@ -249,6 +261,7 @@ mod tests {
             "--concurrency 0",
             "--rate-limit 0",
             "--job-timeout",
+            "--why-drift-limit 0",
         ] {
             assert!(text.contains(flag), "{text}");
         }

@@ -226,6 +226,7 @@ proptest! {
                 },
                 concurrency: 4,
                 progress: false,
+                why_drift: None,
                 today: simfleet::spec::days_from_civil(2027, 1, 1),
             };
             let state = |url: String| async move {

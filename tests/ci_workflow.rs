@@ -371,6 +371,309 @@ fn checksum_of(dir: &Path) -> String {
     plan["checksum"].as_str().expect("checksum").to_string()
 }
 
+// ---- the scheduled drift job: one issue per fleet directory, managed in place ----
+
+/// One drift issue as the fake forge keeps it.
+struct DriftIssue {
+    number: String,
+    state: String,
+    body: String,
+}
+
+impl World {
+    /// Every issue the fake forge holds, by number.
+    fn issues(&self) -> Vec<DriftIssue> {
+        let dir = self.forge().join("issues");
+        let mut out: Vec<DriftIssue> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| {
+                        let read =
+                            |f: &str| std::fs::read_to_string(e.path().join(f)).unwrap_or_default();
+                        DriftIssue {
+                            number: e.file_name().to_string_lossy().to_string(),
+                            state: read("state"),
+                            body: read("body.md"),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.number.cmp(&b.number));
+        out
+    }
+
+    /// A change made in the vendor's portal (the sandbox-only `POST /outside/updateSim`).
+    fn outside_change(&self, body: Value) {
+        let url = format!("{}/outside/updateSim", self.served.base);
+        let status = self.served.rt.block_on(async {
+            reqwest::Client::new()
+                .post(&url)
+                .header("Authorization", "sandbox")
+                .json(&body)
+                .send()
+                .await
+                .expect("POST")
+                .status()
+                .as_u16()
+        });
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// Plans and applies the checkout's spec: the fleet matches it afterwards.
+    fn reconcile(&self, dir: &Path) {
+        let (code, log) = self.bash(
+            dir,
+            "simfleet plan fleet --out reconcile.json > /dev/null; \
+             simfleet show reconcile.json --format json > reconcile-sims.json; \
+             simfleet apply reconcile.json --auto-approve --spec fleet > /dev/null",
+            &BTreeMap::from([("WHEREVER_SIM_TOKEN".to_string(), "sandbox".to_string())]),
+        );
+        assert_eq!(code, 0, "{log}");
+    }
+}
+
+/// A checkout of examples/fleet without its checks (the demo fleet fails one), so that a
+/// reconciled fleet is clean and the issue can close.
+fn checkout_without_checks(world: &World, name: &str) -> PathBuf {
+    let dir = world.checkout(name);
+    std::fs::remove_file(dir.join("fleet/checks.yaml")).expect("checks.yaml removed");
+    dir
+}
+
+/// A SIM the example spec locks to auto, and an outside change that turns its lock off.
+fn drift_back_change(dir: &Path) -> Value {
+    let plan: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("reconcile-sims.json")).expect("plan"),
+    )
+    .expect("plan JSON");
+    let iccid = plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| {
+            c["fields"].as_array().is_some_and(|f| {
+                f.iter()
+                    .any(|f| f["field"] == "imei_lock" && f["to"]["enabled"] == true)
+            })
+        })
+        .and_then(|c| c["iccid"].as_str())
+        .expect("the example locks some SIM to auto")
+        .to_string();
+    serde_json::json!({"iccid": iccid, "imei_lock": {"lock": false}})
+}
+
+/// Runs the drift job four times against the sandbox, checking the issue after each run:
+/// opened on drift, updated when the drift changes, closed with a comment once the fleet is
+/// reconciled, reopened when drift comes back. `run` runs the forge's job in a checkout.
+fn drift_issue_lifecycle(world: &World, dir: &Path, run: &dyn Fn(&World, &Path) -> JobRun) {
+    let identifiers = |text: &str| -> Vec<String> {
+        text.split(|c: char| !c.is_ascii_digit())
+            .filter(|r| (15..=20).contains(&r.len()))
+            .map(str::to_string)
+            .collect()
+    };
+    // 1. The demo fleet drifts from the example spec: one issue is opened.
+    let opened = run(world, dir);
+    assert_eq!(opened.code, 0, "{}", opened.log);
+    assert!(opened.log.contains("opened drift issue"), "{}", opened.log);
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "{}", world.calls());
+    let first = &issues[0];
+    assert_eq!(first.state, "open");
+    assert!(
+        first
+            .body
+            .starts_with("<!-- simfleet-drift dir=fleet -->\n"),
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains("Drift and its evidence"),
+        "{}",
+        first.body
+    );
+    assert!(
+        first.body.contains("simfleet apply plan.json --spec fleet"),
+        "the command to reconcile"
+    );
+    assert!(
+        identifiers(&first.body).is_empty(),
+        "masked: {:?}",
+        identifiers(&first.body)
+    );
+
+    // 2. Someone moves the SIM the spec activates to "test ready" in the portal: the same issue
+    //    is updated, with that change as the evidence, first (status drift ranks first).
+    let (code, log) = world.bash(
+        dir,
+        "simfleet plan fleet --format json > probe.json",
+        &BTreeMap::from([("WHEREVER_SIM_TOKEN".to_string(), "sandbox".to_string())]),
+    );
+    assert_eq!(code, 0, "{log}");
+    let probe: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("probe.json")).expect("plan"))
+            .expect("plan JSON");
+    let issued = probe["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| {
+            c["fields"].as_array().is_some_and(|f| {
+                f.iter()
+                    .any(|f| f["field"] == "status" && f["from"] == 3 && f["to"] == 2)
+            })
+        })
+        .and_then(|c| c["iccid"].as_str())
+        .expect("the example activates an issued SIM")
+        .to_string();
+    world.outside_change(serde_json::json!({"iccid": issued, "statusid": 8}));
+    let updated = run(world, dir);
+    assert_eq!(updated.code, 0, "{}", updated.log);
+    assert!(
+        updated.log.contains("updated drift issue"),
+        "{}",
+        updated.log
+    );
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "updated in place: {}", world.calls());
+    assert_eq!(issues[0].number, first.number);
+    assert_ne!(issues[0].body, first.body);
+    assert!(
+        issues[0]
+            .body
+            .contains("(lifecycle: SIM status changed from Issued to"),
+        "{}",
+        issues[0].body
+    );
+    assert!(
+        issues[0].body.contains("by portal user)"),
+        "{}",
+        issues[0].body
+    );
+    assert!(
+        identifiers(&issues[0].body).is_empty(),
+        "masked: {:?}",
+        identifiers(&issues[0].body)
+    );
+
+    // 3. The fleet is reconciled: the issue is closed with a comment.
+    world.reconcile(dir);
+    let closed = run(world, dir);
+    assert_eq!(closed.code, 0, "{}", closed.log);
+    assert!(closed.log.contains("closed drift issue"), "{}", closed.log);
+    let issues = world.issues();
+    assert_eq!((issues.len(), issues[0].state.as_str()), (1, "closed"));
+    let comments = world.comments(&first.number);
+    assert!(
+        comments
+            .last()
+            .is_some_and(|(_, c)| c.contains("matches `fleet` again")),
+        "{comments:?}"
+    );
+    // A clean run with the issue closed changes nothing.
+    let quiet = run(world, dir);
+    assert!(
+        quiet.log.contains("no drift, no open drift issue"),
+        "{}",
+        quiet.log
+    );
+    assert_eq!(world.comments(&first.number).len(), comments.len());
+
+    // 4. Drift comes back: the same issue is reopened, with a comment.
+    world.outside_change(drift_back_change(dir));
+    let reopened = run(world, dir);
+    assert_eq!(reopened.code, 0, "{}", reopened.log);
+    assert!(
+        reopened.log.contains("reopened drift issue"),
+        "{}",
+        reopened.log
+    );
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "{}", world.calls());
+    assert_eq!(
+        (issues[0].number.as_str(), issues[0].state.as_str()),
+        (first.number.as_str(), "open")
+    );
+    assert!(world
+        .comments(&first.number)
+        .last()
+        .is_some_and(|(_, c)| c.contains("Drift is back")));
+}
+
+#[test]
+fn github_scheduled_drift_job_opens_updates_closes_and_reopens_one_issue() {
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    assert!(
+        wf["on"]["schedule"][0]["cron"].as_str().is_some(),
+        "a scheduled trigger"
+    );
+    assert_eq!(wf["jobs"]["drift"]["if"], "github.event_name == 'schedule'");
+    assert_eq!(wf["jobs"]["drift"]["permissions"]["issues"], "write");
+    let dir = checkout_without_checks(&world, "scheduled");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+    drift_issue_lifecycle(&world, &dir, &|world, dir| {
+        world.run_github_job(&wf, "drift", dir, &ctx)
+    });
+}
+
+#[test]
+fn gitlab_scheduled_drift_job_opens_updates_closes_and_reopens_one_issue() {
+    let world = World::new();
+    let ci = yaml("examples/ci/gitlab-ci.yml");
+    assert_eq!(
+        ci["simfleet-drift"]["rules"][0]["if"],
+        "$CI_PIPELINE_SOURCE == \"schedule\""
+    );
+    let dir = checkout_without_checks(&world, "scheduled");
+    let vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_PIPELINE_SOURCE", "schedule"),
+    ];
+    drift_issue_lifecycle(&world, &dir, &|world, dir| {
+        world.run_gitlab_job(&ci, "simfleet-drift", dir, &vars)
+    });
+}
+
+#[test]
+fn a_failing_check_alone_opens_the_drift_issue() {
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    let dir = checkout_without_checks(&world, "checks");
+    // Reconcile first, then add a deny check the fleet fails and no rule fixes.
+    world.reconcile(&dir);
+    std::fs::write(
+        dir.join("fleet/checks.yaml"),
+        "checks:\n  - name: every-sim-named\n    level: deny\n    message: every activated SIM has a device name\n    select: { status: activated }\n    expect: { custom_field_1: never-used-name }\n",
+    )
+    .expect("checks.yaml");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+    let run = world.run_github_job(&wf, "drift", &dir, &ctx);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(
+        run.log.contains("drifted=true (check exit 3"),
+        "{}",
+        run.log
+    );
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "{}", world.calls());
+    assert!(
+        issues[0].body.contains("every-sim-named"),
+        "{}",
+        issues[0].body
+    );
+}
+
 #[test]
 fn github_workflow_is_shaped_as_documented() {
     let wf = yaml("examples/ci/github-actions.yml");

@@ -133,6 +133,15 @@ pub const LIST_BATCH_JOB_DETAILS: &str = concat!(
 pub const CANCEL_BATCH_JOB: &str = "mutation CancelBatchJob($batchJobId: Long!) { \
      cancelBatchJob(batchJobId: $batchJobId) }";
 
+/// `listSimEvents`: one page of a SIM's events, filtered by type, in a given order.
+pub const LIST_SIM_EVENTS: &str = concat!(
+    "query ListSimEvents($iccid: ID!, $limit: Int!, $nextToken: String, ",
+    "$filterOptions: SimEventFilterInput, $order: SimEventOrder) { ",
+    "listSimEvents(iccid: $iccid, limit: $limit, nextToken: $nextToken, ",
+    "filterOptions: $filterOptions, order: $order) { ",
+    "items { id iccid timestampMilliseconds type details jsonData } nextToken totalEvents } }"
+);
+
 /// Every document with its operation name, for the schema test.
 pub const ALL: &[(&str, &str)] = &[
     ("ListSims", LIST_SIMS_PLAN),
@@ -145,6 +154,7 @@ pub const ALL: &[(&str, &str)] = &[
     ("ListBatchJobs", LIST_BATCH_JOBS),
     ("ListBatchJobDetails", LIST_BATCH_JOB_DETAILS),
     ("CancelBatchJob", CANCEL_BATCH_JOB),
+    ("ListSimEvents", LIST_SIM_EVENTS),
 ];
 
 #[cfg(test)]

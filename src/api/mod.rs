@@ -32,6 +32,6 @@ pub use token::{load_token, TOKEN_ENV};
 pub use types::{
     describe_batch_error, is_already_set, BatchJob, BatchJobChanges, BatchJobDetailPage,
     BatchJobPage, BatchJobParams, BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus,
-    ImeiLockInput, SimFields, SimPage, UpdateSimArgs, UpdateSimChanges, BATCH_ERROR_CODES,
-    MAX_BATCH_ICCIDS,
+    ImeiLockInput, SimEventPage, SimEventQuery, SimFields, SimPage, UpdateSimArgs,
+    UpdateSimChanges, BATCH_ERROR_CODES, MAX_BATCH_ICCIDS,
 };

@@ -14,7 +14,8 @@ use super::documents;
 use super::error::ApiError;
 use super::types::{
     BatchJob, BatchJobChanges, BatchJobDetailPage, BatchJobPage, BatchJobParams,
-    BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus, SimFields, SimPage, UpdateSimArgs,
+    BatchJobSimDetailStatus, BatchJobSimResult, BatchJobStatus, SimEventPage, SimEventQuery,
+    SimFields, SimPage, UpdateSimArgs,
 };
 use crate::fleet::{Sim, SimFilter, Transition};
 
@@ -29,6 +30,16 @@ struct WireSimList {
     next_token: Option<String>,
     #[serde(rename = "totalSims")]
     total_sims: u64,
+}
+
+#[derive(Deserialize)]
+struct WireSimEvents {
+    #[serde(default)]
+    items: Option<Vec<Option<crate::fleet::SimEvent>>>,
+    #[serde(rename = "nextToken", default)]
+    next_token: Option<String>,
+    #[serde(rename = "totalEvents", default)]
+    total_events: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -504,5 +515,52 @@ impl Client {
             None,
         )
         .await
+    }
+
+    /// One page of `listSimEvents`: the SIM's events of `query.types` (all types when empty),
+    /// newest or oldest first. `limit` must be 1..=100 (the reference's bounds).
+    pub async fn list_sim_events(&self, query: &SimEventQuery) -> Result<SimEventPage, ApiError> {
+        if !(1..=MAX_PAGE_SIZE).contains(&query.limit) {
+            return Err(ApiError::InvalidRequest {
+                operation: "ListSimEvents",
+                reason: format!("limit {} is outside 1..={MAX_PAGE_SIZE}", query.limit),
+            });
+        }
+        let mut vars = Map::new();
+        vars.insert("iccid".into(), json!(query.iccid));
+        vars.insert("limit".into(), json!(query.limit));
+        if let Some(token) = &query.next_token {
+            vars.insert("nextToken".into(), json!(token));
+        }
+        if !query.types.is_empty() {
+            vars.insert(
+                "filterOptions".into(),
+                json!({ "type": { "in": query.types } }),
+            );
+        }
+        let order = if query.newest_first { "desc" } else { "asc" };
+        vars.insert("order".into(), json!({ "timestampMilliseconds": order }));
+        let page: WireSimEvents = self
+            .execute(
+                Request {
+                    operation: "ListSimEvents",
+                    field: "listSimEvents",
+                    query: documents::LIST_SIM_EVENTS,
+                    variables: Value::Object(vars),
+                    safety: Safety::Idempotent,
+                },
+                None,
+            )
+            .await?;
+        Ok(SimEventPage {
+            items: page
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .collect(),
+            next_token: page.next_token,
+            total_events: page.total_events,
+        })
     }
 }

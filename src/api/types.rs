@@ -452,3 +452,24 @@ mod tests {
         assert!(!is_already_set(701));
     }
 }
+
+/// What one `listSimEvents` request asks for: a SIM, a page size (1..=100), event types (none:
+/// every type) and the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimEventQuery {
+    pub iccid: String,
+    pub limit: u32,
+    pub types: Vec<String>,
+    pub newest_first: bool,
+    pub next_token: Option<String>,
+}
+
+/// One `listSimEvents` page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimEventPage {
+    pub items: Vec<crate::fleet::SimEvent>,
+    /// `None` on the last page.
+    pub next_token: Option<String>,
+    /// `totalEvents`, when the API sends it.
+    pub total_events: Option<u64>,
+}

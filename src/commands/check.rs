@@ -28,6 +28,14 @@ pub struct CheckArgs {
     /// listSims requests in flight at once [default: 8, or simfleet.yaml's concurrency].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
+    /// Read the event log (listSimEvents) of drifted SIMs whose status or IMEI lock differs
+    /// from the spec, and show when and how each changed. Needs the API (not --live).
+    #[arg(long, conflicts_with = "live")]
+    pub why_drift: bool,
+    /// With --why-drift: read the events of at most N SIMs, riskiest first (one request each)
+    /// [default: 50].
+    #[arg(long, value_name = "N", requires = "why_drift")]
+    pub why_drift_limit: Option<u64>,
 }
 
 /// Builds the settings (flags > the spec's simfleet.yaml > defaults) before any work, then checks.
@@ -36,7 +44,8 @@ pub fn run(
     env: Env,
     out: &mut Output,
 ) -> Result<simfleet::Outcome, simfleet::Error> {
-    let flags = GuardArgs::default().flags(args.concurrency, args.connect.rate_limit, None);
+    let mut flags = GuardArgs::default().flags(args.concurrency, args.connect.rate_limit, None);
+    flags.why_drift_limit = args.why_drift_limit;
     let settings = Settings::for_spec_dir(&flags, &args.dir, env)?;
     let source = match args.live {
         Some(path) => LiveSource::Snapshot(path),
@@ -49,6 +58,7 @@ pub fn run(
         guards: settings.guards.clone(),
         concurrency: settings.concurrency,
         progress: env.progress_bar(),
+        why_drift: args.why_drift.then_some(settings.why_drift_limit),
         today: settings.today,
     };
     super::runtime()?.block_on(simfleet::ops::plan::check(&opts, args.json, env.mask, out))

@@ -41,6 +41,7 @@ impl GuardArgs {
             concurrency,
             requests_per_second,
             job_timeout,
+            why_drift_limit: None,
         }
     }
 }

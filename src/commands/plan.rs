@@ -38,6 +38,14 @@ pub struct PlanArgs {
     /// Only plan SIMs matching this selector, e.g. '{end_customer_label: ACME}' (exceptional use).
     #[arg(long, value_name = "SELECTOR")]
     pub target: Option<String>,
+    /// Read the event log (listSimEvents) of drifted SIMs whose status or IMEI lock differs
+    /// from the spec, and show when and how each changed. Needs the API (not --live).
+    #[arg(long, conflicts_with = "live")]
+    pub why_drift: bool,
+    /// With --why-drift: read the events of at most N SIMs, riskiest first (one request each)
+    /// [default: 50].
+    #[arg(long, value_name = "N", requires = "why_drift")]
+    pub why_drift_limit: Option<u64>,
     #[command(flatten)]
     pub guards: GuardArgs,
     /// List every SIM, not a few per group.
@@ -51,9 +59,10 @@ pub fn run(
     env: Env,
     out: &mut Output,
 ) -> Result<simfleet::Outcome, simfleet::Error> {
-    let flags = args
+    let mut flags = args
         .guards
         .flags(args.concurrency, args.connect.rate_limit, None);
+    flags.why_drift_limit = args.why_drift_limit;
     let settings = Settings::for_spec_dir(&flags, &args.dir, env)?;
     let source = match args.live {
         Some(path) => LiveSource::Snapshot(path),
@@ -66,6 +75,7 @@ pub fn run(
         guards: settings.guards.clone(),
         concurrency: settings.concurrency,
         progress: env.progress_bar(),
+        why_drift: args.why_drift.then_some(settings.why_drift_limit),
         today: settings.today,
     };
     let render = RenderOptions {

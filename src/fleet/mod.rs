@@ -5,6 +5,7 @@
 //! How desired and live values compare (unlimited, none, auto) is the plan's business, and the
 //! sandbox keeps its own storage rules: here is only the shape of the data.
 
+mod event;
 mod filter;
 mod live;
 mod mutation;
@@ -12,6 +13,7 @@ mod sim;
 mod snapshot;
 pub mod tables;
 
+pub use event::{SimEvent, DRIFT_EVENT_TYPES};
 pub use filter::{IntFilter, SimFilter, StringFilter};
 pub use live::{Coverage, LiveFleet};
 pub use mutation::{BatchChanges, ImeiLockInput, UpdateSimChanges, MAX_BATCH_ICCIDS};

@@ -170,6 +170,7 @@ async fn plan_directory(
         guards: settings.guards.clone(),
         concurrency: settings.concurrency,
         progress: settings.env.progress_bar(),
+        why_drift: None,
         today: settings.today,
     })
     .await?;

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod connect;
+pub mod drift;
 pub mod explain;
 pub mod export;
 pub mod fmt;

@@ -50,6 +50,8 @@ pub struct PlanOptions {
     pub concurrency: usize,
     /// Show a progress bar on a terminal.
     pub progress: bool,
+    /// `--why-drift`: read the events of at most this many drifted SIMs (API sources only).
+    pub why_drift: Option<u64>,
     /// The day waivers are judged by (days since 1970-01-01, UTC), from the settings.
     pub today: i64,
 }
@@ -158,7 +160,23 @@ pub async fn check(
     mask: bool,
     out: &mut Output,
 ) -> Result<Outcome, Error> {
-    let made = make_plan_of(opts, |spec| spec.checks_only()).await?;
+    // Drift is judged against the whole spec (a plan of its rules), the checks on the fleet as
+    // it is: `--why-drift` costs a second read of the fleet.
+    let drift = match opts.why_drift {
+        Some(_) => {
+            let full = make_plan(opts).await?;
+            for note in &full.notes {
+                out.note(note)?;
+            }
+            full.plan.drift
+        }
+        None => None,
+    };
+    let checks_only = PlanOptions {
+        why_drift: None,
+        ..opts.clone()
+    };
+    let made = make_plan_of(&checks_only, |spec| spec.checks_only()).await?;
     for note in &made.notes {
         out.note(note)?;
     }
@@ -172,12 +190,18 @@ pub async fn check(
         out.note(&format!("warning: {}", warning.message))?;
     }
     if json {
-        let value = serde_json::json!({ "checks": plan.checks, "waivers": plan.waivers });
+        let mut value = serde_json::json!({ "checks": plan.checks, "waivers": plan.waivers });
+        if let Some(drift) = &drift {
+            value["drift"] = serde_json::to_value(drift).unwrap_or_default();
+        }
         let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
         text.push('\n');
-        out.print(&text)?;
+        out.print_json(&text)?;
     } else {
         out.print(&render::checks_text(plan, mask))?;
+        if let Some(drift) = &drift {
+            out.print(&render::drift_text(drift, mask))?;
+        }
     }
     Ok(plan.outcome())
 }

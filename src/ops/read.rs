@@ -31,7 +31,11 @@ pub async fn plan_from_api(
 ) -> Result<Plan, Error> {
     let conn = Connection::open(connect, notes).await?;
     let concurrency = opts.concurrency.max(1);
-    let result = plan_while_reading(&conn.client, request, concurrency, opts.progress).await;
+    let mut result = plan_while_reading(&conn.client, request, concurrency, opts.progress).await;
+    if let (Ok((plan, _)), Some(limit)) = (&mut result, opts.why_drift) {
+        let now = super::drift::now_ms();
+        super::drift::attach_evidence(&conn.client, plan, limit, concurrency, now).await;
+    }
     conn.close().await;
     let (plan, note) = result?;
     notes.push(note);

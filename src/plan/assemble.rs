@@ -70,6 +70,7 @@ pub(super) fn assemble(
         actions: grouped.actions,
         checks: partial.checks,
         waivers: partial.waivers,
+        drift: None,
         spec_digest: spec_digest.to_string(),
         checksum: String::new(),
     };

@@ -9,7 +9,8 @@
 //! calls (`actions`) are not written at all: they are a function of the changes, so the loader
 //! groups them again ([`super::assemble::group_and_hash`]) and the checksum, which covers them,
 //! proves the result is the plan that was reviewed. Everything else (summary, blocked, pending,
-//! held, skipped, guards, warnings, checks, waivers) is as in the per-SIM JSON.
+//! held, skipped, guards, warnings, checks, waivers, and `--why-drift`'s drift) is as in the
+//! per-SIM JSON.
 //!
 //! Loading gives back the same [`Plan`] value, so the checksum is computed exactly as for a plan
 //! made in memory, and `show --format json` prints the per-SIM shape.
@@ -68,6 +69,9 @@ pub struct PlanFile<'a> {
     pub checks: Cow<'a, [CheckResult]>,
     #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
     pub waivers: Cow<'a, [WaiverResult]>,
+    /// `--why-drift`'s evidence; left out of the checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Cow<'a, super::drift::DriftReport>>,
     pub spec_digest: Cow<'a, str>,
     pub checksum: Cow<'a, str>,
 }
@@ -269,6 +273,7 @@ impl<'p> PlanFile<'p> {
             warnings: Cow::Borrowed(&plan.warnings),
             checks: Cow::Borrowed(&plan.checks),
             waivers: Cow::Borrowed(&plan.waivers),
+            drift: plan.drift.as_ref().map(Cow::Borrowed),
             spec_digest: Cow::Borrowed(&plan.spec_digest),
             checksum: Cow::Borrowed(&plan.checksum),
         }
@@ -304,6 +309,7 @@ impl<'p> PlanFile<'p> {
             actions: grouped.actions,
             checks: self.checks.into_owned(),
             waivers: self.waivers.into_owned(),
+            drift: self.drift.map(Cow::into_owned),
             spec_digest: self.spec_digest.into_owned(),
             checksum: self.checksum.into_owned(),
         };

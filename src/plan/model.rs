@@ -55,6 +55,10 @@ pub struct Plan {
     /// Every waiver of the spec: whether it still holds, and how many failing SIMs it waived.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<WaiverResult>,
+    /// `--why-drift`: the drift and what the SIMs' events say about it. Describes the past, so
+    /// it is left out of the checksum; absent without `--why-drift`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<super::drift::DriftReport>,
     /// Digest of the spec the plan was computed from.
     pub spec_digest: String,
     /// `sha256:<hex>` over the canonical plan without `generated_at` and `checksum`.

@@ -106,6 +106,9 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
     summary_table(&mut head, plan);
     calls(&mut head, plan);
     risky_changes(&mut head, plan, &groups, mask);
+    if let Some(report) = &plan.drift {
+        head.push_str(&super::drift::markdown_block(report, mask));
+    }
     guards_and_warnings(&mut head, plan, mask);
     let footer = format!(
         "\nPlan checksum `{}` · spec digest `{}`\n",

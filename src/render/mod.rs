@@ -10,6 +10,7 @@
 
 mod apply_report;
 mod checks;
+mod drift;
 mod explain;
 mod json;
 mod markdown;
@@ -29,6 +30,12 @@ pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, checks_text_after_plan, text, TextOptions};
 /// One field's value in the spec's units (`1GB`, `unlimited`, status names), for other reports.
 pub use values::value as spec_value;
+
+/// `check --why-drift`'s drift section, as `plan` shows it.
+pub fn drift_text(report: &crate::plan::drift::DriftReport, mask: bool) -> String {
+    drift::text_block(report, mask, false, "Drift")
+}
+
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
 pub use values::{mask as mask_identifier, mask_text};
 

@@ -90,6 +90,11 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
     for list in rows::status_lists(plan, opts.mask) {
         status_list(&mut w, &list);
     }
+    if let Some(report) = &plan.drift {
+        let title = w.p.paint(BOLD, "Drift");
+        let block = super::drift::text_block(report, opts.mask, opts.verbose, &title);
+        w.out.push_str(&block);
+    }
     if opts.verbose {
         unmanaged(&mut w, plan);
     }

@@ -427,14 +427,24 @@ impl Store {
                 changed = true;
             }
         }
+        let by = super::events::Actor::BatchJob(job.id);
+        self.events.lock_changed(
+            iccid,
+            sim.imei_lock.as_ref(),
+            next.imei_lock.as_ref(),
+            by,
+            executed_at,
+        );
         self.sims.insert(iccid.to_string(), next);
         if restores_service && status_to.is_none() {
             if let Some(s) = self.sims.get_mut(iccid) {
                 s.statusid = 2;
             }
+            self.events
+                .status_changed(iccid, sim.statusid, 2, by, executed_at);
         }
         if let Some(to) = status_to {
-            self.set_status(iccid, to);
+            self.set_status(iccid, to, by, executed_at);
         }
         if changed {
             self.touch();

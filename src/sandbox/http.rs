@@ -270,3 +270,63 @@ pub async fn state(State(server): State<Arc<Server>>) -> Response {
         serde_json::to_vec(&snapshot).unwrap_or_default(),
     )
 }
+
+/// `POST /outside/updateSim`: a change made as if in the vendor's portal (see `outside`). Needs
+/// the token like `/graphql`; answers the SIM as changed, or HTTP 400 with the problems.
+pub async fn outside_update_sim(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes() == server.config.token.as_bytes());
+    if !authorized {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            error_body("Unauthorized: send the sandbox token as the raw Authorization header"),
+        );
+    }
+    let (update, at) = match super::outside::parse(&body) {
+        Ok(parsed) => parsed,
+        Err(message) => return json_response(StatusCode::BAD_REQUEST, error_body(&message)),
+    };
+    let result = match server.shared.store.lock() {
+        Ok(mut store) => store.update_sim_by(update, super::events::Actor::Portal, at),
+        Err(_) => Err("sandbox state is unavailable after an internal panic".to_string()),
+    };
+    match result {
+        Ok(sim) => json_response(StatusCode::OK, serde_json::to_vec(&sim).unwrap_or_default()),
+        Err(message) => json_response(StatusCode::BAD_REQUEST, error_body(&message)),
+    }
+}
+
+/// `POST /outside/imeiUnauthorized`: the SIM was used in a device with another IMEI than the one
+/// it is locked to (see `Store::unauthorized_use`). Needs the token like `/graphql`.
+pub async fn outside_imei_unauthorized(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes() == server.config.token.as_bytes());
+    if !authorized {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            error_body("Unauthorized: send the sandbox token as the raw Authorization header"),
+        );
+    }
+    let (iccid, imei, at) = match super::outside::parse_unauthorized(&body) {
+        Ok(parsed) => parsed,
+        Err(message) => return json_response(StatusCode::BAD_REQUEST, error_body(&message)),
+    };
+    let result = match server.shared.store.lock() {
+        Ok(mut store) => store.unauthorized_use(&iccid, &imei, at),
+        Err(_) => Err("sandbox state is unavailable after an internal panic".to_string()),
+    };
+    match result {
+        Ok(sim) => json_response(StatusCode::OK, serde_json::to_vec(&sim).unwrap_or_default()),
+        Err(message) => json_response(StatusCode::BAD_REQUEST, error_body(&message)),
+    }
+}

@@ -6,9 +6,11 @@
 //! docs/sandbox.md for what it serves, its transition table and its faults.
 
 mod batch;
+mod events;
 mod faults;
 mod generate;
 mod http;
+mod outside;
 mod schema;
 mod store;
 mod token;
@@ -116,7 +118,8 @@ impl Sandbox {
             addr: config.listen,
             source,
         })?;
-        let store = store::Store::new(fleet.sims, fleet.transitions, config.transition_delay);
+        let mut store = store::Store::new(fleet.sims, fleet.transitions, config.transition_delay);
+        store.events = events::EventLog::new(config.seed, store::now_ms());
         let shared = Arc::new(schema::Shared {
             store: Mutex::new(store),
         });
@@ -128,6 +131,11 @@ impl Sandbox {
             .route("/graphql", post(http::graphql))
             .route("/stats", get(http::stats))
             .route("/state", get(http::state))
+            .route("/outside/updateSim", post(http::outside_update_sim))
+            .route(
+                "/outside/imeiUnauthorized",
+                post(http::outside_imei_unauthorized),
+            )
             .with_state(server);
         let cancel = CancellationToken::new();
 

@@ -210,14 +210,46 @@ impl Query {
 
     async fn list_sim_events(
         &self,
+        ctx: &Context<'_>,
         iccid: ID,
         limit: i32,
         next_token: Option<String>,
         filter_options: Option<SimEventFilterInput>,
         order: Option<SimEventOrder>,
     ) -> Result<Option<SimEvents>> {
-        let _ = (iccid, limit, next_token, filter_options, order);
-        unsupported("listSimEvents")
+        let store = shared(ctx)?.lock()?;
+        if !store.sims.contains_key(iccid.as_str()) {
+            return Err(Error::new(format!(
+                "listSimEvents: no SIM with ICCID {:?} in this fleet",
+                iccid.as_str()
+            )));
+        }
+        let page = store.events.list(
+            &iccid,
+            limit,
+            next_token.as_deref(),
+            filter_options.as_ref(),
+            order.as_ref(),
+        )?;
+        Ok(Some(SimEvents {
+            items: Some(
+                page.items
+                    .into_iter()
+                    .map(|e| {
+                        Some(SimEvent {
+                            id: ID(e.id.to_string()),
+                            iccid: ID(e.iccid),
+                            timestamp_milliseconds: Long(e.timestamp_ms),
+                            type_: e.kind,
+                            details: Some(e.details),
+                            json_data: Some(e.json_data),
+                        })
+                    })
+                    .collect(),
+            ),
+            next_token: page.next_token,
+            total_events: Some(Long(page.total as i64)),
+        }))
     }
 
     async fn list_sims(

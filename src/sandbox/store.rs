@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::fleet::{EndCustomerLabel, ImeiLock, Sim, Transition};
 
 use super::batch::Job;
+use super::events::{Actor, EventLog};
 use super::token::{self, Cursor};
 use super::types::{
     EndCustomerLabelInput, ImeiLockInput, SimFilterInput, SimListIntFilterInput, SimListOrder,
@@ -71,6 +72,8 @@ pub struct Store {
     pub transition_delay: Duration,
     pub jobs: BTreeMap<i64, Job>,
     pub next_job_id: i64,
+    /// What happened to each SIM, for `listSimEvents`.
+    pub events: EventLog,
 }
 
 /// The default status transition table (docs/sandbox.md), the same for all five products.
@@ -303,6 +306,7 @@ impl Store {
             transition_delay: delay,
             jobs: BTreeMap::new(),
             next_job_id: 1,
+            events: EventLog::new(0, now_ms()),
         }
     }
 
@@ -552,12 +556,13 @@ impl Store {
     }
 
     /// Applies a status change to a SIM already known to allow it, passing through 13 or 14
-    /// when a transition delay is configured.
-    pub fn set_status(&mut self, iccid: &str, to: i32) {
+    /// when a transition delay is configured; `by` made it at `at_ms` (its `lifecycle` event).
+    pub fn set_status(&mut self, iccid: &str, to: i32, by: Actor, at_ms: i64) {
         let delay = self.transition_delay;
         let Some(sim) = self.sims.get_mut(iccid) else {
             return;
         };
+        let from = sim.statusid;
         let via = match to {
             2 if !delay.is_zero() => Some(13),
             5 if !delay.is_zero() => Some(14),
@@ -580,6 +585,8 @@ impl Store {
                 }
             }
         }
+        let now = sim.statusid;
+        self.events.status_changed(iccid, from, now, by, at_ms);
         self.touch();
     }
 
@@ -597,6 +604,8 @@ impl Store {
                     if p.target == 2 && sim.activation_timestamp.is_none() {
                         sim.activation_timestamp = Some(now_ms() / 1000);
                     }
+                    self.events
+                        .status_changed(&p.iccid, p.via, p.target, Actor::Network, now_ms());
                 }
             }
             self.touch();
@@ -605,6 +614,12 @@ impl Store {
 
     /// `updateSim`: checks every argument first, so a refused call changes nothing.
     pub fn update_sim(&mut self, u: SimUpdate) -> Result<Sim, String> {
+        self.update_sim_by(u, Actor::Api, now_ms())
+    }
+
+    /// `updateSim` made by `by` at `at_ms` (the time its events carry): the API, or someone in
+    /// the vendor's portal (`POST /outside/updateSim`).
+    pub fn update_sim_by(&mut self, u: SimUpdate, by: Actor, at_ms: i64) -> Result<Sim, String> {
         let sim = self
             .sims
             .get(&u.iccid)
@@ -737,20 +752,63 @@ impl Store {
             ));
         }
         let iccid = u.iccid.clone();
+        self.events.lock_changed(
+            &iccid,
+            sim.imei_lock.as_ref(),
+            next.imei_lock.as_ref(),
+            by,
+            at_ms,
+        );
+        let before = sim.statusid;
         self.sims.insert(iccid.clone(), next);
         if restores_service && status_to.is_none() {
             if let Some(sim) = self.sims.get_mut(&iccid) {
                 sim.statusid = 2;
             }
+            self.events.status_changed(&iccid, before, 2, by, at_ms);
         }
         if let Some(to) = status_to {
-            self.set_status(&iccid, to);
+            self.set_status(&iccid, to, by, at_ms);
         }
         self.touch();
         self.sims
             .get(&iccid)
             .cloned()
             .ok_or_else(|| format!("updateSim: SIM {iccid} vanished"))
+    }
+
+    /// The SIM was used in a device with `imei` (`POST /outside/imeiUnauthorized`): where it is
+    /// locked to another IMEI, that is an `imeiUnauthorized` event, and an activated SIM is
+    /// deactivated to status 20 (IMEI unauthorized) by the network. Anything else is refused.
+    pub fn unauthorized_use(&mut self, iccid: &str, imei: &str, at_ms: i64) -> Result<Sim, String> {
+        let sim = self
+            .sims
+            .get_mut(iccid)
+            .ok_or_else(|| format!("no SIM with ICCID {iccid:?} in this fleet"))?;
+        let locked = match &sim.imei_lock {
+            Some(ImeiLock {
+                enabled: true,
+                imei: Some(locked),
+            }) if locked != imei => locked.clone(),
+            _ => {
+                return Err(format!(
+                    "SIM {iccid} is not locked to an IMEI other than {imei}: its use is not unauthorized"
+                ))
+            }
+        };
+        let before = sim.statusid;
+        if before == 2 {
+            sim.statusid = 20;
+        }
+        let after = sim.statusid;
+        self.events.unauthorized(iccid, imei, &locked, at_ms);
+        self.events
+            .status_changed(iccid, before, after, Actor::Network, at_ms);
+        self.touch();
+        self.sims
+            .get(iccid)
+            .cloned()
+            .ok_or_else(|| format!("SIM {iccid} vanished"))
     }
 
     /// The unique end customer labels, sorted, filtered case-insensitively.

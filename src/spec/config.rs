@@ -83,6 +83,8 @@ pub enum Setting {
     RequestsPerSecond,
     /// `apply --job-timeout` (flag only), in seconds.
     JobTimeout,
+    /// `plan --why-drift-limit` / `check --why-drift-limit` (flag only): SIMs whose events are read.
+    WhyDriftLimit,
 }
 
 /// How a setting is named in a message: as the `simfleet.yaml` key or as the flag.
@@ -101,6 +103,7 @@ impl Setting {
             Setting::Concurrency => "concurrency",
             Setting::RequestsPerSecond => "requests_per_second",
             Setting::JobTimeout => "job_timeout",
+            Setting::WhyDriftLimit => "why_drift_limit",
         }
     }
 
@@ -112,6 +115,7 @@ impl Setting {
             Setting::Concurrency => "--concurrency",
             Setting::RequestsPerSecond => "--rate-limit",
             Setting::JobTimeout => "--job-timeout",
+            Setting::WhyDriftLimit => "--why-drift-limit",
         }
     }
 
@@ -158,6 +162,11 @@ pub fn check_range(setting: Setting, value: f64, named: SettingName) -> Option<R
             "would never send a request",
             "write a positive number, or leave it out",
         ),
+        Setting::WhyDriftLimit => (
+            !(1.0..=10_000.0).contains(&value),
+            "is out of range",
+            "write a number of SIMs from 1 to 10000 (each costs one request)",
+        ),
         Setting::JobTimeout => (
             value <= 0.0,
             "would give up on every batch job at once",
@@ -192,6 +201,9 @@ mod tests {
         assert!(check_range(Setting::Concurrency, 0.0, SettingName::Flag).is_some());
         assert!(check_range(Setting::RequestsPerSecond, 0.0, SettingName::Key).is_some());
         assert!(check_range(Setting::JobTimeout, 0.0, SettingName::Flag).is_some());
+        assert!(check_range(Setting::WhyDriftLimit, 0.0, SettingName::Flag).is_some());
+        assert!(check_range(Setting::WhyDriftLimit, 10_001.0, SettingName::Flag).is_some());
+        assert!(check_range(Setting::WhyDriftLimit, 50.0, SettingName::Flag).is_none());
         assert!(check_range(Setting::MaxPercent, f64::NAN, SettingName::Key).is_some());
         assert!(check_range(Setting::MaxPercent, 0.0, SettingName::Key).is_none());
         assert!(check_range(Setting::MaxChanges, 1.0, SettingName::Key).is_none());

@@ -31,14 +31,49 @@ update() { # comment id, body file
   jq -n --argjson id "$1" '{id: $id}'
 }
 
+# Issues (the scheduled drift job) live under $FAKE_FORGE/issues/<number>/ as body.md, title and
+# state (open or closed); their comments are threads like pull-request comments.
+issue_list() { # gh | gitlab -> JSON array of the issues
+  local json='[]' n dir
+  mkdir -p "$FAKE_FORGE/issues"
+  for n in $(ls "$FAKE_FORGE/issues" | sort -n); do
+    dir="$FAKE_FORGE/issues/$n"
+    json=$(jq --argjson n "$n" --rawfile body "$dir/body.md" --rawfile title "$dir/title" \
+             --rawfile state "$dir/state" --arg forge "$1" \
+      '. + [if $forge == "gh"
+            then {number: $n, title: $title, body: $body, state: $state, labels: [{name: "simfleet-drift"}]}
+            else {iid: $n, title: $title, description: $body,
+                  state: (if $state == "open" then "opened" else "closed" end), labels: ["simfleet-drift"]} end]' <<<"$json")
+  done
+  echo "$json"
+}
+issue_create() { # title, body file -> number
+  local n
+  n=$(( $(cat "$FAKE_FORGE/next_issue" 2>/dev/null || echo 50) + 1 ))
+  echo "$n" > "$FAKE_FORGE/next_issue"
+  mkdir -p "$FAKE_FORGE/issues/$n"
+  printf '%s' "$1" > "$FAKE_FORGE/issues/$n/title"
+  printf 'open' > "$FAKE_FORGE/issues/$n/state"
+  cp "$2" "$FAKE_FORGE/issues/$n/body.md"
+  echo "$n"
+}
+issue_update() { # number, body file or "", state (open/closed) or ""
+  local dir="$FAKE_FORGE/issues/$1"
+  [ -d "$dir" ] || { echo "fake-forge: no issue $1" >&2; exit 22; }
+  [ -z "$2" ] || cp "$2" "$dir/body.md"
+  [ -z "$3" ] || printf '%s' "$3" > "$dir/state"
+}
+
 case "$(basename "$0")" in
 gh)
   [ "${1:-}" = api ] || { echo "fake gh: only 'gh api' is faked: $*" >&2; exit 2; }
   shift
-  method=GET path="" filter="" body=""
+  method=GET path="" filter="" body="" title="" state=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --method|-X) method=$2; shift 2 ;;
+      -f|--raw-field) case "$2" in title=*) title=${2#title=} ;; state=*) state=${2#state=} ;; "labels[]=simfleet-drift") ;;
+                        *) echo "fake gh: raw field $2" >&2; exit 2 ;; esac; shift 2 ;;
       --paginate) shift ;;
       --jq|-q) filter=$2; shift 2 ;;
       -F|--field) case "$2" in body=@*) body=${2#body=@} ;; *) echo "fake gh: field $2" >&2; exit 2 ;; esac; shift 2 ;;
@@ -52,17 +87,22 @@ gh)
     "PATCH repos/"*/issues/comments/*) out=$(update "$(basename "$path")" "$body") ;;
     "GET repos/"*/commits/*/pulls)
       if [ -n "${FAKE_PR_FOR_COMMIT:-}" ]; then out="[{\"number\": $FAKE_PR_FOR_COMMIT}]"; else out='[]'; fi ;;
+    "GET repos/"*/issues\?*) out=$(issue_list gh) ;;
+    "POST repos/"*/issues) out="{\"number\": $(issue_create "$title" "$body")}" ;;
+    "PATCH repos/"*/issues/[0-9]*) issue_update "$(basename "$path")" "$body" "$state"; out='{}' ;;
     *) echo "fake gh: unexpected call $method $path" >&2; exit 2 ;;
   esac
   if [ -n "$filter" ]; then jq -r "$filter" <<<"$out"; else echo "$out"; fi
   ;;
 curl)
-  method=GET url="" body=""
+  method=GET url="" body="" title="" state_event=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --request|-X) method=$2; shift 2 ;;
       --header|-H) case "$2" in "PRIVATE-TOKEN: "?*) ;; *) echo "fake curl: header $2" >&2; exit 2 ;; esac; shift 2 ;;
-      --data-urlencode) case "$2" in body@*) body=${2#body@} ;; *) echo "fake curl: data $2" >&2; exit 2 ;; esac
+      --data-urlencode) case "$2" in body@*) body=${2#body@} ;; description@*) body=${2#description@} ;;
+                          title=*) title=${2#title=} ;; state_event=*) state_event=${2#state_event=} ;; labels=simfleet-drift) ;;
+                          *) echo "fake curl: data $2" >&2; exit 2 ;; esac
                         [ "$method" != GET ] || method=POST; shift 2 ;;
       --fail|--silent|--show-error|-f|-s|-S|-sS|-fsS) shift ;;
       -*) echo "fake curl: unknown flag $1" >&2; exit 2 ;;
@@ -76,6 +116,12 @@ curl)
     "PUT "*/merge_requests/*/notes/*) update "$(basename "$path")" "$body" ;;
     "GET "*/repository/commits/*/merge_requests)
       if [ -n "${FAKE_PR_FOR_COMMIT:-}" ]; then echo "[{\"iid\": $FAKE_PR_FOR_COMMIT}]"; else echo '[]'; fi ;;
+    "GET "*/issues) issue_list gitlab ;;
+    "POST "*/issues) echo "{\"iid\": $(issue_create "$title" "$body")}" ;;
+    "PUT "*/issues/[0-9]*)
+      case "$state_event" in close) state=closed ;; reopen) state=open ;; "") state="" ;; *) echo "fake curl: state_event $state_event" >&2; exit 22 ;; esac
+      issue_update "$(basename "$path")" "$body" "$state"; echo '{}' ;;
+    "POST "*/issues/*/notes) create "$(basename "$(dirname "$path")")" "$body" ;;
     *) echo "fake curl: unexpected call $method $url" >&2; exit 22 ;;
   esac
   ;;
