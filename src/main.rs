@@ -33,6 +33,7 @@ enum Command {
     Plan(commands::plan::PlanArgs),
     Check(commands::check::CheckArgs),
     Show(commands::show::ShowArgs),
+    Diff(commands::diff::DiffArgs),
     Export(commands::export::ExportArgs),
     Fmt(commands::fmt::FmtArgs),
     Apply(commands::apply::ApplyArgs),
@@ -80,6 +81,12 @@ fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
             result: commands::show::run(args, env, out),
         },
         Command::Apply(args) => Ran::plain(commands::apply::run(args, env, out)),
+        // Always the detailed exit code: 0 equivalent, 2 different.
+        Command::Diff(args) => Ran {
+            detailed: true,
+            verbose: args.verbose,
+            result: commands::diff::run(args, env, out),
+        },
         Command::Completions(args) => {
             Ran::plain(commands::completions::run(args, Cli::command(), out))
         }

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod connect;
+pub mod diff;
 pub mod export;
 pub mod fmt;
 pub mod plan;

@@ -61,6 +61,8 @@ pub struct RenderOptions {
     /// ANSI colours in text (decided by the settings).
     pub color: bool,
     pub out: Option<PathBuf>,
+    /// Spec locations as links in markdown (built by the settings; `None`: plain text).
+    pub links: Option<render::SourceLinks>,
 }
 
 /// A plan and the notes gathered while making it.
@@ -228,11 +230,12 @@ pub fn plan_text(plan: &Plan, render_opts: &RenderOptions) -> String {
                 mask: render_opts.mask,
             },
         ),
-        PlanFormat::Markdown => render::markdown(
+        PlanFormat::Markdown => render::markdown_linked(
             plan,
             MarkdownOptions {
                 mask: render_opts.mask,
             },
+            render_opts.links.as_ref(),
         ),
         PlanFormat::Json if render_opts.mask => render::json_masked(plan),
         PlanFormat::Json => render::json(plan),

@@ -10,7 +10,9 @@
 
 mod apply_report;
 mod checks;
+mod diff;
 mod json;
+mod links;
 mod markdown;
 mod rows;
 mod text;
@@ -19,8 +21,10 @@ mod values;
 pub use apply_report::{
     apply_report_text, stale_text, ApplyReportOptions, GROUPS_SHOWN as APPLY_GROUPS_SHOWN,
 };
+pub use diff::{diff_json, diff_markdown, diff_schema, diff_text, DiffTextOptions};
 pub use json::{json, json_masked, mask_json, plan_schema, write_json};
-pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
+pub use links::{ForgeVars, SourceLinks};
+pub use markdown::{markdown, markdown_linked, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, text, TextOptions};
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.
