@@ -165,7 +165,7 @@ impl PlanPart {
 /// The diff format this build writes (`format_version` of `diff --format json`).
 pub const DIFF_FORMAT_VERSION: u32 = 1;
 
-/// Two plans compared (see the module docs); `diff --format json` prints it as it is.
+/// Two plans compared: what differs and whether they are equivalent (`diff --format json`).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PlanDiff<'a> {
     pub format_version: u32,

@@ -142,7 +142,7 @@ fn describe(g: &Group<'_>, mask: bool) -> String {
                 v(&n.from)
             )
         }
-        (_, Some(o), Some(n)) => format!("{name}: → {} became → {}", v(&o.to), v(&n.to)),
+        (_, Some(o), Some(n)) => format!("{name}: was → {}, now → {}", v(&o.to), v(&n.to)),
         (_, Some(c), None) | (_, None, Some(c)) => {
             format!("{name}: {} → {}", v(&c.from), v(&c.to))
         }
@@ -492,4 +492,23 @@ pub fn diff_schema() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_schema_file_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/diff.schema.json");
+        let generated = diff_schema();
+        if std::env::var_os("SIMFLEET_UPDATE_SCHEMAS").is_some() {
+            std::fs::write(&path, &generated).expect("write schema/diff.schema.json");
+        }
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == generated,
+            "schema/diff.schema.json is stale: run `SIMFLEET_UPDATE_SCHEMAS=1 cargo test --lib render::diff::tests::diff_schema_file_is_current`"
+        );
+    }
 }
