@@ -439,12 +439,19 @@ fn a_hundred_thousand_sim_plan_with_links_fits_one_comment() {
     );
     let links = SourceLinks::new(&long_base, "", "");
     let (comment, checksum) = big_comment_linked(100_000, false, Some(&links));
-    assert!(comment.len() < MARKDOWN_LIMIT, "{} characters", comment.len());
+    assert!(
+        comment.len() < MARKDOWN_LIMIT,
+        "{} characters",
+        comment.len()
+    );
     assert!(comment.contains(&checksum));
     let linked = comment.matches("<a href=").count();
     assert!(linked > 20, "sources are links: {linked}");
     assert!(comment.contains("/fleet/rules.yaml#L10\">fleet/rules.yaml:10:5</a>"));
-    assert!(comment.contains("JSON artifact"), "cut sections point at the artifact");
+    assert!(
+        comment.contains("JSON artifact"),
+        "cut sections point at the artifact"
+    );
     let (plain, _) = big_comment(100_000, false);
     assert!(
         comment.matches("<details>").count() < plain.matches("<details>").count(),
