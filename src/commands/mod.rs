@@ -28,6 +28,8 @@ Environment:
   NO_COLOR               any non-empty value turns colours off
   CI                     set (as CI services do): no progress bars
   SIMFLEET_LOG           log filter in RUST_LOG syntax, e.g. simfleet::api=debug (beats -v/-q)
+  GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_SHA / CI_PROJECT_URL, CI_COMMIT_SHA
+                         set by GitHub / GitLab CI: markdown links spec locations to that commit
 
 Exit codes: 0 success (no changes), 1 error (usage errors included), 2 changes (with
 --detailed-exitcode), 3 blocked or stopped by a guard, 130 interrupted, 141 stdout closed by

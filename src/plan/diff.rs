@@ -492,4 +492,47 @@ mod tests {
         assert_eq!(d.sims[0].fields[0].field, Field::MonthlyDataLimit);
         assert!(d.sims[0].fields[0].old.is_none());
     }
+
+    #[test]
+    fn guards_and_checks_whose_result_changed_are_listed() {
+        use crate::plan::{CheckResult, GuardResult};
+        let guard = |stops| GuardResult {
+            guard: GuardKind::MaxChanges,
+            count: 3,
+            limit: Some(2.0),
+            stops,
+            message: "max_changes".into(),
+        };
+        let check = |name: &str, failing| CheckResult {
+            name: name.into(),
+            level: crate::spec::CheckLevel::Deny,
+            message: String::new(),
+            location: "fleet/checks.yaml:3:5".into(),
+            selected: 3,
+            failing,
+            fails_unfixed: failing,
+            made_failing: 0,
+            fixed: 0,
+            waived: 0,
+            examples: Vec::new(),
+            limits: Vec::new(),
+        };
+        let mut a = plan(vec![sim(1, vec![change(Field::MonthlySmsMoLimit, 5, 10, "r")])]);
+        a.guards = vec![guard(true)];
+        a.checks = vec![check("same", 1), check("fixed", 2), check("gone", 0)];
+        a.checksum = a.compute_checksum();
+        let mut b = a.clone();
+        b.guards = vec![guard(false)];
+        b.checks = vec![check("same", 1), check("fixed", 0), check("new", 0)];
+        b.checksum = b.compute_checksum();
+        let d = diff(&a, &b);
+        assert!(!d.equivalent && d.sims.is_empty());
+        assert_eq!(d.guards.len(), 1);
+        let names: Vec<&str> = d.checks.iter().map(|c| c.name).collect();
+        assert_eq!(names, ["fixed", "new", "gone"]);
+        let mut c = a.clone();
+        c.guards[0].count = 4;
+        c.checksum = c.compute_checksum();
+        assert!(diff(&a, &c).guards.is_empty(), "a count alone is not a result");
+    }
 }

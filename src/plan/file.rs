@@ -296,14 +296,25 @@ impl Plan {
     /// Reads a plan file (or `--format json` output), checking its version, that it is not a
     /// masked (read-only) plan, its checksum and the safety of its actions.
     pub fn from_file_json(text: &str) -> Result<Plan, PlanError> {
-        let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Parse)?;
-        if probe.format_version != PLAN_FORMAT_VERSION {
+        // One parse of the whole text (a million-SIM plan is over half a gigabyte); the version
+        // is probed apart only when that parse fails, to say why.
+        let mut plan: Plan = match serde_json::from_str(text) {
+            Ok(plan) => plan,
+            Err(e) => {
+                let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Parse)?;
+                if probe.format_version != PLAN_FORMAT_VERSION {
+                    return Err(PlanError::Version {
+                        found: probe.format_version,
+                    });
+                }
+                return Err(masked(text).unwrap_or(PlanError::Parse(e)));
+            }
+        };
+        if plan.format_version != PLAN_FORMAT_VERSION {
             return Err(PlanError::Version {
-                found: probe.format_version,
+                found: plan.format_version,
             });
         }
-        let mut plan: Plan =
-            serde_json::from_str(text).map_err(|e| masked(text).unwrap_or(PlanError::Parse(e)))?;
         if let Some(masked) = plan.changes.iter().find(|c| is_masked(&c.iccid)) {
             return Err(PlanError::Masked {
                 example: masked.iccid.clone(),
