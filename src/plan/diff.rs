@@ -517,7 +517,10 @@ mod tests {
             examples: Vec::new(),
             limits: Vec::new(),
         };
-        let mut a = plan(vec![sim(1, vec![change(Field::MonthlySmsMoLimit, 5, 10, "r")])]);
+        let mut a = plan(vec![sim(
+            1,
+            vec![change(Field::MonthlySmsMoLimit, 5, 10, "r")],
+        )]);
         a.guards = vec![guard(true)];
         a.checks = vec![check("same", 1), check("fixed", 2), check("gone", 0)];
         a.checksum = a.compute_checksum();
@@ -533,6 +536,9 @@ mod tests {
         let mut c = a.clone();
         c.guards[0].count = 4;
         c.checksum = c.compute_checksum();
-        assert!(diff(&a, &c).guards.is_empty(), "a count alone is not a result");
+        assert!(
+            diff(&a, &c).guards.is_empty(),
+            "a count alone is not a result"
+        );
     }
 }

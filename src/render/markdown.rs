@@ -241,13 +241,10 @@ fn failed_checks(head: &mut String, plan: &Plan, mask: bool, links: Option<&Sour
         let mark = if f.level == "deny" { "⛔" } else { "⚠️" };
         let _ = writeln!(
             head,
-            "- {mark} **{}** {} ({}): {} — {}",
+            "- {mark} **{}** {} (<code>{}</code>): {} — {}",
             f.level,
             code(&c.name),
-            format!(
-                "<code>{}</code>",
-                links::location_html(links, &c.location, false)
-            ),
+            links::location_html(links, &c.location, false),
             html(&values::text(&c.message, mask)),
             html(&f.split)
         );
