@@ -43,6 +43,9 @@ pub enum Error {
     },
     #[error("{}", conflict_report(.0, false))]
     Conflicts(Vec<Conflict>),
+    /// Both plan files of `diff` are unusable: each problem, one per line.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    PlanFiles(Vec<Error>),
     #[error("cannot read plan file {path}: {source}")]
     ReadPlan {
         path: String,

@@ -34,6 +34,7 @@ enum Command {
     Check(commands::check::CheckArgs),
     Show(commands::show::ShowArgs),
     Explain(commands::explain::ExplainArgs),
+    Diff(commands::diff::DiffArgs),
     Export(commands::export::ExportArgs),
     Fmt(commands::fmt::FmtArgs),
     Apply(commands::apply::ApplyArgs),
@@ -87,6 +88,12 @@ fn run(command: Command, env: Env, out: &mut Output) -> commands::Ran {
             detailed: false,
             verbose: args.verbose,
             result: commands::rehearse::run(args, env, out),
+        },
+        // Always the detailed exit code: 0 equivalent, 2 different.
+        Command::Diff(args) => Ran {
+            detailed: true,
+            verbose: args.verbose,
+            result: commands::diff::run(args, env, out),
         },
         Command::Completions(args) => {
             Ran::plain(commands::completions::run(args, Cli::command(), out))

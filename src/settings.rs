@@ -16,6 +16,9 @@ use crate::plan::{AllowedBy, Guards};
 use crate::spec::{check_range, Config, Setting, SettingName};
 use crate::Error;
 
+mod links;
+pub use links::{forge_vars, repository_root, source_links};
+
 /// Requests in flight at once when neither a flag nor `simfleet.yaml` says.
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// How long `apply` waits for a batch job before reporting it (it is left running).

@@ -145,3 +145,25 @@ fn the_checks_see_what_they_look_for() {
     let engine = shipped_code(&src().join("plan/engine.rs"));
     assert!(engine.contains("crate::fleet::"), "the scan reads imports");
 }
+
+/// The forge variables that make source links are read in one place, the settings; renderers
+/// only receive the finished `SourceLinks` (ARCHITECTURE.md, `settings`).
+#[test]
+fn forge_variables_are_read_only_in_the_settings() {
+    let mut wrong = Vec::new();
+    let mut seen = false;
+    for path in sources(&src()) {
+        let code = shipped_code(&path);
+        for var in ["\"GITHUB_SHA\"", "\"CI_COMMIT_SHA\"", "\"CI_PROJECT_URL\""] {
+            if code.contains(var) {
+                if path.starts_with(src().join("settings")) {
+                    seen = true;
+                } else {
+                    wrong.push(format!("{} reads {var}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(seen, "the scan finds the settings reading them");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -90,6 +90,17 @@ impl World {
         dir
     }
 
+    /// Keeps a file uploaded by `actions/upload-artifact` as GitHub does: a numbered artifact
+    /// with its name, which the fake `gh` lists and zips.
+    fn keep_artifact(&self, name: &str, file: &Path) {
+        let root = self.forge().join("artifacts");
+        let id = 1 + std::fs::read_dir(&root).map(|d| d.count()).unwrap_or(0);
+        let files = root.join(id.to_string()).join("files");
+        std::fs::create_dir_all(&files).expect("artifact dir");
+        std::fs::write(root.join(id.to_string()).join("name"), name).expect("artifact name");
+        std::fs::copy(file, files.join(file.file_name().expect("a file"))).expect("artifact kept");
+    }
+
     fn forge(&self) -> PathBuf {
         self.root.path().join("forge")
     }
@@ -175,6 +186,8 @@ impl World {
                         dir.join(file).is_file(),
                         "the artifact {file} was not written"
                     );
+                    let name = step["with"]["name"].as_str().expect("artifact name");
+                    self.keep_artifact(&github_expand(name, ctx, &run.outputs), &dir.join(file));
                 }
                 continue;
             }
@@ -251,6 +264,26 @@ impl World {
             env.insert(k.to_string(), v.to_string());
         }
         let (code, log) = self.bash(dir, &lines.join("\n"), &env);
+        // The job's artifacts, kept as GitLab keeps them: by ref (a merge request's pipeline
+        // runs on refs/merge-requests/IID/head) and job.
+        if let Some(iid) = env.get("CI_MERGE_REQUEST_IID") {
+            let kept = self
+                .forge()
+                .join("gitlab-artifacts")
+                .join(format!("refs%2Fmerge-requests%2F{iid}%2Fhead"))
+                .join(job);
+            for path in ci[job]["artifacts"]["paths"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let file = path.as_str().expect("artifact path");
+                if dir.join(file).is_file() {
+                    std::fs::create_dir_all(&kept).expect("artifact dir");
+                    std::fs::copy(dir.join(file), kept.join(file)).expect("artifact kept");
+                }
+            }
+        }
         JobRun {
             code,
             outputs: BTreeMap::new(),
@@ -1020,4 +1053,123 @@ fn the_optional_rehearsal_is_appended_to_the_comment_and_changes_nothing() {
         world.served.calls("startBatchJob") + world.served.calls("updateSim"),
         0
     );
+}
+
+/// The merge-time refusal: the fleet's spec changed on main after the plan was approved, so the
+/// new plan's checksum is not the approved one. apply refuses, and the job log shows `simfleet
+/// diff` of the approved plan (the pull request's encrypted artifact) and the new one, masked.
+#[test]
+fn github_refusal_prints_the_diff_of_the_approved_and_the_new_plan() {
+    if !apply_available() {
+        eprintln!("simfleet apply is not built in yet");
+        return;
+    }
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+    let pr = world.checkout("pr");
+    let planned = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(planned.code, 0, "{}", planned.log);
+    let approved = checksum_of(&pr);
+    assert!(pr.join("simfleet-plan-file.enc").is_file());
+    let kept = std::fs::read(pr.join("simfleet-plan-file.enc")).expect("encrypted plan");
+    assert!(
+        !String::from_utf8_lossy(&kept).contains("\"changes\""),
+        "the plan file artifact is encrypted"
+    );
+
+    // Another merge changed a rule before this one was applied.
+    let main = world.checkout("main");
+    let rules = main.join("fleet/customers.yaml");
+    let text = std::fs::read_to_string(&rules).expect("customers.yaml");
+    assert!(text.contains("monthly_data_limit: 1.5GB"), "{text}");
+    std::fs::write(
+        &rules,
+        text.replace("monthly_data_limit: 1.5GB", "monthly_data_limit: 1GB"),
+    )
+    .expect("spec changed");
+    let merged = GithubContext {
+        sha: "feedbeef".into(),
+        ..ctx
+    };
+    let run = world.run_github_job(&wf, "apply", &main, &merged);
+    assert_ne!(run.code, 0, "a changed plan is refused: {}", run.log);
+    assert_eq!(run.outputs["approved"]["checksum"], approved);
+    assert!(
+        run.log.contains("The plan changed since it was approved"),
+        "{}",
+        run.log
+    );
+    assert!(
+        run.log.contains("The plans differ"),
+        "the diff is printed: {}",
+        run.log
+    );
+    assert!(run.log.contains("was → 1.5GB, now → 1GB"), "{}", run.log);
+    assert!(run.log.contains(&approved), "{}", run.log);
+    assert!(
+        !run.log.lines().any(|l| l
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|w| w.len() >= 19)),
+        "the public job log holds no whole ICCID: {}",
+        run.log
+    );
+    assert_eq!(world.plan_exit(&main), 2, "nothing was applied");
+}
+
+/// The same refusal on GitLab: the approved plan is the merge request pipeline's artifact.
+#[test]
+fn gitlab_refusal_prints_the_diff_of_the_approved_and_the_new_plan() {
+    if !apply_available() {
+        eprintln!("simfleet apply is not built in yet");
+        return;
+    }
+    let world = World::new();
+    let ci = yaml("examples/ci/gitlab-ci.yml");
+    let mr = world.checkout("mr");
+    let vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_MERGE_REQUEST_IID", PR),
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+    ];
+    let planned = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &vars);
+    assert_eq!(planned.code, 0, "{}", planned.log);
+    let approved = checksum_of(&mr);
+    let main = world.checkout("main");
+    let rules = main.join("fleet/customers.yaml");
+    let text = std::fs::read_to_string(&rules).expect("customers.yaml");
+    std::fs::write(
+        &rules,
+        text.replace("monthly_data_limit: 1.5GB", "monthly_data_limit: 1GB"),
+    )
+    .expect("spec changed");
+    let run = world.run_gitlab_job(
+        &ci,
+        "simfleet-apply",
+        &main,
+        &[
+            ("WHEREVER_SIM_TOKEN", "sandbox"),
+            ("CI_COMMIT_SHA", "feedbeef"),
+        ],
+    );
+    assert_ne!(run.code, 0, "a changed plan is refused: {}", run.log);
+    assert!(
+        run.log.contains("The plans differ"),
+        "the diff is printed: {}",
+        run.log
+    );
+    assert!(run.log.contains("was → 1.5GB, now → 1GB"), "{}", run.log);
+    assert!(run.log.contains(&approved), "{}", run.log);
+    assert!(
+        !run.log.lines().any(|l| l
+            .split(|c: char| !c.is_ascii_digit())
+            .any(|w| w.len() >= 19)),
+        "the public job log holds no whole ICCID: {}",
+        run.log
+    );
+    assert_eq!(world.plan_exit(&main), 2, "nothing was applied");
 }

@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use serde_json::{json, Value};
 use simfleet::fleet::{Coverage, LiveFleet, Sim};
 use simfleet::plan::{plan_fleet, Guards, PlanRequest};
-use simfleet::render::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
+use simfleet::render::{markdown, markdown_linked, MarkdownOptions, SourceLinks, MARKDOWN_LIMIT};
 use simfleet::spec::{
     Config, DesiredValue, Field, Limit, Origin, OriginKind, ResolvedValue, SimEntry, Spec,
 };
@@ -302,6 +302,11 @@ fn origin(name: &str, line: u32) -> Origin {
 /// The plan of a generated fleet of `n` SIMs where every SIM gets a data limit from one of 20
 /// rules, every third an SMS limit, every tenth a label, and every 50th is deactivated.
 fn big_comment(n: usize, shuffle: bool) -> (String, String) {
+    big_comment_linked(n, shuffle, None)
+}
+
+/// [`big_comment`], with every source a link when `links` is given.
+fn big_comment_linked(n: usize, shuffle: bool, links: Option<&SourceLinks>) -> (String, String) {
     let snapshot = simfleet::sandbox::generate(n, 1);
     let mut sims: Vec<Sim> = snapshot.sims;
     let desired: Vec<SimEntry> = sims
@@ -379,10 +384,11 @@ fn big_comment(n: usize, shuffle: bool) -> (String, String) {
         },
     };
     let plan = plan_fleet(&request, live).expect("plan builds");
-    (
-        markdown(&plan, MarkdownOptions { mask: true }),
-        plan.checksum,
-    )
+    let comment = match links {
+        Some(links) => markdown_linked(&plan, MarkdownOptions { mask: true }, Some(links)),
+        None => markdown(&plan, MarkdownOptions { mask: true }),
+    };
+    (comment, plan.checksum)
 }
 
 fn check_big(n: usize) {
@@ -422,4 +428,35 @@ fn a_hundred_thousand_sim_plan_fits_one_comment() {
 #[ignore = "slow: minutes in a debug build; cargo test --release --test markdown_comment -- --ignored"]
 fn a_million_sim_plan_fits_one_comment() {
     check_big(1_000_000);
+}
+
+/// Links make every source several times longer: the comment still fits, with the links
+/// counted, and still shows its summary and checksum.
+#[test]
+fn a_hundred_thousand_sim_plan_with_links_fits_one_comment() {
+    let long_base = format!(
+        "https://github.example.com/{}/fleet/blob/{}",
+        "a-very-long-organisation-name".repeat(3),
+        "0123456789abcdef".repeat(5)
+    );
+    let links = SourceLinks::new(&long_base, "", "");
+    let (comment, checksum) = big_comment_linked(100_000, false, Some(&links));
+    assert!(
+        comment.len() < MARKDOWN_LIMIT,
+        "{} characters",
+        comment.len()
+    );
+    assert!(comment.contains(&checksum));
+    let linked = comment.matches("<a href=").count();
+    assert!(linked > 20, "sources are links: {linked}");
+    assert!(comment.contains("/fleet/rules.yaml#L10\">fleet/rules.yaml:10:5</a>"));
+    assert!(
+        comment.contains("JSON artifact"),
+        "cut sections point at the artifact"
+    );
+    let (plain, _) = big_comment(100_000, false);
+    assert!(
+        comment.matches("<details>").count() < plain.matches("<details>").count(),
+        "links take room, so fewer sections fit"
+    );
 }

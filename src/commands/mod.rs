@@ -6,10 +6,12 @@ pub mod apply;
 pub mod check;
 pub mod completions;
 pub mod connect;
+pub mod diff;
 pub mod explain;
 pub mod export;
 pub mod fmt;
 pub mod guards;
+pub mod links;
 pub mod logging;
 pub mod man;
 pub mod plan;
@@ -29,6 +31,8 @@ Environment:
   CI                     set (as CI services do): no progress bars
   SIMFLEET_LOG           log filter in RUST_LOG syntax, e.g. simfleet::api=debug (beats -v/-q)
   SIMFLEET_TODAY         the date (YYYY-MM-DD, UTC) waivers are judged by (default today)
+  GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_SHA / CI_PROJECT_URL, CI_COMMIT_SHA
+                         set by GitHub / GitLab CI: markdown links spec locations to that commit
 
 Exit codes: 0 success (no changes), 1 error (usage errors included), 2 changes (with
 --detailed-exitcode), 3 blocked or stopped by a guard, 130 interrupted, 141 stdout closed by

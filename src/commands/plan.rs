@@ -51,6 +51,8 @@ pub struct PlanArgs {
     /// List every SIM, not a few per group.
     #[arg(long, short)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub links: super::links::LinkArgs,
 }
 
 /// Builds the settings (flags > the spec's simfleet.yaml > defaults) before any work, then plans.
@@ -84,6 +86,7 @@ pub fn run(
         mask: env.mask,
         color: env.stdout_color,
         out: args.out,
+        links: args.links.source_links(),
     };
     super::runtime()?.block_on(simfleet::ops::plan::run(&opts, &render, out))
 }

@@ -22,6 +22,8 @@ pub struct ShowArgs {
     /// List every SIM, not a few per group.
     #[arg(long, short)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub links: super::links::LinkArgs,
 }
 
 pub fn run(
@@ -35,6 +37,7 @@ pub fn run(
         mask: env.mask,
         color: env.stdout_color,
         out: None,
+        links: args.links.source_links(),
     };
     simfleet::ops::plan::show(&args.planfile, &render, out)
 }

@@ -106,7 +106,9 @@ pub enum SnapshotBytes {
 }
 
 impl SnapshotBytes {
-    fn open(path: &Path) -> std::io::Result<SnapshotBytes> {
+    /// The bytes of the file at `path` (a snapshot, or a plan file: both are large inputs read
+    /// once).
+    pub fn open(path: &Path) -> std::io::Result<SnapshotBytes> {
         let file = std::fs::File::open(path)?;
         let meta = file.metadata()?;
         if meta.is_file() && meta.len() > 0 {
@@ -115,7 +117,7 @@ impl SnapshotBytes {
             // place meanwhile: changed bytes make a parse error at worst, a truncation can end
             // the process with SIGBUS. simfleet itself never changes a file in place (exports
             // and plan files are written to a temporary file and renamed over, which leaves a
-            // mapped file intact), and a snapshot is an input the operator names; ripgrep makes
+            // mapped file intact), and a snapshot or plan file is an input the operator names; ripgrep makes
             // the same trade for large files.
             #[allow(unsafe_code)]
             let mapped = unsafe { memmap2::Mmap::map(&file) };

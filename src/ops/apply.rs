@@ -187,6 +187,7 @@ async fn plan_directory(
             mask: settings.env.mask,
             color: settings.env.stderr_color,
             out: None,
+            links: None,
         },
     );
     let asks = !plan.changes.is_empty() && !cmd.auto_approve;

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod connect;
+pub mod diff;
 pub mod drift;
 pub mod explain;
 pub mod export;

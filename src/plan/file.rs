@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::actions::Action;
-use super::grouped::{Layout, PlanFile};
+use super::grouped::PlanFile;
 use super::model::{
     BlockedChange, CheckResult, FieldChange, GuardResult, HeldStatus, PendingStatus, Plan,
     RiskFlag, SimChange, SkippedSim, Summary, WaiverResult, Warning, PLAN_FORMAT_VERSION,
@@ -247,9 +247,6 @@ impl ChangesDigest {
 #[derive(Deserialize)]
 struct VersionProbe {
     format_version: u32,
-    /// `grouped` in a plan file; absent in the per-SIM JSON.
-    #[serde(default)]
-    layout: Option<Layout>,
     /// Every plan has one, of any version; a snapshot or a report has none.
     #[serde(default)]
     checksum: Option<serde::de::IgnoredAny>,
@@ -329,29 +326,27 @@ impl Plan {
     /// checking its version, that it is not a masked (read-only) plan, its checksum and the
     /// safety of its actions.
     pub fn from_file_json(text: &str) -> Result<Plan, PlanError> {
-        let probe: VersionProbe = serde_json::from_str(text).map_err(PlanError::Parse)?;
-        if probe.checksum.is_none() {
-            return Err(PlanError::Parse(serde::de::Error::missing_field(
-                "checksum",
-            )));
-        }
-        if probe.format_version != PLAN_FORMAT_VERSION {
+        // One parse of the whole text, in the layout its head names (the writer puts
+        // `format_version` and `layout` first); the other layout is tried only when that parse
+        // fails (a file rewritten with its keys in another order), and the text probed apart
+        // only when both fail, to say why.
+        let grouped = names_grouped_layout(text);
+        let parsed = match Self::parse_layout(text, grouped) {
+            Err(first @ PlanError::Parse(_)) => match Self::parse_layout(text, !grouped) {
+                Err(PlanError::Parse(_)) => Err(first),
+                other => other,
+            },
+            other => other,
+        };
+        let (plan, computed) = parsed.map_err(|e| match e {
+            PlanError::Parse(_) => Self::why_unreadable(text, e),
+            other => other,
+        })?;
+        if plan.format_version != PLAN_FORMAT_VERSION {
             return Err(PlanError::Version {
-                found: probe.format_version,
+                found: plan.format_version,
             });
         }
-        let parse_error = |e| masked(text).unwrap_or(PlanError::Parse(e));
-        let (plan, computed) = match probe.layout {
-            Some(Layout::Grouped) => serde_json::from_str::<PlanFile<'_>>(text)
-                .map_err(parse_error)?
-                .into_plan()?,
-            None => {
-                let mut plan: Plan = serde_json::from_str(text).map_err(parse_error)?;
-                plan.share_sources();
-                let computed = plan.compute_checksum();
-                (plan, computed)
-            }
-        };
         if let Some(masked) = plan.changes.iter().find(|c| is_masked(&c.iccid)) {
             return Err(PlanError::Masked {
                 example: masked.iccid.clone(),
@@ -366,6 +361,43 @@ impl Plan {
         plan.check_actions()?;
         Ok(plan)
     }
+
+    /// The plan a text states in one layout, and the checksum its content has.
+    fn parse_layout(text: &str, grouped: bool) -> Result<(Plan, String), PlanError> {
+        if grouped {
+            let file: PlanFile<'_> = serde_json::from_str(text).map_err(PlanError::Parse)?;
+            file.into_plan()
+        } else {
+            let mut plan: Plan = serde_json::from_str(text).map_err(PlanError::Parse)?;
+            plan.share_sources();
+            let computed = plan.compute_checksum();
+            Ok((plan, computed))
+        }
+    }
+
+    /// Why a text did not parse as a plan: not a plan at all (no checksum), a plan of another
+    /// format version, a masked plan, or the parse error itself.
+    fn why_unreadable(text: &str, error: PlanError) -> PlanError {
+        let probe: VersionProbe = match serde_json::from_str(text) {
+            Ok(probe) => probe,
+            Err(e) => return PlanError::Parse(e),
+        };
+        if probe.checksum.is_none() {
+            return PlanError::Parse(serde::de::Error::missing_field("checksum"));
+        }
+        if probe.format_version != PLAN_FORMAT_VERSION {
+            return PlanError::Version {
+                found: probe.format_version,
+            };
+        }
+        masked(text).unwrap_or(error)
+    }
+}
+
+/// True when the head of a plan file names the grouped layout.
+fn names_grouped_layout(text: &str) -> bool {
+    let head = &text.as_bytes()[..text.len().min(256)];
+    head.windows(8).any(|w| w == b"\"layout\"")
 }
 
 /// A masked identifier: `--mask` replaces all but the last 4 digits with `*`.

@@ -26,6 +26,7 @@ mod assemble;
 mod checks;
 pub mod compare;
 mod decide;
+pub mod diff;
 pub mod drift;
 pub mod engine;
 pub mod explain;

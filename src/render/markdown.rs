@@ -9,6 +9,7 @@
 use std::fmt::Write;
 
 use super::checks;
+use super::links::{self, SourceLinks};
 use super::rows::{self, StatusList};
 use super::values::{self, action_lines, change_groups, sims, ChangeGroup};
 use super::Plan;
@@ -24,16 +25,26 @@ const CHECK_EXAMPLES: usize = 5;
 /// Lines per risk call-out.
 const RISK_LINES: usize = 10;
 
-/// The comment being built, and how many sections did not fit.
-struct Budget {
+/// The comment being built, and how many sections did not fit (also used by the diff's
+/// comment, so both keep the same promise).
+pub(super) struct Budget {
     out: String,
     limit: usize,
     omitted: usize,
 }
 
 impl Budget {
+    /// A comment that starts with `head` and leaves room for `footer` and the note.
+    pub(super) fn new(head: String, footer: &str) -> Budget {
+        Budget {
+            out: head,
+            limit: MARKDOWN_LIMIT.saturating_sub(footer.len() + NOTE_RESERVE),
+            omitted: 0,
+        }
+    }
+
     /// Appends the section if it fits and nothing before it was left out.
-    fn add(&mut self, section: impl FnOnce() -> String) {
+    pub(super) fn add(&mut self, section: impl FnOnce() -> String) {
         if self.omitted > 0 {
             self.omitted += 1;
             return;
@@ -54,17 +65,17 @@ pub struct MarkdownOptions {
     pub mask: bool,
 }
 
-fn html(text: &str) -> String {
+pub(super) fn html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     format!("<code>{}</code>", html(text))
 }
 
-fn iccids(ids: &[&str], mask: bool) -> String {
+pub(super) fn iccids(ids: &[&str], mask: bool) -> String {
     let shown = ids.len().min(ICCIDS_PER_SECTION);
     let mut out = ids[..shown]
         .iter()
@@ -77,7 +88,7 @@ fn iccids(ids: &[&str], mask: bool) -> String {
     out
 }
 
-fn group_line(g: &ChangeGroup<'_>, mask: bool) -> String {
+fn group_line(g: &ChangeGroup<'_>, mask: bool, links: Option<&SourceLinks>) -> String {
     let c = g.change;
     let mut line = format!(
         "{}: {} → {} · {} · {}",
@@ -85,7 +96,7 @@ fn group_line(g: &ChangeGroup<'_>, mask: bool) -> String {
         html(&values::value(c.field, &c.from, mask)),
         html(&values::target(c, mask)),
         sims(g.iccids.len()),
-        html(&values::source(&c.source, mask))
+        links::origin_html(links, &c.source, mask)
     );
     if let Some(used) = values::group_usage(g) {
         let _ = write!(line, " · {}", html(&used));
@@ -98,14 +109,20 @@ const NOTE_RESERVE: usize = 300;
 
 /// Renders the plan as a pull-request comment.
 pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
+    markdown_linked(plan, opts, None)
+}
+
+/// [`markdown`] with every spec location a link to its line (see [`SourceLinks`]); the links
+/// count against the comment's budget like any other text.
+pub fn markdown_linked(plan: &Plan, opts: MarkdownOptions, links: Option<&SourceLinks>) -> String {
     let mask = opts.mask;
     let groups = change_groups(plan);
     let mut head = String::new();
     title(&mut head, plan);
-    failed_checks(&mut head, plan, mask);
+    failed_checks(&mut head, plan, mask, links);
     summary_table(&mut head, plan);
     calls(&mut head, plan);
-    risky_changes(&mut head, plan, &groups, mask);
+    risky_changes(&mut head, plan, &groups, mask, links);
     if let Some(report) = &plan.drift {
         head.push_str(&super::drift::markdown_block(report, mask));
     }
@@ -116,18 +133,14 @@ pub fn markdown(plan: &Plan, opts: MarkdownOptions) -> String {
     );
     // Collapsed details, in order, as long as they fit; once one does not, the rest are only
     // counted (never formatted), so a million-SIM plan costs no more than a small one here.
-    let mut details = Budget {
-        out: head,
-        limit: MARKDOWN_LIMIT.saturating_sub(footer.len() + NOTE_RESERVE),
-        omitted: 0,
-    };
+    let mut details = Budget::new(head, &footer);
     let [blocked, pending, held, skipped] = rows::status_lists(plan, mask);
-    status_list(&mut details, &blocked, mask);
-    changes_by_field(&mut details, &groups, mask);
+    status_list(&mut details, &blocked, mask, links);
+    changes_by_field(&mut details, &groups, mask, links);
     for list in [pending, held, skipped] {
-        status_list(&mut details, &list, mask);
+        status_list(&mut details, &list, mask, links);
     }
-    finish(details, &footer)
+    finish(details, &footer, "the full plan is in the JSON artifact")
 }
 
 /// `### 📝 simfleet plan: …`: the outcome in one line.
@@ -212,7 +225,13 @@ fn calls(head: &mut String, plan: &Plan) {
 }
 
 /// Risky changes, by flag, counted by SIM, each with its largest groups.
-fn risky_changes(head: &mut String, plan: &Plan, groups: &[ChangeGroup<'_>], mask: bool) {
+fn risky_changes(
+    head: &mut String,
+    plan: &Plan,
+    groups: &[ChangeGroup<'_>],
+    mask: bool,
+    links: Option<&SourceLinks>,
+) {
     let risks = rows::risk_rows(plan, groups);
     if risks.is_empty() {
         return;
@@ -221,7 +240,7 @@ fn risky_changes(head: &mut String, plan: &Plan, groups: &[ChangeGroup<'_>], mas
     for risk in &risks {
         let _ = writeln!(head, "- **{}**: {}", risk.title(), risk.count());
         for g in risk.groups.iter().take(RISK_LINES) {
-            let _ = writeln!(head, "  - {}", group_line(g, mask));
+            let _ = writeln!(head, "  - {}", group_line(g, mask, links));
         }
         let rest = &risk.groups[risk.groups.len().min(RISK_LINES)..];
         if !rest.is_empty() {
@@ -233,7 +252,7 @@ fn risky_changes(head: &mut String, plan: &Plan, groups: &[ChangeGroup<'_>], mas
 }
 
 /// The checks that fail (deny first), above everything but the title, then those that pass.
-fn failed_checks(head: &mut String, plan: &Plan, mask: bool) {
+fn failed_checks(head: &mut String, plan: &Plan, mask: bool, links: Option<&SourceLinks>) {
     let failed = checks::failed(plan, mask);
     if !failed.is_empty() {
         let _ = writeln!(head, "#### Failed checks\n");
@@ -243,15 +262,15 @@ fn failed_checks(head: &mut String, plan: &Plan, mask: bool) {
         let mark = if f.level == "deny" { "⛔" } else { "⚠️" };
         let _ = writeln!(
             head,
-            "- {mark} **{}** {} ({}): {} — {}",
+            "- {mark} **{}** {} (<code>{}</code>): {} — {}",
             f.level,
             code(&c.name),
-            code(&c.location),
+            links::location_html(links, &c.location, false),
             html(&values::text(&c.message, mask)),
             html(&f.split)
         );
-        for line in f.examples.iter().take(CHECK_EXAMPLES) {
-            let _ = writeln!(head, "  - {}", html(line));
+        for (line, example) in f.examples.iter().zip(&c.examples).take(CHECK_EXAMPLES) {
+            let _ = writeln!(head, "  - {}", example_html(line, example, mask, links));
         }
         let more = f.more as usize + f.examples.len().saturating_sub(CHECK_EXAMPLES);
         if more > 0 {
@@ -267,16 +286,45 @@ fn failed_checks(head: &mut String, plan: &Plan, mask: bool) {
     if !waivers.is_empty() {
         let _ = writeln!(head, "\n**Waivers**\n");
     }
-    for (status, line) in &waivers {
+    for ((status, line), waiver) in waivers.iter().zip(&plan.waivers) {
         let mark = match status {
             WaiverStatus::Expired => "⛔",
             WaiverStatus::Expiring => "⚠️",
             WaiverStatus::Active => "ℹ️",
         };
-        let _ = writeln!(head, "- {mark} {}", html(line));
+        let mut line = html(line);
+        if links.is_some() {
+            // The waiver's location, written `(file:line:col)` in its line, becomes a link.
+            let plain = format!("({})", html(&waiver.location));
+            let linked = format!("({})", links::location_html(links, &waiver.location, false));
+            line = line.replacen(&plain, &linked, 1);
+        }
+        let _ = writeln!(head, "- {mark} {line}");
     }
     if !failed.is_empty() || !passed.is_empty() {
         head.push('\n');
+    }
+}
+
+/// One failing SIM of a check as HTML: the source that set its value linked when there are
+/// links (the line ends in `, set by SOURCE`).
+fn example_html(
+    line: &str,
+    example: &crate::plan::CheckExample,
+    mask: bool,
+    links: Option<&SourceLinks>,
+) -> String {
+    let tail = example
+        .source
+        .as_ref()
+        .map(|s| format!(", set by {}", values::source(s, mask)));
+    match (links, example.source.as_ref(), tail) {
+        (Some(_), Some(source), Some(tail)) if line.ends_with(&tail) => format!(
+            "{}, set by {}",
+            html(&line[..line.len() - tail.len()]),
+            links::origin_html(links, source, mask)
+        ),
+        _ => html(line),
     }
 }
 
@@ -298,7 +346,12 @@ fn guards_and_warnings(head: &mut String, plan: &Plan, mask: bool) {
 }
 
 /// A collapsed section per change group: each field's largest groups, the others counted.
-fn changes_by_field(details: &mut Budget, groups: &[ChangeGroup<'_>], mask: bool) {
+fn changes_by_field(
+    details: &mut Budget,
+    groups: &[ChangeGroup<'_>],
+    mask: bool,
+    links: Option<&SourceLinks>,
+) {
     if groups.is_empty() {
         return;
     }
@@ -313,7 +366,7 @@ fn changes_by_field(details: &mut Budget, groups: &[ChangeGroup<'_>], mask: bool
                 }
                 format!(
                     "<details><summary>{}{flags}</summary>\n\n{}\n\n</details>\n",
-                    group_line(g, mask),
+                    group_line(g, mask, links),
                     iccids(&g.iccids, mask)
                 )
             });
@@ -332,7 +385,12 @@ fn changes_by_field(details: &mut Budget, groups: &[ChangeGroup<'_>], mask: bool
 
 /// A titled list of collapsed sections, one per group of SIMs the plan leaves alone: the
 /// largest groups, the others counted.
-fn status_list(details: &mut Budget, list: &StatusList<'_>, mask: bool) {
+fn status_list(
+    details: &mut Budget,
+    list: &StatusList<'_>,
+    mask: bool,
+    links: Option<&SourceLinks>,
+) {
     if list.groups.is_empty() {
         return;
     }
@@ -341,16 +399,15 @@ fn status_list(details: &mut Budget, list: &StatusList<'_>, mask: bool) {
     for g in capped.shown {
         details.add(|| {
             // Read like a change group: what, how many, where from, then why.
-            let mut summary = format!("{} · {}", g.what, sims(g.iccids.len()));
+            let mut summary = html(&format!("{} · {}", g.what, sims(g.iccids.len())));
             if let Some(source) = &g.source {
-                let _ = write!(summary, " · {source}");
+                let _ = write!(summary, " · {}", links::source_text_html(links, source));
             }
             if let Some(reason) = &g.reason {
-                let _ = write!(summary, ": {reason}");
+                let _ = write!(summary, "{}", html(&format!(": {reason}")));
             }
             format!(
-                "<details><summary>{}</summary>\n\n{}\n\n</details>\n",
-                html(&summary),
+                "<details><summary>{summary}</summary>\n\n{}\n\n</details>\n",
                 iccids(&g.iccids, mask)
             )
         });
@@ -365,15 +422,16 @@ fn status_list(details: &mut Budget, list: &StatusList<'_>, mask: bool) {
     }
 }
 
-/// The note on what was left out, the cut that keeps the promise, and the footer.
-fn finish(details: Budget, footer: &str) -> String {
+/// The note on what was left out (`whole` says where to read everything), the cut that keeps
+/// the promise, and the footer.
+pub(super) fn finish(details: Budget, footer: &str, whole: &str) -> String {
     let Budget {
         mut out, omitted, ..
     } = details;
     if omitted > 0 {
         let _ = writeln!(
             out,
-            "\n_{omitted} more sections are not shown to keep this comment under {MARKDOWN_LIMIT} characters: the full plan is in the JSON artifact._"
+            "\n_{omitted} more sections are not shown to keep this comment under {MARKDOWN_LIMIT} characters: {whole}._"
         );
     }
     // The head alone can only outgrow the limit through very many risk lines or guards, which
@@ -384,9 +442,9 @@ fn finish(details: Budget, footer: &str) -> String {
             cut -= 1;
         }
         out.truncate(cut);
-        out.push_str(
-            "\n\n_Cut to stay under the comment limit: the full plan is in the JSON artifact._\n",
-        );
+        out.push_str(&format!(
+            "\n\n_Cut to stay under the comment limit: {whole}._\n"
+        ));
     }
     out.push_str(footer);
     out

@@ -10,9 +10,11 @@
 
 mod apply_report;
 mod checks;
+mod diff;
 mod drift;
 mod explain;
 mod json;
+mod links;
 mod markdown;
 mod rehearsal;
 mod rows;
@@ -22,9 +24,11 @@ mod values;
 pub use apply_report::{
     apply_report_text, stale_text, ApplyReportOptions, GROUPS_SHOWN as APPLY_GROUPS_SHOWN,
 };
+pub use diff::{diff_json, diff_markdown, diff_schema, diff_text, DiffTextOptions};
 pub use explain::{explain_json, explain_schema, explain_text, ExplainStyle};
 pub use json::{json, json_masked, mask_json, plan_file_schema, plan_schema, write_json};
-pub use markdown::{markdown, MarkdownOptions, MARKDOWN_LIMIT};
+pub use links::{ForgeVars, SourceLinks};
+pub use markdown::{markdown, markdown_linked, MarkdownOptions, MARKDOWN_LIMIT};
 pub use rehearsal::{rehearsal_markdown, rehearsal_text, RehearsalOptions};
 pub use rows::GROUPS_PER_LIST;
 pub use text::{checks_text, checks_text_after_plan, text, TextOptions};

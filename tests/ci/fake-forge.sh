@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stands in for `gh` (GitHub) and `curl` (GitLab REST) in tests/ci_workflow.rs: keeps pull-request
 # comments / merge-request notes as files under $FAKE_FORGE/threads/<number>/<id>.md and logs
-# every call to $FAKE_FORGE/calls. Only the calls the example workflows make are understood;
+# every call to $FAKE_FORGE/calls. Artifacts are kept by tests/ci_workflow.rs as the runner
+# would: GitHub's under $FAKE_FORGE/artifacts/<id>/ (its `name` and `files/`), GitLab's under
+# $FAKE_FORGE/gitlab-artifacts/<ref, URL-encoded>/<job>/. Only the calls the example workflows make are understood;
 # anything else fails loudly so a workflow change cannot slip past the test.
 set -euo pipefail
 : "${FAKE_FORGE:?}"
@@ -82,6 +84,18 @@ gh)
     esac
   done
   case "$method $path" in
+    "GET repos/"*/actions/artifacts/*/zip) # a zip of the artifact's files, streamed as is
+      dir="$FAKE_FORGE/artifacts/$(basename "$(dirname "$path")")/files"
+      [ -d "$dir" ] || { echo "fake gh: no artifact $path" >&2; exit 1; }
+      (cd "$dir" && zip -q -r - .)
+      exit 0 ;;
+    "GET repos/"*/actions/artifacts\?name=*)
+      want=${path#*\?name=} out='{"artifacts": []}'
+      for d in $(ls "$FAKE_FORGE/artifacts" 2>/dev/null | sort -rn); do
+        if [ "$(cat "$FAKE_FORGE/artifacts/$d/name")" = "$want" ]; then
+          out=$(jq -n --argjson id "$d" --arg name "$want" '{artifacts: [{id: $id, name: $name}]}'); break
+        fi
+      done ;;
     "GET repos/"*/issues/*/comments) out=$(list "$(basename "$(dirname "$path")")") ;;
     "POST repos/"*/issues/*/comments) out=$(create "$(basename "$(dirname "$path")")" "$body") ;;
     "PATCH repos/"*/issues/comments/*) out=$(update "$(basename "$path")" "$body") ;;
@@ -95,10 +109,12 @@ gh)
   if [ -n "$filter" ]; then jq -r "$filter" <<<"$out"; else echo "$out"; fi
   ;;
 curl)
-  method=GET url="" body="" title="" state_event=""
+  method=GET url="" body="" title="" state_event="" output=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --request|-X) method=$2; shift 2 ;;
+      --output|-o) output=$2; shift 2 ;;
+      --location|-L) shift ;;
       --header|-H) case "$2" in "PRIVATE-TOKEN: "?*) ;; *) echo "fake curl: header $2" >&2; exit 2 ;; esac; shift 2 ;;
       --data-urlencode) case "$2" in body@*) body=${2#body@} ;; description@*) body=${2#description@} ;;
                           title=*) title=${2#title=} ;; state_event=*) state_event=${2#state_event=} ;; labels=simfleet-drift) ;;
@@ -114,6 +130,11 @@ curl)
     "GET "*/merge_requests/*/notes) list "$(basename "$(dirname "$path")")" ;;
     "POST "*/merge_requests/*/notes) create "$(basename "$(dirname "$path")")" "$body" ;;
     "PUT "*/merge_requests/*/notes/*) update "$(basename "$path")" "$body" ;;
+    "GET "*/jobs/artifacts/*/raw/*) # one file of the latest artifacts of a job on a ref
+      rest=${path#*/jobs/artifacts/} ref=${rest%%/raw/*} file=${rest#*/raw/} job=${url#*job=}
+      src="$FAKE_FORGE/gitlab-artifacts/$ref/$job/$file"
+      [ -f "$src" ] || { echo "fake curl: no artifact $url" >&2; exit 22; }
+      if [ -n "$output" ]; then cp "$src" "$output"; else cat "$src"; fi ;;
     "GET "*/repository/commits/*/merge_requests)
       if [ -n "${FAKE_PR_FOR_COMMIT:-}" ]; then echo "[{\"iid\": $FAKE_PR_FOR_COMMIT}]"; else echo '[]'; fi ;;
     "GET "*/issues) issue_list gitlab ;;
