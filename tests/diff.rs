@@ -241,7 +241,7 @@ fn bad_input_is_refused_with_the_path() {
     let mut plan: Value =
         serde_json::from_str(&std::fs::read_to_string(case.path("new.plan")).expect("plan"))
             .expect("plan");
-    plan["changes"][0]["fields"][0]["to"] = json!(1);
+    plan["change_sets"][0]["fields"][0]["to"] = json!(1);
     std::fs::write(case.path("tampered.plan"), plan.to_string()).expect("file");
     plan["format_version"] = json!(99);
     std::fs::write(case.path("future.plan"), plan.to_string()).expect("file");
