@@ -19,5 +19,6 @@ pub use live::{Coverage, LiveFleet};
 pub use mutation::{BatchChanges, ImeiLockInput, UpdateSimChanges, MAX_BATCH_ICCIDS};
 pub use sim::{EndCustomerLabel, ImeiLock, Sim, Transition};
 pub use snapshot::{
-    well_formed_iccid, RawSnapshot, Snapshot, SnapshotBytes, SnapshotError, SNAPSHOT_FORMAT_VERSION,
+    well_formed_iccid, RawSnapshot, Snapshot, SnapshotBytes, SnapshotError, SnapshotSource,
+    SNAPSHOT_FORMAT_VERSION,
 };

@@ -12,7 +12,9 @@
 //! fleet (a property test holds them to it). No I/O happens here: reading files and the network
 //! is the caller's, and so is the clock (`generated_at`).
 
-use crate::fleet::{Coverage, LiveFleet, RawSnapshot, Sim, SnapshotError, Transition};
+use crate::fleet::{
+    Coverage, LiveFleet, RawSnapshot, Sim, SnapshotError, SnapshotSource, Transition,
+};
 use crate::spec::{Matcher, Spec};
 
 use super::assemble::assemble;
@@ -48,7 +50,7 @@ pub struct FleetFacts {
 /// plan grows its actions.
 pub fn plan_snapshot<B>(request: &PlanRequest<'_>, bytes: B, shown: &str) -> Result<Plan, PlanError>
 where
-    B: std::ops::Deref<Target = [u8]>,
+    B: SnapshotSource + Sync,
 {
     plan_snapshot_in_batches(request, bytes, shown, STREAM_BATCH)
 }
@@ -61,7 +63,7 @@ pub(super) fn plan_snapshot_in_batches<B>(
     batch: usize,
 ) -> Result<Plan, PlanError>
 where
-    B: std::ops::Deref<Target = [u8]>,
+    B: SnapshotSource + Sync,
 {
     let (runs, pass, sims_total) = decide_snapshot(request, &bytes, shown, batch)?;
     drop(bytes);
@@ -167,12 +169,13 @@ fn conclude(
 /// Splits a snapshot and decides its SIMs: while it is split when its transition table comes
 /// before its SIMs (as simfleet writes it), else afterwards. Returns the runs in file order, the
 /// pass, and the number of SIMs; a snapshot that lists an ICCID twice is refused.
-fn decide_snapshot<'r>(
+fn decide_snapshot<'r, B: SnapshotSource + Sync>(
     request: &'r PlanRequest<'r>,
-    bytes: &[u8],
+    source: &B,
     shown: &str,
     batch: usize,
 ) -> Result<(Vec<Run>, Pass<'r>, u64), PlanError> {
+    let bytes: &[u8] = source;
     let mut pass = Pass::new(request.spec, request.target, None, true);
     let table = std::sync::OnceLock::new();
     let (split, mut streamed) = crate::parallel::stream(
@@ -185,7 +188,11 @@ fn decide_snapshot<'r>(
                 |start, sims| send((start, sims)),
             )
         },
-        |(start, sims)| (start, decide_texts(&pass, table.get(), start, &sims, shown)),
+        |(start, sims)| {
+            let run = decide_texts(&pass, table.get(), start, &sims, shown);
+            source.decided(span(bytes, &sims));
+            (start, run)
+        },
     );
     let raw = split?;
     let runs = match table.into_inner() {
@@ -217,6 +224,17 @@ fn decide_snapshot<'r>(
         }
     }
     Ok((runs, pass, raw.len() as u64))
+}
+
+/// The piece of `bytes` that holds `texts` (SIM texts split out of it, in file order).
+fn span<'b>(bytes: &'b [u8], texts: &[&serde_json::value::RawValue]) -> &'b [u8] {
+    let (Some(first), Some(last)) = (texts.first(), texts.last()) else {
+        return &[];
+    };
+    let base = bytes.as_ptr() as usize;
+    let start = (first.get().as_ptr() as usize).wrapping_sub(base);
+    let end = (last.get().as_ptr() as usize + last.get().len()).wrapping_sub(base);
+    bytes.get(start..end).unwrap_or(&[])
 }
 
 /// Decides a run of SIM texts from a snapshot, the first being SIM `start` of the file.
