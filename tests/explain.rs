@@ -48,6 +48,7 @@ fn sim(n: u64, status: i32, provider: i32, label: &str) -> Sim {
 fn fleet() -> Snapshot {
     let mut lowered = sim(1, 2, 1, "ACME");
     lowered.monthly_data_limit = Some(5_000_000);
+    lowered.monthly_data_volume = Some(3_000_000);
     let mut zero = sim(2, 2, 1, "Other");
     zero.monthly_data_limit = Some(0);
     zero.custom_field_1 = Some(String::new());
@@ -129,7 +130,7 @@ fn every_decision_kind_as_text() {
     let dir = workdir();
     let text = stdout(&offline(&dir, &[]));
     for expected in [
-        "decision: change (phase 1) [lowered limit]",
+        "decision: change (phase 1) [lowered limit, below this month's usage: cuts service now], used 3MB this month",
         "lost: lower priority",
         "already equal: `unlimited` equals a live 0",
         "already equal: `none` equals a live empty string",

@@ -180,7 +180,7 @@ impl Renderer<'_> {
             let line = self.other(f.field, other);
             self.line(2, &line);
         }
-        let decision = self.decision(&f.decision);
+        let decision = self.decision(f.field, &f.decision);
         let line = format!("{}{decision}", self.label("decision:"));
         self.line(2, &line);
     }
@@ -207,7 +207,7 @@ impl Renderer<'_> {
         )
     }
 
-    fn decision(&self, d: &Decision) -> String {
+    fn decision(&self, field: Field, d: &Decision) -> String {
         let text = |t: &str| values::text(t, self.mask);
         match d {
             Decision::Change {
@@ -215,6 +215,7 @@ impl Renderer<'_> {
                 phase,
                 implied,
                 path,
+                usage,
             } => {
                 let mut s = if *implied {
                     format!("implied change (a side effect of the IMEI unlock, phase {phase})")
@@ -231,6 +232,10 @@ impl Renderer<'_> {
                 let flags: Vec<&str> = flags.iter().map(|f| values::flag(*f)).collect();
                 if !flags.is_empty() {
                     let _ = write!(s, " [{}]", flags.join(", "));
+                }
+                if let Some(used) = usage {
+                    let used = self.value(field, &crate::plan::FieldValue::Int(*used));
+                    let _ = write!(s, ", used {used} this month");
                 }
                 s
             }

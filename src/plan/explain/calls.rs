@@ -108,5 +108,6 @@ pub(super) fn change_decision(change: &FieldChange, calls: &[&Action]) -> Decisi
         phase,
         implied: change.implied,
         path,
+        usage: change.usage,
     }
 }

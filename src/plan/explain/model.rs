@@ -183,6 +183,10 @@ pub enum Decision {
         /// For status: the transitions apply makes, in order.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         path: Vec<StatusStep>,
+        /// For a limit at or near this month's usage (flag `usage_cut` or `near_usage`): the
+        /// usage of its counter as read (bytes, SMS or seconds).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<i64>,
     },
     /// The live value already counts as the desired one, by this rule of meaning.
     Equal {

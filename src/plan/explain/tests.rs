@@ -459,3 +459,17 @@ fn without_a_transition_table_the_status_says_why_and_the_rest_is_decided() {
         Decision::Change { .. }
     ));
 }
+
+#[test]
+fn a_limit_below_this_months_usage_shows_the_usage() {
+    let mut used = sim(11, 2, "ACME");
+    used.monthly_data_volume = Some(2_000_000);
+    let e = explained(&used);
+    match &field(&e, Field::MonthlyDataLimit).decision {
+        Decision::Change { flags, usage, .. } => {
+            assert!(flags.contains(crate::plan::RiskFlag::UsageCut), "{flags:?}");
+            assert_eq!(*usage, Some(2_000_000));
+        }
+        other => panic!("{other:?}"),
+    }
+}
