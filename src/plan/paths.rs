@@ -175,29 +175,7 @@ mod tests {
     fn sandbox() -> BTreeSet<(i32, i32, i32)> {
         let mut all = BTreeSet::new();
         for provider in 1..=5 {
-            all.extend(table(
-                provider,
-                &[
-                    (3, 2),
-                    (3, 6),
-                    (3, 8),
-                    (6, 2),
-                    (8, 2),
-                    (2, 5),
-                    (5, 2),
-                    (2, 12),
-                    (12, 2),
-                    (5, 7),
-                    (12, 7),
-                    (6, 5),
-                    (8, 5),
-                    (15, 2),
-                    (16, 2),
-                    (18, 2),
-                    (19, 2),
-                    (20, 2),
-                ],
-            ));
+            all.extend(table(provider, crate::sandbox::DEFAULT_TRANSITIONS));
         }
         all
     }
