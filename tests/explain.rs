@@ -371,3 +371,30 @@ fn explain_needs_a_source_that_exists() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.json"));
 }
+
+/// In markdown, every spec location links to its line (`--link-base` here; GitHub's and
+/// GitLab's variables do the same in CI); text stays plain.
+#[test]
+fn markdown_links_each_source_to_its_line() {
+    let dir = workdir();
+    let md = stdout(&offline(
+        &dir,
+        &[
+            "--format",
+            "markdown",
+            "--link-base",
+            "https://git.example/r/abc",
+        ],
+    ));
+    assert!(
+        md.contains(
+            "<a href=\"https://git.example/r/abc/fleet/fleet.yaml#L5\">fleet/fleet.yaml:5:"
+        ),
+        "{md}"
+    );
+    let text = stdout(&offline(
+        &dir,
+        &["--link-base", "https://git.example/r/abc"],
+    ));
+    assert!(!text.contains("<a href"), "{text}");
+}

@@ -20,6 +20,8 @@ pub struct ExplainArgs {
     pub args: Vec<String>,
     #[command(flatten)]
     pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub links: super::links::LinkArgs,
     /// Explain against a snapshot file (from `simfleet export --snapshot`); no network.
     #[arg(long, value_name = "SNAPSHOT", conflicts_with_all = ["endpoint", "token_file", "sandbox", "plan"])]
     pub live: Option<PathBuf>,
@@ -89,6 +91,7 @@ pub fn run(
         mask: env.mask,
         concurrency: settings.concurrency,
         today: settings.today,
+        links: args.links.source_links(),
     };
     super::runtime()?.block_on(simfleet::ops::explain::run(&opts, out))
 }

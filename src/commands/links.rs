@@ -1,5 +1,5 @@
-//! `--link-base URL`, shared by the commands that print markdown (`plan`, `show`, `diff`): where
-//! spec locations link to when neither GitHub's nor GitLab's variables say.
+//! `--link-base URL`, shared by the commands that print markdown (`plan`, `show`, `diff`,
+//! `explain`): where spec locations link to when neither GitHub's nor GitLab's variables say.
 
 use clap::Args;
 

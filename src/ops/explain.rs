@@ -46,6 +46,8 @@ pub struct ExplainOptions {
     pub concurrency: usize,
     /// The day waivers are judged by (days since 1970-01-01), from the settings.
     pub today: i64,
+    /// Spec locations as links in markdown (built by the settings).
+    pub links: Option<render::SourceLinks>,
 }
 
 /// Runs `simfleet explain`.
@@ -228,11 +230,17 @@ async fn read_api(
 fn print(report: &ExplainReport, opts: &ExplainOptions, out: &mut Output) -> Result<(), Error> {
     match opts.format {
         PlanFormat::Json => out.print_json(&render::explain_json(report)),
-        PlanFormat::Text => out.print(&render::explain_text(report, ExplainStyle::Text, opts.mask)),
+        PlanFormat::Text => out.print(&render::explain_text(
+            report,
+            ExplainStyle::Text,
+            opts.mask,
+            None,
+        )),
         PlanFormat::Markdown => out.print(&render::explain_text(
             report,
             ExplainStyle::Markdown,
             opts.mask,
+            opts.links.as_ref(),
         )),
     }
 }

@@ -10,8 +10,9 @@ use crate::plan::explain::{
     provider_name, status_label, ClosestRule, Decision, ExplainReport, ExplainSource, Explanation,
     FieldExplanation, Lost, Managed, OtherValue,
 };
-use crate::plan::{Field, FieldValue};
+use crate::plan::{Field, FieldValue, Origin};
 
+use super::links::SourceLinks;
 use super::values;
 
 /// How an explanation is written.
@@ -21,8 +22,14 @@ pub enum ExplainStyle {
     Markdown,
 }
 
-/// The report as text (terminals, logs) or markdown (a pull-request comment).
-pub fn explain_text(report: &ExplainReport, style: ExplainStyle, mask: bool) -> String {
+/// The report as text (terminals, logs) or markdown (a pull-request comment, where `links`
+/// makes each spec location a link to its line).
+pub fn explain_text(
+    report: &ExplainReport,
+    style: ExplainStyle,
+    mask: bool,
+    links: Option<&SourceLinks>,
+) -> String {
     let mut out = String::new();
     for (i, sim) in report.sims.iter().enumerate() {
         if i > 0 {
@@ -33,6 +40,7 @@ pub fn explain_text(report: &ExplainReport, style: ExplainStyle, mask: bool) -> 
             style,
             mask,
             from_plan: report.source == ExplainSource::Plan,
+            links: links.filter(|_| style == ExplainStyle::Markdown),
         };
         r.sim(sim);
     }
@@ -59,11 +67,21 @@ struct Renderer<'o> {
     style: ExplainStyle,
     mask: bool,
     from_plan: bool,
+    /// Markdown only.
+    links: Option<&'o SourceLinks>,
 }
 
 impl Renderer<'_> {
     fn md(&self) -> bool {
         self.style == ExplainStyle::Markdown
+    }
+
+    /// `file:line:col (rule name)`, its location a link in markdown when links are set.
+    fn source(&self, origin: &Origin) -> String {
+        match self.links {
+            Some(links) => links.origin_html(origin, self.mask),
+            None => values::source(origin, self.mask),
+        }
     }
 
     /// Code in markdown, plain in text.
@@ -133,10 +151,13 @@ impl Renderer<'_> {
                     by.push(format!("sims: entry ({})", values::text(entry, self.mask)));
                 }
                 for rule in &sim.matched_rules {
+                    let location = match self.links {
+                        Some(links) => links.location_html(&rule.location, self.mask),
+                        None => values::text(&rule.location, self.mask),
+                    };
                     by.push(format!(
-                        "rule {} ({}, priority {})",
+                        "rule {} ({location}, priority {})",
                         values::text(&rule.name, self.mask),
-                        values::text(&rule.location, self.mask),
                         rule.priority
                     ));
                 }
@@ -172,7 +193,7 @@ impl Renderer<'_> {
                 "{}{} — {}{priority}",
                 self.label("desired:"),
                 self.value(f.field, desired),
-                values::source(source, self.mask)
+                self.source(source)
             );
             self.line(2, &line);
         }
@@ -202,7 +223,7 @@ impl Renderer<'_> {
             "{}{} — {}, priority {}: {why}",
             self.label("also:"),
             self.value(field, &other.value),
-            values::source(&other.source, self.mask),
+            self.source(&other.source),
             other.priority
         )
     }
