@@ -256,12 +256,20 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// Refuses, before any work, an output path that [`write_file_with`] would refuse after it: a
 /// directory, or a path whose directory does not exist (a plan of a million SIMs should not be
-/// read only to find that `--out` names a missing directory).
+/// read only to find that `--out` names a missing directory). With `--mask` it also refuses
+/// this process's stdout: files (plan files, snapshots) are never masked, so writing one where
+/// the masked output goes would print every identifier `--mask` promised to hide.
 pub fn check_target(path: &Path) -> Result<(), Error> {
     let fail = |message: String| Error::WriteFile {
         path: path.display().to_string(),
         source: std::io::Error::new(std::io::ErrorKind::NotFound, message),
     };
+    if PROCESS_MASK.load(std::sync::atomic::Ordering::Relaxed) && is_stdout(path) {
+        return Err(Error::Usage(format!(
+            "{} is this command's stdout, and a file simfleet writes is never masked (a plan file must stay applyable): with --mask, write it to a file, or leave --mask out",
+            path.display()
+        )));
+    }
     if path.is_dir() {
         return Err(fail("it is a directory".to_string()));
     }
@@ -271,6 +279,24 @@ pub fn check_target(path: &Path) -> Result<(), Error> {
             dir.display()
         ))),
         _ => Ok(()),
+    }
+}
+
+/// True when `path` is the file this process's stdout writes to (`/dev/stdout`, `/dev/fd/1`,
+/// or the file stdout was redirected to).
+fn is_stdout(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(path), std::fs::metadata("/dev/stdout")) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
     }
 }
 

@@ -612,6 +612,45 @@ fn apply_of_a_directory_refuses_a_spec_flag() {
 }
 
 /// An `--out` that cannot be written is refused before the fleet is read, not after.
+/// A file simfleet writes is never masked, so with `--mask` it may not go where the masked
+/// output goes; without `--mask`, `--out /dev/stdout` is a pipe like any other.
+#[test]
+fn a_masked_run_refuses_to_write_its_plan_file_to_stdout() {
+    let run = Simfleet::new(&[
+        "plan",
+        &example_fleet(),
+        "--sandbox",
+        "--mask",
+        "--out",
+        "/dev/stdout",
+    ])
+    .run()
+    .expect_code(1);
+    let stderr = run.stderr();
+    assert!(stderr.contains("is this command's stdout"), "{stderr}");
+    assert!(
+        !stderr.contains("read 300"),
+        "the fleet was read first:\n{stderr}"
+    );
+    let out = run.stdout();
+    assert!(
+        !out.split(|c: char| !c.is_ascii_digit())
+            .any(|w| w.len() >= 19),
+        "an identifier reached stdout: {out}"
+    );
+    Simfleet::new(&[
+        "plan",
+        &example_fleet(),
+        "--sandbox",
+        "--out",
+        "/dev/stdout",
+        "--format",
+        "json",
+    ])
+    .run()
+    .expect_code(0);
+}
+
 #[test]
 fn an_out_path_in_a_missing_directory_is_refused_before_any_read() {
     let run = Simfleet::new(&[

@@ -163,7 +163,9 @@ fn plan_of_a_large_mostly_converged_snapshot_stays_within_time_and_memory() {
     );
     let changing: u64 = stdout
         .lines()
-        .find_map(|l| l.trim().strip_suffix(" SIMs changing."))
+        // "N SIMs changing." or, when a guard stops it (usage cuts), "N SIMs changing; the plan
+        // is blocked …".
+        .find_map(|l| l.trim().split_once(" SIMs changing").map(|(n, _)| n))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     let rss_mb = rss_kb / 1024;
