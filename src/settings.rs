@@ -144,16 +144,16 @@ pub struct Settings {
 /// and for reproducing a past review; unset, the system clock's date (UTC) is used.
 pub const TODAY_VAR: &str = "SIMFLEET_TODAY";
 
-/// Today in days since 1970-01-01 (UTC): `SIMFLEET_TODAY` when set, else the system clock.
-/// The only place a command reads the date.
+/// Today in days since 1970-01-01 (UTC): `SIMFLEET_TODAY` when set (an empty value counts as
+/// unset), else the system clock. The only place a command reads the date.
 pub fn today() -> Result<i64, Error> {
     match std::env::var(TODAY_VAR) {
-        Ok(text) => crate::spec::parse_date(&text).ok_or_else(|| {
+        Ok(text) if !text.is_empty() => crate::spec::parse_date(&text).ok_or_else(|| {
             Error::Usage(format!(
                 "{TODAY_VAR}={text:?} is not a date: write it as YYYY-MM-DD, or unset it to use today's date"
             ))
         }),
-        Err(_) => {
+        _ => {
             let secs = std::time::SystemTime::now()
                 .duration_since(std::time::SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());

@@ -320,6 +320,13 @@ fn the_example_waiver_is_shown_warns_a_week_before_it_expires_and_blocks_after()
         "{}",
         real.stdout()
     );
+    // Set but empty (a CI variable that was never filled in) counts as unset.
+    let empty = example_plan_on("").expect_code(0);
+    assert!(
+        empty.stdout().contains("test-sims-capped ("),
+        "{}",
+        empty.stderr()
+    );
 }
 
 #[test]
