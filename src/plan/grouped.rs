@@ -232,26 +232,25 @@ impl<'p> PlanFile<'p> {
         };
         let mut sets: foldhash::HashMap<SetKey<'p>, usize> = foldhash::HashMap::default();
         let mut builders: Vec<SetBuilder<'p>> = Vec::new();
+        // One scratch key for every SIM; a key is stored only for a new change set.
+        let mut key: SetKey<'p> = Vec::new();
         for sim in &plan.changes {
-            let key: SetKey<'p> = sim
-                .fields
-                .iter()
-                .map(|f| {
-                    (
-                        f.field,
-                        &f.to,
-                        sources.number(&f.source),
-                        f.flags,
-                        f.implied,
-                        f.via,
-                    )
-                })
-                .collect();
-            let at = match sets.get(&key) {
+            key.clear();
+            key.extend(sim.fields.iter().map(|f| {
+                (
+                    f.field,
+                    &f.to,
+                    sources.number(&f.source),
+                    f.flags,
+                    f.implied,
+                    f.via,
+                )
+            }));
+            let at = match sets.get(key.as_slice()) {
                 Some(&at) => at,
                 None => {
                     builders.push(SetBuilder::new(&key));
-                    sets.insert(key, builders.len() - 1);
+                    sets.insert(key.clone(), builders.len() - 1);
                     builders.len() - 1
                 }
             };

@@ -15,7 +15,7 @@ use foldhash::{HashMap, HashMapExt};
 use super::links::{self, SourceLinks};
 use super::markdown::{code, finish, html, iccids as md_iccids, Budget};
 use super::rows;
-use super::text::ICCIDS_PER_GROUP;
+use super::text::iccid_list;
 use super::values::{self, sims};
 use crate::plan::diff::{PlanDiff, SimDiffKind};
 use crate::plan::{FieldChange, FieldValue, Origin};
@@ -317,7 +317,11 @@ pub fn diff_text(d: &PlanDiff<'_>, opts: DiffTextOptions) -> String {
                 if let Some(sources) = sources(g, |c| values::source(&c.source, mask)) {
                     let _ = writeln!(out, "      {sources}");
                 }
-                let _ = writeln!(out, "      {}", iccid_list(&g.iccids, opts));
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    iccid_list(&g.iccids, opts.verbose, opts.mask)
+                );
             }
             if capped.hidden > 0 {
                 let _ = writeln!(
@@ -352,23 +356,6 @@ pub fn diff_text(d: &PlanDiff<'_>, opts: DiffTextOptions) -> String {
     out
 }
 
-fn iccid_list(ids: &[&str], opts: DiffTextOptions) -> String {
-    let shown = if opts.verbose {
-        ids.len()
-    } else {
-        ids.len().min(ICCIDS_PER_GROUP)
-    };
-    let mut line = ids[..shown]
-        .iter()
-        .map(|i| values::iccid(i, opts.mask))
-        .collect::<Vec<_>>()
-        .join(", ");
-    if shown < ids.len() {
-        let _ = write!(line, " and {} more", ids.len() - shown);
-    }
-    line
-}
-
 /// The diff as a pull-request comment or job summary, under the comment's budget.
 pub fn diff_markdown(d: &PlanDiff<'_>, mask: bool, links: Option<&SourceLinks>) -> String {
     let mut head = String::new();
@@ -380,26 +367,14 @@ pub fn diff_markdown(d: &PlanDiff<'_>, mask: bool, links: Option<&SourceLinks>) 
         "| checksum | `{}` | `{}` |",
         d.old.checksum, d.new.checksum
     );
-    let _ = writeln!(
-        head,
-        "| SIMs changing | {} | {} |",
-        d.old.sims_changing, d.new.sims_changing
-    );
-    let _ = writeln!(
-        head,
-        "| field changes | {} | {} |",
-        d.old.field_changes, d.new.field_changes
-    );
-    let _ = writeln!(
-        head,
-        "| API calls | {} | {} |",
-        d.old.api_calls, d.new.api_calls
-    );
-    let _ = writeln!(
-        head,
-        "| HTTP requests | {} | {} |",
-        d.old.http_requests, d.new.http_requests
-    );
+    for (what, old, new) in [
+        ("SIMs changing", d.old.sims_changing, d.new.sims_changing),
+        ("field changes", d.old.field_changes, d.new.field_changes),
+        ("API calls", d.old.api_calls, d.new.api_calls),
+        ("HTTP requests", d.old.http_requests, d.new.http_requests),
+    ] {
+        let _ = writeln!(head, "| {what} | {old} | {new} |");
+    }
     if d.old.spec_digest != d.new.spec_digest {
         let _ = writeln!(
             head,

@@ -50,15 +50,17 @@ const RISK: Style = AnsiColor::Yellow.on_default();
 const STOP: Style = AnsiColor::Red.on_default().bold();
 const DIM: Style = Style::new().dimmed();
 
-fn iccid_list(ids: &[&str], opts: TextOptions) -> String {
-    let shown = if opts.verbose {
+/// The first [`ICCIDS_PER_GROUP`] ICCIDs of a group and "and N more" (all of them when
+/// `verbose`), masked with `mask`: the ICCID line under every group of the text renderings.
+pub(super) fn iccid_list(ids: &[&str], verbose: bool, mask: bool) -> String {
+    let shown = if verbose {
         ids.len()
     } else {
         ids.len().min(ICCIDS_PER_GROUP)
     };
     let mut line = ids[..shown]
         .iter()
-        .map(|i| values::iccid(i, opts.mask))
+        .map(|i| values::iccid(i, mask))
         .collect::<Vec<_>>()
         .join(", ");
     if shown < ids.len() {
@@ -256,7 +258,11 @@ fn change_group(w: &mut Writer, g: &ChangeGroup<'_>) {
         w.p.paint(DIM, "from"),
         values::source(&c.source, mask)
     );
-    let _ = writeln!(w.out, "      {}", iccid_list(&g.iccids, w.opts));
+    let _ = writeln!(
+        w.out,
+        "      {}",
+        iccid_list(&g.iccids, w.opts.verbose, w.opts.mask)
+    );
 }
 
 /// A list of SIMs the plan leaves alone: its largest groups, the others counted in one line.
@@ -279,7 +285,11 @@ fn status_list(w: &mut Writer, list: &StatusList<'_>) {
         if let Some(reason) = &g.reason {
             let _ = writeln!(w.out, "      because {reason}");
         }
-        let _ = writeln!(w.out, "      {}", iccid_list(&g.iccids, w.opts));
+        let _ = writeln!(
+            w.out,
+            "      {}",
+            iccid_list(&g.iccids, w.opts.verbose, w.opts.mask)
+        );
     }
     if capped.hidden > 0 {
         let _ = writeln!(

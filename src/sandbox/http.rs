@@ -134,23 +134,31 @@ fn collect_fields(
     }
 }
 
+/// HTTP 401 unless the request carries the sandbox's token as the raw Authorization header, the
+/// one check `/graphql` and the `/outside/*` endpoints share.
+fn unauthorized(server: &Server, headers: &HeaderMap) -> Option<Response> {
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v.as_bytes() == server.config.token.as_bytes());
+    (!authorized).then(|| {
+        json_response(
+            StatusCode::UNAUTHORIZED,
+            error_body(
+                "Unauthorized: send the API token as the raw Authorization header value \
+                 (no \"Bearer\" prefix)",
+            ),
+        )
+    })
+}
+
 pub async fn graphql(
     State(server): State<Arc<Server>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     server.with_stats(|s| s.requests += 1);
-    let authorized = headers
-        .get(header::AUTHORIZATION)
-        .is_some_and(|v| v.as_bytes() == server.config.token.as_bytes());
-    if !authorized {
-        return json_response(
-            StatusCode::UNAUTHORIZED,
-            error_body(
-                "Unauthorized: send the API token as the raw Authorization header value \
-                 (no \"Bearer\" prefix)",
-            ),
-        );
+    if let Some(refused) = unauthorized(&server, &headers) {
+        return refused;
     }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -278,14 +286,8 @@ pub async fn outside_update_sim(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let authorized = headers
-        .get(header::AUTHORIZATION)
-        .is_some_and(|v| v.as_bytes() == server.config.token.as_bytes());
-    if !authorized {
-        return json_response(
-            StatusCode::UNAUTHORIZED,
-            error_body("Unauthorized: send the sandbox token as the raw Authorization header"),
-        );
+    if let Some(refused) = unauthorized(&server, &headers) {
+        return refused;
     }
     let (update, at) = match super::outside::parse(&body) {
         Ok(parsed) => parsed,
@@ -308,14 +310,8 @@ pub async fn outside_imei_unauthorized(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let authorized = headers
-        .get(header::AUTHORIZATION)
-        .is_some_and(|v| v.as_bytes() == server.config.token.as_bytes());
-    if !authorized {
-        return json_response(
-            StatusCode::UNAUTHORIZED,
-            error_body("Unauthorized: send the sandbox token as the raw Authorization header"),
-        );
+    if let Some(refused) = unauthorized(&server, &headers) {
+        return refused;
     }
     let (iccid, imei, at) = match super::outside::parse_unauthorized(&body) {
         Ok(parsed) => parsed,
