@@ -7,7 +7,8 @@
 //!   length, one per core; each run folds into its own state and the states come back in run
 //!   order, so merging them in that order gives what one sequential pass would.
 //! - [`stream`]: items that appear while a producer is still reading (a snapshot being split):
-//!   the other cores take them from one queue as they come, and the producer joins in when done.
+//!   the other cores take them from one bounded queue as they come; the producer takes an item
+//!   itself when the queue is full, and joins in when done.
 //! - [`join`]: two independent pieces of work, one core each.
 //!
 //! No thread-pool crate is pulled in: the work is even, so work stealing would buy nothing,
@@ -76,10 +77,18 @@ fn cores() -> usize {
         .min(MAX_THREADS)
 }
 
+/// Items waiting in [`stream`]'s queue, per worker, before the producer stops reading ahead.
+const QUEUED_PER_WORKER: usize = 2;
+
 /// Runs `produce` on the calling thread; every item it hands to its sender is taken by
 /// `consume` on one of the other cores as soon as one is free, and by the calling thread too
 /// once `produce` has returned. Returns what `produce` returned and every item's result, in no
 /// particular order (tag items to put results back in order).
+///
+/// The queue is bounded: when the other cores are [`QUEUED_PER_WORKER`] items behind, the
+/// producer consumes the item itself instead of reading ahead. What an item borrows (a mapped
+/// snapshot's pages) is then never far ahead of the work, so a fast producer cannot pull a
+/// whole file into memory while the consumers lag.
 pub fn stream<T, R, P>(
     produce: impl FnOnce(&mut dyn FnMut(T)) -> P,
     consume: impl Fn(T) -> R + Sync,
@@ -88,7 +97,8 @@ where
     T: Send,
     R: Send,
 {
-    let (sender, receiver) = mpsc::channel::<T>();
+    let workers = cores().saturating_sub(1);
+    let (sender, receiver) = mpsc::sync_channel::<T>(workers.max(1) * QUEUED_PER_WORKER);
     let queue = Mutex::new(receiver);
     let drain = || {
         let mut results = Vec::new();
@@ -107,15 +117,19 @@ where
         results
     };
     std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..cores()).map(|_| scope.spawn(drain)).collect();
-        let produced = produce(&mut |item| {
-            // Sending fails only when every worker has stopped; the calling thread drains the
-            // rest below, so nothing is lost.
-            let _ = sender.send(item);
+        let spawned: Vec<_> = (0..workers).map(|_| scope.spawn(drain)).collect();
+        let mut own = Vec::new();
+        let produced = produce(&mut |item| match sender.try_send(item) {
+            Ok(()) => {}
+            // Full, or every worker has stopped: the producer does the work itself.
+            Err(mpsc::TrySendError::Full(item) | mpsc::TrySendError::Disconnected(item)) => {
+                own.push(consume(item))
+            }
         });
         drop(sender);
         let mut results = drain();
-        for worker in workers {
+        results.append(&mut own);
+        for worker in spawned {
             results.extend(
                 worker
                     .join()
@@ -168,6 +182,35 @@ mod tests {
         results.sort_unstable();
         assert_eq!(produced, "done");
         assert_eq!(results, (0..10_000u64).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_slow_consumer_keeps_the_producer_at_most_a_queue_ahead() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Every item is started (taken by a consumer) before the producer makes the next one
+        // only if the queue is bounded: the producer may run ahead by the queue and one item
+        // per consumer, never by the whole input.
+        let started = AtomicUsize::new(0);
+        let ahead = AtomicUsize::new(0);
+        let bound = cores().saturating_sub(1).max(1) * QUEUED_PER_WORKER + cores() + 1;
+        stream(
+            |send| {
+                for i in 0..200usize {
+                    let gap = i - started.load(Ordering::SeqCst).min(i);
+                    ahead.fetch_max(gap, Ordering::SeqCst);
+                    send(i);
+                }
+            },
+            |_| {
+                started.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            },
+        );
+        let ahead = ahead.into_inner();
+        assert!(
+            ahead <= bound,
+            "producer ran {ahead} items ahead (bound {bound})"
+        );
     }
 
     #[test]

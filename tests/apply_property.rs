@@ -281,7 +281,7 @@ proptest! {
                 .changes
                 .iter()
                 .filter(|c| {
-                    c.fields.iter().any(|f| {
+                    c.fields().any(|f| {
                         !(f.field == simfleet::spec::Field::Status
                             && held_back.contains(&(c.iccid.as_str(), true)))
                     })

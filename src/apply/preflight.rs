@@ -147,7 +147,7 @@ pub async fn recheck(
     let mut resume = Resume::default();
     let mut stale = Vec::new();
     for change in &plan.changes {
-        let fields = change.fields.iter().filter(|f| !f.implied);
+        let fields = change.fields().filter(|f| !f.implied);
         let Some(sim) = live.get(change.iccid.as_str()) else {
             stale.push(StaleSim {
                 iccid: change.iccid.clone(),
@@ -163,7 +163,7 @@ pub async fn recheck(
         let mut all_done = true;
         let mut moved = Vec::new();
         for f in fields {
-            match field_state(sim, f) {
+            match field_state(sim, &f) {
                 FieldState::AtTo | FieldState::Converging => {}
                 FieldState::AtFrom => all_done = false,
                 FieldState::Midway { done } => {

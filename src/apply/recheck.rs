@@ -71,7 +71,8 @@ pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
         plan.changes
             .iter()
             .filter(|c| {
-                c.fields
+                c.set()
+                    .targets()
                     .iter()
                     .any(|f| !f.implied && f.flags.contains(flag))
             })
@@ -80,7 +81,7 @@ pub fn guards_for(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {
     let implied = plan
         .changes
         .iter()
-        .map(|c| c.fields.iter().filter(|f| f.implied).count() as u64)
+        .map(|c| c.set().targets().iter().filter(|f| f.implied).count() as u64)
         .sum();
     let mut out = crate::plan::evaluate_guards(
         guards,

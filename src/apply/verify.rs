@@ -66,8 +66,8 @@ pub(crate) async fn verify(
         };
         let mut converging = false;
         let mut missed = Vec::new();
-        for f in change.fields.iter().filter(|f| !f.implied) {
-            match field_state(sim, f) {
+        for f in change.fields().filter(|f| !f.implied) {
+            match field_state(sim, &f) {
                 FieldState::AtTo => {}
                 FieldState::Converging => converging = true,
                 state @ (FieldState::AtFrom | FieldState::Neither | FieldState::Midway { .. }) => {
@@ -110,7 +110,7 @@ pub(crate) async fn verify(
                 iccid: change.iccid.clone(),
                 field: Some(field.to_string()),
                 code: None,
-                reason: why_missed(ledger, &change.iccid, failed, state, f),
+                reason: why_missed(ledger, &change.iccid, failed, state, &f),
                 batch_job_id: None,
                 expected,
                 found,

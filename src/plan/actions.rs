@@ -153,7 +153,8 @@ pub struct UpdateSimAction {
 #[derive(Debug, Clone)]
 pub struct SimWork<'a> {
     pub iccid: &'a str,
-    pub changes: Vec<(Field, &'a DesiredValue)>,
+    /// Borrowed from the SIM's change set, which every SIM that changes the same way shares.
+    pub changes: &'a [(Field, DesiredValue)],
 }
 
 /// The grouped calls and what they cost.
@@ -303,7 +304,7 @@ fn phase_changes<'a>(sim: &SimWork<'a>, phase: u8) -> Vec<(Field, &'a DesiredVal
     sim.changes
         .iter()
         .filter(|(f, v)| phase_of(*f, v) == phase)
-        .copied()
+        .map(|(f, v)| (*f, v))
         .collect()
 }
 
@@ -513,16 +514,16 @@ pub fn group_with_paths(
                 Some((p.iccid, p.via.get(at)?))
             })
             .collect();
-        let targets: Vec<DesiredValue> = in_round
+        let targets: Vec<[(Field, DesiredValue); 1]> = in_round
             .iter()
-            .map(|(_, status)| DesiredValue::Status(*status))
+            .map(|(_, status)| [(Field::Status, DesiredValue::Status(*status))])
             .collect();
         let round: Vec<SimWork<'_>> = in_round
             .iter()
             .zip(&targets)
             .map(|((iccid, _), target)| SimWork {
                 iccid,
-                changes: vec![(Field::Status, target)],
+                changes: target,
             })
             .collect();
         let before = plan.actions.len();
@@ -627,7 +628,7 @@ impl<'a> PhaseSets<'a> {
         let via_update: Vec<(Field, &DesiredValue)> = in_phase
             .clone()
             .filter(|(f, v)| !is_unlimited_data(*f, v))
-            .copied()
+            .map(|(f, v)| (*f, v))
             .collect();
         self.updates.push(UpdateSimAction {
             phase,
@@ -691,13 +692,13 @@ mod tests {
         format!("894900000{i:011}")
     }
 
-    fn work<'a>(iccids: &'a [String], changes: &[(Field, &'a DesiredValue)]) -> Vec<SimWork<'a>> {
+    fn work<'a>(iccids: &'a [String], changes: &[(Field, &DesiredValue)]) -> Vec<SimWork<'a>> {
+        // Shared by every SIM, as a change set's mutations are (leaked: a test's few bytes).
+        let changes: &'a [(Field, DesiredValue)] =
+            Vec::leak(changes.iter().map(|(f, v)| (*f, (*v).clone())).collect());
         iccids
             .iter()
-            .map(|i| SimWork {
-                iccid: i,
-                changes: changes.to_vec(),
-            })
+            .map(|i| SimWork { iccid: i, changes })
             .collect()
     }
 
@@ -718,17 +719,19 @@ mod tests {
             DesiredValue::Limit(Limit::Value(60)),
             DesiredValue::Limit(Limit::Value(120)),
         ];
+        let changes: Vec<Vec<(Field, DesiredValue)>> = (0..iccids.len())
+            .map(|i| {
+                vec![
+                    (Field::MonthlyDataLimit, data[i % 2].clone()),
+                    (Field::MonthlySmsMoLimit, sms[(i / 2) % 2].clone()),
+                    (Field::MonthlyVoiceMoLimit, voice[(i / 4) % 2].clone()),
+                ]
+            })
+            .collect();
         let work: Vec<SimWork<'_>> = iccids
             .iter()
-            .enumerate()
-            .map(|(i, iccid)| SimWork {
-                iccid,
-                changes: vec![
-                    (Field::MonthlyDataLimit, &data[i % 2]),
-                    (Field::MonthlySmsMoLimit, &sms[(i / 2) % 2]),
-                    (Field::MonthlyVoiceMoLimit, &voice[(i / 4) % 2]),
-                ],
-            })
+            .zip(&changes)
+            .map(|(iccid, changes)| SimWork { iccid, changes })
             .collect();
         let plan = group(&work, 1);
         assert_eq!(plan.api_calls, 6);
@@ -941,7 +944,7 @@ mod tests {
             .iter()
             .map(|i| SimWork {
                 iccid: i,
-                changes: vec![],
+                changes: &[],
             })
             .collect();
         assert_eq!(group(&w, 1).api_calls, 0);
@@ -964,16 +967,20 @@ mod tests {
             ];
             let statuses = [DesiredValue::Status(2), DesiredValue::Status(5), DesiredValue::Status(7)];
             let iccids: Vec<String> = (0..sims.len()).map(iccid).collect();
-            let w: Vec<SimWork> = sims
+            let changes: Vec<Vec<(Field, DesiredValue)>> = sims
+                .iter()
+                .map(|(l, s, with_status)| {
+                    let mut changes = vec![(Field::MonthlyDataLimit, limits[*l as usize].clone())];
+                    if *with_status {
+                        changes.push((Field::Status, statuses[*s as usize].clone()));
+                    }
+                    changes
+                })
+                .collect();
+            let w: Vec<SimWork> = changes
                 .iter()
                 .zip(&iccids)
-                .map(|((l, s, with_status), i)| {
-                    let mut changes = vec![(Field::MonthlyDataLimit, &limits[*l as usize])];
-                    if *with_status {
-                        changes.push((Field::Status, &statuses[*s as usize]));
-                    }
-                    SimWork { iccid: i, changes }
-                })
+                .map(|(changes, i)| SimWork { iccid: i, changes })
                 .collect();
             let plan = group(&w, 1);
             prop_assert!(plan.api_calls >= plan.lower_bound);

@@ -6,7 +6,6 @@
 //! desired value, so nothing of the spec is kept per SIM once a SIM is decided.
 
 use crate::fleet::Coverage;
-use crate::spec::{DesiredValue, Field};
 
 use super::actions::{self, ActionPlan, SimPath, SimWork};
 use super::decide::PartialPlan;
@@ -14,7 +13,7 @@ use super::engine::FleetFacts;
 use super::file::ChangesDigest;
 use super::guards::{evaluate_guards, path_activations_guard, warnings, Guards};
 use super::model::{Plan, SimChange, Summary, Warning, PLAN_FORMAT_VERSION};
-use super::{compare, PlanError};
+use super::PlanError;
 
 /// updateSim mutations `apply` sends per HTTP request: one each.
 const UPDATES_PER_REQUEST: u32 = 1;
@@ -35,7 +34,7 @@ pub(super) fn assemble(
         // The plan lists SIMs by ICCID whatever order they were read in.
         partial.sort();
     }
-    let (grouped, changes_digest) = group_and_hash(&partial.changes, partial.field_changes);
+    let (grouped, changes_digest) = group_and_hash(&partial.changes);
     let summary = summarise(&partial, facts, &grouped);
     let mut guards = evaluate_guards(
         guards,
@@ -78,49 +77,22 @@ pub(super) fn assemble(
     Ok(plan)
 }
 
-/// Groups every SIM's mutations (`field_changes` of them) into calls and hashes the changes,
-/// one core each (the two are independent).
-pub(super) fn group_and_hash(
-    changes: &[SimChange],
-    field_changes: u64,
-) -> (ActionPlan, ChangesDigest) {
-    crate::parallel::join(
-        || group_calls(changes, field_changes),
-        || ChangesDigest::of(changes),
-    )
+/// Groups every SIM's mutations into calls and hashes the changes, one core each (the two are
+/// independent).
+pub(super) fn group_and_hash(changes: &[SimChange]) -> (ActionPlan, ChangesDigest) {
+    crate::parallel::join(|| group_calls(changes), || ChangesDigest::of(changes))
 }
 
-/// The calls `apply` makes for these changes (`field_changes` mutations among them): every
-/// plan's grouping, and `explain`'s for one SIM.
-pub(super) fn group_calls(changes: &[SimChange], field_changes: u64) -> ActionPlan {
-    // One flat list for every SIM's mutations (a million small lists would cost a header and
-    // an allocation each), allocated once at its final size; `ends[i]` is where SIM i's run
-    // ends.
-    let mut mutations: Vec<(Field, DesiredValue)> =
-        Vec::with_capacity(usize::try_from(field_changes).unwrap_or(0));
-    let mut ends: Vec<usize> = Vec::with_capacity(changes.len());
-    for change in changes {
-        mutations.extend(
-            change
-                .fields
-                .iter()
-                .filter(|f| !f.implied)
-                .map(|f| (f.field, compare::desired_from_api(f.field, &f.to))),
-        );
-        ends.push(mutations.len());
-    }
+/// The calls `apply` makes for these changes: every plan's grouping, and `explain`'s for one
+/// SIM.
+pub(super) fn group_calls(changes: &[SimChange]) -> ActionPlan {
+    // A SIM's mutations are its change set's, shared with every SIM that changes the same way:
+    // nothing is copied per SIM.
     let work: Vec<SimWork<'_>> = changes
         .iter()
-        .enumerate()
-        .map(|(i, change)| {
-            let start = if i == 0 { 0 } else { ends[i - 1] };
-            SimWork {
-                iccid: &change.iccid,
-                changes: mutations[start..ends[i]]
-                    .iter()
-                    .map(|(f, v)| (*f, v))
-                    .collect(),
-            }
+        .map(|change| SimWork {
+            iccid: &change.iccid,
+            changes: change.set().mutations(),
         })
         .collect();
     // Lead-in steps of multi-step status paths (the final step is among the mutations).
@@ -128,12 +100,13 @@ pub(super) fn group_calls(changes: &[SimChange], field_changes: u64) -> ActionPl
         .iter()
         .flat_map(|change| {
             change
-                .fields
+                .set()
+                .targets()
                 .iter()
-                .filter(|f| !f.via.is_empty())
-                .map(|f| SimPath {
+                .filter(|t| !t.via.is_empty())
+                .map(|t| SimPath {
                     iccid: &change.iccid,
-                    via: f.via,
+                    via: t.via,
                 })
         })
         .collect();

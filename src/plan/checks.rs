@@ -17,8 +17,9 @@ use crate::spec::{
     ReadOnlyField, Resolution,
 };
 
+use super::change_set::Target;
 use super::compare;
-use super::model::{CheckExample, CheckResult, FieldChange, LimitResult, RiskFlag};
+use super::model::{CheckExample, CheckResult, LimitResult, RiskFlag};
 use super::status::ACTIVATED;
 
 /// Failing SIMs a check lists (the others are counted).
@@ -251,7 +252,7 @@ impl Tally {
         now: &EndState<'_>,
         end: &EndState<'_>,
         resolution: Option<&Resolution<'_>>,
-        changed: &[FieldChange],
+        changed: &[Target],
         waiving: &mut Waiving<'_>,
     ) {
         self.selected += 1;
@@ -300,7 +301,7 @@ impl Tally {
         check: &Check,
         end: &EndState<'_>,
         resolution: Option<&Resolution<'_>>,
-        changed: &[FieldChange],
+        changed: &[Target],
     ) {
         if changed.is_empty() {
             return;
@@ -407,7 +408,7 @@ impl Tally {
 }
 
 /// The field by which a SIM's change meets what a limit counts, if it does.
-fn counted_field(counted: &Counted, changed: &[FieldChange]) -> Option<Field> {
+fn counted_field(counted: &Counted, changed: &[Target]) -> Option<Field> {
     let hit = changed.iter().find(|change| match counted {
         Counted::Field(field) => change.field == *field,
         Counted::StatusTo(ids) => {

@@ -8,10 +8,12 @@
 //! here but in [`super::compare`]; the status table's rows are in [`super::status`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::fleet::Sim;
 use crate::spec::{DesiredValue, Field, ImeiLockSetting, Resolution, ResolvedValue};
 
+use super::change_set::SetInterner;
 use super::flags::RiskFlags;
 use super::model::{
     BlockedChange, CheckResult, FieldChange, HeldStatus, PendingStatus, RiskFlag, SimChange,
@@ -78,6 +80,8 @@ fn wrong_kinds_of<'v>(
 #[derive(Default)]
 pub struct PartialPlan {
     pub(super) changes: Vec<SimChange>,
+    /// One `Arc` per distinct change set of `changes`.
+    pub(super) sets: SetInterner,
     pub(super) blocked: Vec<BlockedChange>,
     pub(super) pending: Vec<PendingStatus>,
     pub(super) held: Vec<HeldStatus>,
@@ -195,7 +199,14 @@ impl PartialPlan {
         if later.last.is_some() {
             self.last = later.last;
         }
-        self.changes.extend(later.changes);
+        let replaced = self.sets.absorb(later.sets);
+        self.changes
+            .extend(later.changes.into_iter().map(|mut change| {
+                if let Some(set) = replaced.get(&Arc::as_ptr(change.set())) {
+                    change.replace_set(set.clone());
+                }
+                change
+            }));
         self.blocked.extend(later.blocked);
         self.pending.extend(later.pending);
         self.held.extend(later.held);
@@ -243,12 +254,9 @@ impl PartialPlan {
         }
         self.add_implied_activation(sim, &mut fields);
         self.flag_usage(sim, &mut fields);
-        // Pushed one by one, `fields` has room for 4; a large plan holds a million of them.
-        fields.shrink_to_fit();
-        self.changes.push(SimChange {
-            iccid: sim.iccid.clone(),
-            fields,
-        });
+        let set = self.sets.intern(&fields);
+        self.changes
+            .push(SimChange::in_set(sim.iccid.clone(), set, &fields));
         Ok(())
     }
 

@@ -68,18 +68,18 @@ pub enum SimDiffKind {
 
 /// One field of one SIM in either plan (at least one side is there; they differ).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct FieldDiff<'a> {
+pub struct FieldDiff {
     pub field: Field,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub old: Option<&'a FieldChange>,
+    pub old: Option<FieldChange>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub new: Option<&'a FieldChange>,
+    pub new: Option<FieldChange>,
 }
 
-impl FieldDiff<'_> {
+impl FieldDiff {
     /// True when the target, source, flags or presence differ (not only the live value).
     pub fn target_changed(&self) -> bool {
-        match (self.old, self.new) {
+        match (&self.old, &self.new) {
             (Some(o), Some(n)) => {
                 o.to != n.to || o.source != n.source || o.flags != n.flags || o.implied != n.implied
             }
@@ -89,7 +89,7 @@ impl FieldDiff<'_> {
 
     /// True when both plans change the field but read a different live value.
     pub fn from_moved(&self) -> bool {
-        matches!((self.old, self.new), (Some(o), Some(n)) if o.from != n.from)
+        matches!((&self.old, &self.new), (Some(o), Some(n)) if o.from != n.from)
     }
 }
 
@@ -101,7 +101,7 @@ pub struct SimDiff<'a> {
     /// True when both plans change the SIM and a `from` differs between the two reads: the fleet
     /// changed underneath.
     pub live_moved: bool,
-    pub fields: Vec<FieldDiff<'a>>,
+    pub fields: Vec<FieldDiff>,
 }
 
 /// The SIMs of a diff, counted by kind.
@@ -251,15 +251,11 @@ fn one_sided(sim: &SimChange, kind: SimDiffKind) -> SimDiff<'_> {
         kind,
         live_moved: false,
         fields: sim
-            .fields
-            .iter()
+            .fields()
             .map(|f| {
+                let field = f.field;
                 let (old, new) = side(f);
-                FieldDiff {
-                    field: f.field,
-                    old,
-                    new,
-                }
+                FieldDiff { field, old, new }
             })
             .collect(),
     }
@@ -271,7 +267,7 @@ fn both_sided<'a>(a: &'a SimChange, b: &'a SimChange) -> Option<SimDiff<'a>> {
         return None;
     }
     let mut fields = Vec::new();
-    let (mut o, mut n) = (a.fields.iter().peekable(), b.fields.iter().peekable());
+    let (mut o, mut n) = (a.fields().peekable(), b.fields().peekable());
     loop {
         let (old, new) = match (o.peek(), n.peek()) {
             (None, None) => break,
@@ -281,7 +277,7 @@ fn both_sided<'a>(a: &'a SimChange, b: &'a SimChange) -> Option<SimDiff<'a>> {
             _ => (None, n.next()),
         };
         if old != new {
-            let field = old.or(new).map(|f| f.field);
+            let field = old.as_ref().or(new.as_ref()).map(|f| f.field);
             if let Some(field) = field {
                 fields.push(FieldDiff { field, old, new });
             }
@@ -397,10 +393,7 @@ mod tests {
     }
 
     fn sim(i: u64, fields: Vec<FieldChange>) -> SimChange {
-        SimChange {
-            iccid: iccid(i),
-            fields,
-        }
+        SimChange::new(iccid(i), fields)
     }
 
     fn plan(changes: Vec<SimChange>) -> Plan {

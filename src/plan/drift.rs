@@ -162,7 +162,7 @@ impl DriftReading {
     pub fn of(plan: &Plan, limit: u64) -> DriftReading {
         let mut by_sim: BTreeMap<&str, Vec<(Field, FieldValue, FieldValue)>> = BTreeMap::new();
         for change in &plan.changes {
-            for f in change.fields.iter().filter(|f| !f.implied) {
+            for f in change.fields().filter(|f| !f.implied) {
                 by_sim.entry(&change.iccid).or_default().push((
                     f.field,
                     f.to.clone(),

@@ -24,10 +24,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::actions::Action;
+use super::change_set::{SetInterner, Target};
 use super::grouped::PlanFile;
 use super::model::{
-    BlockedChange, CheckResult, FieldChange, GuardResult, HeldStatus, PendingStatus, Plan,
-    RiskFlag, SimChange, SkippedSim, Summary, WaiverResult, Warning, PLAN_FORMAT_VERSION,
+    BlockedChange, CheckResult, GuardResult, HeldStatus, PendingStatus, Plan, RiskFlag, SimChange,
+    SkippedSim, Summary, WaiverResult, Warning, PLAN_FORMAT_VERSION,
 };
 use super::value::FieldValue;
 use super::{Field, Origin, PlanError};
@@ -98,13 +99,18 @@ impl<'p, W: Write> ChangesEncoder<'p, W> {
         Ok(())
     }
 
-    fn field_change(&mut self, change: &'p FieldChange) -> std::io::Result<()> {
+    fn field_change(
+        &mut self,
+        change: &'p Target,
+        from: &FieldValue,
+        usage: Option<i64>,
+    ) -> std::io::Result<()> {
         let field = Field::ALL
             .iter()
             .position(|f| *f == change.field)
             .unwrap_or(Field::ALL.len());
         self.out.write_all(&[field as u8])?;
-        self.value(&change.from)?;
+        self.value(from)?;
         self.value(&change.to)?;
         self.source(&change.source)?;
         self.u64(change.flags.len() as u64)?;
@@ -122,11 +128,11 @@ impl<'p, W: Write> ChangesEncoder<'p, W> {
         // Bit 0: implied; bit 1: a usage follows; bit 2: a status path follows (count, then each
         // id). A change with neither writes the byte it always did, so such plans keep their
         // checksums.
-        let usage_bit = if change.usage.is_some() { 2 } else { 0 };
+        let usage_bit = if usage.is_some() { 2 } else { 0 };
         let has_path = !change.via.is_empty();
         self.out
             .write_all(&[u8::from(change.implied) | usage_bit | (u8::from(has_path) << 2)])?;
-        if let Some(usage) = change.usage {
+        if let Some(usage) = usage {
             self.out.write_all(&usage.to_le_bytes())?;
         }
         if has_path {
@@ -142,9 +148,9 @@ impl<'p, W: Write> ChangesEncoder<'p, W> {
         self.u64(changes.len() as u64)?;
         for sim in changes {
             self.str(&sim.iccid)?;
-            self.u64(sim.fields.len() as u64)?;
-            for change in &sim.fields {
-                self.field_change(change)?;
+            self.u64(sim.field_count() as u64)?;
+            for (target, (from, usage)) in sim.set().targets().iter().zip(sim.froms()) {
+                self.field_change(target, &from, usage)?;
             }
         }
         Ok(())
@@ -287,23 +293,25 @@ impl Plan {
         }
     }
 
-    /// Makes every change that cites the same source share one `Arc`, as a plan built in memory
-    /// does: a loaded plan gets one copy per change (three million in a large plan, about half
-    /// a gigabyte), and grouping by source hashes pointers before values.
-    fn share_sources(&mut self) {
-        let mut shared: foldhash::HashMap<Origin, std::sync::Arc<Origin>> =
+    /// Makes every SIM that changes the same way share one change set, and every change that
+    /// cites the same source one `Arc`, as a plan built in memory does: a plan read per SIM
+    /// gets a set and a copy of each source per SIM.
+    fn share_change_sets(&mut self) {
+        let mut sources: foldhash::HashMap<Origin, std::sync::Arc<Origin>> =
             foldhash::HashMap::default();
-        for change in self
-            .changes
-            .iter_mut()
-            .flat_map(|sim| sim.fields.iter_mut())
-        {
-            match shared.get(&*change.source) {
-                Some(one) => change.source = one.clone(),
-                None => {
-                    shared.insert((*change.source).clone(), change.source.clone());
+        let mut sets = SetInterner::default();
+        for sim in &mut self.changes {
+            let mut fields = sim.field_list();
+            for change in &mut fields {
+                match sources.get(&*change.source) {
+                    Some(one) => change.source = one.clone(),
+                    None => {
+                        sources.insert((*change.source).clone(), change.source.clone());
+                    }
                 }
             }
+            let set = sets.intern(&fields);
+            *sim = SimChange::in_set(std::mem::take(&mut sim.iccid), set, &fields);
         }
     }
 
@@ -369,7 +377,7 @@ impl Plan {
             file.into_plan()
         } else {
             let mut plan: Plan = serde_json::from_str(text).map_err(PlanError::Parse)?;
-            plan.share_sources();
+            plan.share_change_sets();
             let computed = plan.compute_checksum();
             Ok((plan, computed))
         }

@@ -22,11 +22,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::assemble::group_and_hash;
+use super::change_set::{ChangeSet as SharedSet, Target as SharedTarget};
 use super::flags::RiskFlags;
 use super::model::{
-    BlockedChange, CheckResult, FieldChange, GuardResult, HeldStatus, OriginSchema, PendingStatus,
-    Plan, RiskFlag, SimChange, SkippedSim, Summary, WaiverResult, Warning,
+    BlockedChange, CheckResult, GuardResult, HeldStatus, OriginSchema, PendingStatus, Plan,
+    RiskFlag, SimChange, SkippedSim, Summary, WaiverResult, Warning,
 };
+use super::packed::Packed;
 use super::value::FieldValue;
 use super::via::Via;
 use super::{Field, Origin, PlanError};
@@ -127,10 +129,6 @@ pub struct Column<'a> {
     pub usage: Vec<Option<i64>>,
 }
 
-/// The key that makes two SIMs' changes one change set: their changes without `from`, with
-/// sources by number.
-type SetKey<'p> = Vec<(Field, &'p FieldValue, u32, RiskFlags, bool, Via)>;
-
 /// Numbers every distinct source in order of first appearance (by pointer first: a plan made in
 /// memory shares one `Arc` per source).
 struct Sources<'p> {
@@ -158,26 +156,27 @@ impl<'p> Sources<'p> {
 /// A change set being built: its targets, its SIMs, and per field the distinct live values.
 struct SetBuilder<'p> {
     set: ChangeSet<'p>,
-    seen: Vec<foldhash::HashMap<&'p FieldValue, u32>>,
+    seen: Vec<foldhash::HashMap<FieldValue, u32>>,
 }
 
 impl<'p> SetBuilder<'p> {
-    fn new(key: &SetKey<'p>) -> SetBuilder<'p> {
+    fn new(shared: &'p SharedSet, sources: &mut Sources<'p>) -> SetBuilder<'p> {
+        let targets = shared.targets();
         SetBuilder {
             set: ChangeSet {
-                fields: key
+                fields: targets
                     .iter()
-                    .map(|&(field, to, source, flags, implied, via)| Target {
-                        field,
-                        to: Cow::Borrowed(to),
-                        source,
-                        flags,
-                        implied,
-                        via,
+                    .map(|t| Target {
+                        field: t.field,
+                        to: Cow::Borrowed(&t.to),
+                        source: sources.number(&t.source),
+                        flags: t.flags,
+                        implied: t.implied,
+                        via: t.via,
                     })
                     .collect(),
                 iccids: Vec::new(),
-                from: key
+                from: targets
                     .iter()
                     .map(|_| Column {
                         values: Vec::new(),
@@ -186,25 +185,29 @@ impl<'p> SetBuilder<'p> {
                     })
                     .collect(),
             },
-            seen: key.iter().map(|_| foldhash::HashMap::default()).collect(),
+            seen: targets
+                .iter()
+                .map(|_| foldhash::HashMap::default())
+                .collect(),
         }
     }
 
     fn push(&mut self, sim: &'p SimChange) {
         self.set.iccids.push(&sim.iccid);
-        for ((change, column), seen) in sim
-            .fields
-            .iter()
-            .zip(&mut self.set.from)
-            .zip(&mut self.seen)
+        for (((from, usage), column), seen) in
+            sim.froms().zip(&mut self.set.from).zip(&mut self.seen)
         {
             let next = column.values.len() as u32;
-            let n = *seen.entry(&change.from).or_insert(next);
-            if n == next {
-                column.values.push(Cow::Borrowed(&change.from));
-            }
+            let n = match seen.get(&from) {
+                Some(&n) => n,
+                None => {
+                    seen.insert(from.clone(), next);
+                    column.values.push(Cow::Owned(from));
+                    next
+                }
+            };
             column.index.push(n);
-            column.usage.push(change.usage);
+            column.usage.push(usage);
         }
     }
 
@@ -230,28 +233,25 @@ impl<'p> PlanFile<'p> {
             by_value: foldhash::HashMap::default(),
             list: Vec::new(),
         };
-        let mut sets: foldhash::HashMap<SetKey<'p>, usize> = foldhash::HashMap::default();
+        // The plan's SIMs share one `Arc` per distinct change set; sets equal in value but
+        // not shared (never made by the planner) are still written once.
+        let mut by_pointer: foldhash::HashMap<*const SharedSet, usize> =
+            foldhash::HashMap::default();
+        let mut by_value: foldhash::HashMap<&'p [SharedTarget], usize> =
+            foldhash::HashMap::default();
         let mut builders: Vec<SetBuilder<'p>> = Vec::new();
-        // One scratch key for every SIM; a key is stored only for a new change set.
-        let mut key: SetKey<'p> = Vec::new();
         for sim in &plan.changes {
-            key.clear();
-            key.extend(sim.fields.iter().map(|f| {
-                (
-                    f.field,
-                    &f.to,
-                    sources.number(&f.source),
-                    f.flags,
-                    f.implied,
-                    f.via,
-                )
-            }));
-            let at = match sets.get(key.as_slice()) {
+            let shared = sim.set();
+            let at = match by_pointer.get(&Arc::as_ptr(shared)) {
                 Some(&at) => at,
                 None => {
-                    builders.push(SetBuilder::new(&key));
-                    sets.insert(key.clone(), builders.len() - 1);
-                    builders.len() - 1
+                    let next = builders.len();
+                    let at = *by_value.entry(shared.targets()).or_insert(next);
+                    if at == next {
+                        builders.push(SetBuilder::new(shared, &mut sources));
+                    }
+                    by_pointer.insert(Arc::as_ptr(shared), at);
+                    at
                 }
             };
             builders[at].push(sim);
@@ -287,12 +287,7 @@ impl<'p> PlanFile<'p> {
             .map(|s| Arc::new(s.into_owned()))
             .collect();
         let changes = changes_of(&self.change_sets, &sources)?;
-        let field_changes = changes
-            .iter()
-            .flat_map(|c| &c.fields)
-            .filter(|f| !f.implied)
-            .count() as u64;
-        let (grouped, digest) = group_and_hash(&changes, field_changes);
+        let (grouped, digest) = group_and_hash(&changes);
         let mut plan = Plan {
             format_version: self.format_version,
             generated_at: self.generated_at.map(Cow::into_owned),
@@ -355,30 +350,26 @@ fn changes_of(
     Ok(order
         .into_iter()
         .map(|(iccid, n, row)| {
-            let (set, targets) = (&sets[n as usize], &targets[n as usize]);
-            SimChange {
-                iccid: iccid.to_string(),
-                fields: targets
-                    .iter()
-                    .zip(&set.from)
-                    .map(|(target, column)| FieldChange {
-                        from: column_value(column, row as usize).clone(),
-                        usage: column.usage.get(row as usize).copied().flatten(),
-                        ..target.clone()
-                    })
-                    .collect(),
-            }
+            let (set, shared) = (&sets[n as usize], &targets[n as usize]);
+            let row = row as usize;
+            let from = Packed::pack(set.from.iter().map(|column| {
+                (
+                    column_value(column, row),
+                    column.usage.get(row).copied().flatten(),
+                )
+            }));
+            SimChange::from_parts(iccid.to_string(), shared.clone(), from)
         })
         .collect())
 }
 
-/// A change set's fields as changes with a placeholder `from`, after checking that its columns
-/// and indexes fit its SIMs.
+/// A change set's fields, shared by its SIMs, after checking that its columns and indexes fit
+/// its SIMs.
 fn targets_of(
     n: usize,
     set: &ChangeSet<'_>,
     sources: &[Arc<Origin>],
-) -> Result<Vec<FieldChange>, PlanError> {
+) -> Result<Arc<SharedSet>, PlanError> {
     if set.iccids.is_empty() {
         return Err(layout_error(n, "no ICCIDs".into()));
     }
@@ -415,18 +406,17 @@ fn targets_of(
             let source = sources
                 .get(t.source as usize)
                 .ok_or_else(|| layout_error(n, format!("source {} does not exist", t.source)))?;
-            Ok(FieldChange {
+            Ok(SharedTarget {
                 field: t.field,
-                from: FieldValue::Null,
                 to: t.to.clone().into_owned(),
                 source: source.clone(),
                 flags: t.flags,
                 implied: t.implied,
-                usage: None,
                 via: t.via,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()
+        .map(|targets| Arc::new(SharedSet::new(targets)))
 }
 
 /// The value of `column` for the SIM in `row` (the shapes were checked by [`targets_of`]).

@@ -23,6 +23,7 @@
 
 pub mod actions;
 mod assemble;
+pub mod change_set;
 mod checks;
 pub mod compare;
 mod decide;
@@ -35,6 +36,7 @@ mod flags;
 mod grouped;
 mod guards;
 mod model;
+mod packed;
 mod pass;
 pub mod paths;
 pub mod status;

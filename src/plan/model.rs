@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::spec::{CheckLevel, Field, Origin};
 
 use super::actions::Action;
+use super::change_set::{ChangeSet, Target};
 use super::flags::RiskFlags;
+use super::packed::{Packed, Unpack};
 use super::value::FieldValue;
 use super::via::Via;
 
@@ -110,12 +112,149 @@ pub struct Summary {
     pub near_usage: u64,
 }
 
-/// Every change to one SIM.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// Every change to one SIM: its ICCID, the change set it shares with every SIM that changes
+/// the same way ([`ChangeSet`]), and its own live `from` values, packed ([`Packed`]). Read its
+/// changes with [`SimChange::fields`]; serialised (JSON output, `show --format json`) it has
+/// the per-SIM shape `{"iccid", "fields": [FieldChange…]}`.
+#[derive(Clone)]
 pub struct SimChange {
     pub iccid: String,
-    pub fields: Vec<FieldChange>,
+    set: Arc<ChangeSet>,
+    from: Packed,
+}
+
+impl SimChange {
+    /// A SIM's changes with a change set of its own (tests, and plans read per SIM, which
+    /// [`Plan::share_change_sets`] then shares).
+    pub fn new(iccid: impl Into<String>, fields: Vec<FieldChange>) -> SimChange {
+        let set = Arc::new(ChangeSet::new(fields.iter().map(Target::of).collect()));
+        SimChange::in_set(iccid.into(), set, &fields)
+    }
+
+    /// A SIM whose changes are `fields`, in the shared `set` made of them.
+    pub(super) fn in_set(iccid: String, set: Arc<ChangeSet>, fields: &[FieldChange]) -> SimChange {
+        SimChange {
+            iccid,
+            set,
+            from: Packed::pack(fields.iter().map(|f| (&f.from, f.usage))),
+        }
+    }
+
+    /// A SIM of a change set read from a plan file: its `(from, usage)` per target, in order.
+    pub(super) fn from_parts(iccid: String, set: Arc<ChangeSet>, from: Packed) -> SimChange {
+        SimChange { iccid, set, from }
+    }
+
+    /// Its changes, field by field, in the order they were decided.
+    pub fn fields(&self) -> impl Iterator<Item = FieldChange> + '_ {
+        self.set
+            .targets()
+            .iter()
+            .zip(self.from.iter())
+            .map(|(t, (from, usage))| FieldChange {
+                field: t.field,
+                from,
+                to: t.to.clone(),
+                via: t.via,
+                source: t.source.clone(),
+                flags: t.flags,
+                implied: t.implied,
+                usage,
+            })
+    }
+
+    /// Its changes collected, for code that needs them as a slice.
+    pub fn field_list(&self) -> Vec<FieldChange> {
+        self.fields().collect()
+    }
+
+    /// How many fields change (implied ones included).
+    pub fn field_count(&self) -> usize {
+        self.set.targets().len()
+    }
+
+    /// The change set it shares.
+    pub fn set(&self) -> &Arc<ChangeSet> {
+        &self.set
+    }
+
+    /// Its `(from, usage)` per target of its set, unpacked.
+    pub fn froms(&self) -> Unpack<'_> {
+        self.from.iter()
+    }
+
+    /// Edits its changes (tests: a plan changed after review), giving it a set of its own.
+    #[cfg(test)]
+    pub fn edit(&mut self, edit: impl FnOnce(&mut Vec<FieldChange>)) {
+        let mut fields = self.field_list();
+        edit(&mut fields);
+        *self = SimChange::new(std::mem::take(&mut self.iccid), fields);
+    }
+
+    pub(super) fn replace_set(&mut self, set: Arc<ChangeSet>) {
+        self.set = set;
+    }
+}
+
+impl PartialEq for SimChange {
+    fn eq(&self, other: &SimChange) -> bool {
+        self.iccid == other.iccid
+            && self.from == other.from
+            && (Arc::ptr_eq(&self.set, &other.set) || self.set.targets() == other.set.targets())
+    }
+}
+
+impl std::fmt::Debug for SimChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimChange")
+            .field("iccid", &self.iccid)
+            .field("fields", &self.field_list())
+            .finish()
+    }
+}
+
+// The per-SIM JSON shape of a `SimChange` (a plain comment: a doc comment would become the
+// schema's description).
+/// Every change to one SIM.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "SimChange")]
+struct SimChangeJson {
+    iccid: String,
+    fields: Vec<FieldChange>,
+}
+
+impl Serialize for SimChange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct Fields<'a>(&'a SimChange);
+        impl Serialize for Fields<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.fields())
+            }
+        }
+        let mut s = serializer.serialize_struct("SimChange", 2)?;
+        s.serialize_field("iccid", &self.iccid)?;
+        s.serialize_field("fields", &Fields(self))?;
+        s.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for SimChange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = SimChangeJson::deserialize(deserializer)?;
+        Ok(SimChange::new(json.iccid, json.fields))
+    }
+}
+
+impl JsonSchema for SimChange {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        SimChangeJson::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        SimChangeJson::json_schema(generator)
+    }
 }
 
 /// One field of one SIM, from the raw live value to the API value.

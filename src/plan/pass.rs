@@ -158,7 +158,7 @@ impl<'p> Pass<'p> {
             .changes
             .last()
             .filter(|change| change.iccid == sim.iccid)
-            .map(|change| change.fields.as_slice())
+            .map(|change| change.set().targets())
             .unwrap_or_default();
         let now = EndState::now(sim);
         let end = EndState::after(

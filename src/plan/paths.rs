@@ -77,7 +77,8 @@ pub fn activations_on_the_way(plan: &super::Plan) -> u64 {
     plan.changes
         .iter()
         .filter(|c| {
-            c.fields
+            c.set()
+                .targets()
                 .iter()
                 .any(|f| f.via.iter().any(|s| ACTIVATIONS.contains(&s)))
         })

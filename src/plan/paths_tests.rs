@@ -38,7 +38,7 @@ fn a_cut_on_the_way_is_a_status_cut_and_an_activation_on_the_way_is_reported() {
     let mut case = input(&sims, &desired, Some(&t));
     case.guards = Guards::default();
     let p = build(case.clone()).expect("plan");
-    let fields: Vec<&FieldChange> = p.changes.iter().map(|c| &c.fields[0]).collect();
+    let fields: Vec<FieldChange> = p.changes.iter().map(|c| c.field_list().remove(0)).collect();
     assert_eq!(fields[0].via.to_vec(), vec![5]);
     // Test Ready is no cut, but the step through Deactivated is.
     assert_eq!(fields[0].flags, RiskFlags::from(RiskFlag::StatusCut));
@@ -117,8 +117,8 @@ fn longer_paths_run_their_earliest_step_first_and_share_later_rounds() {
     let (b, want_b) = status(2, 2, 7);
     let (c, want_c) = status(3, 3, 7);
     let p = build(input(&[a, b, c], &[want_a, want_b, want_c], Some(&t))).expect("plan");
-    assert_eq!(p.changes[0].fields[0].via.to_vec(), vec![2, 5]);
-    assert_eq!(p.changes[1].fields[0].via.to_vec(), vec![5]);
+    assert_eq!(p.changes[0].field_list()[0].via.to_vec(), vec![2, 5]);
+    assert_eq!(p.changes[1].field_list()[0].via.to_vec(), vec![5]);
     let rounds: Vec<(u8, u8, Vec<String>)> = p
         .actions
         .iter()
@@ -135,7 +135,7 @@ fn longer_paths_run_their_earliest_step_first_and_share_later_rounds() {
     );
     // Retiring counts once, and the cut on the way counts as a cut.
     assert_eq!(
-        p.changes[1].fields[0].flags,
+        p.changes[1].field_list()[0].flags,
         [RiskFlag::StatusCut, RiskFlag::Irreversible]
             .into_iter()
             .collect::<RiskFlags>()
@@ -147,7 +147,7 @@ fn the_checksum_covers_the_path() {
     let t = transitions(&[(3, 2), (2, 5), (3, 8), (8, 5)], &[1]);
     let (a, want_a) = status(1, 3, 5);
     let p = build(input(&[a], &[want_a], Some(&t))).expect("plan");
-    assert_eq!(p.changes[0].fields[0].via.to_vec(), vec![2]);
+    assert_eq!(p.changes[0].field_list()[0].via.to_vec(), vec![2]);
     let text = p.to_file_json();
     assert_eq!(Plan::from_file_json(&text).expect("loads"), p);
     let tampered = text.replace("\"via\":[2]", "\"via\":[8]");

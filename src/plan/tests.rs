@@ -185,11 +185,11 @@ fn unlimited_and_none_match_both_spellings() {
     assert_eq!(p.changes.len(), 1);
     let change = &p.changes[0];
     assert_eq!(change.iccid, iccid(3));
-    assert_eq!(change.fields.len(), 2);
-    assert_eq!(change.fields[0].from, json!(7));
-    assert_eq!(change.fields[0].to, json!(null));
-    assert_eq!(change.fields[1].field, Field::EndCustomerLabel);
-    assert_eq!(change.fields[1].from, json!("x"));
+    assert_eq!(change.field_count(), 2);
+    assert_eq!(change.field_list()[0].from, json!(7));
+    assert_eq!(change.field_list()[0].to, json!(null));
+    assert_eq!(change.field_list()[1].field, Field::EndCustomerLabel);
+    assert_eq!(change.field_list()[1].from, json!("x"));
     // Unlimited data goes through a batch job, even for one SIM.
     assert!(
         matches!(&p.actions[..], [Action::BatchJob(b)] if b.changes.monthly_data_limit == Some(0))
@@ -314,7 +314,7 @@ fn imei_unlock_on_status_20_implies_activation() {
             )],
         )],
     );
-    let fields = &p.changes[0].fields;
+    let fields = &p.changes[0].field_list();
     assert_eq!(fields.len(), 2);
     assert!(fields[0].implied);
     assert_eq!(
@@ -394,8 +394,7 @@ fn lowered_limits_and_unlocks_are_flagged() {
         )],
     );
     let flags: Vec<Vec<RiskFlag>> = p.changes[0]
-        .fields
-        .iter()
+        .fields()
         .map(|f| f.flags.iter().copied().collect())
         .collect();
     assert_eq!(
@@ -460,31 +459,31 @@ fn checksum_covers_every_part_of_every_change_and_survives_a_file_round_trip() {
     let cf1_sources: Vec<_> = loaded
         .changes
         .iter()
-        .flat_map(|c| &c.fields)
+        .flat_map(|c| c.fields())
         .filter(|f| f.field == Field::CustomField1)
-        .map(|f| &f.source)
+        .map(|f| f.source)
         .collect();
     assert!(cf1_sources.len() > 1);
     assert!(cf1_sources
         .windows(2)
-        .all(|w| std::sync::Arc::ptr_eq(w[0], w[1])));
+        .all(|w| std::sync::Arc::ptr_eq(&w[0], &w[1])));
     type Edit = fn(&mut Plan);
     let edits: [(&str, Edit); 9] = [
         ("iccid", |p| p.changes[0].iccid.push('0')),
         ("from", |p| {
-            p.changes[0].fields[0].from = FieldValue::Int(999)
+            p.changes[0].edit(|f| f[0].from = FieldValue::Int(999))
         }),
-        ("to", |p| p.changes[1].fields[1].to = FieldValue::Null),
+        ("to", |p| p.changes[1].edit(|f| f[1].to = FieldValue::Null)),
         ("field", |p| {
-            p.changes[0].fields[0].field = Field::MonthlySmsMtLimit
+            p.changes[0].edit(|f| f[0].field = Field::MonthlySmsMtLimit)
         }),
         ("source", |p| {
-            std::sync::Arc::make_mut(&mut p.changes[2].fields[0].source).line += 1
+            p.changes[2].edit(|f| std::sync::Arc::make_mut(&mut f[0].source).line += 1)
         }),
         ("flags", |p| {
-            p.changes[0].fields[0].flags.insert(RiskFlag::StatusCut)
+            p.changes[0].edit(|f| f[0].flags.insert(RiskFlag::StatusCut))
         }),
-        ("implied", |p| p.changes[0].fields[0].implied ^= true),
+        ("implied", |p| p.changes[0].edit(|f| f[0].implied ^= true)),
         ("order", |p| p.changes.swap(0, 1)),
         ("a SIM less", |p| {
             p.changes.pop();
@@ -497,9 +496,11 @@ fn checksum_covers_every_part_of_every_change_and_survives_a_file_round_trip() {
     }
     // Two sources swapped between changes is a different plan too.
     let mut swapped = p.clone();
-    let first = swapped.changes[0].fields[0].source.clone();
-    swapped.changes[0].fields[0].source = swapped.changes[0].fields[1].source.clone();
-    swapped.changes[0].fields[1].source = first;
+    swapped.changes[0].edit(|f| {
+        let first = f[0].source.clone();
+        f[0].source = f[1].source.clone();
+        f[1].source = first;
+    });
     assert_ne!(swapped.compute_checksum(), p.checksum);
 }
 
@@ -879,7 +880,7 @@ pub(crate) mod converges {
             let t = table();
             let first = build(input(&sims, &desired, Some(&t))).expect("plan");
             prop_assert!(first.summary.api_calls >= first.summary.lower_bound);
-            let planned: u64 = first.changes.iter().map(|c| c.fields.iter().filter(|f| !f.implied).count() as u64).sum();
+            let planned: u64 = first.changes.iter().map(|c| c.fields().filter(|f| !f.implied).count() as u64).sum();
             prop_assert_eq!(planned, first.summary.field_changes);
             let mut after = sims.clone();
             apply_actions(&mut after, &first.actions);
@@ -895,7 +896,7 @@ pub(crate) mod converges {
                 .chain(first.pending.iter().map(|p| p.iccid.as_str()))
                 .collect();
             for change in &second.changes {
-                for f in &change.fields {
+                for f in change.fields() {
                     prop_assert!(
                         f.field == Field::Status && unsettled.contains(&change.iccid.as_str()),
                         "left over: {:?}", change

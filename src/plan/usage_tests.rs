@@ -42,9 +42,9 @@ fn one(field: Field, set: SetUsage, used: i64, to: DesiredValue) -> Plan {
     build(input(&[s], &desired, Some(&t))).expect("plan")
 }
 
-fn only_change(p: &Plan) -> &FieldChange {
+fn only_change(p: &Plan) -> FieldChange {
     assert_eq!(p.changes.len(), 1, "{p:#?}");
-    &p.changes[0].fields[0]
+    p.changes[0].field_list().remove(0)
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn each_limit_is_judged_by_its_own_counter_only() {
         ],
     )];
     let p = build(input(&[s], &desired, Some(&t))).expect("plan");
-    let fields = &p.changes[0].fields;
+    let fields = &p.changes[0].field_list();
     assert_eq!(fields[0].field, Field::MonthlySmsMoLimit);
     assert!(fields[0].flags.contains(RiskFlag::UsageCut));
     assert_eq!(fields[0].usage, Some(50));
@@ -146,8 +146,7 @@ fn only_a_sim_with_service_after_the_plan_can_lose_it() {
     };
     let cut = |p: &Plan| {
         p.changes[0]
-            .fields
-            .iter()
+            .fields()
             .any(|f| f.flags.contains(RiskFlag::UsageCut))
     };
     // Deactivated, suspended, held: no service to lose.
@@ -276,7 +275,7 @@ fn usage_is_in_the_json_and_the_checksum_only_where_flagged() {
         Err(PlanError::Checksum { .. })
     ));
     let mut edited = p.clone();
-    edited.changes[0].fields[0].usage = None;
+    edited.changes[0].edit(|f| f[0].usage = None);
     assert_ne!(edited.compute_checksum(), p.checksum);
     assert_eq!(iccid(1), p.changes[0].iccid);
 }

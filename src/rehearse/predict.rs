@@ -63,8 +63,7 @@ pub fn classify(plan: &Plan, report: &ApplyReport) -> Vec<PredictedFailure> {
         .iter()
         .filter_map(|c| {
             let f = c
-                .fields
-                .iter()
+                .fields()
                 .find(|f| f.field == Field::Status && !f.implied)?;
             Some((c.iccid.as_str(), (f.from.as_i64()?, f.to.as_i64()?)))
         })
@@ -114,7 +113,7 @@ pub fn end_state(plan: &Plan, report: &ApplyReport, before: &[Sim], after: &[Sim
     let planned: BTreeSet<(&str, Field)> = plan
         .changes
         .iter()
-        .flat_map(|c| c.fields.iter().map(move |f| (c.iccid.as_str(), f.field)))
+        .flat_map(|c| c.fields().map(move |f| (c.iccid.as_str(), f.field)))
         .collect();
     let before: HashMap<&str, &Sim> = before.iter().map(|s| (s.iccid.as_str(), s)).collect();
     let mut unplanned = Vec::new();

@@ -85,7 +85,7 @@ pub fn seed_from_plan(plan: &Plan, transitions: Option<Vec<Transition>>) -> Seed
         let sim = sims
             .entry(change.iccid.clone())
             .or_insert_with(|| blank(&change.iccid));
-        for f in &change.fields {
+        for f in change.fields() {
             set_live_value(sim, f.field, &f.from);
         }
     }

@@ -15,8 +15,7 @@ fn changes_of(plan: &crate::plan::Plan) -> Changes {
         .iter()
         .map(|c| {
             let fields = c
-                .fields
-                .iter()
+                .fields()
                 .map(|f| (f.field, f.from.to_string(), f.to.to_string()))
                 .collect();
             (c.iccid.clone(), fields)
@@ -92,7 +91,7 @@ fn sims_rebuilt_from_a_plan_give_the_same_changes_again() {
         .map(|s| (s.iccid.as_str(), s))
         .collect();
     for change in &plan.changes {
-        for f in &change.fields {
+        for f in change.fields() {
             assert_eq!(live_value(rebuilt[change.iccid.as_str()], f.field), f.from);
         }
     }

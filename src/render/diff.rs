@@ -62,7 +62,7 @@ struct Group<'a> {
 }
 
 /// Groups every field that differs, in section and field order, largest group first.
-fn groups<'a>(d: &PlanDiff<'a>) -> Vec<Group<'a>> {
+fn groups<'a>(d: &'a PlanDiff<'a>) -> Vec<Group<'a>> {
     let mut by_key: HashMap<Key<'a>, Group<'a>> = HashMap::new();
     let mut add =
         |section, field, old: Option<&'a FieldChange>, new: Option<&'a FieldChange>, iccid| {
@@ -103,11 +103,23 @@ fn groups<'a>(d: &PlanDiff<'a>) -> Vec<Group<'a>> {
         let mut field_moved = false;
         for f in &sim.fields {
             if f.target_changed() {
-                add(section, Some(f.field), f.old, f.new, sim.iccid);
+                add(
+                    section,
+                    Some(f.field),
+                    f.old.as_ref(),
+                    f.new.as_ref(),
+                    sim.iccid,
+                );
             }
             if f.from_moved() {
                 field_moved = true;
-                add(Section::Moved, Some(f.field), f.old, f.new, sim.iccid);
+                add(
+                    Section::Moved,
+                    Some(f.field),
+                    f.old.as_ref(),
+                    f.new.as_ref(),
+                    sim.iccid,
+                );
             }
         }
         if sim.live_moved && !field_moved {

@@ -89,7 +89,7 @@ pub(super) fn iccids(ids: &[&str], mask: bool) -> String {
 }
 
 fn group_line(g: &ChangeGroup<'_>, mask: bool, links: Option<&SourceLinks>) -> String {
-    let c = g.change;
+    let c = &g.change;
     let mut line = format!(
         "{}: {} → {} · {} · {}",
         code(c.field.name()),

@@ -261,7 +261,7 @@ pub fn risk_rows<'g, 'a>(plan: &'a Plan, groups: &'g [ChangeGroup<'a>]) -> Vec<R
     }
     for sim in &plan.changes {
         let mut flags = crate::plan::RiskFlags::default();
-        for f in &sim.fields {
+        for f in sim.fields() {
             for flag in row_flags(f.flags).iter() {
                 flags.insert(*flag);
             }

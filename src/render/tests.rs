@@ -114,8 +114,7 @@ fn masked_output_holds_no_whole_iccid_in_any_format() {
 fn lowered_limits_count_sims_not_field_changes() {
     let plan = example_plan();
     let lowered = |c: &SimChange| {
-        c.fields
-            .iter()
+        c.fields()
             // Plain lowered limits: one at or below the usage is listed with the usage cuts.
             .filter(|f| {
                 f.flags.contains(RiskFlag::LoweredLimit) && !f.flags.contains(RiskFlag::UsageCut)
@@ -423,18 +422,20 @@ fn schema_file_is_current() {
 fn large_plan(n: u64) -> Plan {
     let mut plan = fixture_plan();
     plan.changes = (0..n)
-        .map(|i| SimChange {
-            iccid: iccid(i),
-            fields: vec![FieldChange {
-                field: Field::MonthlyDataLimit,
-                from: crate::plan::FieldValue::Int(1_000 + (i % 5_000) as i64),
-                to: crate::plan::FieldValue::Int(1),
-                via: crate::plan::Via::default(),
-                source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32).into(),
-                flags: RiskFlag::LoweredLimit.into(),
-                implied: false,
-                usage: None,
-            }],
+        .map(|i| {
+            SimChange::new(
+                iccid(i),
+                vec![FieldChange {
+                    field: Field::MonthlyDataLimit,
+                    from: crate::plan::FieldValue::Int(1_000 + (i % 5_000) as i64),
+                    to: crate::plan::FieldValue::Int(1),
+                    via: crate::plan::Via::default(),
+                    source: origin(&format!("rule-{}", i % 20), 10 + (i % 20) as u32).into(),
+                    flags: RiskFlag::LoweredLimit.into(),
+                    implied: false,
+                    usage: None,
+                }],
+            )
         })
         .collect();
     plan.blocked = (0..n / 10)

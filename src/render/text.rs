@@ -233,7 +233,7 @@ fn changes_by_field(w: &mut Writer, groups: &[ChangeGroup<'_>]) {
 
 /// `field: from → to  × N SIMs  [flags]`, its source and its ICCIDs.
 fn change_group(w: &mut Writer, g: &ChangeGroup<'_>) {
-    let (c, mask) = (g.change, w.opts.mask);
+    let (c, mask) = (&g.change, w.opts.mask);
     let mut line = format!(
         "  {}: {} → {}",
         c.field,
@@ -454,15 +454,14 @@ fn every_sim(w: &mut Writer, plan: &Plan) {
     let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, "Every SIM"));
     for sim in &plan.changes {
         let fields: Vec<String> = sim
-            .fields
-            .iter()
+            .fields()
             .map(|f| {
                 format!(
                     "{}{}: {} → {}",
                     if f.implied { "(implied) " } else { "" },
                     f.field,
                     values::value(f.field, &f.from, mask),
-                    values::target(f, mask)
+                    values::target(&f, mask)
                 )
             })
             .collect();

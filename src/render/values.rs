@@ -253,7 +253,8 @@ pub fn group_usage(g: &ChangeGroup<'_>) -> Option<String> {
 
 /// Changes with the same field, from, to, source and flags, with the SIMs they apply to.
 pub struct ChangeGroup<'a> {
-    pub change: &'a FieldChange,
+    /// The change, with the `from` and usage of the group's first SIM.
+    pub change: FieldChange,
     pub iccids: Vec<&'a str>,
     /// The least and the most this month's usage of the group's SIMs (changes with a usage
     /// flag carry their usage; the others none).
@@ -307,7 +308,7 @@ pub fn change_groups(plan: &Plan) -> Vec<ChangeGroup<'_>> {
 /// The source is a number local to one [`GroupTally`].
 type GroupKey<'a> = (
     Field,
-    &'a FieldValue,
+    FieldValue,
     &'a FieldValue,
     usize,
     bool,
@@ -328,29 +329,41 @@ struct GroupTally<'a> {
 
 impl<'a> GroupTally<'a> {
     fn add(&mut self, sim: &'a crate::plan::SimChange) {
-        for change in &sim.fields {
+        for (target, (from, usage)) in sim.set().targets().iter().zip(sim.froms()) {
             let next = self.by_value.len();
             let by_value = &mut self.by_value;
             let source = *self
                 .by_pointer
-                .entry(std::sync::Arc::as_ptr(&change.source) as usize)
-                .or_insert_with(|| *by_value.entry(&*change.source).or_insert(next));
+                .entry(std::sync::Arc::as_ptr(&target.source) as usize)
+                .or_insert_with(|| *by_value.entry(&*target.source).or_insert(next));
             let key = (
-                change.field,
-                &change.from,
-                &change.to,
+                target.field,
+                from,
+                &target.to,
                 source,
-                change.implied,
-                change.flags,
-                change.via,
+                target.implied,
+                target.flags,
+                target.via,
             );
-            let group = self.groups.entry(key).or_insert_with(|| ChangeGroup {
-                change,
-                iccids: Vec::new(),
-                usage: None,
-            });
+            let group = self
+                .groups
+                .entry(key)
+                .or_insert_with_key(|key| ChangeGroup {
+                    change: FieldChange {
+                        field: target.field,
+                        from: key.1.clone(),
+                        to: target.to.clone(),
+                        via: target.via,
+                        source: target.source.clone(),
+                        flags: target.flags,
+                        implied: target.implied,
+                        usage,
+                    },
+                    iccids: Vec::new(),
+                    usage: None,
+                });
             group.iccids.push(&sim.iccid);
-            group.add_usage(change.usage.map(|u| (u, u)));
+            group.add_usage(usage.map(|u| (u, u)));
         }
     }
 

@@ -14,8 +14,7 @@ use super::{Decision, StatusStep};
 /// The calls of the plan's grouping for one SIM's changes (implied ones are side effects, not
 /// calls), as `assemble` groups every SIM's.
 pub(super) fn group_one(change: &SimChange) -> Vec<Action> {
-    let mutations = change.fields.iter().filter(|f| !f.implied).count() as u64;
-    super::super::assemble::group_calls(std::slice::from_ref(change), mutations).actions
+    super::super::assemble::group_calls(std::slice::from_ref(change)).actions
 }
 
 /// The actions of a plan that change `iccid`, in the order `apply` runs them.

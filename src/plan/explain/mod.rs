@@ -222,10 +222,10 @@ fn decide_field(
         };
     }
     let changed = (decided.changes.iter())
-        .flat_map(|c| c.fields.iter())
+        .flat_map(|c| c.fields())
         .find(|f| f.field == field && !f.implied);
     if let Some(change) = changed {
-        return calls::change_decision(change, calls);
+        return calls::change_decision(&change, calls);
     }
     if let Some(blocked) = decided.blocked.iter().find(|b| b.field == field) {
         return blocked_decision(sim, blocked, table);
@@ -270,12 +270,12 @@ fn blocked_decision(sim: &Sim, blocked: &BlockedChange, table: Option<&Transitio
 /// The implied status change of an IMEI unlock (status 20 → 2), shown on the status field.
 fn add_implied(fields: &mut [FieldExplanation], decided: &PartialPlan, calls: &[&Action]) {
     let implied = (decided.changes.iter())
-        .flat_map(|c| c.fields.iter())
+        .flat_map(|c| c.fields())
         .find(|f| f.implied);
     let Some(implied) = implied else { return };
     if let Some(status) = fields.iter_mut().find(|f| f.field == implied.field) {
         status.desired = Some(implied.to.clone());
         status.source = Some(Arc::clone(&implied.source));
-        status.decision = calls::change_decision(implied, calls);
+        status.decision = calls::change_decision(&implied, calls);
     }
 }

@@ -130,8 +130,8 @@ fn recorded_fields(plan: &Plan, iccid: &str) -> Vec<FieldExplanation> {
         .map(|i| &plan.changes[i]);
     // The plan's own calls for this SIM: the phases and the status path apply takes.
     let sim_calls = calls::of_sim(&plan.actions, iccid);
-    for f in change.iter().flat_map(|c| c.fields.iter()) {
-        let decision = calls::change_decision(f, &sim_calls);
+    for f in change.iter().flat_map(|c| c.fields()) {
+        let decision = calls::change_decision(&f, &sim_calls);
         fields.push(field(f.field, &f.from, &f.to, &f.source, decision));
     }
     for b in plan.blocked.iter().filter(|b| b.iccid == iccid) {

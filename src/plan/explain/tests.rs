@@ -335,7 +335,7 @@ fn explanations_agree_with_the_plan() {
             .map(|f| (f.field, f.desired.clone()))
             .collect();
         let expected: Vec<(Field, Option<FieldValue>)> = (planned.iter())
-            .flat_map(|c| c.fields.iter())
+            .flat_map(|c| c.fields())
             .map(|f| (f.field, Some(f.to.clone())))
             .collect();
         let mut sorted = expected.clone();
