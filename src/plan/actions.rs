@@ -317,29 +317,28 @@ fn by_change_set<'a>(phase: u8, groups: ChangeSetGroups<'a>, work: &[SimWork<'a>
     groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for (key, mut members) in groups {
         if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(&key) {
-            for (iccid, index) in members {
+            for index in members {
+                let sim = &work[index as usize];
                 updates.push(UpdateSimAction {
                     phase,
                     steps_after: 0,
-                    iccid: iccid.to_string(),
-                    changes: update_changes(&key_changes(
-                        &key,
-                        &phase_changes(&work[index], phase),
-                    )),
+                    iccid: sim.iccid.to_string(),
+                    changes: update_changes(&key_changes(&key, &phase_changes(sim, phase))),
                 });
             }
             continue;
         }
         // Already in ICCID order when the SIMs were (the usual case): no need to sort again.
-        if !members.windows(2).all(|w| w[0].0 <= w[1].0) {
-            members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let iccid = |i: u32| work[i as usize].iccid;
+        if !members.windows(2).all(|w| iccid(w[0]) <= iccid(w[1])) {
+            members.sort_unstable_by_key(|&i| iccid(i));
         }
         let changes = batch_changes(&key);
         for chunk in members.chunks(MAX_BATCH_ICCIDS) {
             batches.push(Action::BatchJob(BatchAction {
                 phase,
                 steps_after: 0,
-                iccids: chunk.iter().map(|(i, _)| i.to_string()).collect(),
+                iccids: chunk.iter().map(|&i| iccid(i).to_string()).collect(),
                 changes: changes.clone(),
             }));
         }
@@ -354,11 +353,12 @@ fn by_change_set<'a>(phase: u8, groups: ChangeSetGroups<'a>, work: &[SimWork<'a>
 fn by_field<'a>(
     phase: u8,
     groups: FieldGroups<'a>,
-    sims: &[PhaseSim<'a>],
+    sims: &[PhaseSim],
     work: &[SimWork<'a>],
 ) -> PhaseCalls {
     let mut batches = Vec::new();
-    let mut left: BTreeMap<usize, BatchKey<'a>> = BTreeMap::new();
+    let mut left: BTreeMap<u32, BatchKey<'a>> = BTreeMap::new();
+    let sim_work = |i: u32| &work[sims[i as usize].work as usize];
     let mut groups = groups;
     groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     for ((field, value), members) in groups {
@@ -369,7 +369,7 @@ fn by_field<'a>(
             }
             continue;
         }
-        let mut iccids: Vec<&str> = members.iter().map(|&i| sims[i].iccid).collect();
+        let mut iccids: Vec<&str> = members.iter().map(|&i| sim_work(i).iccid).collect();
         if !iccids.windows(2).all(|w| w[0] <= w[1]) {
             iccids.sort_unstable();
         }
@@ -388,34 +388,31 @@ fn by_field<'a>(
         .map(|(index, key)| UpdateSimAction {
             phase,
             steps_after: 0,
-            iccid: sims[index].iccid.to_string(),
-            changes: update_changes(&key_changes(
-                &key,
-                &phase_changes(&work[sims[index].work], phase),
-            )),
+            iccid: sim_work(index).iccid.to_string(),
+            changes: update_changes(&key_changes(&key, &phase_changes(sim_work(index), phase))),
         })
         .collect();
     (batches, updates)
 }
 
-/// A SIM with batch changes in the phase being grouped.
-struct PhaseSim<'a> {
-    iccid: &'a str,
+/// A SIM with batch changes in the phase being grouped (indexes as `u32`: a phase of a million
+/// SIMs holds one each).
+struct PhaseSim {
     /// Its exact set of batch changes, as an index into the phase's distinct sets.
-    key: usize,
+    key: u32,
     /// Its index in the work list.
-    work: usize,
+    work: u32,
 }
 
 /// SIMs (by index into the phase's [`PhaseSim`]s) per (field, value).
-type FieldGroups<'a> = Vec<((Field, BatchValue<'a>), Vec<usize>)>;
+type FieldGroups<'a> = Vec<((Field, BatchValue<'a>), Vec<u32>)>;
 
-/// SIMs (ICCID, index into the work list) per exact set of batch changes.
-type ChangeSetGroups<'a> = Vec<(BatchKey<'a>, Vec<(&'a str, usize)>)>;
+/// SIMs (by index into the work list) per exact set of batch changes.
+type ChangeSetGroups<'a> = Vec<(BatchKey<'a>, Vec<u32>)>;
 
 /// Regroups SIMs by (field, value), in SIM order within each group. Hashes each distinct change
 /// set's entries once, not each SIM's: a million SIMs share a few thousand sets.
-fn field_groups<'a>(sims: &[PhaseSim<'a>], keys: &[BatchKey<'a>]) -> FieldGroups<'a> {
+fn field_groups<'a>(sims: &[PhaseSim], keys: &[BatchKey<'a>]) -> FieldGroups<'a> {
     let mut ids: HashMap<(Field, BatchValue<'a>), usize> = HashMap::new();
     let mut groups: FieldGroups<'a> = Vec::new();
     let key_groups: Vec<Vec<usize>> = keys
@@ -432,15 +429,15 @@ fn field_groups<'a>(sims: &[PhaseSim<'a>], keys: &[BatchKey<'a>]) -> FieldGroups
         })
         .collect();
     for (index, sim) in sims.iter().enumerate() {
-        for &group in &key_groups[sim.key] {
-            groups[group].1.push(index);
+        for &group in &key_groups[sim.key as usize] {
+            groups[group].1.push(index as u32);
         }
     }
     groups
 }
 
 /// Calls [`by_change_set`] would make, without making them.
-fn count_by_change_set(keys: &[BatchKey<'_>], members: &[Vec<(&str, usize)>]) -> usize {
+fn count_by_change_set(keys: &[BatchKey<'_>], members: &[Vec<u32>]) -> usize {
     keys.iter()
         .zip(members)
         .map(|(key, members)| {
@@ -461,7 +458,7 @@ fn count_by_field(groups: &FieldGroups<'_>, sims: usize) -> usize {
     for ((field, value), members) in groups {
         if members.len() < MIN_BATCH_SIMS && !has_unlimited_data(&[(*field, *value)]) {
             for &index in members {
-                left[index] = true;
+                left[index as usize] = true;
             }
         } else {
             batches += members.len().div_ceil(MAX_BATCH_ICCIDS);
@@ -565,11 +562,11 @@ fn add_phase(plan: &mut ActionPlan, work: &[SimWork<'_>], phase: u8, per_request
 /// thousand allocations, not millions.
 struct PhaseSets<'a> {
     /// SIMs with batch changes in this phase, in SIM order.
-    sims: Vec<PhaseSim<'a>>,
+    sims: Vec<PhaseSim>,
     /// Each distinct change set, by number.
     keys: Vec<BatchKey<'a>>,
     /// The SIMs of each change set.
-    members: Vec<Vec<(&'a str, usize)>>,
+    members: Vec<Vec<u32>>,
     updates: Vec<UpdateSimAction>,
     /// SIMs that must use updateSim (a specific IMEI).
     must_update: u64,
@@ -602,12 +599,10 @@ impl<'a> PhaseSets<'a> {
                     id
                 }
             };
-            sets.members[id].push((sim.iccid, index));
-            sets.sims.push(PhaseSim {
-                iccid: sim.iccid,
-                key: id,
-                work: index,
-            });
+            // A plan has fewer than 2^32 SIMs (the API's ICCIDs are far fewer).
+            let (key, work) = (id as u32, index as u32);
+            sets.members[id].push(work);
+            sets.sims.push(PhaseSim { key, work });
         }
         sets.keys = vec![Vec::new(); sets.members.len()];
         for (key, id) in interned {

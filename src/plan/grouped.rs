@@ -207,7 +207,12 @@ impl<'p> SetBuilder<'p> {
                 }
             };
             column.index.push(n);
-            column.usage.push(usage);
+            // A usage column exists only once a SIM has a usage (most sets have none): the
+            // SIMs before it get `None`.
+            if usage.is_some() || !column.usage.is_empty() {
+                column.usage.resize(column.index.len() - 1, None);
+                column.usage.push(usage);
+            }
         }
     }
 
@@ -287,6 +292,8 @@ impl<'p> PlanFile<'p> {
             .map(|s| Arc::new(s.into_owned()))
             .collect();
         let changes = changes_of(&self.change_sets, &sources)?;
+        // The parsed sets are copied into `changes`: freed before the calls are grouped.
+        drop(self.change_sets);
         let (grouped, digest) = group_and_hash(&changes);
         let mut plan = Plan {
             format_version: self.format_version,

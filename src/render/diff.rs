@@ -332,7 +332,7 @@ pub fn diff_text(d: &PlanDiff<'_>, opts: DiffTextOptions) -> String {
                 let _ = writeln!(
                     out,
                     "      {}",
-                    iccid_list(&g.iccids, opts.verbose, opts.mask)
+                    iccid_list(g.iccids.iter().copied(), opts.verbose, opts.mask)
                 );
             }
             if capped.hidden > 0 {
@@ -445,7 +445,7 @@ pub fn diff_markdown(d: &PlanDiff<'_>, mask: bool, links: Option<&SourceLinks>) 
                     }
                     format!(
                         "<details><summary>{summary}</summary>\n\n{}\n\n</details>\n",
-                        md_iccids(&g.iccids, mask)
+                        md_iccids(g.iccids.iter().copied(), mask)
                     )
                 });
             }

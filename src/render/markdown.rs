@@ -75,15 +75,16 @@ pub(super) fn code(text: &str) -> String {
     format!("<code>{}</code>", html(text))
 }
 
-pub(super) fn iccids(ids: &[&str], mask: bool) -> String {
-    let shown = ids.len().min(ICCIDS_PER_SECTION);
-    let mut out = ids[..shown]
-        .iter()
+pub(super) fn iccids<'s>(ids: impl ExactSizeIterator<Item = &'s str>, mask: bool) -> String {
+    let total = ids.len();
+    let shown = total.min(ICCIDS_PER_SECTION);
+    let mut out = ids
+        .take(shown)
         .map(|i| code(&values::iccid(i, mask)))
         .collect::<Vec<_>>()
         .join(", ");
-    if shown < ids.len() {
-        let _ = write!(out, " and {} more", ids.len() - shown);
+    if shown < total {
+        let _ = write!(out, " and {} more", total - shown);
     }
     out
 }
@@ -95,7 +96,7 @@ fn group_line(g: &ChangeGroup<'_>, mask: bool, links: Option<&SourceLinks>) -> S
         code(c.field.name()),
         html(&values::value(c.field, &c.from, mask)),
         html(&values::target(c, mask)),
-        sims(g.iccids.len()),
+        sims(g.sim_count()),
         links::origin_html(links, &c.source, mask)
     );
     if let Some(used) = values::group_usage(g) {
@@ -244,7 +245,7 @@ fn risky_changes(
         }
         let rest = &risk.groups[risk.groups.len().min(RISK_LINES)..];
         if !rest.is_empty() {
-            let rest_sims = rest.iter().map(|g| g.iccids.len()).sum();
+            let rest_sims = rest.iter().map(|g| g.sim_count()).sum();
             let more = rows::more_groups(rest.len(), rest_sims);
             let _ = writeln!(head, "  - … and {more}");
         }
@@ -357,7 +358,7 @@ fn changes_by_field(
     }
     details.add(|| "\n#### Changes\n".to_string());
     for of_field in rows::by_field(groups) {
-        let capped = rows::cap(of_field, false, |g| g.iccids.len());
+        let capped = rows::cap(of_field, false, |g| g.sim_count());
         for g in capped.shown {
             details.add(|| {
                 let mut flags = String::new();
@@ -367,7 +368,7 @@ fn changes_by_field(
                 format!(
                     "<details><summary>{}{flags}</summary>\n\n{}\n\n</details>\n",
                     group_line(g, mask, links),
-                    iccids(&g.iccids, mask)
+                    iccids(g.iccids(), mask)
                 )
             });
         }
@@ -408,7 +409,7 @@ fn status_list(
             }
             format!(
                 "<details><summary>{summary}</summary>\n\n{}\n\n</details>\n",
-                iccids(&g.iccids, mask)
+                iccids(g.iccids.iter().copied(), mask)
             )
         });
     }

@@ -252,7 +252,7 @@ pub fn risk_rows<'g, 'a>(plan: &'a Plan, groups: &'g [ChangeGroup<'a>]) -> Vec<R
                 fields: 0,
                 groups: Vec::new(),
             });
-            row.fields += g.iccids.len();
+            row.fields += g.sim_count();
             row.groups.push(g);
         }
     }
@@ -275,8 +275,7 @@ pub fn risk_rows<'g, 'a>(plan: &'a Plan, groups: &'g [ChangeGroup<'a>]) -> Vec<R
     let mut rows: Vec<RiskRow<'g, 'a>> = rows.into_values().collect();
     rows.sort_by_key(|row| risk_rank(row.flag));
     for row in &mut rows {
-        row.groups
-            .sort_by_key(|g| std::cmp::Reverse(g.iccids.len()));
+        row.groups.sort_by_key(|g| std::cmp::Reverse(g.sim_count()));
     }
     rows
 }

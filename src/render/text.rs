@@ -52,19 +52,24 @@ const DIM: Style = Style::new().dimmed();
 
 /// The first [`ICCIDS_PER_GROUP`] ICCIDs of a group and "and N more" (all of them when
 /// `verbose`), masked with `mask`: the ICCID line under every group of the text renderings.
-pub(super) fn iccid_list(ids: &[&str], verbose: bool, mask: bool) -> String {
+pub(super) fn iccid_list<'s>(
+    ids: impl ExactSizeIterator<Item = &'s str>,
+    verbose: bool,
+    mask: bool,
+) -> String {
+    let total = ids.len();
     let shown = if verbose {
-        ids.len()
+        total
     } else {
-        ids.len().min(ICCIDS_PER_GROUP)
+        total.min(ICCIDS_PER_GROUP)
     };
-    let mut line = ids[..shown]
-        .iter()
+    let mut line = ids
+        .take(shown)
         .map(|i| values::iccid(i, mask))
         .collect::<Vec<_>>()
         .join(", ");
-    if shown < ids.len() {
-        let _ = write!(line, " and {} more", ids.len() - shown);
+    if shown < total {
+        let _ = write!(line, " and {} more", total - shown);
     }
     line
 }
@@ -216,7 +221,7 @@ fn changes_by_field(w: &mut Writer, groups: &[ChangeGroup<'_>]) {
     }
     let _ = writeln!(w.out, "\n{}", w.p.paint(BOLD, "Changes"));
     for of_field in rows::by_field(groups) {
-        let capped = rows::cap(of_field, w.opts.verbose, |g| g.iccids.len());
+        let capped = rows::cap(of_field, w.opts.verbose, |g| g.sim_count());
         for g in capped.shown {
             change_group(w, g);
         }
@@ -240,7 +245,7 @@ fn change_group(w: &mut Writer, g: &ChangeGroup<'_>) {
         values::value(c.field, &c.from, mask),
         w.p.paint(ADD, &values::target(c, mask))
     );
-    let _ = write!(line, "  × {}", sims(g.iccids.len()));
+    let _ = write!(line, "  × {}", sims(g.sim_count()));
     for flag in &c.flags {
         let _ = write!(
             line,
@@ -261,7 +266,7 @@ fn change_group(w: &mut Writer, g: &ChangeGroup<'_>) {
     let _ = writeln!(
         w.out,
         "      {}",
-        iccid_list(&g.iccids, w.opts.verbose, w.opts.mask)
+        iccid_list(g.iccids(), w.opts.verbose, w.opts.mask)
     );
 }
 
@@ -288,7 +293,7 @@ fn status_list(w: &mut Writer, list: &StatusList<'_>) {
         let _ = writeln!(
             w.out,
             "      {}",
-            iccid_list(&g.iccids, w.opts.verbose, w.opts.mask)
+            iccid_list(g.iccids.iter().copied(), w.opts.verbose, w.opts.mask)
         );
     }
     if capped.hidden > 0 {

@@ -6,11 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt};
 
+use crate::plan::change_set::ChangeSet;
 use crate::plan::status_label;
 use crate::plan::{Field, Origin};
-use crate::plan::{FieldChange, FieldValue, Plan, RiskFlag, RiskFlags};
+use crate::plan::{FieldChange, FieldValue, Plan, RiskFlag, RiskFlags, SimChange};
 
 /// Keeps the last 4 characters of an identifier and stars the rest.
 pub fn mask(id: &str) -> String {
@@ -255,13 +256,29 @@ pub fn group_usage(g: &ChangeGroup<'_>) -> Option<String> {
 pub struct ChangeGroup<'a> {
     /// The change, with the `from` and usage of the group's first SIM.
     pub change: FieldChange,
-    pub iccids: Vec<&'a str>,
+    /// The group's SIMs, by index into `all`, in plan order (4 bytes each: a million-SIM plan
+    /// where every SIM changes eight fields lists eight million).
+    sims: Vec<u32>,
+    all: &'a [SimChange],
     /// The least and the most this month's usage of the group's SIMs (changes with a usage
     /// flag carry their usage; the others none).
     pub usage: Option<(i64, i64)>,
 }
 
-impl ChangeGroup<'_> {
+impl<'a> ChangeGroup<'a> {
+    /// The group's ICCIDs, in plan order.
+    pub fn iccids(&self) -> impl ExactSizeIterator<Item = &'a str> + Clone + '_ {
+        let all = self.all;
+        self.sims
+            .iter()
+            .map(move |&i| all.get(i as usize).map_or("", |c| c.iccid.as_str()))
+    }
+
+    /// How many SIMs the group has.
+    pub fn sim_count(&self) -> usize {
+        self.sims.len()
+    }
+
     /// Widens the group's usage range by one change's usage.
     fn add_usage(&mut self, usage: Option<(i64, i64)>) {
         self.usage = match (self.usage, usage) {
@@ -278,9 +295,9 @@ impl ChangeGroup<'_> {
 /// A million-SIM plan has millions of changes (0.4 s on one core): contiguous runs of SIMs are
 /// tallied on every core and merged in ICCID order, so each group's ICCIDs stay in plan order.
 pub fn change_groups(plan: &Plan) -> Vec<ChangeGroup<'_>> {
-    let runs = crate::parallel::fold_runs(plan.changes.len(), GroupTally::default, |tally, i| {
-        tally.add(&plan.changes[i])
-    });
+    let all = plan.changes.as_slice();
+    let runs =
+        crate::parallel::fold_runs(all.len(), GroupTally::default, |tally, i| tally.add(all, i));
     let mut runs = runs.into_iter();
     let mut all = runs.next().unwrap_or_default();
     for run in runs {
@@ -292,8 +309,8 @@ pub fn change_groups(plan: &Plan) -> Vec<ChangeGroup<'_>> {
         .map(|g| (g.change.from.to_string(), g.change.to.to_string(), g))
         .collect();
     out.sort_by(|(a_from, a_to, a), (b_from, b_to, b)| {
-        (a.change.field, std::cmp::Reverse(a.iccids.len()))
-            .cmp(&(b.change.field, std::cmp::Reverse(b.iccids.len())))
+        (a.change.field, std::cmp::Reverse(a.sim_count()))
+            .cmp(&(b.change.field, std::cmp::Reverse(b.sim_count())))
             .then_with(|| a_from.cmp(b_from))
             .then_with(|| a_to.cmp(b_to))
             .then_with(|| a.change.source.cmp(&b.change.source))
@@ -328,7 +345,8 @@ struct GroupTally<'a> {
 }
 
 impl<'a> GroupTally<'a> {
-    fn add(&mut self, sim: &'a crate::plan::SimChange) {
+    fn add(&mut self, all: &'a [SimChange], index: usize) {
+        let sim = &all[index];
         for (target, (from, usage)) in sim.set().targets().iter().zip(sim.froms()) {
             let next = self.by_value.len();
             let by_value = &mut self.by_value;
@@ -359,10 +377,11 @@ impl<'a> GroupTally<'a> {
                         implied: target.implied,
                         usage,
                     },
-                    iccids: Vec::new(),
+                    sims: Vec::new(),
+                    all,
                     usage: None,
                 });
-            group.iccids.push(&sim.iccid);
+            group.sims.push(index as u32);
             group.add_usage(usage.map(|u| (u, u)));
         }
     }
@@ -382,7 +401,7 @@ impl<'a> GroupTally<'a> {
             {
                 std::collections::hash_map::Entry::Occupied(mut mine) => {
                     mine.get_mut().add_usage(group.usage);
-                    mine.get_mut().iccids.extend(group.iccids);
+                    mine.get_mut().sims.extend(group.sims);
                 }
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(group);
@@ -401,6 +420,44 @@ pub fn sims(n: usize) -> String {
     }
 }
 
+/// SIMs with a call in each round, counted from the SIMs' change sets (the calls are grouped
+/// from them): a SIM is in a phase when one of its mutations runs in it, and in the lead-in
+/// round with `k` steps after it when its status path passes through at least `k` statuses.
+/// No set of ICCIDs is built: a million-SIM phase's set cost tens of megabytes.
+fn sims_per_round(plan: &Plan) -> BTreeMap<(u8, std::cmp::Reverse<u8>), usize> {
+    let mut rounds_of: HashMap<*const ChangeSet, Vec<(u8, std::cmp::Reverse<u8>)>> = HashMap::new();
+    let mut covered = BTreeMap::new();
+    for sim in &plan.changes {
+        let rounds = rounds_of
+            .entry(std::sync::Arc::as_ptr(sim.set()))
+            .or_insert_with(|| rounds_of_set(sim.set()));
+        for round in rounds.iter() {
+            *covered.entry(*round).or_insert(0) += 1;
+        }
+    }
+    covered
+}
+
+/// The rounds a change set's SIMs have calls in (see [`sims_per_round`]).
+fn rounds_of_set(set: &ChangeSet) -> Vec<(u8, std::cmp::Reverse<u8>)> {
+    let mut rounds: Vec<(u8, std::cmp::Reverse<u8>)> = set
+        .mutations()
+        .iter()
+        .map(|(field, value)| {
+            (
+                crate::plan::actions::phase_of(*field, value),
+                std::cmp::Reverse(0),
+            )
+        })
+        .collect();
+    let longest = set.targets().iter().map(|t| t.via.len()).max().unwrap_or(0);
+    rounds
+        .extend((1..=longest).map(|k| (0, std::cmp::Reverse(u8::try_from(k).unwrap_or(u8::MAX)))));
+    rounds.sort_unstable();
+    rounds.dedup();
+    rounds
+}
+
 /// Counts of batch jobs and updateSim calls per phase, e.g. `phase 1: 2 batch jobs, 3 updateSim`.
 pub fn action_lines(plan: &Plan) -> Vec<String> {
     // A SIM may be in several calls of one phase (one batch job per field value), so SIMs are
@@ -409,28 +466,20 @@ pub fn action_lines(plan: &Plan) -> Vec<String> {
     // after them first), then each phase.
     type Round = (u8, std::cmp::Reverse<u8>);
     let round = |a: &crate::plan::Action| (a.phase(), std::cmp::Reverse(a.steps_after()));
-    let mut per_phase: BTreeMap<Round, (usize, usize, HashSet<&str>)> = BTreeMap::new();
-    // Sized up front: a million-SIM phase rehashed its set of ICCIDs a dozen times while growing.
-    let mut listed: BTreeMap<Round, usize> = BTreeMap::new();
-    for action in &plan.actions {
-        *listed.entry(round(action)).or_default() += action.iccids().len();
-    }
-    for (phase, n) in listed {
-        per_phase.insert(phase, (0, 0, HashSet::with_capacity(n)));
-    }
+    let mut per_phase: BTreeMap<Round, (usize, usize)> = BTreeMap::new();
     for action in &plan.actions {
         let entry = per_phase.entry(round(action)).or_default();
         match action {
             crate::plan::Action::BatchJob(_) => entry.0 += 1,
             crate::plan::Action::UpdateSim(_) => entry.1 += 1,
         }
-        entry.2.extend(action.iccids().iter().map(String::as_str));
     }
+    let covered = sims_per_round(plan);
     per_phase
         .into_iter()
         .map(
-            |((phase, std::cmp::Reverse(after)), (batches, updates, iccids))| {
-                let n = iccids.len();
+            |(key @ (phase, std::cmp::Reverse(after)), (batches, updates))| {
+                let n = covered.get(&key).copied().unwrap_or(0);
                 let what = match (phase, after) {
                     (0, 0) => "status cuts first".to_string(),
                     (0, 1) => "status paths: the step before the last, verified first".to_string(),
