@@ -28,7 +28,8 @@ pub struct PlanArgs {
     /// Save the plan file (grouped by change set, with its checksum) for `show` and `apply`.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
-    /// Exit 2 when there are changes (0 = none, 3 = blocked or stopped by a guard, 1 = error).
+    /// Exit 2 when there are changes, or (with --last-applied) a SIM no longer at what that plan
+    /// set (0 = none, 3 = blocked or stopped by a guard, 1 = error).
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// listSims requests in flight at once (counting and paging alike) [default: 8, or

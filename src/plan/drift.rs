@@ -3,9 +3,9 @@
 //!
 //! A SIM is drifted when its live value differs from the spec on a field the spec manages: the
 //! plan changes that field, or would but the change is blocked, or the provider holds the SIM
-//! in another status. That is the spec, not "what the last apply set": a saved plan records
-//! only the fields it changed, so it cannot say what every other managed field was left at,
-//! and the spec is what `apply` reconciles to anyway.
+//! in another status; or when it differs from what the last applied plan set
+//! ([`super::last_applied`], `--last-applied`), whose status and IMEI lock drift is read for
+//! events here too, under the same limit.
 //!
 //! Only status and IMEI lock changes leave events (`lifecycle`, `imeiLockSwitch`,
 //! `imeiUnauthorized`); limits, labels and the custom field have none, and the evidence says so
