@@ -1173,3 +1173,94 @@ fn gitlab_refusal_prints_the_diff_of_the_approved_and_the_new_plan() {
     );
     assert_eq!(world.plan_exit(&main), 2, "nothing was applied");
 }
+
+// ---- the scheduled drift job compares with the plan the last apply applied ----
+
+/// A SIM the applied plan locked to auto-detect (`imei_lock: auto` of the example's
+/// acme-trackers rule), from the plan file in `dir`.
+fn auto_locked_sim(world: &World, dir: &Path) -> String {
+    let (code, log) = world.bash(
+        dir,
+        "simfleet show plan.json --format json",
+        &BTreeMap::new(),
+    );
+    assert_eq!(code, 0, "{log}");
+    let plan: Value = serde_json::from_str(&log).expect("plan JSON");
+    plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| {
+            c["fields"].as_array().is_some_and(|f| {
+                f.iter().any(|f| {
+                    f["field"] == "imei_lock"
+                        && f["to"] == serde_json::json!({"enabled": true, "imei": null})
+                })
+            })
+        })
+        .and_then(|c| c["iccid"].as_str())
+        .expect("the example locks some SIM to auto")
+        .to_string()
+}
+
+#[test]
+fn github_drift_job_compares_with_the_plan_the_apply_job_kept() {
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    assert_eq!(wf["jobs"]["drift"]["permissions"]["actions"], "read");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+    // Reviewed on a pull request, applied on merge: the apply job keeps the plan it applied.
+    let pr = world.checkout("pr");
+    let planned = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(planned.code, 0, "{}", planned.log);
+    let main = world.checkout("main");
+    let applied = world.run_github_job(&wf, "apply", &main, &ctx);
+    assert_eq!(applied.code, 0, "{}", applied.log);
+    assert_eq!(applied.outputs["apply"]["applied"], "true");
+    let kept = world.forge().join("artifacts");
+    let names: Vec<String> = std::fs::read_dir(&kept)
+        .expect("artifacts")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path().join("name")).ok())
+        .collect();
+    assert!(
+        names.contains(&"simfleet-applied-plan".to_string()),
+        "{names:?}"
+    );
+
+    // Someone unlocks a SIM in the portal, and the spec stops managing IMEI locks: no plan of
+    // the spec sees it, only the comparison with what the apply set.
+    let iccid = auto_locked_sim(&world, &main);
+    world.outside_change(serde_json::json!({"iccid": iccid, "imei_lock": {"lock": false}}));
+    let dir = checkout_without_checks(&world, "scheduled");
+    let customers = dir.join("fleet/customers.yaml");
+    let text = std::fs::read_to_string(&customers).expect("customers.yaml");
+    assert!(text.contains("      imei_lock: auto\n"), "{text}");
+    std::fs::write(&customers, text.replace("      imei_lock: auto\n", "")).expect("written");
+    assert_eq!(
+        world.plan_exit(&dir),
+        0,
+        "the spec's plan alone sees no drift"
+    );
+
+    let run = world.run_github_job(&wf, "drift", &dir, &ctx);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(!run.log.contains("No usable applied plan"), "{}", run.log);
+    assert!(run.log.contains("opened drift issue"), "{}", run.log);
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "{}", world.calls());
+    let body = &issues[0].body;
+    assert!(body.contains("(plan exit 2)"), "{body}");
+    assert!(body.contains("Drift since the last applied plan"), "{body}");
+    assert!(
+        body.contains(
+            "imei_lock auto set by the last plan, off live; the spec no longer manages it"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains(&iccid), "masked: {body}");
+}
