@@ -257,6 +257,7 @@ impl World {
             ("CI_API_V4_URL", "https://gitlab.example/api/v4"),
             ("CI_PROJECT_ID", "42"),
             ("GITLAB_API_TOKEN", "glpat-test"),
+            ("CI_DEFAULT_BRANCH", "main"),
         ]
         .into_iter()
         .chain(vars.iter().copied())
@@ -281,6 +282,27 @@ impl World {
                 if dir.join(file).is_file() {
                     std::fs::create_dir_all(&kept).expect("artifact dir");
                     std::fs::copy(dir.join(file), kept.join(file)).expect("artifact kept");
+                }
+            }
+        }
+        // A branch pipeline's successful job, kept as GitLab's jobs API lists it (newest
+        // first), with its ref and artifact files.
+        if code == 0 && !env.contains_key("CI_MERGE_REQUEST_IID") {
+            let root = self.forge().join("gitlab-jobs");
+            let id = 1 + std::fs::read_dir(&root).map(|d| d.count()).unwrap_or(0);
+            let files = root.join(id.to_string()).join("files");
+            std::fs::create_dir_all(&files).expect("job dir");
+            let branch = env.get("CI_COMMIT_BRANCH").map_or("main", String::as_str);
+            std::fs::write(root.join(id.to_string()).join("name"), job).expect("job name");
+            std::fs::write(root.join(id.to_string()).join("ref"), branch).expect("job ref");
+            for path in ci[job]["artifacts"]["paths"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let file = path.as_str().expect("artifact path");
+                if dir.join(file).is_file() {
+                    std::fs::copy(dir.join(file), files.join(file)).expect("artifact kept");
                 }
             }
         }
@@ -1256,6 +1278,60 @@ fn github_drift_job_compares_with_the_plan_the_apply_job_kept() {
     let body = &issues[0].body;
     assert!(body.contains("(plan exit 2)"), "{body}");
     assert!(body.contains("Drift since the last applied plan"), "{body}");
+    assert!(
+        body.contains(
+            "imei_lock auto set by the last plan, off live; the spec no longer manages it"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains(&iccid), "masked: {body}");
+}
+
+#[test]
+fn gitlab_drift_job_compares_with_the_plan_the_apply_job_kept() {
+    let world = World::new();
+    let ci = yaml("examples/ci/gitlab-ci.yml");
+    let mr = world.checkout("mr");
+    let mr_vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_MERGE_REQUEST_IID", PR),
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+    ];
+    let planned = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &mr_vars);
+    assert_eq!(planned.code, 0, "{}", planned.log);
+    let main = world.checkout("main");
+    let apply_vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_COMMIT_SHA", "feedbeef"),
+        ("CI_COMMIT_BRANCH", "main"),
+    ];
+    let applied = world.run_gitlab_job(&ci, "simfleet-apply", &main, &apply_vars);
+    assert_eq!(applied.code, 0, "{}", applied.log);
+    assert!(main.join("simfleet-applied-plan.enc").is_file());
+
+    let iccid = auto_locked_sim(&world, &main);
+    world.outside_change(serde_json::json!({"iccid": iccid, "imei_lock": {"lock": false}}));
+    let dir = checkout_without_checks(&world, "scheduled");
+    let customers = dir.join("fleet/customers.yaml");
+    let text = std::fs::read_to_string(&customers).expect("customers.yaml");
+    std::fs::write(&customers, text.replace("      imei_lock: auto\n", "")).expect("written");
+    assert_eq!(
+        world.plan_exit(&dir),
+        0,
+        "the spec's plan alone sees no drift"
+    );
+    let vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_PIPELINE_SOURCE", "schedule"),
+    ];
+    let run = world.run_gitlab_job(&ci, "simfleet-drift", &dir, &vars);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(!run.log.contains("No usable applied plan"), "{}", run.log);
+    assert!(run.log.contains("opened drift issue"), "{}", run.log);
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "{}", world.calls());
+    let body = &issues[0].body;
+    assert!(body.contains("(plan exit 2)"), "{body}");
     assert!(
         body.contains(
             "imei_lock auto set by the last plan, off live; the spec no longer manages it"
