@@ -266,6 +266,36 @@ fn why_drift_reads_the_events_of_status_and_lock_drift_since_the_apply() {
         1,
         "one read, for SIM 4"
     );
+
+    // SIM 0's status drifted from the spec and from the apply: it ranks first, and one read
+    // serves both; the shared limit of 1 leaves SIM 4 unread.
+    outside(&env, json!({"iccid": iccid(0), "statusid": 5}));
+    let before = env.calls("listSimEvents");
+    let out = env
+        .simfleet(&[
+            "plan",
+            path_str(&spec),
+            "--why-drift",
+            "--why-drift-limit",
+            "1",
+            "--last-applied",
+            path_str(&applied),
+        ])
+        .output()
+        .expect("plan runs");
+    let text = stdout(&out);
+    assert_eq!(env.calls("listSimEvents") - before, 1, "{text}");
+    assert!(
+        text.contains("events read for 1, not read for 1 (over --why-drift-limit 1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "status Activated (2) set by the last plan, Deactivated (5) live; the spec still \
+             wants it: this plan sets it back; changed just now"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

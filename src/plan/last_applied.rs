@@ -99,8 +99,8 @@ pub struct LastAppliedReport {
     pub sims_in_plan: u64,
     /// Of those, SIMs found live and compared.
     pub compared: u64,
-    /// Of those compared, SIMs the current read did not see, read again by ICCID (or looked up
-    /// in the snapshot).
+    /// Of those compared, SIMs the plan's own API read did not see (filters pushed down,
+    /// `--target`), read again by ICCID; 0 with `--live`, whose snapshot holds every SIM.
     pub read_again: u64,
     /// SIMs with at least one field no longer at what the last plan set.
     pub drifted_sims: u64,
