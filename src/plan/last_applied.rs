@@ -538,6 +538,39 @@ mod tests {
     }
 
     #[test]
+    fn status_and_lock_drift_since_the_apply_joins_the_event_reading_under_its_limit() {
+        let last = last(vec![
+            set("1", Field::ImeiLock, FieldValue::Null),
+            set("2", Field::Status, FieldValue::Int(2)),
+            set("3", Field::MonthlyDataLimit, FieldValue::Int(1)),
+        ]);
+        let lock = ImeiLock {
+            enabled: true,
+            imei: None,
+        };
+        let sims = [
+            sim("1", 2, None, Some(lock)),
+            sim("2", 12, None, None),
+            sim("3", 2, Some(5), None),
+        ];
+        let t = tests::table();
+        let mut plan = tests::build(tests::input(&[], &[], Some(&t))).expect("plan");
+        plan.since_last_apply = Some(report(&last, &sims));
+        let reading = super::super::drift::DriftReading::of(&plan, 1);
+        assert_eq!(
+            reading.to_read(),
+            vec!["2"],
+            "status first, at most the limit"
+        );
+        let all = super::super::drift::DriftReading::of(&plan, 10);
+        assert_eq!(
+            all.to_read(),
+            vec!["2", "1"],
+            "limits have no events to read"
+        );
+    }
+
+    #[test]
     fn evidence_is_attached_to_the_sims_read_and_limits_say_no_events() {
         let last = last(vec![
             set("1", Field::Status, FieldValue::Int(2)),
