@@ -317,6 +317,22 @@ fn sims_outside_this_plans_read_are_read_again_by_iccid() {
     );
     let report = &plan["since_last_apply"];
     assert_eq!(report["read_again"], 2, "SIMs 4 and 5: {report}");
+    let out = env
+        .simfleet(&[
+            "plan",
+            path_str(&spec),
+            "--target",
+            "{end_customer_label: ACME}",
+            "--last-applied",
+            path_str(&applied),
+        ])
+        .output()
+        .expect("plan runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2 of ") && stderr.contains("read again by ICCID (2 found, "),
+        "{stderr}"
+    );
     assert_eq!(report["compared"], 6);
     assert_eq!(drifted(report, &iccid(4))[0]["field"], "imei_lock");
 }

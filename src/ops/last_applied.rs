@@ -47,7 +47,7 @@ impl Keeper {
 }
 
 /// Compares the last plan's SIMs, as the plan's read kept them or read again by ICCID now,
-/// and attaches the report to `plan`.
+/// and attaches the report to `plan`. Returns a note on what was read again, if anything was.
 pub async fn attach_from_api(
     client: &api::Client,
     plan: &mut Plan,
@@ -55,21 +55,25 @@ pub async fn attach_from_api(
     kept: Vec<Sim>,
     spec: &Spec,
     concurrency: usize,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let seen: HashSet<&str> = kept.iter().map(|s| s.iccid.as_str()).collect();
     let unseen: Vec<String> = (last.iccids().into_iter())
         .filter(|iccid| !seen.contains(iccid))
         .map(str::to_string)
         .collect();
-    let again = if unseen.is_empty() {
-        Vec::new()
-    } else {
-        crate::apply::read_sims(client, &unseen, concurrency)
-            .await?
-            .sims
-    };
-    attach(plan, last, &kept, &again, spec);
-    Ok(())
+    if unseen.is_empty() {
+        attach(plan, last, &kept, &[], spec);
+        return Ok(None);
+    }
+    let again = crate::apply::read_sims(client, &unseen, concurrency).await?;
+    attach(plan, last, &kept, &again.sims, spec);
+    Ok(Some(format!(
+        "--last-applied: {} of {}'s SIMs were outside this read, read again by ICCID ({} found, {} requests)",
+        unseen.len(),
+        last.path,
+        again.sims.len(),
+        again.requests
+    )))
 }
 
 /// Compares the last plan's SIMs as the snapshot at `path` holds them.

@@ -46,17 +46,17 @@ pub async fn plan_from_api(
                 concurrency,
             )
             .await
-            .map(|()| (plan, note))
+            .map(|again| (plan, [Some(note), again]))
         }
-        (read, _) => read.map(|(plan, note, _)| (plan, note)),
+        (read, _) => read.map(|(plan, note, _)| (plan, [Some(note), None])),
     };
     if let (Ok((plan, _)), Some(limit)) = (&mut result, opts.why_drift) {
         let now = super::drift::now_ms();
         super::drift::attach_evidence(&conn.client, plan, limit, concurrency, now).await;
     }
     conn.close().await;
-    let (plan, note) = result?;
-    notes.push(note);
+    let (plan, read_notes) = result?;
+    notes.extend(read_notes.into_iter().flatten());
     Ok(plan)
 }
 
