@@ -2,7 +2,8 @@
 //!
 //! Exit codes follow Terraform: 0 success with nothing to change; 1 error, a usage error (a
 //! mistyped flag) included, so it can never read as "changes"; 2 (only with
-//! `--detailed-exitcode`) success with changes; 3 changes exist but some are blocked or stopped
+//! `--detailed-exitcode`) success with changes, or with drift since the last applied plan
+//! (`plan --last-applied`, [`crate::plan::Plan::outcome`]); 3 changes exist but some are blocked or stopped
 //! by a guard; 130 interrupted; 141 the reader of stdout went away (`| head`), as a shell
 //! reports a process ended by SIGPIPE. When several apply, the first of 1, 130, 3, 2, 0 wins.
 //! No error path can exit 0 because errors never become an [`Outcome`].

@@ -16,6 +16,7 @@ use crate::plan::{AllowedBy, Guards};
 use crate::spec::{check_range, Config, Setting, SettingName};
 use crate::Error;
 
+mod last_applied;
 mod links;
 pub use links::{forge_vars, repository_root, source_links};
 
@@ -90,6 +91,8 @@ pub struct Flags {
     pub job_timeout: Option<Duration>,
     /// `--why-drift-limit`.
     pub why_drift_limit: Option<u64>,
+    /// `--last-applied PLANFILE`.
+    pub last_applied: Option<PathBuf>,
 }
 
 impl Flags {
@@ -138,6 +141,8 @@ pub struct Settings {
     pub why_drift_limit: u64,
     /// The day waivers are judged by (days since 1970-01-01, UTC): see [`today`].
     pub today: i64,
+    /// `--last-applied PLANFILE`: what that plan set, loaded and checked once.
+    pub last_applied: Option<std::sync::Arc<crate::plan::last_applied::LastApplied>>,
 }
 
 /// The environment variable that pins the date waivers are judged by (`YYYY-MM-DD`), for tests
@@ -193,6 +198,11 @@ impl Settings {
                 .why_drift_limit
                 .unwrap_or(crate::plan::drift::DEFAULT_WHY_DRIFT_LIMIT),
             today: today()?,
+            last_applied: flags
+                .last_applied
+                .as_deref()
+                .map(last_applied::load)
+                .transpose()?,
         })
     }
 

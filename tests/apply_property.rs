@@ -228,6 +228,7 @@ proptest! {
                 progress: false,
                 why_drift: None,
                 today: simfleet::spec::days_from_civil(2027, 1, 1),
+                last_applied: None,
             };
             let state = |url: String| async move {
                 let snapshot: Value = reqwest::get(url.replace("/graphql", "/state"))

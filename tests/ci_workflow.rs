@@ -257,6 +257,7 @@ impl World {
             ("CI_API_V4_URL", "https://gitlab.example/api/v4"),
             ("CI_PROJECT_ID", "42"),
             ("GITLAB_API_TOKEN", "glpat-test"),
+            ("CI_DEFAULT_BRANCH", "main"),
         ]
         .into_iter()
         .chain(vars.iter().copied())
@@ -281,6 +282,27 @@ impl World {
                 if dir.join(file).is_file() {
                     std::fs::create_dir_all(&kept).expect("artifact dir");
                     std::fs::copy(dir.join(file), kept.join(file)).expect("artifact kept");
+                }
+            }
+        }
+        // A branch pipeline's successful job, kept as GitLab's jobs API lists it (newest
+        // first), with its ref and artifact files.
+        if code == 0 && !env.contains_key("CI_MERGE_REQUEST_IID") {
+            let root = self.forge().join("gitlab-jobs");
+            let id = 1 + std::fs::read_dir(&root).map(|d| d.count()).unwrap_or(0);
+            let files = root.join(id.to_string()).join("files");
+            std::fs::create_dir_all(&files).expect("job dir");
+            let branch = env.get("CI_COMMIT_BRANCH").map_or("main", String::as_str);
+            std::fs::write(root.join(id.to_string()).join("name"), job).expect("job name");
+            std::fs::write(root.join(id.to_string()).join("ref"), branch).expect("job ref");
+            for path in ci[job]["artifacts"]["paths"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let file = path.as_str().expect("artifact path");
+                if dir.join(file).is_file() {
+                    std::fs::copy(dir.join(file), files.join(file)).expect("artifact kept");
                 }
             }
         }
@@ -1172,4 +1194,149 @@ fn gitlab_refusal_prints_the_diff_of_the_approved_and_the_new_plan() {
         run.log
     );
     assert_eq!(world.plan_exit(&main), 2, "nothing was applied");
+}
+
+// ---- the scheduled drift job compares with the plan the last apply applied ----
+
+/// A SIM the applied plan locked to auto-detect (`imei_lock: auto` of the example's
+/// acme-trackers rule), from the plan file in `dir`.
+fn auto_locked_sim(world: &World, dir: &Path) -> String {
+    let (code, log) = world.bash(
+        dir,
+        "simfleet show plan.json --format json",
+        &BTreeMap::new(),
+    );
+    assert_eq!(code, 0, "{log}");
+    let plan: Value = serde_json::from_str(&log).expect("plan JSON");
+    plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| {
+            c["fields"].as_array().is_some_and(|f| {
+                f.iter().any(|f| {
+                    f["field"] == "imei_lock"
+                        && f["to"] == serde_json::json!({"enabled": true, "imei": null})
+                })
+            })
+        })
+        .and_then(|c| c["iccid"].as_str())
+        .expect("the example locks some SIM to auto")
+        .to_string()
+}
+
+#[test]
+fn github_drift_job_compares_with_the_plan_the_apply_job_kept() {
+    let world = World::new();
+    let wf = yaml("examples/ci/github-actions.yml");
+    assert_eq!(wf["jobs"]["drift"]["permissions"]["actions"], "read");
+    let ctx = GithubContext {
+        token: "sandbox".into(),
+        sha: "0123abcd".into(),
+        dispatch_checksum: String::new(),
+    };
+    // Reviewed on a pull request, applied on merge: the apply job keeps the plan it applied.
+    let pr = world.checkout("pr");
+    let planned = world.run_github_job(&wf, "plan", &pr, &ctx);
+    assert_eq!(planned.code, 0, "{}", planned.log);
+    let main = world.checkout("main");
+    let applied = world.run_github_job(&wf, "apply", &main, &ctx);
+    assert_eq!(applied.code, 0, "{}", applied.log);
+    assert_eq!(applied.outputs["apply"]["applied"], "true");
+    let kept = world.forge().join("artifacts");
+    let names: Vec<String> = std::fs::read_dir(&kept)
+        .expect("artifacts")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path().join("name")).ok())
+        .collect();
+    assert!(
+        names.contains(&"simfleet-applied-plan".to_string()),
+        "{names:?}"
+    );
+
+    // Someone unlocks a SIM in the portal, and the spec stops managing IMEI locks: no plan of
+    // the spec sees it, only the comparison with what the apply set.
+    let iccid = auto_locked_sim(&world, &main);
+    world.outside_change(serde_json::json!({"iccid": iccid, "imei_lock": {"lock": false}}));
+    let dir = checkout_without_checks(&world, "scheduled");
+    let customers = dir.join("fleet/customers.yaml");
+    let text = std::fs::read_to_string(&customers).expect("customers.yaml");
+    assert!(text.contains("      imei_lock: auto\n"), "{text}");
+    std::fs::write(&customers, text.replace("      imei_lock: auto\n", "")).expect("written");
+    assert_eq!(
+        world.plan_exit(&dir),
+        0,
+        "the spec's plan alone sees no drift"
+    );
+
+    let run = world.run_github_job(&wf, "drift", &dir, &ctx);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(!run.log.contains("No usable applied plan"), "{}", run.log);
+    assert!(run.log.contains("opened drift issue"), "{}", run.log);
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "{}", world.calls());
+    let body = &issues[0].body;
+    assert!(body.contains("(plan exit 2)"), "{body}");
+    assert!(body.contains("Drift since the last applied plan"), "{body}");
+    assert!(
+        body.contains(
+            "imei_lock auto set by the last plan, off live; the spec no longer manages it"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains(&iccid), "masked: {body}");
+}
+
+#[test]
+fn gitlab_drift_job_compares_with_the_plan_the_apply_job_kept() {
+    let world = World::new();
+    let ci = yaml("examples/ci/gitlab-ci.yml");
+    let mr = world.checkout("mr");
+    let mr_vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_MERGE_REQUEST_IID", PR),
+        ("CI_PIPELINE_SOURCE", "merge_request_event"),
+    ];
+    let planned = world.run_gitlab_job(&ci, "simfleet-plan", &mr, &mr_vars);
+    assert_eq!(planned.code, 0, "{}", planned.log);
+    let main = world.checkout("main");
+    let apply_vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_COMMIT_SHA", "feedbeef"),
+        ("CI_COMMIT_BRANCH", "main"),
+    ];
+    let applied = world.run_gitlab_job(&ci, "simfleet-apply", &main, &apply_vars);
+    assert_eq!(applied.code, 0, "{}", applied.log);
+    assert!(main.join("simfleet-applied-plan.enc").is_file());
+
+    let iccid = auto_locked_sim(&world, &main);
+    world.outside_change(serde_json::json!({"iccid": iccid, "imei_lock": {"lock": false}}));
+    let dir = checkout_without_checks(&world, "scheduled");
+    let customers = dir.join("fleet/customers.yaml");
+    let text = std::fs::read_to_string(&customers).expect("customers.yaml");
+    std::fs::write(&customers, text.replace("      imei_lock: auto\n", "")).expect("written");
+    assert_eq!(
+        world.plan_exit(&dir),
+        0,
+        "the spec's plan alone sees no drift"
+    );
+    let vars = [
+        ("WHEREVER_SIM_TOKEN", "sandbox"),
+        ("CI_PIPELINE_SOURCE", "schedule"),
+    ];
+    let run = world.run_gitlab_job(&ci, "simfleet-drift", &dir, &vars);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(!run.log.contains("No usable applied plan"), "{}", run.log);
+    assert!(run.log.contains("opened drift issue"), "{}", run.log);
+    let issues = world.issues();
+    assert_eq!(issues.len(), 1, "{}", world.calls());
+    let body = &issues[0].body;
+    assert!(body.contains("(plan exit 2)"), "{body}");
+    assert!(
+        body.contains(
+            "imei_lock auto set by the last plan, off live; the spec no longer manages it"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains(&iccid), "masked: {body}");
 }

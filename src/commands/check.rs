@@ -36,6 +36,10 @@ pub struct CheckArgs {
     /// [default: 50].
     #[arg(long, value_name = "N", requires = "why_drift")]
     pub why_drift_limit: Option<u64>,
+    /// Also report the SIMs no longer at what this plan file (saved by `plan --out`: the last
+    /// one applied) set, and whether the spec still manages each field. Reported like the drift of --why-drift (the exit code is the checks').
+    #[arg(long, value_name = "PLANFILE")]
+    pub last_applied: Option<PathBuf>,
 }
 
 /// Builds the settings (flags > the spec's simfleet.yaml > defaults) before any work, then checks.
@@ -46,6 +50,7 @@ pub fn run(
 ) -> Result<simfleet::Outcome, simfleet::Error> {
     let mut flags = GuardArgs::default().flags(args.concurrency, args.connect.rate_limit, None);
     flags.why_drift_limit = args.why_drift_limit;
+    flags.last_applied = args.last_applied;
     let settings = Settings::for_spec_dir(&flags, &args.dir, env)?;
     let source = match args.live {
         Some(path) => LiveSource::Snapshot(path),
@@ -60,6 +65,7 @@ pub fn run(
         progress: env.progress_bar(),
         why_drift: args.why_drift.then_some(settings.why_drift_limit),
         today: settings.today,
+        last_applied: settings.last_applied.clone(),
     };
     super::runtime()?.block_on(simfleet::ops::plan::check(&opts, args.json, env.mask, out))
 }

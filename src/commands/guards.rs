@@ -42,6 +42,7 @@ impl GuardArgs {
             requests_per_second,
             job_timeout,
             why_drift_limit: None,
+            last_applied: None,
         }
     }
 }

@@ -28,7 +28,8 @@ pub struct PlanArgs {
     /// Save the plan file (grouped by change set, with its checksum) for `show` and `apply`.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
-    /// Exit 2 when there are changes (0 = none, 3 = blocked or stopped by a guard, 1 = error).
+    /// Exit 2 when there are changes, or (with --last-applied) a SIM no longer at what that plan
+    /// set (0 = none, 3 = blocked or stopped by a guard, 1 = error).
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// listSims requests in flight at once (counting and paging alike) [default: 8, or
@@ -46,6 +47,10 @@ pub struct PlanArgs {
     /// [default: 50].
     #[arg(long, value_name = "N", requires = "why_drift")]
     pub why_drift_limit: Option<u64>,
+    /// Also report the SIMs no longer at what this plan file (saved by `plan --out`: the last
+    /// one applied) set, and whether the spec still manages each field. Exit 2 with --detailed-exitcode when a SIM drifted, even if the plan changes nothing.
+    #[arg(long, value_name = "PLANFILE")]
+    pub last_applied: Option<PathBuf>,
     #[command(flatten)]
     pub guards: GuardArgs,
     /// List every SIM, not a few per group.
@@ -65,6 +70,7 @@ pub fn run(
         .guards
         .flags(args.concurrency, args.connect.rate_limit, None);
     flags.why_drift_limit = args.why_drift_limit;
+    flags.last_applied = args.last_applied;
     let settings = Settings::for_spec_dir(&flags, &args.dir, env)?;
     let source = match args.live {
         Some(path) => LiveSource::Snapshot(path),
@@ -79,6 +85,7 @@ pub fn run(
         progress: env.progress_bar(),
         why_drift: args.why_drift.then_some(settings.why_drift_limit),
         today: settings.today,
+        last_applied: settings.last_applied.clone(),
     };
     let render = RenderOptions {
         format: args.format,

@@ -172,6 +172,7 @@ async fn plan_directory(
         progress: settings.env.progress_bar(),
         why_drift: None,
         today: settings.today,
+        last_applied: None,
     })
     .await?;
     for note in &made.notes {

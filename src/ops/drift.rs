@@ -50,7 +50,10 @@ pub async fn attach_evidence(
         .collect()
         .await;
     let requests = client.requests_sent().saturating_sub(before);
-    plan.drift = Some(reading.finish(reads, requests, now_ms));
+    plan.drift = Some(reading.finish(&reads, requests, now_ms));
+    if let Some(report) = &mut plan.since_last_apply {
+        report.attach_evidence(&reads, limit, now_ms);
+    }
 }
 
 /// Unix milliseconds now: the clock `--why-drift` reads events by.

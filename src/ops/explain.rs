@@ -165,17 +165,18 @@ fn from_plan(path: &Path, iccids: &[String], spec: Option<&Spec>) -> Result<Expl
 
 /// The named SIMs of a snapshot, and its transition table. Only SIM texts that contain one of
 /// the ICCIDs are parsed.
-fn read_snapshot(
+pub(super) fn read_snapshot(
     path: &Path,
     iccids: &[String],
 ) -> Result<(Vec<Sim>, Option<Vec<Transition>>), Error> {
+    let wanted: std::collections::HashSet<&str> = iccids.iter().map(String::as_str).collect();
     let shown = path.display().to_string();
     let bytes = RawSnapshot::read(path)?;
     let raw = RawSnapshot::parse(&bytes, &shown)?;
     let mut sims = Vec::new();
     for index in 0..raw.len() {
         let sim = raw.sim(index, &shown)?;
-        if iccids.contains(&sim.iccid) {
+        if wanted.contains(sim.iccid.as_str()) {
             sims.push(sim);
         }
     }

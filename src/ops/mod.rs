@@ -10,6 +10,7 @@ pub mod drift;
 pub mod explain;
 pub mod export;
 pub mod fmt;
+pub mod last_applied;
 pub mod plan;
 pub mod read;
 pub mod rehearse;

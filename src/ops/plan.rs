@@ -54,6 +54,9 @@ pub struct PlanOptions {
     pub why_drift: Option<u64>,
     /// The day waivers are judged by (days since 1970-01-01, UTC), from the settings.
     pub today: i64,
+    /// `--last-applied PLANFILE`: what that plan set (loaded by the settings); the plan reports
+    /// the SIMs no longer at it.
+    pub last_applied: Option<std::sync::Arc<crate::plan::last_applied::LastApplied>>,
 }
 
 /// Rendering options of `plan` and `show`.
@@ -101,7 +104,13 @@ async fn make_plan_of(
         guards: opts.guards.clone(),
     };
     let mut plan = match &opts.source {
-        LiveSource::Snapshot(path) => plan_snapshot_file(&request, path)?,
+        LiveSource::Snapshot(path) => {
+            let mut plan = plan_snapshot_file(&request, path)?;
+            if let Some(last) = &opts.last_applied {
+                super::last_applied::attach_from_snapshot(path, &mut plan, last, &spec)?;
+            }
+            plan
+        }
         LiveSource::Api(connect) => {
             read::plan_from_api(connect, &request, opts, &mut notes).await?
         }
@@ -163,19 +172,20 @@ pub async fn check(
     out: &mut Output,
 ) -> Result<Outcome, Error> {
     // Drift is judged against the whole spec (a plan of its rules), the checks on the fleet as
-    // it is: `--why-drift` costs a second read of the fleet.
-    let drift = match opts.why_drift {
-        Some(_) => {
+    // it is: `--why-drift` and `--last-applied` cost a second read of the fleet.
+    let (drift, since_last_apply) = match (opts.why_drift, &opts.last_applied) {
+        (None, None) => (None, None),
+        _ => {
             let full = make_plan(opts).await?;
             for note in &full.notes {
                 out.note(note)?;
             }
-            full.plan.drift
+            (full.plan.drift, full.plan.since_last_apply)
         }
-        None => None,
     };
     let checks_only = PlanOptions {
         why_drift: None,
+        last_applied: None,
         ..opts.clone()
     };
     let made = make_plan_of(&checks_only, |spec| spec.checks_only()).await?;
@@ -196,6 +206,9 @@ pub async fn check(
         if let Some(drift) = &drift {
             value["drift"] = serde_json::to_value(drift).unwrap_or_default();
         }
+        if let Some(report) = &since_last_apply {
+            value["since_last_apply"] = serde_json::to_value(report).unwrap_or_default();
+        }
         let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
         text.push('\n');
         out.print_json(&text)?;
@@ -203,6 +216,9 @@ pub async fn check(
         out.print(&render::checks_text(plan, mask))?;
         if let Some(drift) = &drift {
             out.print(&render::drift_text(drift, mask))?;
+        }
+        if let Some(report) = &since_last_apply {
+            out.print(&render::last_applied_text(report, mask))?;
         }
     }
     Ok(plan.outcome())

@@ -31,26 +31,45 @@ pub async fn plan_from_api(
 ) -> Result<Plan, Error> {
     let conn = Connection::open(connect, notes).await?;
     let concurrency = opts.concurrency.max(1);
-    let mut result = plan_while_reading(&conn.client, request, concurrency, opts.progress).await;
+    let last = opts.last_applied.as_deref();
+    let keeper = super::last_applied::Keeper::of(last);
+    let read = plan_while_reading(&conn.client, request, concurrency, opts.progress, keeper).await;
+    let mut result = match (read, last) {
+        (Ok((mut plan, note, kept)), Some(last)) => {
+            let spec = request.spec;
+            super::last_applied::attach_from_api(
+                &conn.client,
+                &mut plan,
+                last,
+                kept,
+                spec,
+                concurrency,
+            )
+            .await
+            .map(|again| (plan, [Some(note), again]))
+        }
+        (read, _) => read.map(|(plan, note, _)| (plan, [Some(note), None])),
+    };
     if let (Ok((plan, _)), Some(limit)) = (&mut result, opts.why_drift) {
         let now = super::drift::now_ms();
         super::drift::attach_evidence(&conn.client, plan, limit, concurrency, now).await;
     }
     conn.close().await;
-    let (plan, note) = result?;
-    notes.push(note);
+    let (plan, read_notes) = result?;
+    notes.extend(read_notes.into_iter().flatten());
     Ok(plan)
 }
 
 /// Reads the fleet and decides its SIMs partition by partition as they arrive. The transition
 /// table is read alongside the first pages (three round trips less before them); partitions
-/// complete before it wait for it.
+/// complete before it wait for it. `keeper` keeps the SIMs `--last-applied` compares.
 async fn plan_while_reading(
     client: &api::Client,
     request: &PlanRequest<'_>,
     concurrency: usize,
     progress: bool,
-) -> Result<(Plan, String), Error> {
+    mut keeper: super::last_applied::Keeper,
+) -> Result<(Plan, String, Vec<Sim>), Error> {
     let started = Instant::now();
     let table: OnceLock<Vec<Transition>> = OnceLock::new();
     let context = async {
@@ -67,6 +86,7 @@ async fn plan_while_reading(
         let scope = scope_to_read(client, request).await?;
         let mut decider = Decider::new(request, &table, &scope);
         let totals = fetch_into(client, scope, concurrency, progress, &mut |part| {
+            keeper.page(&part);
             decider.partition(part)
         })
         .await?;
@@ -86,7 +106,7 @@ async fn plan_while_reading(
         started.elapsed().as_secs_f64(),
     );
     let plan = decider.finish(totals.sims_total, running_batch_jobs)?;
-    Ok((plan, note))
+    Ok((plan, note, keeper.kept))
 }
 
 /// The whole fleet, or on a large fleet only what `--target` or the spec's rules select

@@ -70,6 +70,7 @@ pub(super) fn assemble(
         checks: partial.checks,
         waivers: partial.waivers,
         drift: None,
+        since_last_apply: None,
         spec_digest: spec_digest.to_string(),
         checksum: String::new(),
     };

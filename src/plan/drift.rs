@@ -3,9 +3,9 @@
 //!
 //! A SIM is drifted when its live value differs from the spec on a field the spec manages: the
 //! plan changes that field, or would but the change is blocked, or the provider holds the SIM
-//! in another status. That is the spec, not "what the last apply set": a saved plan records
-//! only the fields it changed, so it cannot say what every other managed field was left at,
-//! and the spec is what `apply` reconciles to anyway.
+//! in another status; or when it differs from what the last applied plan set
+//! ([`super::last_applied`], `--last-applied`), whose status and IMEI lock drift is read for
+//! events here too, under the same limit.
 //!
 //! Only status and IMEI lock changes leave events (`lifecycle`, `imeiLockSwitch`,
 //! `imeiUnauthorized`); limits, labels and the custom field have none, and the evidence says so
@@ -130,13 +130,18 @@ pub fn field_family(field: Field) -> &'static str {
 #[derive(Debug, Clone, PartialEq)]
 struct Candidate {
     iccid: String,
+    /// Fields off the spec: (field, spec, live).
     fields: Vec<(Field, FieldValue, FieldValue)>,
+    /// Fields with events off what the last applied plan set (`--last-applied`).
+    since_last_apply: Vec<Field>,
 }
 
 impl Candidate {
     /// Status drift first, then IMEI lock, then the rest.
     fn rank(&self) -> u8 {
-        let has = |f: Field| self.fields.iter().any(|(g, ..)| *g == f);
+        let has = |f: Field| {
+            self.fields.iter().any(|(g, ..)| *g == f) || self.since_last_apply.contains(&f)
+        };
         if has(Field::Status) {
             0
         } else if has(Field::ImeiLock) {
@@ -158,7 +163,9 @@ pub struct DriftReading {
 }
 
 impl DriftReading {
-    /// The drift of `plan`: its (non-implied) changes, blocked changes and held statuses.
+    /// The drift of `plan`: its (non-implied) changes, blocked changes and held statuses, and
+    /// the status and IMEI lock drift since the last applied plan (`since_last_apply`), which
+    /// shares the limit.
     pub fn of(plan: &Plan, limit: u64) -> DriftReading {
         let mut by_sim: BTreeMap<&str, Vec<(Field, FieldValue, FieldValue)>> = BTreeMap::new();
         for change in &plan.changes {
@@ -184,7 +191,7 @@ impl DriftReading {
             ));
         }
         let mut without_events: BTreeMap<Field, u64> = BTreeMap::new();
-        let mut with_events = Vec::new();
+        let mut with_events: BTreeMap<&str, Candidate> = BTreeMap::new();
         let drifted_sims = by_sim.len() as u64;
         for (iccid, mut fields) in by_sim {
             fields.sort_by_key(|(f, ..)| *f);
@@ -195,12 +202,24 @@ impl DriftReading {
                 *without_events.entry(*f).or_insert(0) += 1;
             }
             if fields.iter().any(|(f, ..)| !event_types_for(*f).is_empty()) {
-                with_events.push(Candidate {
+                let candidate = Candidate {
                     iccid: iccid.to_string(),
                     fields,
-                });
+                    since_last_apply: Vec::new(),
+                };
+                with_events.insert(iccid, candidate);
             }
         }
+        let since_last_apply = plan.since_last_apply.iter().flat_map(|r| r.with_events());
+        for (iccid, field) in since_last_apply {
+            let candidate = with_events.entry(iccid).or_insert_with(|| Candidate {
+                iccid: iccid.to_string(),
+                fields: Vec::new(),
+                since_last_apply: Vec::new(),
+            });
+            candidate.since_last_apply.push(field);
+        }
+        let mut with_events: Vec<Candidate> = with_events.into_values().collect();
         // Stable: ICCID order within a rank.
         with_events.sort_by_key(Candidate::rank);
         DriftReading {
@@ -221,21 +240,28 @@ impl DriftReading {
     }
 
     /// The report, given what was read per ICCID (newest first), `requests` sent, and the
-    /// clock the events were read by.
+    /// clock the events were read by. SIMs read only for their drift since the last applied
+    /// plan are not in it (that report takes its evidence from the same reads).
     pub fn finish(
         self,
-        mut reads: HashMap<String, Result<Vec<SimEvent>, String>>,
+        reads: &HashMap<String, Result<Vec<SimEvent>, String>>,
         requests: u64,
         read_at_ms: i64,
     ) -> DriftReport {
         let mut sims = Vec::new();
         let mut failed = 0;
         let to_read = usize::try_from(self.limit).unwrap_or(usize::MAX);
-        let total = self.with_events.len() as u64;
+        let total = self
+            .with_events
+            .iter()
+            .filter(|c| !c.fields.is_empty())
+            .count() as u64;
+        let not_read = Err("not read".to_string());
         for candidate in self.with_events.into_iter().take(to_read) {
-            let read = reads
-                .remove(&candidate.iccid)
-                .unwrap_or_else(|| Err("not read".to_string()));
+            if candidate.fields.is_empty() {
+                continue;
+            }
+            let read = reads.get(&candidate.iccid).unwrap_or(&not_read);
             failed += u64::from(read.is_err());
             let fields = candidate
                 .fields
@@ -244,7 +270,7 @@ impl DriftReading {
                     field,
                     spec,
                     live,
-                    evidence: evidence(field, &read),
+                    evidence: evidence(field, read),
                 })
                 .collect();
             sims.push(DriftedSim {
@@ -270,7 +296,7 @@ impl DriftReading {
 }
 
 /// The evidence for one field from a SIM's events (newest first).
-fn evidence(field: Field, read: &Result<Vec<SimEvent>, String>) -> Evidence {
+pub(super) fn evidence(field: Field, read: &Result<Vec<SimEvent>, String>) -> Evidence {
     let types = event_types_for(field);
     if types.is_empty() {
         return Evidence::NoEventsForField;

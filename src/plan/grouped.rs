@@ -74,6 +74,9 @@ pub struct PlanFile<'a> {
     /// `--why-drift`'s evidence; left out of the checksum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<Cow<'a, super::drift::DriftReport>>,
+    /// `--last-applied`'s drift since that plan; left out of the checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_last_apply: Option<Cow<'a, super::last_applied::LastAppliedReport>>,
     pub spec_digest: Cow<'a, str>,
     pub checksum: Cow<'a, str>,
 }
@@ -278,6 +281,7 @@ impl<'p> PlanFile<'p> {
             checks: Cow::Borrowed(&plan.checks),
             waivers: Cow::Borrowed(&plan.waivers),
             drift: plan.drift.as_ref().map(Cow::Borrowed),
+            since_last_apply: plan.since_last_apply.as_ref().map(Cow::Borrowed),
             spec_digest: Cow::Borrowed(&plan.spec_digest),
             checksum: Cow::Borrowed(&plan.checksum),
         }
@@ -311,6 +315,7 @@ impl<'p> PlanFile<'p> {
             checks: self.checks.into_owned(),
             waivers: self.waivers.into_owned(),
             drift: self.drift.map(Cow::into_owned),
+            since_last_apply: self.since_last_apply.map(Cow::into_owned),
             spec_digest: self.spec_digest.into_owned(),
             checksum: self.checksum.into_owned(),
         };

@@ -35,6 +35,7 @@ mod file;
 mod flags;
 mod grouped;
 mod guards;
+pub mod last_applied;
 mod model;
 mod packed;
 mod pass;
@@ -135,7 +136,8 @@ pub fn sims_phrase(n: u64) -> String {
 
 impl Plan {
     /// How the plan ends: Blocked when anything is blocked, a guard stops it or a `deny` check
-    /// fails, Changes when something changes, Success otherwise.
+    /// fails, Changes when something changes or a SIM drifted since the last applied plan
+    /// (`--last-applied`), Success otherwise.
     pub fn outcome(&self) -> Outcome {
         if !self.blocked.is_empty()
             || self.stopped_by_guard()
@@ -143,11 +145,17 @@ impl Plan {
             || self.expired_waivers() > 0
         {
             Outcome::Blocked
-        } else if !self.changes.is_empty() {
+        } else if !self.changes.is_empty() || self.drifted_since_last_apply() {
             Outcome::Changes
         } else {
             Outcome::Success
         }
+    }
+
+    /// True when `--last-applied` found a SIM no longer at what that plan set (a SIM not found
+    /// has no live value to differ: it is reported, not counted).
+    pub fn drifted_since_last_apply(&self) -> bool {
+        (self.since_last_apply.as_ref()).is_some_and(|r| r.drifted_sims > 0)
     }
 
     /// Checks the invariants `apply` relies on, whoever wrote the file: every batch job has 1 to

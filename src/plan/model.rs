@@ -61,6 +61,10 @@ pub struct Plan {
     /// it is left out of the checksum; absent without `--why-drift`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<super::drift::DriftReport>,
+    /// `--last-applied PLANFILE`: the SIMs no longer at what that plan set. Describes the
+    /// past, so it is left out of the checksum; absent without `--last-applied`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_last_apply: Option<super::last_applied::LastAppliedReport>,
     /// Digest of the spec the plan was computed from.
     pub spec_digest: String,
     /// `sha256:<hex>` over the canonical plan without `generated_at` and `checksum`.

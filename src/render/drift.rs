@@ -12,6 +12,7 @@ use crate::plan::drift::{
 };
 
 use super::values;
+use crate::spec::Field;
 
 /// The most characters of an event's `details` shown (the API does not bound them).
 const DETAILS_SHOWN: usize = 240;
@@ -110,7 +111,16 @@ fn field_line(r: &DriftReport, f: &crate::plan::drift::DriftedField, mask: bool)
         values::value(f.field, &f.live, mask),
     );
     let what = format!("{} {spec} in the spec, {live} live", f.field);
-    match &f.evidence {
+    format!(
+        "{what}: {}",
+        evidence_text(f.field, &f.evidence, r.read_at_ms, mask)
+    )
+}
+
+/// What `evidence` says of `field`, "how long ago" measured from `read_at_ms`: the evidence
+/// line of a drifted field, since the spec or since the last applied plan.
+pub fn evidence_text(field: Field, evidence: &Evidence, read_at_ms: i64, mask: bool) -> String {
+    match evidence {
         Evidence::Event {
             at,
             at_ms,
@@ -122,26 +132,25 @@ fn field_line(r: &DriftReport, f: &crate::plan::drift::DriftedField, mask: bool)
                 .map(|d| shorten(&values::text(d, mask)))
                 .unwrap_or_else(|| "no details".to_string());
             format!(
-                "{what}: changed {}, {at} ({event_type}: {details})",
-                ago(*at_ms, r.read_at_ms)
+                "changed {}, {at} ({event_type}: {details})",
+                ago(*at_ms, read_at_ms)
             )
         }
         Evidence::NoMatchingEvent { events_read } => {
-            let types = event_types_for(f.field).join(" or ");
+            let types = event_types_for(field).join(" or ");
             match *events_read {
-                0 => format!("{what}: no {types} event in the SIM's event log"),
-                n if n >= u64::from(EVENTS_PER_SIM) => format!(
-                    "{what}: no {types} event among the newest {n} read (older ones were not read)"
-                ),
-                n => format!("{what}: no {types} event among the SIM's {n} status and lock events"),
+                0 => format!("no {types} event in the SIM's event log"),
+                n if n >= u64::from(EVENTS_PER_SIM) => {
+                    format!("no {types} event among the newest {n} read (older ones were not read)")
+                }
+                n => format!("no {types} event among the SIM's {n} status and lock events"),
             }
         }
-        Evidence::NoEventsForField => format!(
-            "{what}: no events record changes to {}",
-            field_family(f.field)
-        ),
+        Evidence::NoEventsForField => {
+            format!("no events record changes to {}", field_family(field))
+        }
         Evidence::ReadFailed { error } => format!(
-            "{what}: its events could not be read: {}",
+            "its events could not be read: {}",
             values::text(error, mask)
         ),
     }
@@ -149,7 +158,11 @@ fn field_line(r: &DriftReport, f: &crate::plan::drift::DriftedField, mask: bool)
 
 /// The drift section of the text plan, under `title`: at most 20 SIMs unless `all`.
 pub fn text_block(report: &DriftReport, mask: bool, all: bool, title: &str) -> String {
-    let l = lines(report, mask);
+    text_of(&lines(report, mask), all, title)
+}
+
+/// Drift lines as a text section under `title`: at most 20 SIMs unless `all`.
+pub(super) fn text_of(l: &DriftLines, all: bool, title: &str) -> String {
     let mut out = format!("\n{title}\n  {}\n", l.headline);
     let capped = super::rows::cap(&l.sims, all, |_| 1);
     for sim in capped.shown {
@@ -172,16 +185,18 @@ pub fn text_block(report: &DriftReport, mask: bool, all: bool, title: &str) -> S
 
 /// The drift section of the markdown comment (and of the scheduled drift issue).
 pub fn markdown_block(report: &DriftReport, mask: bool) -> String {
+    markdown_of(&lines(report, mask), "🔎 Drift and its evidence", "read")
+}
+
+/// Drift lines as a markdown section under `heading`: at most [`MARKDOWN_SIMS`] SIMs, the rest
+/// counted as "… and N `more`".
+pub(super) fn markdown_of(l: &DriftLines, heading: &str, more: &str) -> String {
     let html = |t: &str| {
         t.replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
     };
-    let l = lines(report, mask);
-    let mut out = format!(
-        "\n#### 🔎 Drift and its evidence\n\n{}\n\n",
-        html(&l.headline)
-    );
+    let mut out = format!("\n#### {heading}\n\n{}\n\n", html(&l.headline));
     let shown = l.sims.len().min(MARKDOWN_SIMS);
     for sim in &l.sims[..shown] {
         out.push_str(&format!("- <code>{}</code>\n", html(&sim.iccid)));
@@ -191,7 +206,7 @@ pub fn markdown_block(report: &DriftReport, mask: bool) -> String {
     }
     if shown < l.sims.len() {
         out.push_str(&format!(
-            "- … and {} read: `--format json` lists them\n",
+            "- … and {} {more}: `--format json` lists them\n",
             values::sims(l.sims.len() - shown)
         ));
     }

@@ -127,6 +127,9 @@ pub fn markdown_linked(plan: &Plan, opts: MarkdownOptions, links: Option<&Source
     if let Some(report) = &plan.drift {
         head.push_str(&super::drift::markdown_block(report, mask));
     }
+    if let Some(report) = &plan.since_last_apply {
+        head.push_str(&super::last_applied::markdown_block(report, mask));
+    }
     guards_and_warnings(&mut head, plan, mask);
     let footer = format!(
         "\nPlan checksum `{}` · spec digest `{}`\n",

@@ -14,6 +14,7 @@ mod diff;
 mod drift;
 mod explain;
 mod json;
+mod last_applied;
 mod links;
 mod markdown;
 mod rehearsal;
@@ -38,6 +39,14 @@ pub use values::value as spec_value;
 /// `check --why-drift`'s drift section, as `plan` shows it.
 pub fn drift_text(report: &crate::plan::drift::DriftReport, mask: bool) -> String {
     drift::text_block(report, mask, false, "Drift")
+}
+
+/// `check --last-applied`'s section, as `plan` shows it.
+pub fn last_applied_text(
+    report: &crate::plan::last_applied::LastAppliedReport,
+    mask: bool,
+) -> String {
+    last_applied::text_block(report, mask, false, last_applied::TITLE)
 }
 
 /// For other reports (apply's) that promise `--mask`: identifiers in free text, last 4 digits kept.

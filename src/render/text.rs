@@ -102,6 +102,11 @@ pub fn text(plan: &Plan, opts: TextOptions) -> String {
         let block = super::drift::text_block(report, opts.mask, opts.verbose, &title);
         w.out.push_str(&block);
     }
+    if let Some(report) = &plan.since_last_apply {
+        let title = w.p.paint(BOLD, super::last_applied::TITLE);
+        let block = super::last_applied::text_block(report, opts.mask, opts.verbose, &title);
+        w.out.push_str(&block);
+    }
     if opts.verbose {
         unmanaged(&mut w, plan);
     }

@@ -3,7 +3,8 @@
 # comments / merge-request notes as files under $FAKE_FORGE/threads/<number>/<id>.md and logs
 # every call to $FAKE_FORGE/calls. Artifacts are kept by tests/ci_workflow.rs as the runner
 # would: GitHub's under $FAKE_FORGE/artifacts/<id>/ (its `name` and `files/`), GitLab's under
-# $FAKE_FORGE/gitlab-artifacts/<ref, URL-encoded>/<job>/. Only the calls the example workflows make are understood;
+# $FAKE_FORGE/gitlab-artifacts/<ref, URL-encoded>/<job>/ (merge requests) and, for branch
+# pipelines, as numbered jobs under $FAKE_FORGE/gitlab-jobs/<id>/ (`name`, `ref`, `files/`). Only the calls the example workflows make are understood;
 # anything else fails loudly so a workflow change cannot slip past the test.
 set -euo pipefail
 : "${FAKE_FORGE:?}"
@@ -133,6 +134,21 @@ curl)
     "GET "*/jobs/artifacts/*/raw/*) # one file of the latest artifacts of a job on a ref
       rest=${path#*/jobs/artifacts/} ref=${rest%%/raw/*} file=${rest#*/raw/} job=${url#*job=}
       src="$FAKE_FORGE/gitlab-artifacts/$ref/$job/$file"
+      [ -f "$src" ] || { echo "fake curl: no artifact $url" >&2; exit 22; }
+      if [ -n "$output" ]; then cp "$src" "$output"; else cat "$src"; fi ;;
+    "GET "*/jobs) # the project's jobs, newest first (kept by tests/ci_workflow.rs under gitlab-jobs/<id>/)
+      out='[]'
+      for d in $(ls "$FAKE_FORGE/gitlab-jobs" 2>/dev/null | sort -rn); do
+        dir="$FAKE_FORGE/gitlab-jobs/$d" archive=false
+        [ -z "$(ls "$dir/files" 2>/dev/null)" ] || archive=true
+        out=$(jq --argjson id "$d" --rawfile name "$dir/name" --rawfile ref "$dir/ref" --argjson archive "$archive" \
+          '. + [{id: $id, name: $name, ref: $ref, status: "success",
+                 artifacts: (if $archive then [{file_type: "archive", filename: "artifacts.zip"}] else [] end)}]' <<<"$out")
+      done
+      echo "$out" ;;
+    "GET "*/jobs/[0-9]*/artifacts/*) # one artifact file of a job
+      rest=${path#*/jobs/} id=${rest%%/*} file=${rest#*/artifacts/}
+      src="$FAKE_FORGE/gitlab-jobs/$id/files/$file"
       [ -f "$src" ] || { echo "fake curl: no artifact $url" >&2; exit 22; }
       if [ -n "$output" ]; then cp "$src" "$output"; else cat "$src"; fi ;;
     "GET "*/repository/commits/*/merge_requests)
