@@ -39,10 +39,11 @@ pub struct SetValue {
 /// call): the one place a plan's changes are read for this comparison.
 pub fn values_set(plan: &Plan) -> impl Iterator<Item = (&str, Field, &FieldValue)> {
     plan.changes.iter().flat_map(|sim| {
-        sim.fields
+        sim.set()
+            .targets()
             .iter()
-            .filter(|f| !f.implied)
-            .map(move |f| (sim.iccid.as_str(), f.field, &f.to))
+            .filter(|t| !t.implied)
+            .map(move |t| (sim.iccid.as_str(), t.field, &t.to))
     })
 }
 
@@ -476,9 +477,9 @@ mod tests {
             implied,
             usage: None,
         };
-        plan.changes.push(crate::plan::SimChange {
-            iccid: "1".into(),
-            fields: vec![
+        plan.changes.push(crate::plan::SimChange::new(
+            "1",
+            vec![
                 change(
                     Field::ImeiLock,
                     FieldValue::ImeiLock {
@@ -489,7 +490,7 @@ mod tests {
                 ),
                 change(Field::Status, FieldValue::Int(2), true),
             ],
-        });
+        ));
         let last = LastApplied::of(&plan, "p");
         assert_eq!(last.set.len(), 1);
         assert_eq!(last.set[0].field, Field::ImeiLock);
