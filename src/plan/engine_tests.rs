@@ -241,6 +241,23 @@ fn parallel_paths_equal_pages_of_one_hundred() {
     assert!(online.changes.len() > 10_000, "{}", online.changes.len());
     assert_eq!(offline, online);
     assert_eq!(paged, online);
+    for plan in [&online, &offline, &paged] {
+        change_sets_are_shared(plan);
+    }
+}
+
+/// A plan's memory follows its distinct change sets: SIMs that change the same way share one
+/// `Arc`, whichever run or page decided them.
+fn change_sets_are_shared(plan: &Plan) {
+    let pointers: std::collections::HashSet<*const super::change_set::ChangeSet> = plan
+        .changes
+        .iter()
+        .map(|c| std::sync::Arc::as_ptr(c.set()))
+        .collect();
+    let distinct: std::collections::HashSet<&[super::change_set::Target]> =
+        plan.changes.iter().map(|c| c.set().targets()).collect();
+    assert_eq!(pointers.len(), distinct.len());
+    assert!(distinct.len() < 10, "{} change sets", distinct.len());
 }
 
 /// Silent no-ops are loud: a rule that matches no SIM is named with its location, and an empty
