@@ -376,21 +376,34 @@ fn show_file(
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(!output.stdout.is_empty(), "no plan shown");
+    figures["show_file"] = judge(
+        &format!("show of the plan file of {n} SIMs"),
+        (wall, rss_kb),
+        (max_secs, max_rss_mb),
+        over_budget,
+    );
+}
+
+/// A run's figures as JSON, and a line in `over_budget` for each budget it is over.
+fn judge(
+    what: &str,
+    (wall, rss_kb): (f64, u64),
+    (max_secs, max_rss_mb): (f64, u64),
+    over_budget: &mut Vec<String>,
+) -> Value {
     let rss_mb = rss_kb / 1024;
-    figures["show_file"] = json!({
-        "wall_s": (wall * 100.0).round() / 100.0,
-        "peak_rss_mb": rss_mb,
-    });
     if wall > max_secs {
-        over_budget.push(format!(
-            "show of the plan file of {n} SIMs took {wall:.2}s (budget {max_secs}s)"
-        ));
+        over_budget.push(format!("{what} took {wall:.2}s (budget {max_secs}s)"));
     }
     if rss_kb > 0 && rss_mb > max_rss_mb {
         over_budget.push(format!(
-            "show of the plan file of {n} SIMs peaked at {rss_mb} MiB (budget {max_rss_mb} MiB)"
+            "{what} peaked at {rss_mb} MiB (budget {max_rss_mb} MiB)"
         ));
     }
+    json!({
+        "wall_s": (wall * 100.0).round() / 100.0,
+        "peak_rss_mb": rss_mb,
+    })
 }
 
 /// The worst case on the same snapshot: every SIM changes every settable field
@@ -415,22 +428,14 @@ fn worst_case(
         "worst-case plan failed ({code}): {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let rss_mb = rss_kb / 1024;
-    figures["worst_case"] = json!({
-        "wall_s": (wall * 100.0).round() / 100.0,
-        "peak_rss_mb": rss_mb,
-        "exit_code": code,
-    });
-    if wall > max_secs {
-        over_budget.push(format!(
-            "worst-case plan of {n} SIMs took {wall:.2}s (budget {max_secs}s)"
-        ));
-    }
-    if rss_kb > 0 && rss_mb > max_rss_mb {
-        over_budget.push(format!(
-            "worst-case plan of {n} SIMs peaked at {rss_mb} MiB (budget {max_rss_mb} MiB)"
-        ));
-    }
+    let mut judged = judge(
+        &format!("worst-case plan of {n} SIMs"),
+        (wall, rss_kb),
+        (max_secs, max_rss_mb),
+        over_budget,
+    );
+    judged["exit_code"] = json!(code);
+    figures["worst_case"] = judged;
 }
 
 /// `read X of Y SIMs in R requests (T s, concurrency C)` from plan's stderr.

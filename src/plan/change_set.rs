@@ -92,40 +92,39 @@ fn hasher() -> impl Hasher {
     foldhash::fast::FixedState::default().build_hasher()
 }
 
-/// Hashes a target's parts; the source by pointer, which every change of one rule shares.
-fn hash_target(
-    h: &mut impl Hasher,
-    field: Field,
-    to: &FieldValue,
-    via: Via,
-    source: &Arc<Origin>,
-    flags: RiskFlags,
-    implied: bool,
-) {
-    field.hash(h);
-    to.hash(h);
-    via.hash(h);
-    Arc::as_ptr(source).hash(h);
-    flags.hash(h);
-    implied.hash(h);
+/// A target's parts, borrowed from a [`Target`] or a [`FieldChange`].
+type Parts<'a> = (Field, &'a FieldValue, Via, &'a Arc<Origin>, RiskFlags, bool);
+
+/// Hashes a list of targets' parts; each source by pointer, which every change of one rule
+/// shares.
+fn hash_parts<'a>(parts: impl ExactSizeIterator<Item = Parts<'a>>) -> u64 {
+    let mut h = hasher();
+    parts.len().hash(&mut h);
+    for (field, to, via, source, flags, implied) in parts {
+        field.hash(&mut h);
+        to.hash(&mut h);
+        via.hash(&mut h);
+        Arc::as_ptr(source).hash(&mut h);
+        flags.hash(&mut h);
+        implied.hash(&mut h);
+    }
+    h.finish()
 }
 
 fn hash_changes(changes: &[FieldChange]) -> u64 {
-    let mut h = hasher();
-    changes.len().hash(&mut h);
-    for c in changes {
-        hash_target(&mut h, c.field, &c.to, c.via, &c.source, c.flags, c.implied);
-    }
-    h.finish()
+    hash_parts(
+        changes
+            .iter()
+            .map(|c| (c.field, &c.to, c.via, &c.source, c.flags, c.implied)),
+    )
 }
 
 fn hash_targets(targets: &[Target]) -> u64 {
-    let mut h = hasher();
-    targets.len().hash(&mut h);
-    for t in targets {
-        hash_target(&mut h, t.field, &t.to, t.via, &t.source, t.flags, t.implied);
-    }
-    h.finish()
+    hash_parts(
+        targets
+            .iter()
+            .map(|t| (t.field, &t.to, t.via, &t.source, t.flags, t.implied)),
+    )
 }
 
 /// One `Arc` per distinct change set (see the module docs).
