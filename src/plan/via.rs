@@ -1,7 +1,8 @@
 //! [`Via`]: the statuses a multi-step status change passes through, stored inline.
 //!
-//! Every `FieldChange` of a million-SIM plan carries one, almost always empty: a boxed slice
-//! would add 16 bytes to each, while five bytes fit in the padding the struct already has. A
+//! Every change set's status target carries one (and every `FieldChange` built from it), almost
+//! always empty: a boxed slice would add 16 bytes and an allocation to each, while five bytes
+//! fit in the padding the structs already have. A
 //! path passes only through statuses of the reference (ids 1 to 20, see [`super::paths`]), so
 //! each id fits a byte, and at most [`MAX_VIA`] of them (six steps; the reference's table has
 //! seven statuses a path may pass through, and real paths take two or three steps). In JSON it
@@ -93,9 +94,11 @@ mod tests {
     }
 
     #[test]
-    fn fits_in_the_padding_of_a_field_change() {
+    fn fits_in_the_padding_of_a_field_change_and_a_target() {
         // 24 + 24 (from, to) + 8 (source) + 16 (usage) + 1 + 1 + 1 (field, flags, implied)
-        // leave 5 bytes of padding in 80: `via` takes them.
+        // leave 5 bytes of padding in 80: `via` takes them. A change set's target is the same
+        // without `from` and `usage`.
         assert!(std::mem::size_of::<crate::plan::FieldChange>() <= 80);
+        assert!(std::mem::size_of::<crate::plan::change_set::Target>() <= 40);
     }
 }
