@@ -416,7 +416,15 @@ fn why_drift_shows_when_and_how_status_and_lock_changed_and_says_limits_have_no_
 
 /// Runs of 15 to 20 digits (IMEIs, ICCIDs): what `--mask` must never let out.
 fn identifiers(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_ascii_digit())
+    // A digest (`sha256:` and 64 hex digits) is not an identifier, but about one in fifty has a
+    // run of 15 or more decimal digits: leave digests out.
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '`' || c == '<' || c == '>')
+        .filter(|w| !w.starts_with("sha256:"))
+        .collect();
+    words
+        .iter()
+        .flat_map(|w| w.split(|c: char| !c.is_ascii_digit()))
         .filter(|run| (15..=20).contains(&run.len()))
         .map(str::to_string)
         .collect()
