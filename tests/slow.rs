@@ -15,7 +15,8 @@
 //!   client's CPU, not the latency, dominates, so CI asks for less with a higher latency),
 //!   `SIMFLEET_FETCH_MAX_RATIO` (default 1.5 in release, the goal; 4 in debug: the read at
 //!   concurrency 8 against the lower bound; `.ci/run` reads a small fleet, where the split's
-//!   round trips weigh more); the whole `plan` process is recorded against the bound too;
+//!   round trips weigh more); `SIMFLEET_FETCH_MAX_WALL_RATIO` (default 1.5 in release, 5 in
+//!   debug): the whole `plan` process at concurrency 8, start to exit, against the same bound;
 //! - `SIMFLEET_READ_SIMS` (default 1,000,000), `SIMFLEET_READ_MAX_RSS_MB` (default 512): peak RSS
 //!   of a plan that reads the whole fleet through the API (no latency, concurrency 8), deciding
 //!   each page as it arrives.
@@ -427,6 +428,7 @@ fn full_read_scales_with_concurrency() {
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
     });
     let mut read_secs = Vec::new();
+    let mut wall_8 = 0.0;
     for concurrency in [8usize, 1] {
         let started = Instant::now();
         let output = Command::new(env!("CARGO_BIN_EXE_simfleet"))
@@ -466,6 +468,9 @@ fn full_read_scales_with_concurrency() {
             "fewer requests ({requests}) than pages ({pages})"
         );
         read_secs.push(secs.max(0.05));
+        if concurrency == 8 {
+            wall_8 = wall;
+        }
     }
     let speedup = read_secs[1] / read_secs[0];
     let min_speedup: f64 = env_or("SIMFLEET_FETCH_MIN_SPEEDUP", 3.0);
@@ -482,6 +487,16 @@ fn full_read_scales_with_concurrency() {
     assert!(
         ratio <= max_ratio,
         "concurrency 8 read took {ratio:.2}× the lower bound (at most {max_ratio}): {figures:#}"
+    );
+    // The whole process, start to exit: the issue's measure (its goal, 1.3×, is not met on this
+    // 2-core machine: see BENCHMARKS.md); held at the read's own bound as a guard.
+    let default_wall = if cfg!(debug_assertions) { 5.0 } else { 1.5 };
+    let max_wall_ratio: f64 = env_or("SIMFLEET_FETCH_MAX_WALL_RATIO", default_wall);
+    let wall_ratio = wall_8 / bound_8;
+    assert!(
+        wall_ratio <= max_wall_ratio,
+        "the concurrency 8 plan took {wall_ratio:.2}× the lower bound start to exit \
+         (at most {max_wall_ratio}): {figures:#}"
     );
 }
 
