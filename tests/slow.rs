@@ -17,7 +17,11 @@
 //!   client's CPU, not the latency, dominates, so CI asks for less with a higher latency),
 //!   `SIMFLEET_FETCH_MAX_RATIO` (default 1.5 in release, the goal; 4 in debug: the read at
 //!   concurrency 8 against the lower bound; `.ci/run` reads a small fleet, where the split's
-//!   round trips weigh more).
+//!   round trips weigh more); `SIMFLEET_FETCH_MAX_WALL_RATIO` (default 1.5 in release, 5 in
+//!   debug): the whole `plan` process at concurrency 8, start to exit, against the same bound;
+//! - `SIMFLEET_READ_SIMS` (default 1,000,000), `SIMFLEET_READ_MAX_RSS_MB` (default 512): peak RSS
+//!   of a plan that reads the whole fleet through the API (no latency, concurrency 8), deciding
+//!   each page as it arrives.
 //!
 //! Each test prints its figures and writes them to `$CARGO_TARGET_TMPDIR/<name>.json`.
 
@@ -481,6 +485,7 @@ fn full_read_scales_with_concurrency() {
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
     });
     let mut read_secs = Vec::new();
+    let mut wall_8 = 0.0;
     for concurrency in [8usize, 1] {
         let started = Instant::now();
         let output = Command::new(env!("CARGO_BIN_EXE_simfleet"))
@@ -500,18 +505,29 @@ fn full_read_scales_with_concurrency() {
         assert!(code == 0 || code == 2 || code == 3, "plan failed: {stderr}");
         let (requests, secs) = read_note(&stderr);
         let bound = pages / concurrency as f64 * latency_ms as f64 / 1000.0;
+        let ratio = |t: f64| {
+            if bound > 0.0 {
+                ((t / bound) * 100.0).round() / 100.0
+            } else {
+                0.0
+            }
+        };
         figures[format!("concurrency_{concurrency}")] = json!({
             "read_s": secs,
             "plan_wall_s": (wall * 100.0).round() / 100.0,
             "requests": requests,
             "lower_bound_s": (bound * 100.0).round() / 100.0,
-            "ratio_to_bound": if bound > 0.0 { ((secs / bound) * 100.0).round() / 100.0 } else { 0.0 },
+            "ratio_to_bound": ratio(secs),
+            "plan_wall_ratio_to_bound": ratio(wall),
         });
         assert!(
             requests as f64 >= pages,
             "fewer requests ({requests}) than pages ({pages})"
         );
         read_secs.push(secs.max(0.05));
+        if concurrency == 8 {
+            wall_8 = wall;
+        }
     }
     let speedup = read_secs[1] / read_secs[0];
     let min_speedup: f64 = env_or("SIMFLEET_FETCH_MIN_SPEEDUP", 3.0);
@@ -528,5 +544,60 @@ fn full_read_scales_with_concurrency() {
     assert!(
         ratio <= max_ratio,
         "concurrency 8 read took {ratio:.2}× the lower bound (at most {max_ratio}): {figures:#}"
+    );
+    // The whole process, start to exit: the issue's measure (its goal, 1.3×, is not met on this
+    // 2-core machine: see BENCHMARKS.md); held at the read's own bound as a guard.
+    let default_wall = if cfg!(debug_assertions) { 5.0 } else { 1.5 };
+    let max_wall_ratio: f64 = env_or("SIMFLEET_FETCH_MAX_WALL_RATIO", default_wall);
+    let wall_ratio = wall_8 / bound_8;
+    assert!(
+        wall_ratio <= max_wall_ratio,
+        "the concurrency 8 plan took {wall_ratio:.2}× the lower bound start to exit \
+         (at most {max_wall_ratio}): {figures:#}"
+    );
+}
+
+#[test]
+#[ignore = "slow: reads 1,000,000 SIMs through the API (SIMFLEET_READ_SIMS to change)"]
+fn full_read_of_a_large_fleet_decides_page_by_page_within_memory() {
+    let n: usize = env_or("SIMFLEET_READ_SIMS", 1_000_000);
+    let max_rss_mb: u64 = env_or("SIMFLEET_READ_MAX_RSS_MB", 512);
+    let sandbox = Sandbox::builder().generate(n, 42).start();
+    // Every SIM is read and managed; about a fifth change (the IMEI lock of those with one).
+    let spec = spec_dir(&[(
+        "rules.yaml",
+        "rules:\n  - name: everyone\n    match: all\n    set: { imei_lock: off }\n",
+    )]);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_simfleet"));
+    command
+        .arg("plan")
+        .arg(spec.path())
+        .args(["--endpoint", &sandbox.url])
+        .args(["--concurrency", "8", "--rate-limit", "1000000"])
+        .env("WHEREVER_SIM_TOKEN", "sandbox")
+        .env("CI", "true");
+    let (output, rss_kb, wall) = measure(command);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let code = output.status.code().unwrap_or(-1);
+    assert!(code == 0 || code == 2 || code == 3, "plan failed: {stderr}");
+    let (requests, secs) = read_note(&stderr);
+    assert!(
+        stderr.contains(&format!("read {n} of {n} SIMs")),
+        "not every SIM was read: {stderr}"
+    );
+    let rss_mb = rss_kb / 1024;
+    let figures = json!({
+        "sims": n,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        "plan_wall_s": (wall * 100.0).round() / 100.0,
+        "read_s": secs,
+        "requests": requests,
+        "peak_rss_mb": rss_mb,
+        "max_rss_mb": max_rss_mb,
+    });
+    record("load-read", &figures);
+    assert!(
+        rss_kb == 0 || rss_mb <= max_rss_mb,
+        "the read of {n} SIMs peaked at {rss_mb} MiB: {figures:#}"
     );
 }

@@ -16,10 +16,15 @@
 //! - **Longest chain first**: the next request goes to the partition with the most pages left,
 //!   so the chains end together rather than one long chain ending alone.
 //!
-//! Every partition's item count is checked against its `totalSims` (one re-read, then
-//! [`ApiError::ShortRead`]), so a server that drops items mid-chain cannot shrink the fleet. The
-//! split decisions are a pure state machine ([`Partitioner`]) fed with counts, so they are
-//! unit-tested without a network.
+//! Each page is handed to the caller as it arrives ([`Delivery`]), so a read holds the pages in
+//! flight, not the fleet (a million SIMs are half a gigabyte). A partition's pages are handed
+//! over in ICCID order, a SIM repeated from the page before dropped. Every partition's item count
+//! is checked against its `totalSims` at its end (one re-read, then [`ApiError::ShortRead`]), so
+//! a server that drops items mid-chain cannot shrink the fleet; a re-read is announced first
+//! ([`Delivery::Restart`]) so the caller forgets what the partition handed over. A partition
+//! whose pages go back in ICCID order is read again and held whole until its end. The split
+//! decisions are a pure state machine ([`Partitioner`]) fed with counts, so they are unit-tested
+//! without a network.
 
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,13 +114,14 @@ pub struct ReadTotals {
 }
 
 /// Reads `scope` as fast as the partitioning allows (see the module documentation), handing
-/// each partition to `sink` as soon as it is complete, so a caller can use and drop SIMs while
-/// the rest are still being read.
-pub async fn fetch_partitions(
+/// each page to `sink` as soon as it is in (see [`Delivery`]), so a caller can use and drop SIMs
+/// while the rest are still being read: what the read holds is the pages in flight, not the
+/// fleet.
+pub async fn fetch_pages(
     client: &Client,
     scope: FetchScope,
     opts: FetchOptions,
-    sink: &mut PartitionSink<'_>,
+    sink: &mut PageSink<'_>,
 ) -> Result<ReadTotals, ApiError> {
     let started = std::time::Instant::now();
     let counter = AtomicU64::new(0);
@@ -155,14 +161,36 @@ pub async fn fetch_partitions(
     })
 }
 
-/// Reads `scope` into one list in ICCID order (see [`fetch_partitions`]).
+/// Reads `scope` into one list in ICCID order (see [`fetch_pages`]).
 pub async fn fetch_sims(
     client: &Client,
     scope: FetchScope,
     opts: FetchOptions,
 ) -> Result<FetchedSims, ApiError> {
     let mut partitions: Vec<Vec<Sim>> = Vec::new();
-    let totals = fetch_partitions(client, scope, opts, &mut |p| partitions.push(p)).await?;
+    let mut collect = |delivery| match delivery {
+        Delivery::Page {
+            partition,
+            expected,
+            sims,
+        } => {
+            if partitions.len() <= partition {
+                partitions.resize_with(partition + 1, Vec::new);
+            }
+            let part = &mut partitions[partition];
+            if part.is_empty() {
+                // Sized once: growing by doubling moved every SIM of a partition about twice.
+                part.reserve_exact(usize::try_from(expected).unwrap_or(0).min(1 << 20));
+            }
+            part.extend(sims);
+        }
+        Delivery::Restart { partition } => {
+            if let Some(part) = partitions.get_mut(partition) {
+                *part = Vec::new();
+            }
+        }
+    };
+    let totals = fetch_pages(client, scope, opts, &mut collect).await?;
     Ok(FetchedSims {
         sims: merge_partitions(partitions),
         sims_total: totals.sims_total,
@@ -280,6 +308,13 @@ struct Chain {
     pages: u64,
     token: Option<String>,
     re_read: bool,
+    /// SIMs handed to the sink in this attempt.
+    delivered: u64,
+    /// The highest ICCID handed to the sink in this attempt.
+    last: Option<String>,
+    /// The server's pages came out of ICCID order: this partition is read whole into `sims`,
+    /// sorted, and handed over at its end.
+    hold: bool,
 }
 
 impl Chain {
@@ -294,10 +329,26 @@ impl Chain {
     }
 }
 
-/// Where a read hands each partition once it is complete: its SIMs sorted by ICCID, each ICCID
-/// once within it. Partitions of one scope are disjoint; those of different scopes (filters
-/// pushed down) may share SIMs.
-pub type PartitionSink<'s> = dyn FnMut(Vec<Sim>) + Send + 's;
+/// What a read hands its caller as it goes, so that SIMs can be used and dropped page by page
+/// while the rest are still being read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// SIMs of partition `partition`, in ascending ICCID order, each above every SIM that
+    /// partition delivered before (so each ICCID once within it). Partitions of one scope are
+    /// disjoint; those of different scopes (filters pushed down) may share SIMs.
+    Page {
+        partition: usize,
+        /// The partition's `totalSims`, to size a buffer that collects it.
+        expected: u64,
+        sims: Vec<Sim>,
+    },
+    /// Partition `partition` is read again from its start (it came back short, or out of
+    /// order): forget every SIM it delivered.
+    Restart { partition: usize },
+}
+
+/// Where a read hands its [`Delivery`]s.
+pub type PageSink<'s> = dyn FnMut(Delivery) + Send + 's;
 
 /// What a finished read holds besides its partitions.
 struct ReadResult {
@@ -321,7 +372,7 @@ struct Reader<'a> {
     /// First pages read while splitting, kept until the prefix turns out to be a partition
     /// (the page is its first) or to be split again (the page is dropped).
     first_pages: HashMap<(usize, String), SimPage>,
-    sink: &'a mut PartitionSink<'a>,
+    sink: &'a mut PageSink<'a>,
 }
 
 impl<'a> Reader<'a> {
@@ -330,7 +381,7 @@ impl<'a> Reader<'a> {
         filters: Vec<SimFilter>,
         opts: &FetchOptions,
         counter: &'a AtomicU64,
-        sink: &'a mut PartitionSink<'a>,
+        sink: &'a mut PageSink<'a>,
     ) -> Reader<'a> {
         let mut reader = Reader {
             client,
@@ -586,6 +637,9 @@ impl<'a> Reader<'a> {
             pages: 0,
             token: None,
             re_read: false,
+            delivered: 0,
+            last: None,
+            hold: false,
         });
         self.chains.len() - 1
     }
@@ -596,22 +650,20 @@ impl<'a> Reader<'a> {
         self.ready.push((pages_left, std::cmp::Reverse(chain)));
     }
 
-    /// One page of `chain` is in: queue the next, or check the partition's count at its end.
+    /// One page of `chain` is in: hand its SIMs over, then queue the next page, or check the
+    /// partition's count at its end.
     fn page_read(&mut self, index: usize, page: SimPage) -> Result<(), ApiError> {
         let chain = &mut self.chains[index];
         chain.pages += 1;
-        if chain.expected.is_none() && chain.planned.is_none() && !chain.re_read {
+        if chain.expected.is_none() && chain.planned.is_none() && !chain.re_read && !chain.hold {
             self.progress.expect(page.total_sims);
-        }
-        if chain.expected.is_none() {
-            // Sized once: growing by doubling moved every SIM of a partition about twice.
-            chain
-                .sims
-                .reserve_exact(usize::try_from(page.total_sims).unwrap_or(0).min(1 << 20));
         }
         let expected = *chain.expected.get_or_insert(page.total_sims);
         self.progress.report(page.items.len() as u64);
-        chain.sims.extend(page.items);
+        if !self.deliver(index, expected, page.items) {
+            return Ok(());
+        }
+        let chain = &mut self.chains[index];
         match page.next_token {
             Some(next) => {
                 let limit = expected.div_ceil(u64::from(MAX_PAGE_SIZE)) + PAGE_SLACK;
@@ -629,35 +681,110 @@ impl<'a> Reader<'a> {
                 }
                 chain.token = Some(next);
                 self.queue(index);
+                Ok(())
             }
-            None => {
-                let mut sims = std::mem::take(&mut chain.sims);
-                sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
-                sims.dedup_by(|a, b| a.iccid == b.iccid);
-                if sims.len() as u64 == expected {
-                    (self.sink)(sims);
-                } else if !chain.re_read {
-                    tracing::warn!(
-                        filter = %filter_text(&chain.filter),
-                        expected,
-                        got = sims.len(),
-                        "listSims returned a different number of SIMs than totalSims; reading the partition again"
-                    );
-                    chain.re_read = true;
-                    chain.expected = None;
-                    chain.pages = 0;
-                    chain.token = None;
-                    self.queue(index);
-                } else {
-                    return Err(ApiError::ShortRead {
-                        filter: filter_text(&chain.filter),
-                        expected,
-                        got: sims.len() as u64,
-                    });
-                }
+            None => self.partition_end(index, expected),
+        }
+    }
+
+    /// Hands the SIMs of a page of partition `index` to the sink, sorted, without a SIM the
+    /// page before already handed over (a page may repeat the end of the one before). Returns
+    /// false when the page goes below what was handed over: the server's order cannot be
+    /// trusted, and the partition is read again from its start and held whole until its end.
+    fn deliver(&mut self, index: usize, expected: u64, mut sims: Vec<Sim>) -> bool {
+        let chain = &mut self.chains[index];
+        if chain.hold {
+            if chain.sims.is_empty() {
+                // Sized once: growing by doubling moved every SIM of a partition about twice.
+                let room = usize::try_from(expected).unwrap_or(0).min(1 << 20);
+                chain.sims.reserve_exact(room);
+            }
+            chain.sims.extend(sims);
+            return true;
+        }
+        sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+        sims.dedup_by(|a, b| a.iccid == b.iccid);
+        if let (Some(last), Some(first)) = (&chain.last, sims.first()) {
+            if first.iccid < *last {
+                tracing::warn!(
+                    filter = %filter_text(&chain.filter),
+                    "listSims returned SIMs out of ICCID order; reading the partition again, whole"
+                );
+                chain.hold = true;
+                self.restart(index);
+                return false;
+            }
+            if first.iccid == *last {
+                sims.remove(0);
             }
         }
+        if let Some(sim) = sims.last() {
+            chain.last = Some(sim.iccid.clone());
+        }
+        chain.delivered += sims.len() as u64;
+        if !sims.is_empty() {
+            (self.sink)(Delivery::Page {
+                partition: index,
+                expected,
+                sims,
+            });
+        }
+        true
+    }
+
+    /// The last page of partition `index` is in: the SIMs it handed over must be as many as
+    /// its `totalSims` (one re-read, then [`ApiError::ShortRead`]).
+    fn partition_end(&mut self, index: usize, expected: u64) -> Result<(), ApiError> {
+        let chain = &mut self.chains[index];
+        let got = if chain.hold {
+            let mut sims = std::mem::take(&mut chain.sims);
+            sims.sort_by(|a, b| a.iccid.cmp(&b.iccid));
+            sims.dedup_by(|a, b| a.iccid == b.iccid);
+            let got = sims.len() as u64;
+            if got == expected && !sims.is_empty() {
+                (self.sink)(Delivery::Page {
+                    partition: index,
+                    expected,
+                    sims,
+                });
+            }
+            got
+        } else {
+            chain.delivered
+        };
+        let chain = &mut self.chains[index];
+        if got == expected {
+            return Ok(());
+        }
+        if chain.re_read {
+            return Err(ApiError::ShortRead {
+                filter: filter_text(&chain.filter),
+                expected,
+                got,
+            });
+        }
+        tracing::warn!(
+            filter = %filter_text(&chain.filter),
+            expected,
+            got,
+            "listSims returned a different number of SIMs than totalSims; reading the partition again"
+        );
+        chain.re_read = true;
+        self.restart(index);
         Ok(())
+    }
+
+    /// Reads partition `index` again from its first page; the sink forgets what it handed over.
+    fn restart(&mut self, index: usize) {
+        let chain = &mut self.chains[index];
+        chain.expected = None;
+        chain.pages = 0;
+        chain.token = None;
+        chain.delivered = 0;
+        chain.last = None;
+        chain.sims = Vec::new();
+        (self.sink)(Delivery::Restart { partition: index });
+        self.queue(index);
     }
 }
 

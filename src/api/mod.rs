@@ -24,7 +24,7 @@ pub use client::{
 };
 pub use error::ApiError;
 pub use fetch::{
-    fetch_partitions, fetch_sims, FetchOptions, FetchScope, FetchedSims, PartitionSink, ProgressFn,
+    fetch_pages, fetch_sims, Delivery, FetchOptions, FetchScope, FetchedSims, PageSink, ProgressFn,
     ReadTotals,
 };
 pub use operations::MAX_PAGE_SIZE;

@@ -899,3 +899,153 @@ fn logs_never_show_the_token() {
     assert!(logs.contains("API request failed"), "{logs}");
     assert!(!logs.contains(TOKEN), "{logs}");
 }
+
+/// A fleet whose pages `serve` cuts: given the ICCIDs a `listSims` filter matches (ascending),
+/// the `beginsWith` prefix, the offset the token carries and the page size, the ICCIDs of the
+/// page and the next offset. `order: desc` requests (the highest ICCID) are answered straight.
+fn cut_fleet(
+    mut iccids: Vec<String>,
+    serve: impl Fn(&[String], &str, usize, usize) -> (Vec<String>, Option<usize>)
+        + Send
+        + Sync
+        + 'static,
+) -> impl Fn(usize, &Value) -> Reply + Send + Sync + 'static {
+    iccids.sort();
+    move |_, body| {
+        let vars = &body["variables"];
+        let prefix = vars["filter"]["iccid"]["beginsWith"].as_str().unwrap_or("");
+        let matching: Vec<String> = iccids
+            .iter()
+            .filter(|i| i.starts_with(prefix))
+            .cloned()
+            .collect();
+        let limit = vars["limit"].as_u64().unwrap_or(100) as usize;
+        let offset: usize = vars["nextToken"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let (page, next) = if vars["order"]["iccid"] == "desc" {
+            (matching.iter().rev().take(limit).cloned().collect(), None)
+        } else {
+            serve(&matching, prefix, offset, limit)
+        };
+        let items: Vec<Value> = page
+            .iter()
+            .map(|i| json!({"iccid": i, "statusid": 2, "providerid": 5}))
+            .collect();
+        Reply::data(
+            "listSims",
+            json!({"items": items, "nextToken": next.map(|n| n.to_string()), "totalSims": matching.len()}),
+        )
+    }
+}
+
+/// Pages as a well-behaved server cuts them.
+fn straight_page(all: &[String], offset: usize, limit: usize) -> (Vec<String>, Option<usize>) {
+    let end = (offset + limit).min(all.len());
+    let next = (end < all.len()).then_some(end);
+    (all[offset.min(end)..end].to_vec(), next)
+}
+
+#[tokio::test]
+async fn fetch_hands_pages_over_as_they_arrive_never_whole_partitions() {
+    let fleet = generated_fleet();
+    let stub = Stub::start(fake_fleet(fleet.clone(), None)).await;
+    let client = client(&stub);
+    let mut pages: Vec<(usize, Vec<String>, usize)> = Vec::new();
+    let mut sink = |delivery| match delivery {
+        Delivery::Page {
+            partition, sims, ..
+        } => pages.push((
+            partition,
+            sims.into_iter().map(|s| s.iccid).collect(),
+            stub.requests().len(),
+        )),
+        Delivery::Restart { .. } => panic!("nothing is read again"),
+    };
+    let options = FetchOptions {
+        concurrency: 4,
+        ..FetchOptions::default()
+    };
+    let totals = fetch_pages(&client, FetchScope::Everything, options, &mut sink)
+        .await
+        .unwrap();
+    assert_eq!(totals.sims_total, 3_200);
+    assert!(pages.iter().all(|(_, sims, _)| sims.len() <= 100));
+    assert!(pages.len() >= 32, "{} deliveries", pages.len());
+    // The first SIMs are handed over before a quarter of the requests are sent.
+    let sent = stub.requests().len();
+    assert!(
+        pages[0].2 * 4 < sent,
+        "first page after {} of {sent}",
+        pages[0].2
+    );
+    // Within a partition, each page continues the one before; together they are the fleet.
+    let mut last: HashMap<usize, String> = HashMap::new();
+    let mut all = Vec::new();
+    for (partition, sims, _) in pages {
+        assert!(sims.windows(2).all(|w| w[0] < w[1]));
+        if let Some(before) = last.get(&partition) {
+            assert!(before < &sims[0], "partition {partition} went back");
+        }
+        last.insert(partition, sims.last().unwrap().clone());
+        all.extend(sims);
+    }
+    all.sort();
+    let mut expected = fleet;
+    expected.sort();
+    assert_eq!(all, expected);
+}
+
+#[tokio::test]
+async fn fetch_drops_the_sim_a_page_repeats_from_the_page_before() {
+    let fleet = generated_fleet();
+    // Every page after the first starts with the last SIM of the page before.
+    let stub = Stub::start(cut_fleet(fleet.clone(), |all, _, offset, limit| {
+        let (mut page, next) = straight_page(all, offset, limit);
+        if offset > 0 {
+            page.insert(0, all[offset - 1].clone());
+        }
+        (page, next)
+    }))
+    .await;
+    let fetched = fetch_everything(&stub, 4).await;
+    let mut expected = fleet;
+    expected.sort();
+    let got: Vec<String> = fetched.sims.into_iter().map(|s| s.iccid).collect();
+    assert_eq!(got, expected);
+}
+
+#[tokio::test]
+async fn fetch_reads_a_partition_out_of_order_again_whole() {
+    let fleet = generated_fleet();
+    // Under 898 (700 SIMs, one partition at concurrency 4), pages come last block first.
+    let stub = Stub::start(cut_fleet(fleet.clone(), |all, prefix, offset, limit| {
+        let (_, next) = straight_page(all, offset, limit);
+        if !prefix.starts_with("898") {
+            return straight_page(all, offset, limit);
+        }
+        let blocks = all.len().div_ceil(limit);
+        let block = blocks - 1 - offset / limit;
+        let end = ((block + 1) * limit).min(all.len());
+        (all[block * limit..end].to_vec(), next)
+    }))
+    .await;
+    let fetched = fetch_everything(&stub, 4).await;
+    let mut expected = fleet;
+    expected.sort();
+    let got: Vec<String> = fetched.sims.into_iter().map(|s| s.iccid).collect();
+    assert_eq!(got, expected);
+    // Read until the order broke (two pages), then again whole (seven pages).
+    let under_898 = stub
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.body["operationName"] == "ListSims"
+                && r.body["variables"]["order"]["iccid"] == "asc"
+                && (r.body["variables"]["filter"]["iccid"]["beginsWith"].as_str())
+                    .is_some_and(|p| p.starts_with("898"))
+        })
+        .count();
+    assert_eq!(under_898, 9, "{under_898} pages under 898");
+}

@@ -40,9 +40,10 @@ impl Keeper {
         if self.wanted.is_empty() {
             return;
         }
-        let wanted = &self.wanted;
+        // Each SIM once: a partition read again, or two pushed-down scopes, hand it in twice.
+        let wanted = &mut self.wanted;
         self.kept
-            .extend(sims.iter().filter(|s| wanted.contains(&s.iccid)).cloned());
+            .extend(sims.iter().filter(|s| wanted.remove(&s.iccid)).cloned());
     }
 }
 

@@ -1,14 +1,15 @@
 //! Planning against the live fleet through the API: the transition table and running batch jobs
 //! are read alongside the SIMs, which are all of them, or only what the spec's (or `--target`'s)
-//! filters select on a large fleet. Each partition of the read is handed to the plan engine's
-//! [`Planner`] as soon as it is complete and dropped once decided, so the fleet is never held
-//! whole. Also home of the partitioned read with a progress bar that `export` uses.
+//! filters select on a large fleet. Each page of the read is handed to the plan engine's
+//! [`Planner`] as it arrives and dropped once decided, so what a read holds is the pages in
+//! flight and the plan, never the fleet. Also home of the partitioned read with a progress bar
+//! that `export` uses.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use crate::api::{self, BatchJobStatus, FetchOptions, FetchScope, ReadTotals, SimFields};
+use crate::api::{self, BatchJobStatus, Delivery, FetchOptions, FetchScope, ReadTotals, SimFields};
 use crate::fleet::{Coverage, Sim, SimFilter, Transition};
 use crate::plan::{FleetFacts, Plan, PlanRequest, Planner};
 use crate::spec::Matcher;
@@ -60,9 +61,9 @@ pub async fn plan_from_api(
     Ok(plan)
 }
 
-/// Reads the fleet and decides its SIMs partition by partition as they arrive. The transition
-/// table is read alongside the first pages (three round trips less before them); partitions
-/// complete before it wait for it. `keeper` keeps the SIMs `--last-applied` compares.
+/// Reads the fleet and decides its SIMs page by page as they arrive. The transition table is
+/// read alongside the first pages (three round trips less before them); pages in before it
+/// wait for it. `keeper` keeps the SIMs `--last-applied` compares.
 async fn plan_while_reading(
     client: &api::Client,
     request: &PlanRequest<'_>,
@@ -85,9 +86,11 @@ async fn plan_while_reading(
     let sims = async {
         let scope = scope_to_read(client, request).await?;
         let mut decider = Decider::new(request, &table, &scope);
-        let totals = fetch_into(client, scope, concurrency, progress, &mut |part| {
-            keeper.page(&part);
-            decider.partition(part)
+        let totals = fetch_into(client, scope, concurrency, progress, &mut |delivery| {
+            if let Delivery::Page { sims, .. } = &delivery {
+                keeper.page(sims);
+            }
+            decider.take(delivery)
         })
         .await?;
         Ok::<_, Error>((decider, totals))
@@ -131,18 +134,21 @@ async fn scope_to_read(
     }
 }
 
-/// Hands the partitions of a read to the plan engine, once the transition table is known.
+/// Hands the pages of a read to the plan engine, once the transition table is known.
 struct Decider<'r> {
     request: &'r PlanRequest<'r>,
     table: &'r OnceLock<Vec<Transition>>,
     coverage: Coverage,
     planner: Option<Planner<'r>>,
-    /// Partitions complete before the table was read.
-    waiting: Vec<Vec<Sim>>,
-    /// ICCIDs handed in so far, when the scopes read may overlap (filters pushed down).
-    seen: Option<HashSet<String>>,
+    /// Pages in before the table was read, with their partition.
+    waiting: Vec<(usize, Vec<Sim>)>,
+    /// When the scopes read may overlap (filters pushed down): each ICCID handed in so far, with
+    /// the partition that handed it in (a partition read again hands its SIMs in again).
+    seen: Option<HashMap<String, usize>>,
     /// SIMs read, each once.
     read: u64,
+    /// SIMs each partition handed in (taken back from `read` when it is read again).
+    per_partition: HashMap<usize, u64>,
 }
 
 impl<'r> Decider<'r> {
@@ -162,23 +168,52 @@ impl<'r> Decider<'r> {
             },
             planner: None,
             waiting: Vec::new(),
-            seen: pushed_down.then(HashSet::new),
+            seen: pushed_down.then(HashMap::new),
             read: 0,
+            per_partition: HashMap::new(),
         }
     }
 
-    /// Decides one complete partition (or keeps it until the table is in).
-    fn partition(&mut self, mut sims: Vec<Sim>) {
+    /// Decides one page (or keeps it until the table is in), or forgets a partition read again.
+    fn take(&mut self, delivery: Delivery) {
+        match delivery {
+            Delivery::Page {
+                partition, sims, ..
+            } => self.page(partition, sims),
+            Delivery::Restart { partition } => self.forget(partition),
+        }
+    }
+
+    fn page(&mut self, partition: usize, mut sims: Vec<Sim>) {
         if let Some(seen) = &mut self.seen {
-            sims.retain(|sim| seen.insert(sim.iccid.clone()));
+            sims.retain(|sim| match seen.entry(sim.iccid.clone()) {
+                std::collections::hash_map::Entry::Occupied(_) => false,
+                std::collections::hash_map::Entry::Vacant(free) => {
+                    free.insert(partition);
+                    true
+                }
+            });
         }
         self.read += sims.len() as u64;
+        *self.per_partition.entry(partition).or_insert(0) += sims.len() as u64;
         if self.planner.is_none() && self.table.get().is_some() {
             self.planner = Some(self.start());
         }
         match &mut self.planner {
-            Some(planner) => planner.page(&sims),
-            None => self.waiting.push(sims),
+            Some(planner) => planner.partition_page(partition, &sims),
+            None => self.waiting.push((partition, sims)),
+        }
+    }
+
+    /// Partition `partition` is read again: what it handed in no longer counts.
+    fn forget(&mut self, partition: usize) {
+        if let Some(seen) = &mut self.seen {
+            seen.retain(|_, p| *p != partition);
+        }
+        self.read -= self.per_partition.remove(&partition).unwrap_or(0);
+        match &mut self.planner {
+            Some(planner) => planner.forget_partition(partition),
+            None => self.waiting.retain(|(p, _)| *p != partition),
         }
     }
 
@@ -186,8 +221,8 @@ impl<'r> Decider<'r> {
     fn start(&mut self) -> Planner<'r> {
         let table = self.table.get().map(Vec::as_slice);
         let mut planner = Planner::new(self.request, table, &self.coverage);
-        for sims in self.waiting.drain(..) {
-            planner.page(&sims);
+        for (partition, sims) in self.waiting.drain(..) {
+            planner.partition_page(partition, &sims);
         }
         planner
     }
@@ -229,13 +264,13 @@ fn progress_bar(progress: bool) -> (Option<indicatif::ProgressBar>, Option<api::
 }
 
 /// Reads `scope` with the partitioned fetch for the plan, with a progress bar on an interactive
-/// terminal, handing each complete partition to `sink`.
+/// terminal, handing each page to `sink`.
 async fn fetch_into(
     client: &api::Client,
     scope: FetchScope,
     concurrency: usize,
     progress: bool,
-    sink: &mut api::PartitionSink<'_>,
+    sink: &mut api::PageSink<'_>,
 ) -> Result<ReadTotals, Error> {
     let (bar, report) = progress_bar(progress);
     let options = FetchOptions {
@@ -243,7 +278,7 @@ async fn fetch_into(
         fields: SimFields::Plan,
         progress: report,
     };
-    let totals = api::fetch_partitions(client, scope, options, sink).await?;
+    let totals = api::fetch_pages(client, scope, options, sink).await?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -102,6 +102,8 @@ pub struct Planner<'p> {
     request: &'p PlanRequest<'p>,
     pass: Pass<'p>,
     runs: Vec<Run>,
+    /// One run per partition of a read, grown page by page (see [`Planner::partition_page`]).
+    partitions: std::collections::HashMap<usize, Run>,
 }
 
 impl<'p> Planner<'p> {
@@ -120,12 +122,29 @@ impl<'p> Planner<'p> {
                 *coverage == Coverage::Full,
             ),
             runs: Vec::new(),
+            partitions: std::collections::HashMap::new(),
         }
     }
 
     /// Decides one page of SIMs; the page can be dropped afterwards.
     pub fn page(&mut self, sims: &[Sim]) {
         self.runs.push(self.pass.decide_all(sims));
+    }
+
+    /// Decides one page of partition `partition` of a read into that partition's run: the pages
+    /// of one partition come in ascending ICCID order, each continuing the one before.
+    pub fn partition_page(&mut self, partition: usize, sims: &[Sim]) {
+        let run = (self.partitions)
+            .entry(partition)
+            .or_insert_with(|| self.pass.run());
+        for sim in sims {
+            self.pass.decide(run, sim);
+        }
+    }
+
+    /// Forgets what partition `partition` decided: the read is reading it again.
+    pub fn forget_partition(&mut self, partition: usize) {
+        self.partitions.remove(&partition);
     }
 
     /// Decides many SIMs at once, in runs on every core.
@@ -141,6 +160,7 @@ impl<'p> Planner<'p> {
 
     /// The plan of every page handed in.
     pub fn finish(mut self, facts: &FleetFacts) -> Result<Plan, PlanError> {
+        self.runs.extend(self.partitions.into_values());
         // Pages of disjoint ICCID ranges, put in order of their first ICCID, join without the
         // sort that SIMs seen out of order need.
         self.runs

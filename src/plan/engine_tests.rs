@@ -345,3 +345,75 @@ fn missing_sims_entries_are_listed_twenty_by_name() {
     assert!(err.ends_with(" and 30 more"), "{err}");
     assert_eq!(err.matches("8949").count(), 20, "{err}");
 }
+
+/// The pages of `sims` cut every `page`, grouped `per_part` pages to a partition, handed in as a
+/// read does: partitions interleaved in the order `keys` gives, each partition's pages in
+/// order; the partition `again` is handed in halfway, forgotten, then handed in whole.
+fn partitioned(
+    spec: &Spec,
+    sims: &[Sim],
+    t: &[Transition],
+    (page, per_part, again): (usize, usize, usize),
+    keys: &[u32],
+) -> Result<Plan, String> {
+    let request = request(spec);
+    let mut planner = Planner::new(&request, Some(t), &Coverage::Full);
+    let pages: Vec<&[Sim]> = sims.chunks(page).collect();
+    let parts = pages.len().div_ceil(per_part);
+    let again = again % parts.max(1);
+    let mut next = vec![0usize; parts];
+    // Which partition hands in its next page, one slot per page, shuffled by `keys`.
+    let mut slots: Vec<usize> = (0..pages.len()).map(|i| i / per_part).collect();
+    let mut keyed: Vec<(u32, usize)> = (slots.iter().enumerate())
+        .map(|(i, &p)| (keys.get(i).copied().unwrap_or(0), p))
+        .collect();
+    keyed.sort();
+    slots = keyed.into_iter().map(|(_, p)| p).collect();
+    let mut restarted = false;
+    for p in slots {
+        if p == again && !restarted && next[p] * 2 >= per_part {
+            planner.forget_partition(p);
+            restarted = true;
+            for k in 0..next[p] {
+                planner.partition_page(p, pages[p * per_part + k]);
+            }
+        }
+        planner.partition_page(p, pages[p * per_part + next[p]]);
+        next[p] += 1;
+    }
+    outcome(planner.finish(&FleetFacts {
+        sims_total: sims.len() as u64,
+        coverage: Coverage::Full,
+        running_batch_jobs: Vec::new(),
+    }))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Pages handed in partition by partition as an API read delivers them (interleaved, one
+    /// partition read again) give the plan of the fleet in memory.
+    #[test]
+    fn pages_of_interleaved_partitions_equal_online(
+        fleet in proptest::collection::vec(live_sim(), 0..40),
+        rules in proptest::collection::vec(rule(), 0..5),
+        page in 1usize..6,
+        per_part in 1usize..5,
+        again in 0usize..8,
+        keys in proptest::collection::vec(any::<u32>(), 40),
+    ) {
+        let sims: Vec<Sim> = fleet
+            .into_iter()
+            .enumerate()
+            .map(|(n, mut s)| {
+                s.iccid = iccid(n as u64);
+                s
+            })
+            .collect();
+        let spec = spec_of(&rules, &[]);
+        let t = table();
+        let online = online(&spec, &sims, &t);
+        let read = partitioned(&spec, &sims, &t, (page, per_part, again), &keys);
+        prop_assert_eq!(&read, &online);
+    }
+}
