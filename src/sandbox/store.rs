@@ -426,8 +426,16 @@ impl Store {
                 // A cursor below the range (only a forged token can say so): nothing is left.
                 return (out, false);
             }
+            // Descending, the walk starts at the end of the prefix's range, not at the end of
+            // the fleet: the highest ICCID of a prefix is one step away, not every SIM above it.
+            let prefix_end = prefix_upper_bound(prefix);
             let range: (Bound<&str>, Bound<&str>) = if desc {
-                let upper = after.map_or(Bound::Unbounded, Bound::Excluded);
+                let upper = match (after, prefix_end.as_deref()) {
+                    (Some(a), Some(end)) if a >= end => Bound::Excluded(end),
+                    (Some(a), _) => Bound::Excluded(a),
+                    (None, Some(end)) => Bound::Excluded(end),
+                    (None, None) => Bound::Unbounded,
+                };
                 (Bound::Included(prefix), upper)
             } else {
                 let lower = match after {
@@ -829,6 +837,19 @@ impl Store {
     }
 }
 
+/// The smallest string above every string that starts with `prefix` (`None`: no such bound,
+/// the prefix is empty or all its characters are the highest).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(u32::from(last) + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -883,6 +904,43 @@ mod tests {
             ..SimListIntFilterInput::default()
         };
         assert!(int_matches(&prefix, 12) && !int_matches(&prefix, 2));
+    }
+
+    #[test]
+    fn descending_pages_of_a_prefix_hold_its_sims_only_from_its_highest_down() {
+        let iccids = [
+            "8940", "8941", "8941", "89410", "89419", "8942", "8950", "9",
+        ];
+        let sims: Vec<Sim> = iccids.iter().map(|i| sim(i, 2, None)).collect();
+        let mut store = Store::new(sims, None, Duration::from_secs(60));
+        let filter = SimFilterInput {
+            iccid: Some(sf(None, Some("8941"), None)),
+            ..SimFilterInput::default()
+        };
+        let desc = SimListOrder {
+            iccid: Some("DESC".into()),
+            ..SimListOrder::default()
+        };
+        let first = store
+            .list_sims(Some(&filter), Some(&desc), 2, None, None)
+            .expect("page");
+        let got: Vec<&str> = first.items.iter().map(|s| s.iccid.as_str()).collect();
+        assert_eq!(got, ["89419", "89410"]);
+        let next = store
+            .list_sims(
+                Some(&filter),
+                Some(&desc),
+                2,
+                None,
+                first.next_token.as_deref(),
+            )
+            .expect("page");
+        let got: Vec<&str> = next.items.iter().map(|s| s.iccid.as_str()).collect();
+        assert_eq!(got, ["8941"]);
+        assert!(next.next_token.is_none());
+        assert_eq!(prefix_upper_bound("8941").as_deref(), Some("8942"));
+        assert_eq!(prefix_upper_bound("89\u{10FFFF}").as_deref(), Some("8:"));
+        assert_eq!(prefix_upper_bound(""), None);
     }
 
     #[test]
