@@ -49,7 +49,8 @@ measure() {
         code=$?
         [ "$code" -eq 2 ] || [ "$code" -eq 3 ] || { cat "$work/stderr"; exit "$code"; }
     }
-    awk '{ printf "%s %d\n", $1, $2 / 1024 }' "$work/time"
+    # A plan stopped by a guard (exit 3) makes time(1) write a "Command exited…" line first.
+    tail -n 1 "$work/time" | awk '{ printf "%s %d\n", $1, $2 / 1024 }'
 }
 
 out=docs/scale-curve.tsv
@@ -88,7 +89,7 @@ plot "$out" using (strcol(1) eq "snapshot" ? \$2 : 1/0):3 with linespoints title
 set ylabel "peak RSS (MiB)"
 plot "$out" using (strcol(1) eq "snapshot" ? \$2 : 1/0):4 with linespoints title "plan --live (20 rules)", \
      "$out" using (strcol(1) eq "read" ? \$2 : 1/0):4 with linespoints title "full API read (sandbox)", \
-     "$out" using (strcol(1) eq "snapshot" ? \$2 : 1/0):(\$2 * 8.6e-4) with lines dashtype 2 title "linear"
+     "$out" using (strcol(1) eq "snapshot" ? \$2 : 1/0):(\$2 * 2.4e-4) with lines dashtype 2 title "linear"
 unset multiplot
 GNUPLOT
     echo "wrote docs/scale-curve.png"
