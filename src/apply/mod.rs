@@ -112,6 +112,16 @@ pub enum ApplyError {
     Recheck(#[source] ApiError),
     #[error("cannot set up the API client: {0}")]
     Client(#[source] ApiError),
+    #[error("another apply is running against this endpoint on this machine{holder}: it holds the lock {}. Wait for it to finish (then make a new plan if it changed these SIMs), or pass --allow-concurrent to apply anyway; nothing was applied", .path.display())]
+    Locked {
+        path: std::path::PathBuf,
+        holder: String,
+    },
+    #[error("cannot take the apply lock {}: {source}; nothing was applied", .path.display())]
+    LockFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("apply did not converge: {failed} SIM(s) failed or did not reach their planned values (see the report above); fix the cause and run apply again")]
     NotConverged { failed: u64 },
 }

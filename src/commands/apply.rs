@@ -44,8 +44,9 @@ pub struct ApplyArgs {
     /// List every SIM in the report, not the largest groups.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Apply even when another run's batch jobs are changing the plan's SIMs (by default apply
-    /// stops before its first call).
+    /// Apply even when another apply is running: skips this machine's apply lock (one apply per
+    /// endpoint) and the check for other runs' batch jobs changing the plan's SIMs (by default
+    /// apply stops before its first call).
     #[arg(long)]
     pub allow_concurrent: bool,
     /// Do not apply: rehearse this apply of a plan file on an embedded sandbox copy of its SIMs

@@ -60,6 +60,13 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
     let is_plan_file = cmd.target.is_file();
     let mut connect = cmd.connect.clone();
     connect.requests_per_second = settings.requests_per_second;
+    // Held until this function returns: one apply per endpoint on this machine at a time
+    // (`--allow-concurrent` allows concurrent applies, so it takes no lock).
+    let _lock = connect
+        .api_endpoint()
+        .filter(|_| !cmd.allow_concurrent)
+        .map(|endpoint| super::apply_lock::ApplyLock::acquire(&endpoint))
+        .transpose()?;
 
     let plan = if is_plan_file {
         load_plan_file(&cmd.target)?
