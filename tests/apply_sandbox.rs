@@ -152,6 +152,40 @@ fn a_wrong_checksum_is_refused_before_any_call() {
 }
 
 #[test]
+fn a_plan_made_from_another_spec_than_the_given_one_is_refused_before_any_call() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan_file = env.plan_out(&spec, &[]);
+    // The spec moves on after the plan was made (a rule's value changed in review).
+    let changed =
+        mixed_spec().replacen("monthly_sms_mo_limit: 100", "monthly_sms_mo_limit: 101", 1);
+    assert_ne!(changed, mixed_spec(), "the edit must change the spec");
+    std::fs::write(spec.join("fleet.yaml"), changed).expect("spec file");
+    let before = env.state();
+    let reads = env.calls("listSims");
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(report.is_none(), "{report:?}");
+    assert!(
+        stderr.contains("the spec changed since this plan was made")
+            && stderr.contains(&spec.display().to_string())
+            && stderr.contains("simfleet plan")
+            && stderr.contains("nothing was applied"),
+        "{stderr}"
+    );
+    assert_eq!(env.calls("listSims"), reads, "apply read the fleet first");
+    assert_eq!(env.state(), before);
+
+    // Without --spec (./fleet gives the guards), the digest is not compared: as before.
+    let output = env
+        .simfleet(&["apply", path_str(&plan_file), "--format", "json"])
+        .current_dir(env.dir.path())
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+}
+
+#[test]
 fn guards_stop_with_exit_3_and_name_the_flag() {
     let mut sims: Vec<Value> = (0..4).map(|i| sim(i, 2, "ACME", json!({}))).collect();
     sims.push(sim(4, 2, "Cut", json!({})));

@@ -41,7 +41,7 @@ use crate::plan::{Action, Guards, Plan};
 pub use concurrent::RunningJob;
 /// Reads SIMs by ICCID, as the re-read and verification do (`rehearse` reads live state so).
 pub(crate) use preflight::read_sims;
-pub use preflight::{StaleField, StaleSim};
+pub use preflight::{GivenSpec, StaleField, StaleSim};
 pub use progress::{ProgressMode, LINE_INTERVAL};
 pub use report::{
     ApplyReport, ApplyStatus, BatchJobReport, CallCounts, SimFailure, SkippedSim,
@@ -75,6 +75,8 @@ pub struct ApplyOptions {
     pub lookup_window: Duration,
     /// `--allow-concurrent`: apply even when another run's batch jobs are changing these SIMs.
     pub allow_concurrent: bool,
+    /// `--spec DIR` given with a plan file: refuse the plan unless it was made from DIR's spec.
+    pub given_spec: Option<GivenSpec>,
 }
 
 impl Default for ApplyOptions {
@@ -91,6 +93,7 @@ impl Default for ApplyOptions {
             abort: CancellationToken::new(),
             lookup_window: Duration::from_secs(120),
             allow_concurrent: false,
+            given_spec: None,
         }
     }
 }
@@ -102,6 +105,12 @@ pub enum ApplyError {
     NoTarget(std::path::PathBuf),
     #[error("plan checksum {actual} is not the approved {expected} (--expect-checksum): the plan changed after review; nothing was applied")]
     Checksum { expected: String, actual: String },
+    #[error("the spec changed since this plan was made: {} now has digest {now}, the plan was made from {planned}, so nothing was applied. Re-plan with `simfleet plan {} --out PLANFILE`, review it, and apply that", .dir.display(), .dir.display())]
+    SpecChanged {
+        dir: std::path::PathBuf,
+        now: String,
+        planned: String,
+    },
     #[error("the plan is stale: {} SIM(s) changed since it was made, so nothing was applied. Make a new plan", .0.len())]
     Stale(Vec<StaleSim>),
     #[error("another apply is at work on this plan's SIMs, so nothing was applied: {}. Wait for it to finish and make a new plan, or pass --allow-concurrent to apply anyway", running_list(.0))]
@@ -243,6 +252,7 @@ pub async fn apply(
     let started = Instant::now();
     let requests_before = client.requests_sent();
     preflight::check_checksum(plan, opts.expect_checksum.as_deref())?;
+    preflight::check_spec_digest(plan, opts.given_spec.as_ref())?;
     let mut report = ApplyReport::empty(plan);
     let stops = preflight::stopping_guards(plan, &opts.guards);
     if !stops.is_empty() {

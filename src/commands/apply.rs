@@ -38,7 +38,8 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: ReportFormat,
     /// Spec directory whose simfleet.yaml holds the guards, when applying a plan file; it must
-    /// exist [default: fleet, when ./fleet exists; otherwise required].
+    /// exist, and when given, the plan must have been made from its spec (same spec digest)
+    /// [default: fleet, when ./fleet exists, not compared; otherwise required].
     #[arg(long, value_name = "DIR")]
     pub spec: Option<PathBuf>,
     /// List every SIM in the report, not the largest groups.
@@ -88,6 +89,7 @@ pub fn run(
         return super::rehearse::for_apply(args, settings, out);
     }
     let cmd = ApplyCommand {
+        spec: args.spec.filter(|_| args.target.is_file()),
         target: args.target,
         auto_approve: args.auto_approve,
         expect_checksum: args.expect_checksum,
