@@ -111,6 +111,49 @@ fn a_stale_plan_applies_nothing_and_lists_the_sim() {
 }
 
 #[test]
+fn a_stale_plan_gives_its_json_report_with_the_stale_sims_and_still_fails() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan_file = env.plan_out(&spec, &[]);
+    let stale = iccid(3);
+    env.update_sim(&stale, "monthly_data_limit: 777");
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the plan is stale"), "{stderr}");
+    let report = report.expect("a JSON report on stdout");
+    assert_eq!(report["status"], "stale", "{report}");
+    assert_eq!(report["sims_changed"], 0);
+    assert_eq!(report["calls"]["made"], 0);
+    assert_eq!(
+        report["stale"],
+        json!([{
+            "iccid": stale,
+            "in_fleet": true,
+            "fields": [{
+                "field": "monthly_data_limit",
+                "planned_from": report["stale"][0]["fields"][0]["planned_from"],
+                "planned_to": report["stale"][0]["fields"][0]["planned_to"],
+                "now": 777
+            }]
+        }]),
+        "{report}"
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/apply-report.schema.json")).expect("schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // The text report is unchanged: the error on stderr, nothing on stdout.
+    let (code, stdout) = env.apply_text(&plan_file, &spec, &[]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
 fn an_unmanaged_change_does_not_make_the_plan_stale() {
     let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());

@@ -44,8 +44,8 @@ pub(crate) use preflight::read_sims;
 pub use preflight::{GivenSpec, StaleField, StaleSim};
 pub use progress::{ProgressMode, LINE_INTERVAL};
 pub use report::{
-    ApplyReport, ApplyStatus, BatchJobReport, CallCounts, SimFailure, SkippedSim,
-    APPLY_REPORT_FORMAT_VERSION,
+    ApplyReport, ApplyStatus, BatchJobReport, CallCounts, SimFailure, SkippedSim, StaleFieldReport,
+    StaleSimReport, APPLY_REPORT_FORMAT_VERSION,
 };
 
 use progress::Progress;

@@ -114,10 +114,15 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
     };
     let report = match result {
         Err(apply::ApplyError::Stale(sims)) => {
+            // JSON readers get the report too (status `stale`, the SIMs); the error stays.
+            if cmd.format == ReportFormat::Json {
+                let report = ApplyReport::stale(&plan, &sims);
+                out.print_json(&render_report(&report, cmd.format, view)?)?;
+            }
             return Err(Error::StalePlan {
                 listed: crate::render::stale_text(&sims, view),
                 count: sims.len(),
-            })
+            });
         }
         other => other?,
     };
