@@ -404,13 +404,19 @@ fn step_made(action: &Action, iccid: &str, resume: &preflight::Resume) -> bool {
 /// done.
 async fn execute(plan: &Plan, run: &Run<'_>, resume: &preflight::Resume) {
     let done = &resume.done;
-    let total = plan
+    let mut total = 0u64;
+    let mut sims: foldhash::HashSet<&str> = foldhash::HashSet::default();
+    for (_, i) in plan
         .actions
         .iter()
         .flat_map(|a| a.iccids().iter().map(move |i| (a, i)))
         .filter(|(a, i)| !done.contains(*i) && !step_made(a, i, resume))
-        .count();
-    run.progress.add_total(total as u64);
+    {
+        total += 1;
+        sims.insert(i.as_str());
+    }
+    run.progress.add_total(total);
+    run.progress.add_sims(sims.len() as u64);
     let mut rounds: BTreeSet<Round> = plan.actions.iter().map(Round::of).collect();
     rounds.extend((0u8..=2).map(|phase| Round {
         phase,
