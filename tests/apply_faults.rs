@@ -413,7 +413,7 @@ fn an_interrupted_apply_counts_only_what_it_did_and_groups_what_it_did_not() {
         "the progress line counts actions never sent as done:\n{out}"
     );
     assert!(
-        out.contains("120/240 SIM actions done, 120 not attempted"),
+        out.contains("120/240 SIM actions done, 120 not attempted (240 actions for 120 SIMs: one per SIM and phase; the report counts SIMs)"),
         "{out}"
     );
     let per_sim_lines = out

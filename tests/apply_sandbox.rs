@@ -111,6 +111,49 @@ fn a_stale_plan_applies_nothing_and_lists_the_sim() {
 }
 
 #[test]
+fn a_stale_plan_gives_its_json_report_with_the_stale_sims_and_still_fails() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan_file = env.plan_out(&spec, &[]);
+    let stale = iccid(3);
+    env.update_sim(&stale, "monthly_data_limit: 777");
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("the plan is stale"), "{stderr}");
+    let report = report.expect("a JSON report on stdout");
+    assert_eq!(report["status"], "stale", "{report}");
+    assert_eq!(report["sims_changed"], 0);
+    assert_eq!(report["calls"]["made"], 0);
+    assert_eq!(
+        report["stale"],
+        json!([{
+            "iccid": stale,
+            "in_fleet": true,
+            "fields": [{
+                "field": "monthly_data_limit",
+                "planned_from": report["stale"][0]["fields"][0]["planned_from"],
+                "planned_to": report["stale"][0]["fields"][0]["planned_to"],
+                "now": 777
+            }]
+        }]),
+        "{report}"
+    );
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/apply-report.schema.json")).expect("schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    // The text report is unchanged: the error on stderr, nothing on stdout.
+    let (code, stdout) = env.apply_text(&plan_file, &spec, &[]);
+    assert_eq!((code, stdout.as_str()), (1, ""));
+}
+
+#[test]
 fn an_unmanaged_change_does_not_make_the_plan_stale() {
     let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());
@@ -149,6 +192,40 @@ fn a_wrong_checksum_is_refused_before_any_call() {
         reads,
         "apply read the fleet before refusing"
     );
+}
+
+#[test]
+fn a_plan_made_from_another_spec_than_the_given_one_is_refused_before_any_call() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan_file = env.plan_out(&spec, &[]);
+    // The spec moves on after the plan was made (a rule's value changed in review).
+    let changed =
+        mixed_spec().replacen("monthly_sms_mo_limit: 100", "monthly_sms_mo_limit: 101", 1);
+    assert_ne!(changed, mixed_spec(), "the edit must change the spec");
+    std::fs::write(spec.join("fleet.yaml"), changed).expect("spec file");
+    let before = env.state();
+    let reads = env.calls("listSims");
+    let (code, report, stderr) = env.apply_json(&plan_file, &spec, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(report.is_none(), "{report:?}");
+    assert!(
+        stderr.contains("the spec changed since this plan was made")
+            && stderr.contains(&spec.display().to_string())
+            && stderr.contains("simfleet plan")
+            && stderr.contains("nothing was applied"),
+        "{stderr}"
+    );
+    assert_eq!(env.calls("listSims"), reads, "apply read the fleet first");
+    assert_eq!(env.state(), before);
+
+    // Without --spec (./fleet gives the guards), the digest is not compared: as before.
+    let output = env
+        .simfleet(&["apply", path_str(&plan_file), "--format", "json"])
+        .current_dir(env.dir.path())
+        .output()
+        .expect("apply runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
 }
 
 #[test]

@@ -672,3 +672,94 @@ fn an_out_path_in_a_missing_directory_is_refused_before_any_read() {
         "the fleet was read first:\n{stderr}"
     );
 }
+
+/// A spec path that does not exist is said not to exist; a file is said not to be a directory.
+#[test]
+fn a_missing_spec_path_is_said_not_to_exist() {
+    let run = Simfleet::new(&["validate", "/nonexistent-spec-dir"])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("/nonexistent-spec-dir: error: does not exist")
+            && !run.stderr().contains("not a directory"),
+        "{}",
+        run.stderr()
+    );
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    let path = file.path().display().to_string();
+    let run = Simfleet::new(&["plan", &path, "--sandbox"])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr().contains("is not a directory"),
+        "{}",
+        run.stderr()
+    );
+}
+
+/// A masked plan is for reading: `show` displays it (and says it is masked), `apply` refuses it.
+#[test]
+fn show_displays_a_masked_plan_that_apply_refuses() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let masked = dir.path().join("masked.json");
+    let fleet = example_fleet();
+    let plan = Simfleet::new(&["plan", &fleet, "--sandbox", "--format", "json", "--mask"])
+        .run()
+        .expect_code(0);
+    std::fs::write(&masked, plan.stdout()).expect("masked plan");
+    let masked = masked.display().to_string();
+    for format in ["text", "markdown", "json"] {
+        let run = Simfleet::new(&["show", &masked, "--format", format])
+            .run()
+            .expect_code(0);
+        assert!(run.stdout().contains("****"), "{format}: {}", run.stdout());
+        assert!(!has_full_iccid(&run.stdout()), "{format}");
+        assert!(
+            run.stderr().contains("is a masked plan"),
+            "{}",
+            run.stderr()
+        );
+    }
+    let run = Simfleet::new(&["apply", &masked, "--spec", &fleet, "--sandbox"])
+        .run()
+        .expect_code(1);
+    assert!(run.stderr().contains("masked plan"), "{}", run.stderr());
+}
+
+/// `--max-percent` out of range is refused with the allowed range, never echoed digit by digit,
+/// and a value too fine to mean anything (300 digits after the point) is out of range.
+#[test]
+fn a_300_digit_max_percent_is_refused_with_the_allowed_range() {
+    let huge = format!("1{}", "0".repeat(299));
+    let tiny = format!("0.{}1", "0".repeat(298));
+    for value in [huge, tiny] {
+        let run = Simfleet::new(&[
+            "plan",
+            &example_fleet(),
+            "--sandbox",
+            "--max-percent",
+            &value,
+        ])
+        .run()
+        .expect_code(1);
+        let err = run.stderr();
+        assert!(err.contains("0.001 to 100"), "{err}");
+        assert!(err.lines().all(|l| l.len() < 200), "{err}");
+    }
+}
+
+/// `sandbox --generate N` refuses N above its maximum at once, instead of trying to build it.
+#[test]
+fn sandbox_generate_refuses_a_huge_fleet() {
+    let run = Simfleet::new(&[
+        "sandbox",
+        "--generate",
+        "100000000000",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .run()
+    .expect_code(1);
+    assert!(run.stderr().contains("0..=10000000"), "{}", run.stderr());
+}

@@ -89,7 +89,7 @@ fn the_default_directory_is_fleet() {
         .arg("validate")
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("fleet: error: is not a directory"));
+        .stderr(predicate::str::contains("fleet: error: does not exist"));
 }
 
 #[test]

@@ -33,6 +33,14 @@ pub const DEFAULT_ENDPOINT: &str = "https://graphql.api.whereversim.de/graphql";
 /// staying polite. Adjust with [`ClientConfig::rate_per_second`] (`None` = no ceiling).
 pub const DEFAULT_RATE_PER_SECOND: u32 = 25;
 
+/// The request-rate ceiling as a quota: `rps` a second, evenly spaced, with no burst. A bucket
+/// that starts full (governor's default burst of `rps`) lets `rps` requests through at once and
+/// `rps` more within the first second: twice the ceiling. A burst of one keeps every one-second
+/// window, the first included, at `rps` requests at most.
+pub(crate) fn request_quota(rps: NonZeroU32) -> Quota {
+    Quota::per_second(rps).allow_burst(NonZeroU32::MIN)
+}
+
 /// Default number of requests in flight at once.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
@@ -222,7 +230,7 @@ impl Client {
             .map_err(|e| ApiError::Config(format!("cannot build the HTTP client: {e}")))?;
         let limiter = config
             .rate_per_second
-            .map(|rps| RateLimiter::direct(Quota::per_second(rps)));
+            .map(|rps| RateLimiter::direct(request_quota(rps)));
         let token = SecretString::from(config.token.expose_secret().trim().to_string());
         Ok(Client {
             inner: Arc::new(Inner {

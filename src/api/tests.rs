@@ -835,16 +835,53 @@ async fn rate_limit_spaces_requests() {
     cfg.rate_per_second = std::num::NonZeroU32::new(10);
     let client = Client::new(cfg).unwrap();
     let started = Instant::now();
-    // The burst allows 10 at once; 15 need at least another half second.
+    // No burst: 15 requests at 10/s are spaced 100 ms apart, the last 1.4 s after the first.
     let everything = SimFilter::default();
     let calls = (0..15).map(|_| client.count_sims(&everything));
     futures::future::try_join_all(calls).await.unwrap();
     assert!(
-        started.elapsed() >= Duration::from_millis(400),
+        started.elapsed() >= Duration::from_millis(1300),
         "{:?}",
         started.elapsed()
     );
     assert_eq!(client.requests_sent(), 15);
+}
+
+/// At most `rps` requests in any one-second window, the first one included: a client sending
+/// as fast as the limiter lets it, on a fake clock stepped by 1 ms for 3 s.
+#[test]
+fn the_rate_ceiling_holds_in_every_second_from_the_start() {
+    use governor::clock::FakeRelativeClock;
+    for rps in [1u32, 10, 25, 100] {
+        let clock = FakeRelativeClock::default();
+        let limiter = governor::RateLimiter::direct_with_clock(
+            super::client::request_quota(std::num::NonZeroU32::new(rps).unwrap()),
+            clock.clone(),
+        );
+        let mut sent_at_ms = Vec::new();
+        for ms in 0..3000u64 {
+            while limiter.check().is_ok() {
+                sent_at_ms.push(ms);
+            }
+            clock.advance(Duration::from_millis(1));
+        }
+        for start in 0..2000u64 {
+            let in_window = sent_at_ms
+                .iter()
+                .filter(|t| (start..start + 1000).contains(*t))
+                .count();
+            assert!(
+                in_window <= rps as usize,
+                "{in_window} requests in the second from {start} ms at {rps}/s"
+            );
+        }
+        // The ceiling is also reached: about `rps` a second over the 3 s.
+        assert!(
+            sent_at_ms.len() >= 3 * rps as usize - 1,
+            "{}",
+            sent_at_ms.len()
+        );
+    }
 }
 
 /// A `Write` into a shared buffer, for capturing log output.

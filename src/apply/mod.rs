@@ -41,11 +41,11 @@ use crate::plan::{Action, Guards, Plan};
 pub use concurrent::RunningJob;
 /// Reads SIMs by ICCID, as the re-read and verification do (`rehearse` reads live state so).
 pub(crate) use preflight::read_sims;
-pub use preflight::{StaleField, StaleSim};
+pub use preflight::{GivenSpec, StaleField, StaleSim};
 pub use progress::{ProgressMode, LINE_INTERVAL};
 pub use report::{
-    ApplyReport, ApplyStatus, BatchJobReport, CallCounts, SimFailure, SkippedSim,
-    APPLY_REPORT_FORMAT_VERSION,
+    ApplyReport, ApplyStatus, BatchJobReport, CallCounts, SimFailure, SkippedSim, StaleFieldReport,
+    StaleSimReport, APPLY_REPORT_FORMAT_VERSION,
 };
 
 use progress::Progress;
@@ -75,6 +75,8 @@ pub struct ApplyOptions {
     pub lookup_window: Duration,
     /// `--allow-concurrent`: apply even when another run's batch jobs are changing these SIMs.
     pub allow_concurrent: bool,
+    /// `--spec DIR` given with a plan file: refuse the plan unless it was made from DIR's spec.
+    pub given_spec: Option<GivenSpec>,
 }
 
 impl Default for ApplyOptions {
@@ -91,6 +93,7 @@ impl Default for ApplyOptions {
             abort: CancellationToken::new(),
             lookup_window: Duration::from_secs(120),
             allow_concurrent: false,
+            given_spec: None,
         }
     }
 }
@@ -102,6 +105,12 @@ pub enum ApplyError {
     NoTarget(std::path::PathBuf),
     #[error("plan checksum {actual} is not the approved {expected} (--expect-checksum): the plan changed after review; nothing was applied")]
     Checksum { expected: String, actual: String },
+    #[error("the spec changed since this plan was made: {} now has digest {now}, the plan was made from {planned}, so nothing was applied. Re-plan with `simfleet plan {} --out PLANFILE`, review it, and apply that", .dir.display(), .dir.display())]
+    SpecChanged {
+        dir: std::path::PathBuf,
+        now: String,
+        planned: String,
+    },
     #[error("the plan is stale: {} SIM(s) changed since it was made, so nothing was applied. Make a new plan", .0.len())]
     Stale(Vec<StaleSim>),
     #[error("another apply is at work on this plan's SIMs, so nothing was applied: {}. Wait for it to finish and make a new plan, or pass --allow-concurrent to apply anyway", running_list(.0))]
@@ -112,6 +121,16 @@ pub enum ApplyError {
     Recheck(#[source] ApiError),
     #[error("cannot set up the API client: {0}")]
     Client(#[source] ApiError),
+    #[error("another apply is running against this endpoint on this machine{holder}: it holds the lock {}. Wait for it to finish (then make a new plan if it changed these SIMs), or pass --allow-concurrent to apply anyway; nothing was applied", .path.display())]
+    Locked {
+        path: std::path::PathBuf,
+        holder: String,
+    },
+    #[error("cannot take the apply lock {}: {source}; nothing was applied", .path.display())]
+    LockFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("apply did not converge: {failed} SIM(s) failed or did not reach their planned values (see the report above); fix the cause and run apply again")]
     NotConverged { failed: u64 },
 }
@@ -233,6 +252,7 @@ pub async fn apply(
     let started = Instant::now();
     let requests_before = client.requests_sent();
     preflight::check_checksum(plan, opts.expect_checksum.as_deref())?;
+    preflight::check_spec_digest(plan, opts.given_spec.as_ref())?;
     let mut report = ApplyReport::empty(plan);
     let stops = preflight::stopping_guards(plan, &opts.guards);
     if !stops.is_empty() {
@@ -384,13 +404,19 @@ fn step_made(action: &Action, iccid: &str, resume: &preflight::Resume) -> bool {
 /// done.
 async fn execute(plan: &Plan, run: &Run<'_>, resume: &preflight::Resume) {
     let done = &resume.done;
-    let total = plan
+    let mut total = 0u64;
+    let mut sims: foldhash::HashSet<&str> = foldhash::HashSet::default();
+    for (_, i) in plan
         .actions
         .iter()
         .flat_map(|a| a.iccids().iter().map(move |i| (a, i)))
         .filter(|(a, i)| !done.contains(*i) && !step_made(a, i, resume))
-        .count();
-    run.progress.add_total(total as u64);
+    {
+        total += 1;
+        sims.insert(i.as_str());
+    }
+    run.progress.add_total(total);
+    run.progress.add_sims(sims.len() as u64);
     let mut rounds: BTreeSet<Round> = plan.actions.iter().map(Round::of).collect();
     rounds.extend((0u8..=2).map(|phase| Round {
         phase,

@@ -74,6 +74,26 @@ pub fn check_checksum(plan: &Plan, expected: Option<&str>) -> Result<(), ApplyEr
     }
 }
 
+/// The spec directory an apply of a plan file was given (`--spec DIR`) and its digest now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenSpec {
+    pub dir: std::path::PathBuf,
+    pub digest: String,
+}
+
+/// `--spec DIR` with a plan file: DIR's spec must be the one the plan was made from, else the
+/// plan no longer says what the spec wants and nothing is applied.
+pub fn check_spec_digest(plan: &Plan, given: Option<&GivenSpec>) -> Result<(), ApplyError> {
+    match given {
+        Some(spec) if spec.digest != plan.spec_digest => Err(ApplyError::SpecChanged {
+            dir: spec.dir.clone(),
+            now: spec.digest.clone(),
+            planned: plan.spec_digest.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The guards that stop this plan under the apply's flags and settings, and its failing
 /// `deny` checks (no flag lets those through).
 pub fn stopping_guards(plan: &Plan, guards: &Guards) -> Vec<GuardResult> {

@@ -1,4 +1,4 @@
-//! Progress of an apply (SIMs done / total): a bar on a terminal, plain lines in CI.
+//! Progress of an apply (SIM actions done / total: one per SIM and phase): a bar on a terminal, plain lines in CI.
 //!
 //! A bar redraws in place, which is noise in a CI log, so it is shown only when stderr is a
 //! terminal and `CI` is unset; elsewhere a plain line is written at most every few seconds so a
@@ -25,7 +25,7 @@ pub enum ProgressMode {
 /// The shortest time between two plain progress lines.
 pub const LINE_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Counts SIM actions done and shows them.
+/// Counts SIM actions done (and the SIMs they are for) and shows them.
 pub(crate) struct Progress {
     mode: ProgressMode,
     bar: Option<ProgressBar>,
@@ -34,6 +34,9 @@ pub(crate) struct Progress {
     /// SIM actions never sent (interrupted, or an earlier change of the SIM failed): they count
     /// towards the total, never as done.
     skipped: AtomicU64,
+    /// Distinct SIMs the actions are for: a SIM changing in several phases (or status-path
+    /// steps) has one action in each, so the line says so when the two counts differ.
+    sims: AtomicU64,
     /// When the last plain line was printed, and what it said (the same line is not repeated).
     last_line: Mutex<(Instant, String)>,
 }
@@ -42,9 +45,9 @@ impl Progress {
     pub fn new(mode: ProgressMode) -> Progress {
         let bar = (mode == ProgressMode::Bar).then(|| {
             let bar = ProgressBar::new(0);
-            if let Ok(style) =
-                ProgressStyle::with_template("{spinner} applying [{bar:30}] {pos}/{len} SIMs {msg}")
-            {
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} applying [{bar:30}] {pos}/{len} SIM actions {msg}",
+            ) {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -56,8 +59,14 @@ impl Progress {
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            sims: AtomicU64::new(0),
             last_line: Mutex::new((Instant::now(), String::new())),
         }
+    }
+
+    /// The SIMs the actions are for (the unit of the apply report).
+    pub fn add_sims(&self, n: u64) {
+        self.sims.fetch_add(n, Ordering::Relaxed);
     }
 
     /// More SIM actions to do (one phase's worth).
@@ -90,14 +99,23 @@ impl Progress {
         self.maybe_line(false);
     }
 
-    /// `apply: 1200/4911 SIM actions done` (and how many were not attempted).
+    /// `apply: 1200/4911 SIM actions done` (and how many were not attempted). When there are
+    /// more actions than SIMs, the line names the SIMs too, so that its counts are never read
+    /// as the report's (which counts SIMs).
     pub fn line(&self) -> String {
         let done = self.done.load(Ordering::Relaxed);
         let total = self.total.load(Ordering::Relaxed);
-        match self.skipped.load(Ordering::Relaxed) {
+        let mut line = match self.skipped.load(Ordering::Relaxed) {
             0 => format!("apply: {done}/{total} SIM actions done"),
             skipped => format!("apply: {done}/{total} SIM actions done, {skipped} not attempted"),
+        };
+        let sims = self.sims.load(Ordering::Relaxed);
+        if sims > 0 && sims != total {
+            line.push_str(&format!(
+                " ({total} actions for {sims} SIMs: one per SIM and phase; the report counts SIMs)"
+            ));
         }
+        line
     }
 
     /// In line mode, prints [`Progress::line`] every [`LINE_INTERVAL`], when everything is
@@ -154,6 +172,21 @@ mod tests {
         assert_eq!(
             progress.line(),
             "apply: 3/10 SIM actions done, 7 not attempted"
+        );
+    }
+
+    /// Found by the second trial: after a second Ctrl-C the line's "3/10" (actions) and the
+    /// report's SIM counts read as disagreeing. The line names the SIMs when they differ.
+    #[test]
+    fn the_line_names_its_unit_when_actions_and_sims_differ() {
+        let progress = Progress::new(ProgressMode::Off);
+        progress.add_total(10);
+        progress.add_sims(4);
+        progress.advance(6);
+        progress.skip(4);
+        assert_eq!(
+            progress.line(),
+            "apply: 6/10 SIM actions done, 4 not attempted (10 actions for 4 SIMs: one per SIM and phase; the report counts SIMs)"
         );
     }
 }

@@ -10,6 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::StaleSim;
 use crate::plan::{GuardResult, Plan};
 
 /// The report format this build writes.
@@ -29,6 +30,9 @@ pub enum ApplyStatus {
     Interrupted,
     /// A guard stopped the apply before the first call.
     StoppedByGuard,
+    /// SIMs the plan changes changed since it was made (`stale` lists them): nothing was
+    /// applied. Make a new plan.
+    Stale,
 }
 
 /// The whole report.
@@ -71,6 +75,30 @@ pub struct ApplyReport {
     pub calls: CallCounts,
     /// Wall time of the apply, milliseconds.
     pub wall_time_ms: u64,
+    /// With status `stale`: every SIM that changed since the plan was made, and how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale: Vec<StaleSimReport>,
+}
+
+/// A SIM found changed since the plan was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaleSimReport {
+    pub iccid: String,
+    /// False when the SIM is no longer in the fleet (then `fields` is empty).
+    pub in_fleet: bool,
+    /// Each planned field now at neither its planned `from` nor its `to`.
+    pub fields: Vec<StaleFieldReport>,
+}
+
+/// A planned field found at a third value (values as the API spells them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaleFieldReport {
+    pub field: String,
+    pub planned_from: Value,
+    pub planned_to: Value,
+    pub now: Value,
 }
 
 /// One SIM that did not reach its target, and why.
@@ -168,7 +196,34 @@ impl ApplyReport {
                 ..CallCounts::default()
             },
             wall_time_ms: 0,
+            stale: Vec::new(),
         }
+    }
+
+    /// The report of an apply of `plan` refused as stale: nothing was applied.
+    pub fn stale(plan: &Plan, sims: &[StaleSim]) -> ApplyReport {
+        let mut report = ApplyReport::empty(plan);
+        report.status = ApplyStatus::Stale;
+        report.stale = sims
+            .iter()
+            .map(|sim| StaleSimReport {
+                iccid: sim.iccid.clone(),
+                in_fleet: sim.fields.iter().all(|f| f.now.is_some()),
+                fields: sim
+                    .fields
+                    .iter()
+                    .filter_map(|f| {
+                        Some(StaleFieldReport {
+                            field: f.field.clone(),
+                            planned_from: f.planned_from.to_json(),
+                            planned_to: f.planned_to.to_json(),
+                            now: f.now.as_ref()?.to_json(),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        report
     }
 
     /// True when some SIM failed or did not converge.

@@ -38,14 +38,16 @@ pub struct ApplyArgs {
     #[arg(long, value_enum, default_value = "text")]
     pub format: ReportFormat,
     /// Spec directory whose simfleet.yaml holds the guards, when applying a plan file; it must
-    /// exist [default: fleet, when ./fleet exists; otherwise required].
+    /// exist, and when given, the plan must have been made from its spec (same spec digest)
+    /// [default: fleet, when ./fleet exists, not compared; otherwise required].
     #[arg(long, value_name = "DIR")]
     pub spec: Option<PathBuf>,
     /// List every SIM in the report, not the largest groups.
     #[arg(long, short)]
     pub verbose: bool,
-    /// Apply even when another run's batch jobs are changing the plan's SIMs (by default apply
-    /// stops before its first call).
+    /// Apply even when another apply is running: skips this machine's apply lock (one apply per
+    /// endpoint) and the check for other runs' batch jobs changing the plan's SIMs (by default
+    /// apply stops before its first call).
     #[arg(long)]
     pub allow_concurrent: bool,
     /// Do not apply: rehearse this apply of a plan file on an embedded sandbox copy of its SIMs
@@ -87,6 +89,7 @@ pub fn run(
         return super::rehearse::for_apply(args, settings, out);
     }
     let cmd = ApplyCommand {
+        spec: args.spec.filter(|_| args.target.is_file()),
         target: args.target,
         auto_approve: args.auto_approve,
         expect_checksum: args.expect_checksum,

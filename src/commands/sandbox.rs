@@ -14,9 +14,9 @@ pub struct SandboxArgs {
     /// Serve the SIMs of this snapshot file (format v1).
     #[arg(long, value_name = "FILE", conflicts_with = "generate")]
     fleet: Option<PathBuf>,
-    /// Serve N generated SIMs (deterministic for --seed).
-    #[arg(long, value_name = "N")]
-    generate: Option<usize>,
+    /// Serve N generated SIMs (deterministic for --seed), at most 10,000,000.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=simfleet::sandbox::MAX_GENERATED_SIMS))]
+    generate: Option<u64>,
     /// Seeds the generator and the fault choices.
     #[arg(long, value_name = "S", default_value_t = 7)]
     seed: u64,
@@ -46,7 +46,7 @@ pub fn run(
 ) -> Result<simfleet::Outcome, simfleet::Error> {
     let fleet = match (args.fleet, args.generate) {
         (Some(path), _) => FleetSource::File(path),
-        (None, Some(n)) => FleetSource::Generate(n),
+        (None, Some(n)) => FleetSource::Generate(usize::try_from(n).unwrap_or(usize::MAX)),
         (None, None) => FleetSource::Demo,
     };
     simfleet::ops::sandbox::run(

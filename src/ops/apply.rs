@@ -48,6 +48,8 @@ pub struct ApplyCommand {
     pub verbose: bool,
     /// `--allow-concurrent`: apply even when another run's batch jobs are changing these SIMs.
     pub allow_concurrent: bool,
+    /// `--spec DIR` as given for a plan file: the plan must have been made from DIR's spec.
+    pub spec: Option<PathBuf>,
 }
 
 /// Runs `apply`; the report goes to stdout, the plan (for a directory), prompts and progress to
@@ -60,11 +62,21 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
     let is_plan_file = cmd.target.is_file();
     let mut connect = cmd.connect.clone();
     connect.requests_per_second = settings.requests_per_second;
+    // Held until this function returns: one apply per endpoint on this machine at a time
+    // (`--allow-concurrent` allows concurrent applies, so it takes no lock).
+    let _lock = connect
+        .api_endpoint()
+        .filter(|_| !cmd.allow_concurrent)
+        .map(|endpoint| super::apply_lock::ApplyLock::acquire(&endpoint))
+        .transpose()?;
 
-    let plan = if is_plan_file {
-        load_plan_file(&cmd.target)?
+    let (plan, given_spec) = if is_plan_file {
+        (
+            load_plan_file(&cmd.target)?,
+            given_spec(cmd.spec.as_deref())?,
+        )
     } else {
-        plan_directory(&cmd, &connect, out).await?
+        (plan_directory(&cmd, &connect, out).await?, None)
     };
 
     let mut notes = Vec::new();
@@ -90,6 +102,7 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
         },
         abort,
         allow_concurrent: cmd.allow_concurrent,
+        given_spec,
         ..ApplyOptions::default()
     };
     let result = apply::apply(&plan, &connection.client, options, cancel).await;
@@ -101,10 +114,15 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
     };
     let report = match result {
         Err(apply::ApplyError::Stale(sims)) => {
+            // JSON readers get the report too (status `stale`, the SIMs); the error stays.
+            if cmd.format == ReportFormat::Json {
+                let report = ApplyReport::stale(&plan, &sims);
+                out.print_json(&render_report(&report, cmd.format, view)?)?;
+            }
             return Err(Error::StalePlan {
                 listed: crate::render::stale_text(&sims, view),
                 count: sims.len(),
-            })
+            });
         }
         other => other?,
     };
@@ -114,6 +132,19 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
         ReportFormat::Text => out.print(&text)?,
     }
     outcome(&report)
+}
+
+/// `--spec DIR` with a plan file: DIR's spec loaded (and checked, as `plan` would) for its
+/// digest, which the preflight compares with the plan's.
+fn given_spec(dir: Option<&std::path::Path>) -> Result<Option<apply::GivenSpec>, Error> {
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    let loaded = crate::spec::load(dir)?;
+    Ok(Some(apply::GivenSpec {
+        dir: dir.to_path_buf(),
+        digest: loaded.spec.digest(),
+    }))
 }
 
 /// The process outcome of a finished apply: failures are an error (exit 1), then interrupted

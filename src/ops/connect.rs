@@ -43,6 +43,22 @@ pub struct ConnectOptions {
     pub max_in_flight: Option<usize>,
 }
 
+impl ConnectOptions {
+    /// The API endpoint this connects to: `--endpoint`, `WHEREVER_SIM_ENDPOINT`, then the
+    /// reference's URL; `None` with `--sandbox` (a sandbox of this process's own).
+    pub fn api_endpoint(&self) -> Option<String> {
+        if self.sandbox {
+            return None;
+        }
+        Some(
+            self.endpoint
+                .clone()
+                .or_else(|| std::env::var(ENDPOINT_ENV).ok().filter(|e| !e.is_empty()))
+                .unwrap_or_else(|| api::DEFAULT_ENDPOINT.to_string()),
+        )
+    }
+}
+
 /// An open connection; keeps an embedded sandbox alive for as long as it lives.
 pub struct Connection {
     pub client: Client,
@@ -79,11 +95,7 @@ impl Connection {
                     "--sandbox-fleet only makes sense with --sandbox".to_string(),
                 ));
             }
-            let endpoint = opts
-                .endpoint
-                .clone()
-                .or_else(|| std::env::var(ENDPOINT_ENV).ok().filter(|e| !e.is_empty()))
-                .unwrap_or_else(|| api::DEFAULT_ENDPOINT.to_string());
+            let endpoint = opts.api_endpoint().unwrap_or_default();
             let token = read_token(opts.token_file.as_deref(), warnings)?;
             (endpoint, token, None)
         };

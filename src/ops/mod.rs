@@ -4,6 +4,7 @@
 //! the binary stays a thin argument parser and tests can drive the same code.
 
 pub mod apply;
+pub mod apply_lock;
 pub mod connect;
 pub mod diff;
 pub mod drift;

@@ -226,7 +226,21 @@ pub async fn check(
 
 /// Runs `simfleet show PLANFILE`: renders a saved plan exactly as `plan` printed it.
 pub fn show(path: &Path, render_opts: &RenderOptions, out: &mut Output) -> Result<Outcome, Error> {
-    let plan = load_plan_file(path)?;
+    // A masked plan is for reading: shown (with a note), while apply refuses it.
+    let plan = match read_plan_file(path, Plan::from_file_json) {
+        Err(Error::PlanFile {
+            source: crate::plan::PlanError::Masked { .. },
+            ..
+        }) => {
+            let plan = read_plan_file(path, Plan::from_masked_file_json)?;
+            out.note(&format!(
+                "{} is a masked plan: shown for reading (its identifiers keep their last 4 digits and its checksum is not checked); apply refuses it",
+                path.display()
+            ))?;
+            plan
+        }
+        other => other?,
+    };
     print_plan(&plan, render_opts, out)?;
     Ok(plan.outcome())
 }
@@ -235,6 +249,14 @@ pub fn show(path: &Path, render_opts: &RenderOptions, out: &mut Output) -> Resul
 /// (as a snapshot is): a million-SIM plan file is 600 MB that the kernel would otherwise zero
 /// and copy before the parse begins.
 pub fn load_plan_file(path: &Path) -> Result<Plan, Error> {
+    read_plan_file(path, Plan::from_file_json)
+}
+
+/// A plan file mapped and read by `parse`.
+fn read_plan_file(
+    path: &Path,
+    parse: fn(&str) -> Result<Plan, crate::plan::PlanError>,
+) -> Result<Plan, Error> {
     let read_error = |source| Error::ReadPlan {
         path: path.display().to_string(),
         source,
@@ -242,7 +264,7 @@ pub fn load_plan_file(path: &Path) -> Result<Plan, Error> {
     let bytes = crate::fleet::SnapshotBytes::open(path).map_err(read_error)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
-    Plan::from_file_json(text).map_err(|e| Error::PlanFile {
+    parse(text).map_err(|e| Error::PlanFile {
         path: path.display().to_string(),
         source: e,
     })

@@ -72,6 +72,7 @@ fn headline(w: &mut String, report: &ApplyReport) {
             ApplyStatus::Failed => "incomplete",
             ApplyStatus::Interrupted => "interrupted",
             ApplyStatus::StoppedByGuard => "stopped",
+            ApplyStatus::Stale => "refused (stale plan)",
         },
         report.sims_planned,
         report.sims_changed,
@@ -347,6 +348,7 @@ mod tests {
             guards: Vec::new(),
             calls: CallCounts::default(),
             wall_time_ms: 0,
+            stale: Vec::new(),
         }
     }
 

@@ -56,6 +56,10 @@ fn pick<T: Copy>(rng: &mut StdRng, weighted: &[(T, u32)]) -> T {
     weighted[0].0
 }
 
+/// The most SIMs `simfleet sandbox --generate` serves: ten times the largest fleet the load
+/// tests plan. The fleet is built in memory first, so 10^11 would only exhaust the machine.
+pub const MAX_GENERATED_SIMS: u64 = 10_000_000;
+
 /// `n` SIMs, the same for the same `(n, seed)`, sorted by ICCID, with the default transitions.
 pub fn generate(n: usize, seed: u64) -> Snapshot {
     let mut rng = StdRng::seed_from_u64(seed);

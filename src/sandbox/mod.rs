@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::fleet::Snapshot;
 
 pub use faults::Fault;
-pub use generate::{demo_fleet, generate};
+pub use generate::{demo_fleet, generate, MAX_GENERATED_SIMS};
 pub use store::DEFAULT_TRANSITIONS;
 
 /// How a sandbox behaves.

@@ -142,15 +142,32 @@ impl std::fmt::Display for RangeProblem {
     }
 }
 
+/// The smallest `max_percent` above 0: a finer one is no guard anyone means, and its digits
+/// would fill a guard line.
+pub const MIN_MAX_PERCENT: f64 = 0.001;
+
+/// A number as the user wrote it, unless that takes more than 16 characters (a 300-digit
+/// value): then in scientific notation (`1e299`), so a message never echoes it whole.
+fn compact_number(value: f64) -> String {
+    let plain = value.to_string();
+    if plain.len() <= 16 {
+        plain
+    } else {
+        format!("{value:e}")
+    }
+}
+
 /// The one range check of every setting, whether it came from a flag or from `simfleet.yaml`.
 /// Counts are passed as numbers, the job timeout in seconds.
 pub fn check_range(setting: Setting, value: f64, named: SettingName) -> Option<RangeProblem> {
     let name = setting.name(named);
     let (bad, reason, help) = match setting {
         Setting::MaxPercent => (
-            value.is_nan() || !(0.0..=100.0).contains(&value),
+            value.is_nan()
+                || !(0.0..=100.0).contains(&value)
+                || (value > 0.0 && value < MIN_MAX_PERCENT),
             "is not a percentage",
-            "write a number from 0 to 100",
+            "write 0 (no change allowed) or a number from 0.001 to 100",
         ),
         Setting::MaxChanges => (
             value < 1.0,
@@ -178,7 +195,7 @@ pub fn check_range(setting: Setting, value: f64, named: SettingName) -> Option<R
             humantime::format_duration(std::time::Duration::from_secs_f64(value.max(0.0)))
                 .to_string()
         }
-        _ => value.to_string(),
+        _ => compact_number(value),
     };
     bad.then(|| RangeProblem {
         setting,

@@ -246,16 +246,22 @@ fn whole_message(text: &str) -> String {
     }
 }
 
-/// `dir` as messages show it (`/`-separated), or an error saying it is not a directory.
+/// `dir` as messages show it (`/`-separated), or an error saying it does not exist or is not a
+/// directory.
 fn spec_dir(dir: &Path, help: &str) -> Result<String, SpecErrors> {
     let display_dir = dir.to_string_lossy().replace('\\', "/");
     if dir.is_dir() {
         Ok(display_dir)
     } else {
+        let problem = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
         Err(SpecErrors::new(vec![Diagnostic::error(
             &display_dir,
             None,
-            "is not a directory",
+            problem,
             help,
         )]))
     }
