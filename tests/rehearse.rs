@@ -240,6 +240,44 @@ fn no_request_reaches_the_real_api_but_reads_of_the_plans_sims() {
 }
 
 #[test]
+fn a_plan_made_from_another_spec_is_refused_before_anything_is_read() {
+    let env = Served::new(mixed_fleet());
+    let spec = env.spec(&mixed_spec());
+    let plan = env.plan_out(&spec, &[]);
+    // The spec moves on after the plan was made: `rehearse --spec` and `apply --rehearse
+    // --spec` refuse the plan as `apply --spec` does, before reading anything.
+    let changed =
+        mixed_spec().replacen("monthly_sms_mo_limit: 100", "monthly_sms_mo_limit: 101", 1);
+    assert_ne!(changed, mixed_spec(), "the edit must change the spec");
+    std::fs::write(spec.join("fleet.yaml"), changed).expect("spec file");
+    let reads = env.calls("listSims");
+    for args in [
+        vec!["rehearse", path_str(&plan), "--spec", path_str(&spec)],
+        vec![
+            "apply",
+            path_str(&plan),
+            "--spec",
+            path_str(&spec),
+            "--rehearse",
+        ],
+    ] {
+        let output = simfleet_command()
+            .env("WHEREVER_SIM_TOKEN", "sandbox")
+            .env("WHEREVER_SIM_ENDPOINT", &env.url)
+            .args(&args)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("the spec changed since this plan was made"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(env.calls("listSims"), reads, "the fleet was read first");
+}
+
+#[test]
 fn exit_codes_are_zero_one_and_three() {
     let env = Served::new(mixed_fleet());
     let spec = env.spec(&mixed_spec());

@@ -41,7 +41,7 @@ use crate::plan::{Action, Guards, Plan};
 pub use concurrent::RunningJob;
 /// Reads SIMs by ICCID, as the re-read and verification do (`rehearse` reads live state so).
 pub(crate) use preflight::read_sims;
-pub use preflight::{GivenSpec, StaleField, StaleSim};
+pub use preflight::{check_spec_digest, GivenSpec, StaleField, StaleSim};
 pub use progress::{ProgressMode, LINE_INTERVAL};
 pub use report::{
     ApplyReport, ApplyStatus, BatchJobReport, CallCounts, SimFailure, SkippedSim, StaleFieldReport,

@@ -90,6 +90,7 @@ pub fn run(
     let cmd = RehearseCommand {
         plan: args.plan,
         source,
+        spec: args.spec,
         batch_rate: args.batch_rate,
         format: args.format,
         verbose: args.verbose,
@@ -117,6 +118,7 @@ pub fn for_apply(
     let cmd = RehearseCommand {
         plan: args.target,
         source: RehearseSource::Api(args.connect.options(&settings)),
+        spec: args.spec,
         batch_rate: EMBEDDED_BATCH_RATE,
         format: match args.format {
             ReportFormat::Text => RehearsalFormat::Text,

@@ -136,7 +136,7 @@ pub async fn run(cmd: ApplyCommand, out: &mut Output) -> Result<Outcome, Error> 
 
 /// `--spec DIR` with a plan file: DIR's spec loaded (and checked, as `plan` would) for its
 /// digest, which the preflight compares with the plan's.
-fn given_spec(dir: Option<&std::path::Path>) -> Result<Option<apply::GivenSpec>, Error> {
+pub(super) fn given_spec(dir: Option<&std::path::Path>) -> Result<Option<apply::GivenSpec>, Error> {
     let Some(dir) = dir else {
         return Ok(None);
     };

@@ -56,6 +56,8 @@ pub enum RehearsalFormat {
 pub struct RehearseCommand {
     pub plan: PathBuf,
     pub source: RehearseSource,
+    /// `--spec DIR` as given: its spec digest must be the plan's (none: not compared).
+    pub spec: Option<PathBuf>,
     /// Guards, concurrency, job timeout, request rate and the environment, merged once.
     pub settings: Settings,
     /// The sandbox's batch-job speed, SIMs per second.
@@ -77,6 +79,10 @@ pub async fn run(cmd: RehearseCommand, out: &mut Output) -> Result<Outcome, Erro
     }
     let started = Instant::now();
     let plan = load_plan_file(&cmd.plan)?;
+    // `--spec DIR`: a plan made from another spec is refused before anything is read, as
+    // `apply` refuses it.
+    let given = super::apply::given_spec(cmd.spec.as_deref())?;
+    apply::check_spec_digest(&plan, given.as_ref())?;
     let (seed, state_source, table_source, notes) = load_state(&plan, &cmd).await?;
     for note in notes {
         out.note(&note)?;
