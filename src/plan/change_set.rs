@@ -92,39 +92,21 @@ fn hasher() -> impl Hasher {
     foldhash::fast::FixedState::default().build_hasher()
 }
 
-/// A target's parts, borrowed from a [`Target`] or a [`FieldChange`].
-type Parts<'a> = (Field, &'a FieldValue, Via, &'a Arc<Origin>, RiskFlags, bool);
-
-/// Hashes a list of targets' parts; each source by pointer, which every change of one rule
-/// shares.
-fn hash_parts<'a>(parts: impl ExactSizeIterator<Item = Parts<'a>>) -> u64 {
+/// Hashes the targets of a SIM's changes; each source by pointer, which every change of one rule
+/// shares (equal sources behind other pointers only cost a set of their own, never a wrong one:
+/// sets are compared by value).
+fn hash_changes(changes: &[FieldChange]) -> u64 {
     let mut h = hasher();
-    parts.len().hash(&mut h);
-    for (field, to, via, source, flags, implied) in parts {
-        field.hash(&mut h);
-        to.hash(&mut h);
-        via.hash(&mut h);
-        Arc::as_ptr(source).hash(&mut h);
-        flags.hash(&mut h);
-        implied.hash(&mut h);
+    changes.len().hash(&mut h);
+    for c in changes {
+        c.field.hash(&mut h);
+        c.to.hash(&mut h);
+        c.via.hash(&mut h);
+        Arc::as_ptr(&c.source).hash(&mut h);
+        c.flags.hash(&mut h);
+        c.implied.hash(&mut h);
     }
     h.finish()
-}
-
-fn hash_changes(changes: &[FieldChange]) -> u64 {
-    hash_parts(
-        changes
-            .iter()
-            .map(|c| (c.field, &c.to, c.via, &c.source, c.flags, c.implied)),
-    )
-}
-
-fn hash_targets(targets: &[Target]) -> u64 {
-    hash_parts(
-        targets
-            .iter()
-            .map(|t| (t.field, &t.to, t.via, &t.source, t.flags, t.implied)),
-    )
 }
 
 /// One `Arc` per distinct change set (see the module docs).
@@ -149,19 +131,6 @@ impl SetInterner {
         set
     }
 
-    /// The shared set equal to `set` (itself when it is new).
-    pub fn share(&mut self, set: &Arc<ChangeSet>) -> Arc<ChangeSet> {
-        let bucket = self.buckets.entry(hash_targets(&set.targets)).or_default();
-        if let Some(found) = bucket
-            .iter()
-            .find(|s| Arc::ptr_eq(s, set) || s.targets == set.targets)
-        {
-            return found.clone();
-        }
-        bucket.push(set.clone());
-        set.clone()
-    }
-
     /// Takes in a later run's sets. Returns, for each of its sets that this interner already
     /// had, the one to use instead (by the replaced set's address).
     pub fn absorb(
@@ -181,14 +150,5 @@ impl SetInterner {
             }
         }
         replaced
-    }
-
-    /// Distinct sets held.
-    pub fn len(&self) -> usize {
-        self.buckets.values().map(Vec::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
     }
 }

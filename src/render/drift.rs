@@ -26,6 +26,16 @@ pub struct DriftSimLines {
     pub fields: Vec<String>,
 }
 
+impl DriftSimLines {
+    /// A SIM's lines: its ICCID (masked when asked) and `line` of each of its fields.
+    pub fn of<F>(iccid: &str, fields: &[F], mask: bool, line: impl Fn(&F) -> String) -> Self {
+        DriftSimLines {
+            iccid: values::iccid(iccid, mask),
+            fields: fields.iter().map(line).collect(),
+        }
+    }
+}
+
 /// The report as lines.
 pub struct DriftLines {
     pub headline: String,
@@ -39,13 +49,10 @@ pub fn lines(report: &DriftReport, mask: bool) -> DriftLines {
     let sims = report
         .sims
         .iter()
-        .map(|sim| DriftSimLines {
-            iccid: values::iccid(&sim.iccid, mask),
-            fields: sim
-                .fields
-                .iter()
-                .map(|f| field_line(report, f, mask))
-                .collect(),
+        .map(|sim| {
+            DriftSimLines::of(&sim.iccid, &sim.fields, mask, |f| {
+                field_line(report, f, mask)
+            })
         })
         .collect();
     let without_events = report

@@ -22,13 +22,10 @@ pub fn lines(report: &LastAppliedReport, mask: bool) -> DriftLines {
     let sims = report
         .sims
         .iter()
-        .map(|sim| DriftSimLines {
-            iccid: values::iccid(&sim.iccid, mask),
-            fields: sim
-                .fields
-                .iter()
-                .map(|f| field_line(report, f, mask))
-                .collect(),
+        .map(|sim| {
+            DriftSimLines::of(&sim.iccid, &sim.fields, mask, |f| {
+                field_line(report, f, mask)
+            })
         })
         .collect();
     DriftLines {
